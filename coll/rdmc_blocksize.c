@@ -1,0 +1,62 @@
+#include "rdmc_blocksize.h"
+
+#include <math.h>
+
+#define PAGE_BYTES ((uint64_t)4096)
+
+static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+static uint64_t round_up(uint64_t v, uint64_t unit)
+{
+    return (v + unit - 1) / unit * unit;
+}
+
+static uint64_t cost_model_block_bytes(rdmc_schedule_alg_t alg, uint32_t n,
+                                       uint64_t nbytes, const rdmc_cost_model_t *model)
+{
+    /* T(k) = a k + L, read off the schedule itself. */
+    double a = (double)rdmc_schedule_num_steps(alg, n, 2) -
+               (double)rdmc_schedule_num_steps(alg, n, 1);
+    double extra = (double)rdmc_schedule_num_steps(alg, n, 1) - a;
+
+    if (extra <= 0 || a <= 0 || model->alpha_us <= 0 || model->beta_ns_per_byte <= 0) {
+        return nbytes;   /* no pipelining: one block is best */
+    }
+    double alpha_ns = model->alpha_us * 1000.0;
+    double k = sqrt(extra * model->beta_ns_per_byte * (double)nbytes / (a * alpha_ns));
+    if (k < 1.0) {
+        k = 1.0;
+    }
+    return round_up((uint64_t)ceil((double)nbytes / k), PAGE_BYTES);
+}
+
+uint64_t rdmc_block_bytes(rdmc_schedule_alg_t alg, uint32_t n, uint64_t nbytes,
+                          uint64_t requested, const rdmc_cost_model_t *model)
+{
+    uint64_t block = requested ? requested : cost_model_block_bytes(alg, n, nbytes, model);
+
+    block = clamp_u64(block, RDMC_BLOCK_BYTES_MIN, RDMC_BLOCK_BYTES_MAX);
+    /* Very large messages: grow the blocks rather than exceed the count. */
+    if (nbytes / block >= RDMC_MAX_BLOCKS) {
+        block = round_up(nbytes / RDMC_MAX_BLOCKS + 1, PAGE_BYTES);
+    }
+    return block;
+}
+
+uint64_t rdmc_block_count(uint64_t nbytes, uint64_t block_bytes)
+{
+    return nbytes == 0 ? 1 : (nbytes + block_bytes - 1) / block_bytes;
+}
+
+uint64_t rdmc_block_len(uint64_t nbytes, uint64_t block_bytes, uint64_t b)
+{
+    uint64_t start = b * block_bytes;
+
+    if (start >= nbytes) {
+        return 0;
+    }
+    return nbytes - start < block_bytes ? nbytes - start : block_bytes;
+}

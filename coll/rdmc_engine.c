@@ -1,0 +1,565 @@
+/*
+ * The RDMC broadcast engine (protocol in rdmc_engine.h).
+ *
+ * All state changes happen in completion callbacks run by the transport's
+ * progress(), and in rdmc_op_start(); nothing here blocks except
+ * rdmc_op_wait().
+ */
+#include "rdmc_engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rdmc_blocksize.h"
+
+#define TAG_SEQ_BITS 28
+#define TAG_STEP_BITS 32
+
+uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step)
+{
+    uint64_t seq_mask = ((uint64_t)1 << TAG_SEQ_BITS) - 1;
+    uint64_t step_mask = ((uint64_t)1 << TAG_STEP_BITS) - 1;
+
+    return ((uint64_t)kind << (TAG_SEQ_BITS + TAG_STEP_BITS)) |
+           ((seq & seq_mask) << TAG_STEP_BITS) | (step & step_mask);
+}
+
+static void op_fail(rdmc_op_t *op, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void op_fail(rdmc_op_t *op, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (op->status != 0) {
+        return;   /* keep the first cause */
+    }
+    op->status = status < 0 ? status : -EIO;
+    va_start(ap, fmt);
+    vsnprintf(op->error, sizeof(op->error), fmt, ap);
+    va_end(ap);
+}
+
+/* Ranks relative to the root, as the schedules see them. */
+static uint32_t op_relative(const rdmc_op_t *op, uint32_t rank)
+{
+    return (rank + op->p.n - op->header.root) % op->p.n;
+}
+
+static uint32_t op_absolute(const rdmc_op_t *op, uint32_t relative)
+{
+    return (relative + op->header.root) % op->p.n;
+}
+
+static uint64_t op_block_len(const rdmc_op_t *op, uint64_t block)
+{
+    return rdmc_block_len(op->header.nbytes, op->header.block_bytes, block);
+}
+
+static uint8_t *op_block_ptr(const rdmc_op_t *op, uint64_t block)
+{
+    /* An empty message may have no buffer at all. */
+    return op->base != NULL ? op->base + block * op->header.block_bytes : NULL;
+}
+
+static rdmc_op_req_t *free_req(rdmc_op_req_t *reqs, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (reqs[i].op == NULL) {
+            return &reqs[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- control messages (header, ready-for-block) ------------------------ */
+
+static void op_queue_ctrl(rdmc_op_t *op, uint32_t peer, uint64_t tag, bool with_header)
+{
+    if (op->ctrl_len == op->ctrl_cap) {
+        size_t cap = op->ctrl_cap ? 2 * op->ctrl_cap : 16;
+        rdmc_ctrl_msg_t *grown = realloc(op->ctrl, cap * sizeof(*grown));
+        if (grown == NULL) {
+            op_fail(op, -ENOMEM, "out of memory queueing a control message");
+            return;
+        }
+        op->ctrl = grown;
+        op->ctrl_cap = cap;
+    }
+    op->ctrl[op->ctrl_len++] = (rdmc_ctrl_msg_t){ peer, tag, with_header };
+}
+
+static void op_flush_ctrl(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+
+    while (op->status == 0 && op->ctrl_head < op->ctrl_len) {
+        const rdmc_ctrl_msg_t *m = &op->ctrl[op->ctrl_head];
+        int rc = tp->ops->inject(tp, (int)m->peer, m->with_header ? &op->header : NULL,
+                                 m->with_header ? sizeof(op->header) : 0, m->tag);
+        if (rc == -EAGAIN) {
+            return;
+        }
+        if (rc != 0) {
+            op_fail(op, rc, "sending a control message to rank %u failed (%d)", m->peer, rc);
+            return;
+        }
+        op->ctrl_head++;
+    }
+    op->ctrl_head = op->ctrl_len = 0;
+}
+
+/* ---- the data path ----------------------------------------------------- */
+
+static void op_check_done(rdmc_op_t *op)
+{
+    if (op->status == 0 && op->header_known && op->sends_done == op->nsends &&
+        op->recvs_done == op->nrecvs && op->ctrl_len == 0) {
+        op->done = true;
+    }
+}
+
+/* Root: make sure block b is packed before its first send. */
+static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
+{
+    if (op->filled[block]) {
+        return true;
+    }
+    if (op->p.rank != op->header.root) {
+        return false;   /* not received yet */
+    }
+    if (op->p.hooks.fill != NULL) {
+        op->p.hooks.fill(op->p.hooks.arg, block * op->header.block_bytes,
+                         op_block_len(op, block));
+    }
+    op->filled[block] = 1;
+    return true;
+}
+
+static void on_send_done(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+
+static void op_try_sends(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    rdmc_op_req_t *req;
+
+    while (op->status == 0 && op->sends_posted < op->nsends &&
+           (req = free_req(op->send_reqs, RDMC_SENDS_IN_FLIGHT)) != NULL) {
+        size_t i = op->sends_posted;
+        const rdmc_step_transfer_t *x = &op->sends[i];
+        /* The schedule's order is kept: a later send waits for this one. */
+        if (!op->ready[i] || !op_block_ready_to_send(op, x->block)) {
+            return;
+        }
+        req->base.complete = on_send_done;
+        int rc = tp->ops->send(tp, (int)x->peer, op_block_ptr(op, x->block),
+                               op_block_len(op, x->block),
+                               rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), x->block,
+                               &req->base);
+        if (rc == -EAGAIN) {
+            return;
+        }
+        if (rc != 0) {
+            op_fail(op, rc, "posting block %llu to rank %u failed (%d)",
+                    (unsigned long long)x->block, x->peer, rc);
+            return;
+        }
+        req->op = op;
+        req->index = i;
+        op->sends_posted++;
+    }
+}
+
+static void on_ready(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+
+static void op_post_ready_recvs(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    rdmc_op_req_t *req;
+
+    while (op->status == 0 && op->readies_posted < op->nsends &&
+           (req = free_req(op->ready_reqs, RDMC_READY_AHEAD)) != NULL) {
+        size_t i = op->readies_posted;
+        req->base.complete = on_ready;
+        int rc = tp->ops->recv(tp, NULL, 0,
+                               rdmc_tag(RDMC_TAG_READY, op->p.seq, op->sends[i].step), 0,
+                               &req->base);
+        if (rc == -EAGAIN) {
+            return;
+        }
+        if (rc != 0) {
+            op_fail(op, rc, "posting a ready-for-block receive failed (%d)", rc);
+            return;
+        }
+        req->op = op;
+        req->index = i;
+        op->readies_posted++;
+    }
+}
+
+static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+
+static void op_post_block_recvs(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    rdmc_op_req_t *req;
+
+    while (op->status == 0 && op->recvs_posted < op->nrecvs &&
+           (req = free_req(op->recv_reqs, RDMC_RECV_AHEAD)) != NULL) {
+        size_t i = op->recvs_posted;
+        const rdmc_step_transfer_t *x = &op->recvs[i];
+        req->base.complete = on_block;
+        int rc = tp->ops->recv(tp, op_block_ptr(op, x->block), op_block_len(op, x->block),
+                               rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), 0, &req->base);
+        if (rc == -EAGAIN) {
+            return;
+        }
+        if (rc != 0) {
+            op_fail(op, rc, "posting the receive of block %llu failed (%d)",
+                    (unsigned long long)x->block, rc);
+            return;
+        }
+        req->op = op;
+        req->index = i;
+        op->recvs_posted++;
+        /* The credit: only now may the sender push this block. */
+        op_queue_ctrl(op, x->peer, rdmc_tag(RDMC_TAG_READY, op->p.seq, x->step), false);
+    }
+}
+
+static void op_advance(rdmc_op_t *op)
+{
+    op_post_block_recvs(op);
+    op_post_ready_recvs(op);
+    op_flush_ctrl(op);
+    op_try_sends(op);
+    op_check_done(op);
+}
+
+/* A completion for an op that already failed only gives its request back. */
+static rdmc_op_t *req_finish(rdmc_req_t *base)
+{
+    rdmc_op_req_t *req = (rdmc_op_req_t *)base;
+    rdmc_op_t *op = req->op;
+
+    req->op = NULL;
+    op->events++;
+    return op;
+}
+
+static void on_send_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    size_t index = ((rdmc_op_req_t *)base)->index;
+    rdmc_op_t *op = req_finish(base);
+
+    (void)len;
+    (void)imm;
+    if (status != 0) {
+        op_fail(op, status, "sending block %llu to rank %u failed (%d)",
+                (unsigned long long)op->sends[index].block, op->sends[index].peer, status);
+        return;
+    }
+    op->sends_done++;
+    op_advance(op);
+}
+
+static void on_ready(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    size_t index = ((rdmc_op_req_t *)base)->index;
+    rdmc_op_t *op = req_finish(base);
+
+    (void)imm;
+    if (status != 0 || len != 0) {
+        op_fail(op, status ? status : -EPROTO,
+                "bad ready-for-block message from rank %u (status %d, %zu bytes)",
+                op->sends[index].peer, status, len);
+        return;
+    }
+    op->ready[index] = 1;
+    op_advance(op);
+}
+
+static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    size_t index = ((rdmc_op_req_t *)base)->index;
+    rdmc_op_t *op = req_finish(base);
+    const rdmc_step_transfer_t *x = &op->recvs[index];
+
+    if (status != 0) {
+        op_fail(op, status, "receiving block %llu from rank %u failed (%d)",
+                (unsigned long long)x->block, x->peer, status);
+        return;
+    }
+    if (imm != x->block || len != op_block_len(op, x->block)) {
+        op_fail(op, -EPROTO,
+                "rank %u sent block %llu (%zu bytes) where block %llu (%llu bytes) was due",
+                x->peer, (unsigned long long)imm, len, (unsigned long long)x->block,
+                (unsigned long long)op_block_len(op, x->block));
+        return;
+    }
+    op->filled[x->block] = 1;
+    if (op->p.hooks.arrived != NULL) {
+        op->p.hooks.arrived(op->p.hooks.arg, x->block * op->header.block_bytes, len);
+    }
+    op->recvs_done++;
+    op_advance(op);
+}
+
+/* ---- setting up from the header ---------------------------------------- */
+
+/* This rank's transfers in step order, in communicator ranks. */
+static int op_list_transfers(rdmc_op_t *op, bool sending, rdmc_step_transfer_t **list_p,
+                             size_t *len_p)
+{
+    rdmc_schedule_alg_t alg = (rdmc_schedule_alg_t)op->header.schedule;
+    uint32_t me = op_relative(op, op->p.rank);
+    uint64_t steps = rdmc_schedule_num_steps(alg, op->p.n, op->nblocks);
+    rdmc_step_transfer_t *list = NULL;
+    size_t len = 0;
+    rdmc_transfer_t x;
+
+    /* Two passes: count, then fill an exactly sized list. */
+    for (int pass = 0; pass < 2; pass++) {
+        len = 0;
+        for (uint64_t t = 0; t < steps; t++) {
+            bool has = sending ? rdmc_schedule_send(alg, op->p.n, me, op->nblocks, t, &x)
+                               : rdmc_schedule_recv(alg, op->p.n, me, op->nblocks, t, &x);
+            if (!has) {
+                continue;
+            }
+            if (list != NULL) {
+                list[len] = (rdmc_step_transfer_t){ t, x.block, op_absolute(op, x.peer) };
+            }
+            len++;
+        }
+        if (pass == 0) {
+            list = calloc(len ? len : 1, sizeof(*list));
+            if (list == NULL) {
+                return -ENOMEM;
+            }
+        }
+    }
+    *list_p = list;
+    *len_p = len;
+    return 0;
+}
+
+/* Send the header to every rank whose first block comes from us. */
+static void op_forward_header(rdmc_op_t *op)
+{
+    rdmc_schedule_alg_t alg = (rdmc_schedule_alg_t)op->header.schedule;
+    uint32_t me = op_relative(op, op->p.rank);
+    uint8_t *seen = calloc(op->p.n, 1);
+
+    if (seen == NULL) {
+        op_fail(op, -ENOMEM, "out of memory forwarding the header");
+        return;
+    }
+    for (size_t i = 0; i < op->nsends; i++) {
+        uint32_t child = op->sends[i].peer;
+        uint64_t first_step;
+        rdmc_transfer_t first;
+        if (seen[child]) {
+            continue;
+        }
+        seen[child] = 1;
+        if (rdmc_schedule_first_recv(alg, op->p.n, op_relative(op, child), op->nblocks,
+                                     &first_step, &first) &&
+            first.peer == me) {
+            op_queue_ctrl(op, child, rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), true);
+        }
+    }
+    free(seen);
+}
+
+static int op_setup_transfers(rdmc_op_t *op)
+{
+    int rc;
+
+    op->nblocks = rdmc_block_count(op->header.nbytes, op->header.block_bytes);
+    op->filled = calloc(op->nblocks, 1);
+    if (op->filled == NULL) {
+        return -ENOMEM;
+    }
+    rc = op_list_transfers(op, true, &op->sends, &op->nsends);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = op_list_transfers(op, false, &op->recvs, &op->nrecvs);
+    if (rc != 0) {
+        return rc;
+    }
+    op->ready = calloc(op->nsends ? op->nsends : 1, 1);
+    if (op->ready == NULL) {
+        return -ENOMEM;
+    }
+    op->header_known = true;
+    op_forward_header(op);
+    return 0;
+}
+
+static bool header_is_valid(const rdmc_op_t *op, const rdmc_bcast_header_t *h, size_t len)
+{
+    return len == sizeof(*h) && h->magic == RDMC_HEADER_MAGIC && h->root < op->p.n &&
+           h->root != op->p.rank && h->schedule < RDMC_SCHEDULE_COUNT &&
+           h->block_bytes >= RDMC_BLOCK_BYTES_MIN &&
+           rdmc_block_count(h->nbytes, h->block_bytes) <= RDMC_MAX_BLOCKS &&
+           h->seq == (uint32_t)op->p.seq;
+}
+
+static void on_header(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    rdmc_op_t *op = req_finish(base);
+    int rc;
+
+    (void)imm;
+    if (status != 0) {
+        op_fail(op, status, "receiving the broadcast header failed (%d)", status);
+        return;
+    }
+    if (!header_is_valid(op, &op->header, len)) {
+        op_fail(op, -EPROTO, "malformed broadcast header (%zu bytes, magic %#x, root %u)", len,
+                op->header.magic, op->header.root);
+        return;
+    }
+    if (op->p.hooks.place != NULL) {
+        op->base = op->p.hooks.place(op->p.hooks.arg, op->header.nbytes);
+    } else if (op->header.nbytes <= op->p.nbytes) {
+        op->base = (uint8_t *)op->p.buf;
+    }
+    if (op->base == NULL && op->header.nbytes > 0) {
+        op_fail(op, -EMSGSIZE, "no room for the root's %llu bytes",
+                (unsigned long long)op->header.nbytes);
+        return;
+    }
+    rc = op_setup_transfers(op);
+    if (rc != 0) {
+        op_fail(op, rc, "setting up the transfers failed (%d)", rc);
+        return;
+    }
+    op_advance(op);
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+/* Receivers: wait for the header of this op (retried while refused). */
+static void op_post_header_recv(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    int rc;
+
+    op->header_req.base.complete = on_header;
+    rc = tp->ops->recv(tp, &op->header, sizeof(op->header),
+                       rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), 0, &op->header_req.base);
+    if (rc == 0) {
+        op->header_req.op = op;
+        op->header_posted = true;
+    } else if (rc != -EAGAIN) {
+        op_fail(op, rc, "posting the header receive failed (%d)", rc);
+    }
+}
+
+int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params)
+{
+    int rc;
+
+    memset(op, 0, sizeof(*op));
+    op->p = *params;
+
+    if (params->rank != params->root) {
+        op_post_header_recv(op);
+        return op->status;
+    }
+
+    op->header = (rdmc_bcast_header_t){
+        .magic = RDMC_HEADER_MAGIC,
+        .root = params->root,
+        .nbytes = params->nbytes,
+        .block_bytes = params->block_bytes,
+        .schedule = params->schedule,
+        .seq = (uint32_t)params->seq,
+    };
+    op->base = (uint8_t *)params->buf;
+    rc = op_setup_transfers(op);
+    if (rc != 0) {
+        rdmc_op_release(op);
+        return rc;
+    }
+    op_advance(op);
+    return op->status;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Polls that find nothing before the transport is allowed to sleep. */
+#define SPINS_BEFORE_WAIT 64
+/* Longest single sleep, so the idle hook and the timeout stay responsive. */
+#define WAIT_SLICE_MS 10
+
+bool rdmc_op_test(rdmc_op_t *op)
+{
+    if (!op->header_posted && !op->header_known && op->status == 0) {
+        op_post_header_recv(op);
+    }
+    if (!op->done && op->status == 0 && op->header_known) {
+        op_advance(op);
+    }
+    return op->done || op->status != 0;
+}
+
+int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    uint64_t seen = op->events;
+    double last_event = now_ms();
+    int idle_polls = 0;
+
+    while (!rdmc_op_test(op)) {
+        int rc = tp->ops->progress(tp);
+        if (rc < 0) {
+            op_fail(op, rc, "transport progress failed (%d)", rc);
+            break;
+        }
+        if (op->events != seen) {
+            seen = op->events;
+            last_event = now_ms();
+            idle_polls = 0;
+            continue;
+        }
+        if (now_ms() - last_event > timeout_ms) {
+            op_fail(op, -ETIMEDOUT,
+                    "no progress for %d ms (%zu/%zu blocks received, %zu/%zu sent)",
+                    timeout_ms, op->recvs_done, op->nrecvs, op->sends_done, op->nsends);
+            break;
+        }
+        if (++idle_polls >= SPINS_BEFORE_WAIT) {
+            if (op->p.hooks.idle != NULL) {
+                op->p.hooks.idle(op->p.hooks.arg);
+            }
+            tp->ops->wait(tp, WAIT_SLICE_MS);
+        }
+    }
+    return op->status;
+}
+
+void rdmc_op_release(rdmc_op_t *op)
+{
+    free(op->sends);
+    free(op->recvs);
+    free(op->ready);
+    free(op->filled);
+    free(op->ctrl);
+    op->sends = op->recvs = NULL;
+    op->ready = op->filled = NULL;
+    op->ctrl = NULL;
+}

@@ -1,0 +1,155 @@
+/*
+ * The RDMC broadcast engine: one broadcast ("op") at one rank, driven by
+ * transport completions.
+ *
+ * Protocol of one op with sequence number s (every message is tagged
+ * kind | s | step, so ops and steps never mix):
+ *
+ *   root                         parent P of R                 receiver R
+ *   header(n, size, block, alg) ---------------------------->  (posted for s)
+ *                                                              post recv(step t)
+ *                                  <----------- ready-for-block(t)
+ *                                  data(t), imm = block ------> into its final place
+ *
+ * - The header travels along the edge of each receiver's first incoming
+ *   transfer, so a receiver learns the root's size, block size and schedule
+ *   before it posts anything; a receiver whose own count differs still
+ *   receives (and forwards) the whole message and reports the mismatch.
+ * - Credit flow control: a block is sent only after its receiver has posted
+ *   the receive and said so ("ready for block"), so no receiver is ever
+ *   overrun.  A rank keeps at most RDMC_RECV_AHEAD receives and
+ *   RDMC_SENDS_IN_FLIGHT sends posted.
+ * - Everything is zero-copy: blocks land at their final offset and are
+ *   forwarded from there.
+ */
+#ifndef RDMC_ENGINE_H
+#define RDMC_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ofi/rdmc_transport.h"
+#include "rdmc_schedule.h"
+
+#define RDMC_HEADER_MAGIC 0x52444d31u   /* "RDM1" */
+
+/* Message kinds, in the top bits of the tag. */
+enum rdmc_tag_kind {
+    RDMC_TAG_HEADER = 1,
+    RDMC_TAG_READY = 2,
+    RDMC_TAG_DATA = 3,
+};
+
+/* What every receiver learns before it posts a byte. */
+typedef struct rdmc_bcast_header {
+    uint32_t magic;
+    uint32_t root;          /* communicator rank of the root */
+    uint64_t nbytes;        /* bytes the root sends */
+    uint64_t block_bytes;
+    uint32_t schedule;      /* rdmc_schedule_alg_t */
+    uint32_t seq;           /* low bits of the op's sequence number */
+} rdmc_bcast_header_t;
+
+typedef struct rdmc_op rdmc_op_t;
+
+/* How the caller lays out the message; all hooks are optional. */
+typedef struct rdmc_op_hooks {
+    /* Receiver: the header says the message has `nbytes`; return a buffer of
+     * at least that many bytes for it, or NULL to fail the op. */
+    void *(*place)(void *arg, uint64_t nbytes);
+    /* Root: bytes [offset, offset+len) are about to be sent the first time. */
+    void (*fill)(void *arg, uint64_t offset, uint64_t len);
+    /* Receiver: bytes [offset, offset+len) have arrived. */
+    void (*arrived)(void *arg, uint64_t offset, uint64_t len);
+    /* Called while waiting without progress (e.g. to progress MPI itself). */
+    void (*idle)(void *arg);
+    void *arg;
+} rdmc_op_hooks_t;
+
+typedef struct rdmc_op_params {
+    rdmc_transport_t *tp;
+    uint32_t n;             /* communicator size */
+    uint32_t rank;          /* my communicator rank */
+    uint32_t root;          /* the root as this rank was told */
+    uint64_t seq;           /* per-communicator op number, equal at all ranks */
+    /* Root only: what to send and how. */
+    const void *buf;
+    uint64_t nbytes;
+    uint64_t block_bytes;
+    rdmc_schedule_alg_t schedule;
+    rdmc_op_hooks_t hooks;
+} rdmc_op_params_t;
+
+/* One transfer of this rank's schedule. */
+typedef struct rdmc_step_transfer {
+    uint64_t step;
+    uint64_t block;
+    uint32_t peer;          /* communicator rank */
+} rdmc_step_transfer_t;
+
+typedef struct rdmc_op_req {
+    rdmc_req_t base;
+    rdmc_op_t *op;
+    size_t index;           /* into sends[] or recvs[] */
+} rdmc_op_req_t;
+
+typedef struct rdmc_ctrl_msg {
+    uint32_t peer;
+    uint64_t tag;
+    bool with_header;       /* payload is op->header; otherwise empty */
+} rdmc_ctrl_msg_t;
+
+#define RDMC_RECV_AHEAD 4
+#define RDMC_SENDS_IN_FLIGHT 2
+#define RDMC_READY_AHEAD 8
+
+struct rdmc_op {
+    rdmc_op_params_t p;
+    rdmc_bcast_header_t header;     /* built at the root, received elsewhere */
+    rdmc_op_req_t header_req;
+    bool header_posted;             /* receivers: header receive is posted */
+    bool header_known;
+    bool done;
+    int status;                     /* 0, or the first error (negative) */
+    char error[192];                /* what went wrong, for the log */
+    uint64_t events;                /* completions seen, for the idle timeout */
+
+    uint8_t *base;                  /* the whole message at this rank */
+    uint64_t nblocks;
+    uint8_t *filled;                /* root: block packed; others: block held */
+
+    rdmc_step_transfer_t *sends;
+    size_t nsends, sends_posted, sends_done;
+    rdmc_step_transfer_t *recvs;
+    size_t nrecvs, recvs_posted, recvs_done;
+    uint8_t *ready;                 /* per send: its receiver said ready */
+    size_t readies_posted;          /* ready receives posted for sends[0..) */
+
+    rdmc_op_req_t send_reqs[RDMC_SENDS_IN_FLIGHT];
+    rdmc_op_req_t recv_reqs[RDMC_RECV_AHEAD];
+    rdmc_op_req_t ready_reqs[RDMC_READY_AHEAD];
+
+    rdmc_ctrl_msg_t *ctrl;          /* injects still to go out (FIFO) */
+    size_t ctrl_head, ctrl_len, ctrl_cap;
+};
+
+/* Tag of one message: kind | 28 bits of sequence | 32 bits of step. */
+uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step);
+
+/* Start the op.  Returns 0 or a negative code (nothing left posted). */
+int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params);
+
+/* One pass that pushes out whatever could not be posted before; true once
+ * the op is done or has failed.  Does not progress the transport. */
+bool rdmc_op_test(rdmc_op_t *op);
+
+/* Drive progress until the op is done, fails, or sees no completion for
+ * timeout_ms.  Returns op->status. */
+int rdmc_op_wait(rdmc_op_t *op, int timeout_ms);
+
+/* Free what the op allocated.  Only call when it is done, or when its
+ * transport is being closed (failed op with operations still posted). */
+void rdmc_op_release(rdmc_op_t *op);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * The transport seam: the only way the broadcast engine moves bytes.
+ *
+ * ofi/ implements it over libfabric (rdmc_ofi_*); the unit tests swap in an
+ * in-process fake.  Everything is tagged messaging between the ranks of one
+ * communicator: peers are named by their rank in it.
+ *
+ * Status convention: 0 on success, a negative errno-style code (-FI_E*,
+ * which share errno's values) on failure.  -EAGAIN from a post means "no
+ * room now, progress and retry".
+ */
+#ifndef RDMC_TRANSPORT_H
+#define RDMC_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rdmc_req rdmc_req_t;
+typedef struct rdmc_transport rdmc_transport_t;
+
+/* Called from progress when a posted operation finishes.  status is 0 or
+ * negative; for receives, len is the received length and imm the sender's
+ * immediate data. */
+typedef void (*rdmc_req_complete_fn_t)(rdmc_req_t *req, int status, size_t len,
+                                       uint64_t imm);
+
+struct rdmc_req {
+    /* Scratch space the transport owns while the operation is posted
+     * (libfabric's struct fi_context2 lives here).  Keep it first. */
+    void *transport_space[8];
+    rdmc_req_complete_fn_t complete;
+};
+
+typedef struct rdmc_transport_ops {
+    /* Tagged send of len bytes to `peer`, carrying 64 bits of immediate data. */
+    int (*send)(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
+                uint64_t tag, uint64_t imm, rdmc_req_t *req);
+    /* Small send with no completion: buf may be reused on return. */
+    int (*inject)(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
+                  uint64_t tag);
+    /* Tagged receive from any peer; bits set in `ignore` are not matched. */
+    int (*recv)(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag,
+                uint64_t ignore, rdmc_req_t *req);
+    /* Run the completions that are ready; returns how many ran, or < 0. */
+    int (*progress)(rdmc_transport_t *tp);
+    /* Sleep until a completion may be ready or timeout_ms passes.  Called
+     * only after progress() found nothing for a while. */
+    void (*wait)(rdmc_transport_t *tp, int timeout_ms);
+} rdmc_transport_ops_t;
+
+struct rdmc_transport {
+    const rdmc_transport_ops_t *ops;
+    size_t inject_limit;   /* largest len inject() accepts */
+};
+
+#endif

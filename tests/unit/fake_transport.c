@@ -1,0 +1,304 @@
+#include "fake_transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll/rdmc_engine.h"
+
+typedef struct fake_msg {
+    int from, to;
+    uint64_t tag, imm;
+    void *data;
+    size_t len;
+    rdmc_req_t *send_req;    /* NULL for injects */
+    struct fake_msg *next;
+} fake_msg_t;
+
+typedef struct fake_recv {
+    void *buf;
+    size_t len;
+    uint64_t tag, ignore;
+    rdmc_req_t *req;
+    struct fake_recv *next;
+} fake_recv_t;
+
+typedef struct fake_done {
+    rdmc_req_t *req;
+    struct fake_done *next;
+} fake_done_t;
+
+typedef struct fake_node {
+    fake_endpoint_t ep;
+    fake_recv_t *posted;     /* in posting order */
+    fake_done_t *sends_done; /* send completions to report */
+    uint64_t posted_data, max_posted_data;
+} fake_node_t;
+
+struct fake_world {
+    int n;
+    unsigned seed;
+    int eagain_percent;
+    fake_node_t *nodes;
+    fake_msg_t *in_flight;
+    uint64_t overruns;
+};
+
+static const rdmc_transport_ops_t fake_ops;
+
+static int rnd(fake_world_t *w, int range)
+{
+    w->seed = w->seed * 1103515245u + 12345u;
+    return (int)((w->seed >> 16) % (unsigned)range);
+}
+
+static fake_node_t *node_of(rdmc_transport_t *tp)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    return &ep->world->nodes[ep->rank];
+}
+
+static bool matches(const fake_recv_t *r, uint64_t tag)
+{
+    return (r->tag & ~r->ignore) == (tag & ~r->ignore);
+}
+
+static bool is_data(uint64_t tag)
+{
+    return (tag >> 60) == RDMC_TAG_DATA;
+}
+
+static bool refuse(fake_world_t *w)
+{
+    return w->eagain_percent > 0 && rnd(w, 100) < w->eagain_percent;
+}
+
+static void enqueue(fake_world_t *w, int from, int to, const void *buf, size_t len,
+                    uint64_t tag, uint64_t imm, rdmc_req_t *req)
+{
+    fake_msg_t *m = calloc(1, sizeof(*m));
+    m->from = from;
+    m->to = to;
+    m->tag = tag;
+    m->imm = imm;
+    m->len = len;
+    m->data = malloc(len ? len : 1);
+    if (len) {
+        memcpy(m->data, buf, len);
+    }
+    m->send_req = req;
+    /* A data block must find its receive already posted. */
+    if (is_data(tag)) {
+        bool found = false;
+        for (fake_recv_t *r = w->nodes[to].posted; r; r = r->next) {
+            found = found || matches(r, tag);
+        }
+        if (!found) {
+            w->overruns++;
+        }
+    }
+    m->next = w->in_flight;
+    w->in_flight = m;
+}
+
+static int fake_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
+                     uint64_t tag, uint64_t imm, rdmc_req_t *req)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    if (refuse(ep->world)) {
+        return -EAGAIN;
+    }
+    enqueue(ep->world, ep->rank, peer, buf, len, tag, imm, req);
+    return 0;
+}
+
+static int fake_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
+                       uint64_t tag)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    if (refuse(ep->world)) {
+        return -EAGAIN;
+    }
+    enqueue(ep->world, ep->rank, peer, buf, len, tag, 0, NULL);
+    return 0;
+}
+
+static int fake_recv(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag,
+                     uint64_t ignore, rdmc_req_t *req)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    fake_node_t *node = node_of(tp);
+    if (refuse(ep->world)) {
+        return -EAGAIN;
+    }
+    fake_recv_t *r = calloc(1, sizeof(*r));
+    *r = (fake_recv_t){ buf, len, tag, ignore, req, NULL };
+    fake_recv_t **tail = &node->posted;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = r;
+    if (is_data(tag)) {
+        node->posted_data++;
+        if (node->posted_data > node->max_posted_data) {
+            node->max_posted_data = node->posted_data;
+        }
+    }
+    return 0;
+}
+
+/* Deliver some of the messages addressed to this endpoint, in random order,
+ * and report the sends of this endpoint that the peers have taken. */
+static int fake_progress(rdmc_transport_t *tp)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    fake_world_t *w = ep->world;
+    fake_node_t *node = node_of(tp);
+    int ran = 0;
+
+    for (fake_msg_t **mp = &w->in_flight; *mp;) {
+        fake_msg_t *m = *mp;
+        fake_recv_t **rp = &node->posted;
+        if (m->to != ep->rank || rnd(w, 3) == 0) {
+            mp = &m->next;
+            continue;
+        }
+        while (*rp && !matches(*rp, m->tag)) {
+            rp = &(*rp)->next;
+        }
+        if (*rp == NULL) {
+            mp = &m->next;   /* unexpected: stays until a receive matches */
+            continue;
+        }
+        fake_recv_t *r = *rp;
+        *rp = r->next;
+        *mp = m->next;
+        int status = m->len > r->len ? -EMSGSIZE : 0;
+        if (status == 0 && m->len) {
+            memcpy(r->buf, m->data, m->len);
+        }
+        if (is_data(r->tag)) {
+            node->posted_data--;
+        }
+        if (m->send_req) {
+            fake_done_t *d = calloc(1, sizeof(*d));
+            d->req = m->send_req;
+            d->next = w->nodes[m->from].sends_done;
+            w->nodes[m->from].sends_done = d;
+        }
+        r->req->complete(r->req, status, m->len, m->imm);
+        ran++;
+        free(m->data);
+        free(m);
+        free(r);
+    }
+    while (node->sends_done) {
+        fake_done_t *d = node->sends_done;
+        node->sends_done = d->next;
+        d->req->complete(d->req, 0, 0, 0);
+        free(d);
+        ran++;
+    }
+    return ran;
+}
+
+static void fake_wait(rdmc_transport_t *tp, int timeout_ms)
+{
+    (void)tp;
+    (void)timeout_ms;
+}
+
+static const rdmc_transport_ops_t fake_ops = {
+    .send = fake_send,
+    .inject = fake_inject,
+    .recv = fake_recv,
+    .progress = fake_progress,
+    .wait = fake_wait,
+};
+
+fake_world_t *fake_world_create(int n, unsigned seed, int eagain_percent)
+{
+    fake_world_t *w = calloc(1, sizeof(*w));
+    w->n = n;
+    w->seed = seed;
+    w->eagain_percent = eagain_percent;
+    w->nodes = calloc((size_t)n, sizeof(*w->nodes));
+    for (int i = 0; i < n; i++) {
+        w->nodes[i].ep.base.ops = &fake_ops;
+        w->nodes[i].ep.base.inject_limit = 64;
+        w->nodes[i].ep.world = w;
+        w->nodes[i].ep.rank = i;
+    }
+    return w;
+}
+
+void fake_world_destroy(fake_world_t *w)
+{
+    while (w->in_flight) {
+        fake_msg_t *m = w->in_flight;
+        w->in_flight = m->next;
+        free(m->data);
+        free(m);
+    }
+    for (int i = 0; i < w->n; i++) {
+        while (w->nodes[i].posted) {
+            fake_recv_t *r = w->nodes[i].posted;
+            w->nodes[i].posted = r->next;
+            free(r);
+        }
+        while (w->nodes[i].sends_done) {
+            fake_done_t *d = w->nodes[i].sends_done;
+            w->nodes[i].sends_done = d->next;
+            free(d);
+        }
+    }
+    free(w->nodes);
+    free(w);
+}
+
+rdmc_transport_t *fake_world_endpoint(fake_world_t *w, int rank)
+{
+    return &w->nodes[rank].ep.base;
+}
+
+uint64_t fake_world_overruns(const fake_world_t *w)
+{
+    return w->overruns;
+}
+
+uint64_t fake_world_undelivered(const fake_world_t *w)
+{
+    uint64_t count = 0;
+    for (fake_msg_t *m = w->in_flight; m; m = m->next) {
+        count++;
+    }
+    return count;
+}
+
+uint64_t fake_world_posted_recvs(const fake_world_t *w)
+{
+    uint64_t count = 0;
+    for (int i = 0; i < w->n; i++) {
+        for (fake_recv_t *r = w->nodes[i].posted; r; r = r->next) {
+            count++;
+        }
+    }
+    return count;
+}
+
+uint64_t fake_world_max_posted_data(const fake_world_t *w)
+{
+    uint64_t max = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (w->nodes[i].max_posted_data > max) {
+            max = w->nodes[i].max_posted_data;
+        }
+    }
+    return max;
+}
+
+void fake_world_forge(fake_world_t *w, int from, int to, uint64_t tag, const void *buf,
+                      size_t len, uint64_t imm)
+{
+    enqueue(w, from, to, buf, len, tag, imm, NULL);
+}

@@ -1,0 +1,40 @@
+/*
+ * An in-process stand-in for ofi/ in unit tests: n endpoints in one
+ * process, messages delivered in a random order, posts that randomly fail
+ * with -EAGAIN, and a check that no data block arrives before its receive
+ * is posted (the engine's credit flow control promises that).
+ */
+#ifndef FAKE_TRANSPORT_H
+#define FAKE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ofi/rdmc_transport.h"
+
+typedef struct fake_world fake_world_t;
+
+typedef struct fake_endpoint {
+    rdmc_transport_t base;   /* first: the engine sees this */
+    fake_world_t *world;
+    int rank;
+} fake_endpoint_t;
+
+/* eagain_percent: how often a post is refused with -EAGAIN. */
+fake_world_t *fake_world_create(int n, unsigned seed, int eagain_percent);
+void fake_world_destroy(fake_world_t *world);
+rdmc_transport_t *fake_world_endpoint(fake_world_t *world, int rank);
+
+/* Data messages that found no posted receive (must stay 0). */
+uint64_t fake_world_overruns(const fake_world_t *world);
+/* Messages sent but never received, and receives never matched. */
+uint64_t fake_world_undelivered(const fake_world_t *world);
+uint64_t fake_world_posted_recvs(const fake_world_t *world);
+/* The largest number of data receives posted at once by one endpoint. */
+uint64_t fake_world_max_posted_data(const fake_world_t *world);
+
+/* Deliver a raw message as if `from` had sent it (for malformed input). */
+void fake_world_forge(fake_world_t *world, int from, int to, uint64_t tag,
+                      const void *buf, size_t len, uint64_t imm);
+
+#endif

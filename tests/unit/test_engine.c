@@ -1,0 +1,367 @@
+/*
+ * The broadcast engine over the fake transport: whole broadcasts among n
+ * simulated ranks with random delivery order and refused posts.  Checks
+ * the bytes every rank ends with, that no block ever arrived before its
+ * receive was posted, that nothing is left posted or undelivered, and that
+ * malformed input and silent peers become errors, not crashes or hangs.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "coll/rdmc_blocksize.h"
+#include "coll/rdmc_engine.h"
+#include "fake_transport.h"
+
+#define MAX_RANKS 40
+#define MAX_ROUNDS 2000000
+
+typedef struct bcast_case {
+    int n, root;
+    uint64_t nbytes, block_bytes;
+    rdmc_schedule_alg_t schedule;
+    unsigned seed;
+    int eagain_percent;
+} bcast_case_t;
+
+static uint8_t pattern(uint64_t i, unsigned seed)
+{
+    return (uint8_t)((i * 131u + seed * 7u + (i >> 8)) & 0xff);
+}
+
+/* Progress every rank in turn until all ops are done or failed. */
+static void drive(fake_world_t *w, rdmc_op_t *ops, int n)
+{
+    for (long round = 0; round < MAX_ROUNDS; round++) {
+        bool all = true;
+        for (int r = 0; r < n; r++) {
+            rdmc_transport_t *tp = fake_world_endpoint(w, r);
+            tp->ops->progress(tp);
+            all = rdmc_op_test(&ops[r]) && all;
+        }
+        if (all) {
+            return;
+        }
+    }
+    for (int r = 0; r < n; r++) {
+        const rdmc_op_t *op = &ops[r];
+        print_message("rank %d: header %d/%d status %d recvs %zu/%zu/%zu sends %zu/%zu/%zu "
+                      "readies %zu ctrl %zu\n", r, op->header_posted, op->header_known,
+                      op->status, op->recvs_done, op->recvs_posted, op->nrecvs,
+                      op->sends_done, op->sends_posted, op->nsends, op->readies_posted,
+                      op->ctrl_len - op->ctrl_head);
+    }
+    fail_msg("broadcast did not finish");
+}
+
+static void run_case(const bcast_case_t *c)
+{
+    fake_world_t *w = fake_world_create(c->n, c->seed, c->eagain_percent);
+    rdmc_op_t ops[MAX_RANKS];
+    uint8_t *bufs[MAX_RANKS];
+    /* One guard byte past each buffer must never be written. */
+    for (int r = 0; r < c->n; r++) {
+        bufs[r] = malloc(c->nbytes + 1);
+        for (uint64_t i = 0; i <= c->nbytes; i++) {
+            bufs[r][i] = r == c->root && i < c->nbytes ? pattern(i, c->seed) : 0xEE;
+        }
+    }
+    for (int r = 0; r < c->n; r++) {
+        rdmc_op_params_t p = {
+            .tp = fake_world_endpoint(w, r),
+            .n = (uint32_t)c->n,
+            .rank = (uint32_t)r,
+            .root = (uint32_t)c->root,
+            .seq = 77,
+            .buf = bufs[r],
+            .nbytes = c->nbytes,
+            .block_bytes = c->block_bytes,
+            .schedule = c->schedule,
+        };
+        assert_int_equal(rdmc_op_start(&ops[r], &p), 0);
+    }
+    drive(w, ops, c->n);
+
+    for (int r = 0; r < c->n; r++) {
+        assert_int_equal(ops[r].status, 0);
+        assert_true(ops[r].done);
+        for (uint64_t i = 0; i < c->nbytes; i++) {
+            if (bufs[r][i] != pattern(i, c->seed)) {
+                fail_msg("n=%d root=%d size=%llu: rank %d byte %llu wrong", c->n, c->root,
+                         (unsigned long long)c->nbytes, r, (unsigned long long)i);
+            }
+        }
+        assert_int_equal(bufs[r][c->nbytes], 0xEE);
+        rdmc_op_release(&ops[r]);
+        free(bufs[r]);
+    }
+    assert_int_equal(fake_world_overruns(w), 0);
+    assert_int_equal(fake_world_undelivered(w), 0);
+    assert_int_equal(fake_world_posted_recvs(w), 0);
+    assert_true(fake_world_max_posted_data(w) <= RDMC_RECV_AHEAD);
+    fake_world_destroy(w);
+}
+
+static void test_every_schedule_delivers_every_byte(void **state)
+{
+    (void)state;
+    const uint64_t B = 1024;
+    const uint64_t sizes[] = { 0, 1, B - 1, B, B + 1, 3 * B, 7 * B + 5, 20 * B - 1 };
+    unsigned seed = 1;
+
+    for (int alg = 0; alg < RDMC_SCHEDULE_COUNT; alg++) {
+        for (int n = 2; n <= 12; n++) {
+            for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+                for (int root = 0; root < n; root += (n > 6 ? 3 : 1)) {
+                    bcast_case_t c = { n, root, sizes[s], B, alg, seed++, 10 };
+                    run_case(&c);
+                }
+            }
+        }
+    }
+}
+
+static void test_binomial_pipeline_larger_groups(void **state)
+{
+    (void)state;
+    const int ns[] = { 16, 17, 31, 32, 33, 40 };
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        bcast_case_t c = { ns[i], ns[i] / 3, 37 * 1024 + 11, 1024,
+                           RDMC_SCHEDULE_BINOMIAL_PIPELINE, (unsigned)(100 + i), 5 };
+        run_case(&c);
+    }
+}
+
+/* A receiver with a smaller buffer gets the whole message in scratch
+ * memory through the place hook, and the rest of the group is unaffected. */
+typedef struct place_ctx {
+    uint64_t own_bytes;
+    uint8_t *own;
+    uint8_t *scratch;
+    uint64_t asked;
+} place_ctx_t;
+
+static void *place_with_scratch(void *arg, uint64_t nbytes)
+{
+    place_ctx_t *pc = arg;
+    pc->asked = nbytes;
+    if (nbytes <= pc->own_bytes) {
+        return pc->own;
+    }
+    pc->scratch = malloc(nbytes);
+    return pc->scratch;
+}
+
+static void test_short_receiver_learns_the_true_size(void **state)
+{
+    (void)state;
+    const int n = 5, root = 2, short_rank = 3;
+    const uint64_t nbytes = 10 * 1024 + 3, short_bytes = 4000;
+    fake_world_t *w = fake_world_create(n, 42, 10);
+    rdmc_op_t ops[5];
+    uint8_t *bufs[5];
+    place_ctx_t pc = { short_bytes, NULL, NULL, 0 };
+
+    for (int r = 0; r < n; r++) {
+        uint64_t len = r == short_rank ? short_bytes : nbytes;
+        bufs[r] = calloc(len, 1);
+        if (r == root) {
+            for (uint64_t i = 0; i < nbytes; i++) {
+                bufs[r][i] = pattern(i, 9);
+            }
+        }
+        rdmc_op_params_t p = {
+            .tp = fake_world_endpoint(w, r), .n = n, .rank = (uint32_t)r, .root = root,
+            .seq = 3, .buf = bufs[r], .nbytes = len, .block_bytes = 1024,
+            .schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE,
+        };
+        if (r == short_rank) {
+            pc.own = bufs[r];
+            p.hooks.place = place_with_scratch;
+            p.hooks.arg = &pc;
+        }
+        assert_int_equal(rdmc_op_start(&ops[r], &p), 0);
+    }
+    drive(w, ops, n);
+    assert_int_equal(pc.asked, nbytes);
+    assert_non_null(pc.scratch);
+    assert_int_equal(ops[short_rank].header.nbytes, nbytes);
+    for (int r = 0; r < n; r++) {
+        const uint8_t *got = r == short_rank ? pc.scratch : bufs[r];
+        assert_int_equal(ops[r].status, 0);
+        for (uint64_t i = 0; i < nbytes; i++) {
+            assert_int_equal(got[i], pattern(i, 9));
+        }
+        rdmc_op_release(&ops[r]);
+        free(bufs[r]);
+    }
+    free(pc.scratch);
+    assert_int_equal(fake_world_overruns(w), 0);
+    fake_world_destroy(w);
+}
+
+/* Without a place hook a receiver that is too small fails cleanly. */
+static void test_too_small_without_hook_is_an_error(void **state)
+{
+    (void)state;
+    fake_world_t *w = fake_world_create(2, 5, 0);
+    uint8_t src[3000] = { 1 }, dst[100];
+    rdmc_op_t ops[2];
+    rdmc_op_params_t root = { .tp = fake_world_endpoint(w, 0), .n = 2, .rank = 0, .root = 0,
+                              .seq = 1, .buf = src, .nbytes = sizeof(src),
+                              .block_bytes = 1024 };
+    rdmc_op_params_t recv = { .tp = fake_world_endpoint(w, 1), .n = 2, .rank = 1, .root = 0,
+                              .seq = 1, .buf = dst, .nbytes = sizeof(dst) };
+    assert_int_equal(rdmc_op_start(&ops[0], &root), 0);
+    assert_int_equal(rdmc_op_start(&ops[1], &recv), 0);
+    for (int i = 0; i < 1000 && ops[1].status == 0; i++) {
+        fake_world_endpoint(w, 0)->ops->progress(fake_world_endpoint(w, 0));
+        rdmc_op_test(&ops[0]);
+        fake_world_endpoint(w, 1)->ops->progress(fake_world_endpoint(w, 1));
+    }
+    assert_int_equal(ops[1].status, -EMSGSIZE);
+    assert_non_null(strstr(ops[1].error, "3000"));
+    rdmc_op_release(&ops[0]);
+    rdmc_op_release(&ops[1]);
+    fake_world_destroy(w);
+}
+
+/* Start a lone receiver, feed it one forged message, return its status. */
+static int receiver_status_after_forgery(uint64_t tag, const void *msg, size_t len,
+                                         uint64_t imm, bool send_real_header, char *error)
+{
+    fake_world_t *w = fake_world_create(2, 11, 0);
+    uint8_t dst[4096];
+    rdmc_op_t op;
+    rdmc_op_params_t recv = { .tp = fake_world_endpoint(w, 1), .n = 2, .rank = 1, .root = 0,
+                              .seq = 9, .buf = dst, .nbytes = sizeof(dst) };
+    assert_int_equal(rdmc_op_start(&op, &recv), 0);
+    if (send_real_header) {
+        rdmc_bcast_header_t h = { RDMC_HEADER_MAGIC, 0, sizeof(dst), 1024, 0, 9 };
+        fake_world_forge(w, 0, 1, rdmc_tag(RDMC_TAG_HEADER, 9, 0), &h, sizeof(h), 0);
+        for (int i = 0; i < 100; i++) {
+            op.p.tp->ops->progress(op.p.tp);
+        }
+    }
+    fake_world_forge(w, 0, 1, tag, msg, len, imm);
+    for (int i = 0; i < 100 && op.status == 0; i++) {
+        op.p.tp->ops->progress(op.p.tp);
+    }
+    int status = op.status;
+    strcpy(error, op.error);
+    rdmc_op_release(&op);
+    fake_world_destroy(w);
+    return status;
+}
+
+static void test_malformed_messages_fail_the_op(void **state)
+{
+    (void)state;
+    char error[256];
+    uint64_t header_tag = rdmc_tag(RDMC_TAG_HEADER, 9, 0);
+    rdmc_bcast_header_t good = { RDMC_HEADER_MAGIC, 0, 4096, 1024, 0, 9 };
+    rdmc_bcast_header_t h;
+
+    h = good;
+    h.magic = 0xdeadbeef;
+    assert_int_equal(receiver_status_after_forgery(header_tag, &h, sizeof(h), 0, false, error),
+                     -EPROTO);
+    assert_non_null(strstr(error, "malformed"));
+
+    /* Truncated header. */
+    assert_int_equal(receiver_status_after_forgery(header_tag, &good, 8, 0, false, error),
+                     -EPROTO);
+
+    h = good;
+    h.seq = 10;   /* belongs to another op */
+    assert_int_equal(receiver_status_after_forgery(header_tag, &h, sizeof(h), 0, false, error),
+                     -EPROTO);
+
+    h = good;
+    h.root = 1;   /* claims the receiver is the root */
+    assert_int_equal(receiver_status_after_forgery(header_tag, &h, sizeof(h), 0, false, error),
+                     -EPROTO);
+
+    h = good;
+    h.schedule = 99;
+    assert_int_equal(receiver_status_after_forgery(header_tag, &h, sizeof(h), 0, false, error),
+                     -EPROTO);
+
+    h = good;
+    h.block_bytes = 0;
+    assert_int_equal(receiver_status_after_forgery(header_tag, &h, sizeof(h), 0, false, error),
+                     -EPROTO);
+
+    /* After a good header, a data block carrying the wrong block number. */
+    uint8_t block[1024] = { 0 };
+    assert_int_equal(receiver_status_after_forgery(rdmc_tag(RDMC_TAG_DATA, 9, 0), block,
+                                                   sizeof(block), 3, true, error),
+                     -EPROTO);
+    assert_non_null(strstr(error, "block"));
+
+    /* ... or a short one. */
+    assert_int_equal(receiver_status_after_forgery(rdmc_tag(RDMC_TAG_DATA, 9, 0), block, 10,
+                                                   0, true, error),
+                     -EPROTO);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A peer that never answers turns into -ETIMEDOUT after the idle timeout. */
+static void test_silent_peer_times_out(void **state)
+{
+    (void)state;
+    fake_world_t *w = fake_world_create(3, 1, 0);
+    uint8_t src[5000] = { 0 };
+    rdmc_op_t op;
+    rdmc_op_params_t root = { .tp = fake_world_endpoint(w, 0), .n = 3, .rank = 0, .root = 0,
+                              .seq = 1, .buf = src, .nbytes = sizeof(src),
+                              .block_bytes = 1024 };
+    assert_int_equal(rdmc_op_start(&op, &root), 0);
+    double t0 = now_ms();
+    assert_int_equal(rdmc_op_wait(&op, 50), -ETIMEDOUT);
+    double elapsed = now_ms() - t0;
+    assert_true(elapsed >= 50);
+    assert_true(elapsed < 5000);
+    assert_non_null(strstr(op.error, "no progress for 50 ms"));
+    rdmc_op_release(&op);
+    fake_world_destroy(w);
+}
+
+static void test_tags_keep_kinds_ops_and_steps_apart(void **state)
+{
+    (void)state;
+    assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_READY, 1, 2));
+    assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_DATA, 2, 2));
+    assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_DATA, 1, 3));
+    assert_int_equal(rdmc_tag(RDMC_TAG_HEADER, 5, 0) >> 60, RDMC_TAG_HEADER);
+    /* The sequence number wraps inside its own field. */
+    assert_int_equal(rdmc_tag(RDMC_TAG_DATA, (1ull << 28) + 4, 7),
+                     rdmc_tag(RDMC_TAG_DATA, 4, 7));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tags_keep_kinds_ops_and_steps_apart),
+        cmocka_unit_test(test_every_schedule_delivers_every_byte),
+        cmocka_unit_test(test_binomial_pipeline_larger_groups),
+        cmocka_unit_test(test_short_receiver_learns_the_true_size),
+        cmocka_unit_test(test_too_small_without_hook_is_an_error),
+        cmocka_unit_test(test_malformed_messages_fail_the_op),
+        cmocka_unit_test(test_silent_peer_times_out),
+    };
+    return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
