@@ -123,7 +123,7 @@ static void op_check_done(rdmc_op_t *op)
     }
 }
 
-/* Root: make sure block b is packed before its first send. */
+/* Root: make sure block b, and every block before it, is packed. */
 static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
 {
     if (op->filled[block]) {
@@ -132,12 +132,25 @@ static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
     if (op->p.rank != op->header.root) {
         return false;   /* not received yet */
     }
-    if (op->p.hooks.fill != NULL) {
-        op->p.hooks.fill(op->p.hooks.arg, block * op->header.block_bytes,
-                         op_block_len(op, block));
+    for (; op->hooked <= block; op->hooked++) {
+        if (op->p.hooks.fill != NULL) {
+            op->p.hooks.fill(op->p.hooks.arg, op->hooked * op->header.block_bytes,
+                             op_block_len(op, op->hooked));
+        }
+        op->filled[op->hooked] = 1;
     }
-    op->filled[block] = 1;
     return true;
+}
+
+/* Receivers: report the blocks held in a row from the start. */
+static void op_report_arrivals(rdmc_op_t *op)
+{
+    for (; op->hooked < op->nblocks && op->filled[op->hooked]; op->hooked++) {
+        if (op->p.hooks.arrived != NULL) {
+            op->p.hooks.arrived(op->p.hooks.arg, op->hooked * op->header.block_bytes,
+                                op_block_len(op, op->hooked));
+        }
+    }
 }
 
 static void on_send_done(rdmc_req_t *base, int status, size_t len, uint64_t imm);
@@ -302,9 +315,7 @@ static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm)
         return;
     }
     op->filled[x->block] = 1;
-    if (op->p.hooks.arrived != NULL) {
-        op->p.hooks.arrived(op->p.hooks.arg, x->block * op->header.block_bytes, len);
-    }
+    op_report_arrivals(op);
     op->recvs_done++;
     op_advance(op);
 }
@@ -378,7 +389,13 @@ static void op_forward_header(rdmc_op_t *op)
 
 static int op_setup_transfers(rdmc_op_t *op)
 {
+    rdmc_transport_t *tp = op->p.tp;
     int rc;
+
+    rc = tp->ops->mem_acquire(tp, op->base, op->header.nbytes, &op->mem_handle);
+    if (rc != 0) {
+        return rc;
+    }
 
     op->nblocks = rdmc_block_count(op->header.nbytes, op->header.block_bytes);
     op->filled = calloc(op->nblocks, 1);
@@ -554,6 +571,10 @@ int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
 
 void rdmc_op_release(rdmc_op_t *op)
 {
+    if (op->mem_handle != NULL) {
+        op->p.tp->ops->mem_release(op->p.tp, op->mem_handle);
+        op->mem_handle = NULL;
+    }
     free(op->sends);
     free(op->recvs);
     free(op->ready);

@@ -53,7 +53,10 @@ typedef struct rdmc_bcast_header {
 
 typedef struct rdmc_op rdmc_op_t;
 
-/* How the caller lays out the message; all hooks are optional. */
+/* How the caller lays out the message; all hooks are optional.  fill and
+ * arrived see every block exactly once and in block order (a block that
+ * lands early is reported once all blocks before it have), so a datatype
+ * convertor can pack and unpack sequentially while the blocks flow. */
 typedef struct rdmc_op_hooks {
     /* Receiver: the header says the message has `nbytes`; return a buffer of
      * at least that many bytes for it, or NULL to fail the op. */
@@ -116,8 +119,10 @@ struct rdmc_op {
     uint64_t events;                /* completions seen, for the idle timeout */
 
     uint8_t *base;                  /* the whole message at this rank */
+    void *mem_handle;               /* the transport's hold on base */
     uint64_t nblocks;
     uint8_t *filled;                /* root: block packed; others: block held */
+    uint64_t hooked;                /* blocks 0..hooked-1 went through fill/arrived */
 
     rdmc_step_transfer_t *sends;
     size_t nsends, sends_posted, sends_done;

@@ -46,6 +46,10 @@ typedef struct rdmc_transport_ops {
     /* Sleep until a completion may be ready or timeout_ms passes.  Called
      * only after progress() found nothing for a while. */
     void (*wait)(rdmc_transport_t *tp, int timeout_ms);
+    /* Make [buf, buf+len) usable by send and recv (registering it where the
+     * provider needs that) until mem_release(handle). */
+    int (*mem_acquire)(rdmc_transport_t *tp, const void *buf, size_t len, void **handle_p);
+    void (*mem_release)(rdmc_transport_t *tp, void *handle);
 } rdmc_transport_ops_t;
 
 struct rdmc_transport {

@@ -42,6 +42,7 @@ struct fake_world {
     fake_node_t *nodes;
     fake_msg_t *in_flight;
     uint64_t overruns;
+    int64_t mem_holds;
 };
 
 static const rdmc_transport_ops_t fake_ops;
@@ -208,12 +209,32 @@ static void fake_wait(rdmc_transport_t *tp, int timeout_ms)
     (void)timeout_ms;
 }
 
+/* Holds are counted so tests can check every acquire is released. */
+static int fake_mem_acquire(rdmc_transport_t *tp, const void *buf, size_t len, void **handle_p)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    (void)buf;
+    (void)len;
+    ep->world->mem_holds++;
+    *handle_p = ep;
+    return 0;
+}
+
+static void fake_mem_release(rdmc_transport_t *tp, void *handle)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    (void)handle;
+    ep->world->mem_holds--;
+}
+
 static const rdmc_transport_ops_t fake_ops = {
     .send = fake_send,
     .inject = fake_inject,
     .recv = fake_recv,
     .progress = fake_progress,
     .wait = fake_wait,
+    .mem_acquire = fake_mem_acquire,
+    .mem_release = fake_mem_release,
 };
 
 fake_world_t *fake_world_create(int n, unsigned seed, int eagain_percent)
@@ -273,6 +294,11 @@ uint64_t fake_world_undelivered(const fake_world_t *w)
         count++;
     }
     return count;
+}
+
+int64_t fake_world_mem_holds(const fake_world_t *w)
+{
+    return w->mem_holds;
 }
 
 uint64_t fake_world_posted_recvs(const fake_world_t *w)

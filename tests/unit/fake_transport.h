@@ -30,6 +30,8 @@ uint64_t fake_world_overruns(const fake_world_t *world);
 /* Messages sent but never received, and receives never matched. */
 uint64_t fake_world_undelivered(const fake_world_t *world);
 uint64_t fake_world_posted_recvs(const fake_world_t *world);
+/* Memory holds not yet released (must be 0 after every op is released). */
+int64_t fake_world_mem_holds(const fake_world_t *world);
 /* The largest number of data receives posted at once by one endpoint. */
 uint64_t fake_world_max_posted_data(const fake_world_t *world);
 

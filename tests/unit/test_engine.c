@@ -106,6 +106,7 @@ static void run_case(const bcast_case_t *c)
     assert_int_equal(fake_world_undelivered(w), 0);
     assert_int_equal(fake_world_posted_recvs(w), 0);
     assert_true(fake_world_max_posted_data(w) <= RDMC_RECV_AHEAD);
+    assert_int_equal(fake_world_mem_holds(w), 0);
     fake_world_destroy(w);
 }
 
@@ -230,6 +231,59 @@ static void test_too_small_without_hook_is_an_error(void **state)
     assert_non_null(strstr(ops[1].error, "3000"));
     rdmc_op_release(&ops[0]);
     rdmc_op_release(&ops[1]);
+    fake_world_destroy(w);
+}
+
+/* fill (root) and arrived (receivers) see each block once, in order. */
+typedef struct order_ctx {
+    uint64_t next_offset;
+    uint64_t calls;
+    bool in_order;
+} order_ctx_t;
+
+static void record_in_order(void *arg, uint64_t offset, uint64_t len)
+{
+    order_ctx_t *oc = arg;
+    oc->in_order = oc->in_order && offset == oc->next_offset;
+    oc->next_offset = offset + len;
+    oc->calls++;
+}
+
+static void test_hooks_see_blocks_in_order(void **state)
+{
+    (void)state;
+    const int n = 11, root = 4;
+    const uint64_t nbytes = 29 * 1024 + 100, block = 1024;
+    fake_world_t *w = fake_world_create(n, 77, 20);
+    rdmc_op_t ops[11];
+    order_ctx_t oc[11];
+    uint8_t *bufs[11];
+
+    for (int r = 0; r < n; r++) {
+        bufs[r] = calloc(nbytes, 1);
+        oc[r] = (order_ctx_t){ 0, 0, true };
+        rdmc_op_params_t p = {
+            .tp = fake_world_endpoint(w, r), .n = n, .rank = (uint32_t)r, .root = root,
+            .seq = 5, .buf = bufs[r], .nbytes = nbytes, .block_bytes = block,
+            .schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE,
+        };
+        p.hooks.arg = &oc[r];
+        if (r == root) {
+            p.hooks.fill = record_in_order;
+        } else {
+            p.hooks.arrived = record_in_order;
+        }
+        assert_int_equal(rdmc_op_start(&ops[r], &p), 0);
+    }
+    drive(w, ops, n);
+    for (int r = 0; r < n; r++) {
+        assert_int_equal(ops[r].status, 0);
+        assert_true(oc[r].in_order);
+        assert_int_equal(oc[r].calls, rdmc_block_count(nbytes, block));
+        assert_int_equal(oc[r].next_offset, nbytes);
+        rdmc_op_release(&ops[r]);
+        free(bufs[r]);
+    }
     fake_world_destroy(w);
 }
 
@@ -359,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_every_schedule_delivers_every_byte),
         cmocka_unit_test(test_binomial_pipeline_larger_groups),
         cmocka_unit_test(test_short_receiver_learns_the_true_size),
+        cmocka_unit_test(test_hooks_see_blocks_in_order),
         cmocka_unit_test(test_too_small_without_hook_is_an_error),
         cmocka_unit_test(test_malformed_messages_fail_the_op),
         cmocka_unit_test(test_silent_peer_times_out),

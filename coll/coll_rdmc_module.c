@@ -1,0 +1,232 @@
+/*
+ * The per-communicator module: what was selected before us (our fallback),
+ * and the transport, set up at the first broadcast rdmc carries.
+ *
+ * Set-up is collective and agreed: every rank opens its endpoint, all ranks
+ * learn whether everyone succeeded (through the saved, lower-priority
+ * allreduce), exchange addresses (saved allgather), and agree once more.
+ * One rank's failure therefore makes every rank fall back together; nobody
+ * is left waiting.
+ */
+#include "coll_rdmc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ompi/constants.h"
+#include "ompi/group/group.h"
+#include "opal/util/output.h"
+
+/* Cost model defaults: one step's fixed cost and per-byte cost, measured
+ * on this project's reference machine (README, "Block size"). */
+static const rdmc_cost_model_t shm_model = { 12.0, 0.20 };
+static const rdmc_cost_model_t network_model = { 40.0, 0.40 };
+
+static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
+{
+    m->comm = NULL;
+    m->previous_bcast = NULL;
+    m->previous_bcast_module = NULL;
+    m->previous_allgather = NULL;
+    m->previous_allgather_module = NULL;
+    m->previous_allreduce = NULL;
+    m->previous_allreduce_module = NULL;
+    m->state = RDMC_SETUP_NOT_YET;
+    m->ep = NULL;
+    m->model = shm_model;
+    m->next_seq = 0;
+}
+
+static void rdmc_module_destruct(mca_coll_rdmc_module_t *m)
+{
+    rdmc_ofi_ep_close(m->ep);
+    m->ep = NULL;
+    if (m->previous_bcast_module != NULL) {
+        OBJ_RELEASE(m->previous_bcast_module);
+    }
+    if (m->previous_allgather_module != NULL) {
+        OBJ_RELEASE(m->previous_allgather_module);
+    }
+    if (m->previous_allreduce_module != NULL) {
+        OBJ_RELEASE(m->previous_allreduce_module);
+    }
+}
+
+OBJ_CLASS_INSTANCE(mca_coll_rdmc_module_t, mca_coll_base_module_t, rdmc_module_construct,
+                   rdmc_module_destruct);
+
+static int rdmc_module_enable(mca_coll_base_module_t *base, struct ompi_communicator_t *comm)
+{
+    mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)base;
+
+    m->comm = comm;
+    m->previous_bcast = comm->c_coll->coll_bcast;
+    m->previous_bcast_module = comm->c_coll->coll_bcast_module;
+    m->previous_allgather = comm->c_coll->coll_allgather;
+    m->previous_allgather_module = comm->c_coll->coll_allgather_module;
+    m->previous_allreduce = comm->c_coll->coll_allreduce;
+    m->previous_allreduce_module = comm->c_coll->coll_allreduce_module;
+    if (m->previous_bcast == NULL || m->previous_allgather == NULL ||
+        m->previous_allreduce == NULL) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: no lower-priority bcast/allgather/allreduce to "
+                            "build on; declining",
+                            comm->c_name);
+        m->previous_bcast_module = NULL;
+        m->previous_allgather_module = NULL;
+        m->previous_allreduce_module = NULL;
+        return OMPI_ERROR;
+    }
+    OBJ_RETAIN(m->previous_bcast_module);
+    OBJ_RETAIN(m->previous_allgather_module);
+    OBJ_RETAIN(m->previous_allreduce_module);
+    return OMPI_SUCCESS;
+}
+
+mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *comm, int *priority)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_module_t *m;
+    const char *why = NULL;
+
+    if (c->priority < 0) {
+        why = "disabled by coll_rdmc_priority";
+    } else if (OMPI_COMM_IS_INTER(comm)) {
+        why = "intercommunicator";
+    } else if (ompi_comm_size(comm) < 2) {
+        why = "size 1";
+    }
+    if (why != NULL) {
+        opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)", comm->c_name, why);
+        return NULL;
+    }
+    m = OBJ_NEW(mca_coll_rdmc_module_t);
+    if (m == NULL) {
+        return NULL;
+    }
+    m->super.coll_module_enable = rdmc_module_enable;
+    m->super.coll_bcast = mca_coll_rdmc_bcast;
+    *priority = c->priority;
+    return &m->super;
+}
+
+/* ---- collective set-up -------------------------------------------------- */
+
+typedef struct rdmc_setup_record {
+    int32_t status;
+    uint32_t addr_len;
+    char provider[64];
+    uint8_t addr[RDMC_OFI_MAX_ADDR];
+} rdmc_setup_record_t;
+
+/* Does every rank report success?  (Saved allreduce: never ourselves.) */
+static bool everyone_ok(mca_coll_rdmc_module_t *m, bool mine)
+{
+    int local = mine ? 1 : 0, all = 0;
+    int rc = m->previous_allreduce(&local, &all, 1, MPI_INT, MPI_MIN, m->comm,
+                                   m->previous_allreduce_module);
+
+    return rc == OMPI_SUCCESS && all == 1;
+}
+
+static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    rdmc_ofi_request_t req = {
+        .provider = c->provider,
+        .domain = c->domain,
+        .all_local = !ompi_group_have_remote_peers(m->comm->c_local_group),
+    };
+    rdmc_ofi_fabric_t *fab;
+    size_t len = sizeof(mine->addr);
+    int rc;
+
+    rc = rdmc_ofi_fabric_get(&req, &fab);
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: no usable libfabric provider for %s (%d)",
+                            req.provider, rc);
+        return rc;
+    }
+    rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), &m->ep);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = rdmc_ofi_ep_address(m->ep, mine->addr, &len);
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: endpoint address unavailable (%d)", rc);
+        return rc;
+    }
+    mine->addr_len = (uint32_t)len;
+    snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
+    m->model = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0 ? shm_model : network_model;
+    return 0;
+}
+
+/* Insert every peer's address; false if any is unusable. */
+static bool connect_peers(mca_coll_rdmc_module_t *m, const rdmc_setup_record_t *mine,
+                          const rdmc_setup_record_t *all)
+{
+    int n = ompi_comm_size(m->comm);
+
+    for (int r = 0; r < n; r++) {
+        if (strcmp(all[r].provider, mine->provider) != 0) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: rank %d uses provider %s, we use %s",
+                                m->comm->c_name, r, all[r].provider, mine->provider);
+            return false;
+        }
+        if (rdmc_ofi_ep_set_peer(m->ep, r, all[r].addr, all[r].addr_len) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+rdmc_setup_state_t mca_coll_rdmc_module_ensure_setup(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int n = ompi_comm_size(m->comm);
+    rdmc_setup_record_t mine;
+    rdmc_setup_record_t *all;
+    bool ok;
+
+    if (m->state != RDMC_SETUP_NOT_YET) {
+        return m->state;
+    }
+    memset(&mine, 0, sizeof(mine));
+    all = calloc((size_t)n, sizeof(*all));
+    ok = all != NULL && open_endpoint(m, &mine) == 0;
+    if (everyone_ok(m, ok)) {
+        int rc = m->previous_allgather(&mine, sizeof(mine), MPI_BYTE, all, sizeof(mine),
+                                       MPI_BYTE, m->comm, m->previous_allgather_module);
+        ok = rc == OMPI_SUCCESS && connect_peers(m, &mine, all);
+        ok = everyone_ok(m, ok);
+    } else {
+        ok = false;
+    }
+    free(all);
+
+    if (ok) {
+        m->state = RDMC_SETUP_READY;
+        mca_coll_rdmc_watch_memory();
+        opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready over %s",
+                            m->comm->c_name, n, mine.provider);
+    } else {
+        rdmc_ofi_ep_close(m->ep);
+        m->ep = NULL;
+        m->state = RDMC_SETUP_DECLINED;
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: %s: set-up failed on some rank; every rank falls back "
+                            "to the previous bcast",
+                            m->comm->c_name);
+    }
+    return m->state;
+}
+
+void mca_coll_rdmc_module_break(mca_coll_rdmc_module_t *m)
+{
+    rdmc_ofi_ep_close(m->ep);
+    m->ep = NULL;
+    m->state = RDMC_SETUP_BROKEN;
+}

@@ -1,0 +1,379 @@
+/*
+ * One endpoint per communicator: RDM endpoint, completion queue and address
+ * vector, and the transport ops the engine uses.
+ *
+ * Progress is hybrid.  The engine polls the CQ a little; when it finds
+ * nothing it calls wait(), which sleeps on the CQ's file descriptor where the
+ * provider offers one (tcp), and otherwise (shm, whose CQ has no real wait
+ * object and whose fi_cq_sread spins) yields the core for a while and then
+ * naps in growing slices, so that idle and oversubscribed ranks leave the
+ * cores to the ranks that are copying data.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rdma/fi_cm.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_tagged.h>
+
+#include "ofi_internal.h"
+#include "ofi_mr_cache.h"
+#include "rdmc_log.h"
+
+_Static_assert(sizeof(((rdmc_req_t *)0)->transport_space) >= sizeof(struct fi_context2),
+               "rdmc_req_t must hold a struct fi_context2");
+
+/* Backoff without a wait object: this many yields, then naps doubling from
+ * NAP_MIN_US up to NAP_MAX_US. */
+#define IDLE_YIELDS 32
+#define NAP_MIN_US 20
+#define NAP_MAX_US 1000
+#define CQ_BATCH 16
+
+uint64_t rdmc_ofi_released_generation;
+
+struct rdmc_ofi_ep {
+    rdmc_transport_t base;         /* first: what the engine holds */
+    rdmc_ofi_fabric_t *fab;
+    struct fid_ep *ep;
+    struct fid_cq *cq;
+    struct fid_av *av;
+    int wait_fd;                   /* -1: the CQ has no wait object */
+    unsigned idle_waits;           /* waits since the last completion */
+    fi_addr_t *peers;              /* by communicator rank */
+    int npeers;
+    rdmc_mr_cache_t mr_cache;      /* used when the provider needs FI_MR_LOCAL */
+    uint64_t seen_generation;
+    uint64_t next_mr_key;
+};
+
+static rdmc_ofi_ep_t *ep_of(rdmc_transport_t *tp)
+{
+    return (rdmc_ofi_ep_t *)tp;
+}
+
+static void *desc_for(rdmc_ofi_ep_t *ep, const void *buf, size_t len)
+{
+    return ep->fab->mr_local ? rdmc_mr_cache_desc(&ep->mr_cache, buf, len) : NULL;
+}
+
+static int ofi_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len, uint64_t tag,
+                    uint64_t imm, rdmc_req_t *req)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+    ssize_t rc = fi_tsenddata(ep->ep, buf, len, desc_for(ep, buf, len), imm, ep->peers[peer],
+                              tag, req);
+    return (int)rc;
+}
+
+static int ofi_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t len, uint64_t tag)
+{
+    static const char empty;
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+
+    return (int)fi_tinject(ep->ep, buf ? buf : &empty, len, ep->peers[peer], tag);
+}
+
+static int ofi_recv(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag, uint64_t ignore,
+                    rdmc_req_t *req)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+
+    return (int)fi_trecv(ep->ep, buf, len, desc_for(ep, buf, len), FI_ADDR_UNSPEC, tag, ignore,
+                         req);
+}
+
+static int report_cq_error(rdmc_ofi_ep_t *ep)
+{
+    struct fi_cq_err_entry err;
+    char detail[128];
+    ssize_t rc;
+
+    memset(&err, 0, sizeof(err));
+    rc = fi_cq_readerr(ep->cq, &err, 0);
+    if (rc < 0) {
+        return rc == -FI_EAGAIN ? 0 : (int)rc;
+    }
+    rdmc_log(1, "completion error on %s: %s (%s)", rdmc_ofi_fabric_provider(ep->fab),
+             fi_strerror(err.err),
+             fi_cq_strerror(ep->cq, err.prov_errno, err.err_data, detail, sizeof(detail)));
+    if (err.op_context != NULL) {
+        rdmc_req_t *req = err.op_context;
+        req->complete(req, -(err.err ? err.err : FI_EIO), err.len, err.data);
+    }
+    return 1;
+}
+
+static int ofi_progress(rdmc_transport_t *tp)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+    struct fi_cq_tagged_entry entries[CQ_BATCH];
+    ssize_t n = fi_cq_read(ep->cq, entries, CQ_BATCH);
+
+    if (n == -FI_EAGAIN) {
+        return 0;
+    }
+    if (n == -FI_EAVAIL) {
+        ep->idle_waits = 0;
+        return report_cq_error(ep);
+    }
+    if (n < 0) {
+        rdmc_log(1, "fi_cq_read failed: %s", fi_strerror((int)-n));
+        return (int)n;
+    }
+    ep->idle_waits = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        rdmc_req_t *req = entries[i].op_context;
+        uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
+        req->complete(req, 0, entries[i].len, imm);
+    }
+    return (int)n;
+}
+
+static void nap_us(long us)
+{
+    struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+    nanosleep(&ts, NULL);
+}
+
+static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+
+    if (ep->wait_fd >= 0) {
+        struct fid *fids[1] = { &ep->cq->fid };
+        if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {
+            struct pollfd pfd = { ep->wait_fd, POLLIN, 0 };
+            (void)poll(&pfd, 1, timeout_ms);
+        }
+        return;
+    }
+    ep->idle_waits++;
+    if (ep->idle_waits <= IDLE_YIELDS) {
+        sched_yield();
+        return;
+    }
+    unsigned doublings = ep->idle_waits - IDLE_YIELDS - 1;
+    long us = doublings >= 10 ? NAP_MAX_US : (long)NAP_MIN_US << doublings;
+    if (us > NAP_MAX_US) {
+        us = NAP_MAX_US;
+    }
+    if (us > (long)timeout_ms * 1000) {
+        us = (long)timeout_ms * 1000;
+    }
+    nap_us(us);
+}
+
+/* ---- memory registration ------------------------------------------------ */
+
+static int mr_register(void *ctx, const void *addr, size_t len, void **handle_p, void **desc_p)
+{
+    rdmc_ofi_ep_t *ep = ctx;
+    struct fid_mr *mr;
+    int rc;
+
+    rc = fi_mr_reg(ep->fab->domain, addr, len, FI_SEND | FI_RECV, 0, ep->next_mr_key++, 0, &mr,
+                   NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_mr_reg of %zu bytes failed: %s", len, fi_strerror(-rc));
+        return rc;
+    }
+    if (ep->fab->info->domain_attr->mr_mode & FI_MR_ENDPOINT) {
+        rc = fi_mr_bind(mr, &ep->ep->fid, 0);
+        if (rc == 0) {
+            rc = fi_mr_enable(mr);
+        }
+        if (rc != 0) {
+            rdmc_log(1, "binding a registration to the endpoint failed: %s", fi_strerror(-rc));
+            fi_close(&mr->fid);
+            return rc;
+        }
+    }
+    *handle_p = mr;
+    *desc_p = fi_mr_desc(mr);
+    return 0;
+}
+
+static void mr_deregister(void *ctx, void *handle)
+{
+    (void)ctx;
+    fi_close(&((struct fid_mr *)handle)->fid);
+}
+
+static int ofi_mem_acquire(rdmc_transport_t *tp, const void *buf, size_t len, void **handle_p)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+    rdmc_mr_entry_t *entry;
+    uint64_t generation;
+    int rc;
+
+    *handle_p = NULL;
+    if (!ep->fab->mr_local || len == 0) {
+        return 0;
+    }
+    generation = __atomic_load_n(&rdmc_ofi_released_generation, __ATOMIC_ACQUIRE);
+    if (generation != ep->seen_generation) {
+        rdmc_mr_cache_forget(&ep->mr_cache);
+        ep->seen_generation = generation;
+    }
+    rc = rdmc_mr_cache_acquire(&ep->mr_cache, buf, len, &entry);
+    if (rc == 0) {
+        *handle_p = entry;
+    }
+    return rc;
+}
+
+static void ofi_mem_release(rdmc_transport_t *tp, void *handle)
+{
+    if (handle != NULL) {
+        rdmc_mr_cache_release(&ep_of(tp)->mr_cache, handle);
+    }
+}
+
+void rdmc_ofi_memory_released(const void *addr, size_t len)
+{
+    (void)addr;
+    (void)len;
+    __atomic_add_fetch(&rdmc_ofi_released_generation, 1, __ATOMIC_RELEASE);
+}
+
+static const rdmc_transport_ops_t ofi_ops = {
+    .send = ofi_send,
+    .inject = ofi_inject,
+    .recv = ofi_recv,
+    .progress = ofi_progress,
+    .wait = ofi_wait,
+    .mem_acquire = ofi_mem_acquire,
+    .mem_release = ofi_mem_release,
+};
+
+/* ---- life cycle --------------------------------------------------------- */
+
+static int open_cq(rdmc_ofi_ep_t *ep)
+{
+    struct fi_cq_attr attr;
+    int rc;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.format = FI_CQ_FORMAT_TAGGED;
+    attr.wait_obj = FI_WAIT_FD;
+    rc = fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
+    if (rc == 0 && fi_control(&ep->cq->fid, FI_GETWAIT, &ep->wait_fd) == 0) {
+        return 0;
+    }
+    if (rc == 0) {
+        fi_close(&ep->cq->fid);
+    }
+    /* No file descriptor to sleep on: poll and back off instead. */
+    ep->wait_fd = -1;
+    attr.wait_obj = FI_WAIT_NONE;
+    return fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
+}
+
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
+{
+    rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
+    struct fi_av_attr av_attr;
+    int rc;
+
+    if (ep == NULL) {
+        return -FI_ENOMEM;
+    }
+    ep->base.ops = &ofi_ops;
+    ep->base.inject_limit = fab->info->tx_attr->inject_size;
+    ep->fab = fab;
+    ep->npeers = nranks;
+    ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
+    if (ep->peers == NULL) {
+        rc = -FI_ENOMEM;
+        goto err_free_ep;
+    }
+    rdmc_mr_cache_init(&ep->mr_cache, mr_register, mr_deregister, ep);
+
+    rc = open_cq(ep);
+    if (rc != 0) {
+        rdmc_log(1, "fi_cq_open failed: %s", fi_strerror(-rc));
+        goto err_free_peers;
+    }
+    memset(&av_attr, 0, sizeof(av_attr));
+    av_attr.type = FI_AV_TABLE;
+    av_attr.count = (size_t)nranks;
+    rc = fi_av_open(fab->domain, &av_attr, &ep->av, NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_av_open failed: %s", fi_strerror(-rc));
+        goto err_close_cq;
+    }
+    rc = fi_endpoint(fab->domain, fab->info, &ep->ep, NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_endpoint failed: %s", fi_strerror(-rc));
+        goto err_close_av;
+    }
+    rc = fi_ep_bind(ep->ep, &ep->cq->fid, FI_TRANSMIT | FI_RECV);
+    if (rc == 0) {
+        rc = fi_ep_bind(ep->ep, &ep->av->fid, 0);
+    }
+    if (rc == 0) {
+        rc = fi_enable(ep->ep);
+    }
+    if (rc != 0) {
+        rdmc_log(1, "enabling the endpoint failed: %s", fi_strerror(-rc));
+        goto err_close_endpoint;
+    }
+    *ep_p = ep;
+    return 0;
+
+err_close_endpoint:
+    fi_close(&ep->ep->fid);
+err_close_av:
+    fi_close(&ep->av->fid);
+err_close_cq:
+    fi_close(&ep->cq->fid);
+err_free_peers:
+    free(ep->peers);
+err_free_ep:
+    free(ep);
+    return rc;
+}
+
+int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p)
+{
+    return fi_getname(&ep->ep->fid, buf, len_p);
+}
+
+int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len)
+{
+    (void)len;   /* the provider reads its own address format */
+    if (rank < 0 || rank >= ep->npeers) {
+        return -FI_EINVAL;
+    }
+    int inserted = fi_av_insert(ep->av, addr, 1, &ep->peers[rank], 0, NULL);
+    if (inserted != 1) {
+        rdmc_log(1, "fi_av_insert of rank %d failed (%d)", rank, inserted);
+        return inserted < 0 ? inserted : -FI_EINVAL;
+    }
+    return 0;
+}
+
+rdmc_transport_t *rdmc_ofi_ep_transport(rdmc_ofi_ep_t *ep)
+{
+    return &ep->base;
+}
+
+void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
+{
+    if (ep == NULL) {
+        return;
+    }
+    fi_close(&ep->ep->fid);
+    rdmc_mr_cache_flush(&ep->mr_cache);
+    fi_close(&ep->av->fid);
+    fi_close(&ep->cq->fid);
+    free(ep->peers);
+    free(ep);
+}

@@ -1,0 +1,255 @@
+/*
+ * Choosing a provider and a domain, and the process-wide list of opened
+ * fabrics.
+ *
+ * "auto" means shm when every rank of the communicator is on this node,
+ * otherwise the first provider in {verbs, efa, tcp, sockets} that offers
+ * reliable datagram endpoints with tagged messages and RMA.  Among several
+ * domains (NICs) of that provider, the one nearest to the rank's cores.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rdma/fi_errno.h>
+
+#include "ofi_internal.h"
+#include "ofi_topology.h"
+#include "rdmc_log.h"
+
+#define MAX_DOMAINS 16
+
+static rdmc_ofi_fabric_t *fabrics;
+static pthread_mutex_t fabrics_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const remote_order[] = { "verbs", "efa", "tcp", "sockets", NULL };
+static const char *const local_order[] = { "shm", "verbs", "efa", "tcp", "sockets", NULL };
+
+static bool is_auto(const char *provider)
+{
+    return provider == NULL || provider[0] == '\0' || strcmp(provider, "auto") == 0;
+}
+
+static struct fi_info *make_hints(const char *provider)
+{
+    struct fi_info *hints = fi_allocinfo();
+
+    if (hints == NULL) {
+        return NULL;
+    }
+    hints->caps = FI_TAGGED | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
+    hints->mode = FI_CONTEXT | FI_CONTEXT2;
+    hints->ep_attr->type = FI_EP_RDM;
+    hints->domain_attr->threading = FI_THREAD_SAFE;
+    hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED |
+                                  FI_MR_PROV_KEY | FI_MR_ENDPOINT;
+    hints->fabric_attr->prov_name = strdup(provider);
+    return hints;
+}
+
+/* The provider's entries, one per domain, in libfabric's order of preference. */
+static int list_domains(const char *provider, struct fi_info **list_p,
+                        struct fi_info *domains[MAX_DOMAINS], int *count_p)
+{
+    struct fi_info *hints = make_hints(provider);
+    struct fi_info *list = NULL;
+    int count = 0;
+    int rc;
+
+    if (hints == NULL || hints->fabric_attr->prov_name == NULL) {
+        fi_freeinfo(hints);
+        return -ENOMEM;
+    }
+    rc = fi_getinfo(RDMC_OFI_API_VERSION, NULL, NULL, 0, hints, &list);
+    fi_freeinfo(hints);
+    if (rc != 0) {
+        return rc;
+    }
+    for (struct fi_info *i = list; i != NULL && count < MAX_DOMAINS; i = i->next) {
+        bool seen = false;
+        for (int d = 0; d < count; d++) {
+            seen = seen || strcmp(domains[d]->domain_attr->name, i->domain_attr->name) == 0;
+        }
+        if (!seen) {
+            domains[count++] = i;
+        }
+    }
+    *list_p = list;
+    *count_p = count;
+    return 0;
+}
+
+static struct fi_info *choose_domain(struct fi_info *domains[], int count,
+                                     const char *wanted, char *why, size_t why_len)
+{
+    rdmc_nic_candidate_t cands[MAX_DOMAINS];
+
+    if (wanted != NULL && wanted[0] != '\0') {
+        for (int d = 0; d < count; d++) {
+            if (strcmp(domains[d]->domain_attr->name, wanted) == 0) {
+                snprintf(why, why_len, "%s (as requested)", wanted);
+                return domains[d];
+            }
+        }
+        return NULL;
+    }
+    for (int d = 0; d < count; d++) {
+        struct fid_nic *nic = domains[d]->nic;
+        memset(&cands[d], 0, sizeof(cands[d]));
+        cands[d].domain = domains[d]->domain_attr->name;
+        if (nic != NULL && nic->bus_attr != NULL && nic->bus_attr->bus_type == FI_BUS_PCI) {
+            const struct fi_pci_attr *pci = &nic->bus_attr->attr.pci;
+            cands[d].has_pci = true;
+            cands[d].pci_domain = pci->domain_id;
+            cands[d].pci_bus = pci->bus_id;
+            cands[d].pci_device = pci->device_id;
+            cands[d].pci_function = pci->function_id;
+        }
+    }
+    return domains[rdmc_topology_pick_nic(cands, count, why, why_len)];
+}
+
+/* Open fabric and domain for the first usable provider of the request. */
+static int fabric_open(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t *fab)
+{
+    const char *const *order = req->all_local ? local_order : remote_order;
+    const char *single[2] = { req->provider, NULL };
+    char why[256] = "";
+    int rc = -FI_ENODATA;
+
+    if (!is_auto(req->provider)) {
+        order = single;
+    }
+    for (; *order != NULL; order++) {
+        struct fi_info *list = NULL, *domains[MAX_DOMAINS], *chosen;
+        int count = 0;
+        rc = list_domains(*order, &list, domains, &count);
+        if (rc != 0 || count == 0) {
+            rdmc_log(10, "provider %s: not usable (%s)", *order, fi_strerror(-rc));
+            fi_freeinfo(list);
+            rc = rc ? rc : -FI_ENODATA;
+            continue;
+        }
+        chosen = choose_domain(domains, count, req->domain, why, sizeof(why));
+        if (chosen == NULL) {
+            rdmc_log(1, "provider %s has no domain named %s", *order, req->domain);
+            fi_freeinfo(list);
+            rc = -FI_ENODATA;
+            continue;
+        }
+        fab->info = fi_dupinfo(chosen);
+        fi_freeinfo(list);
+        if (fab->info == NULL) {
+            return -FI_ENOMEM;
+        }
+        break;
+    }
+    if (fab->info == NULL) {
+        return rc;
+    }
+
+    rc = fi_fabric(fab->info->fabric_attr, &fab->fabric, NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_fabric(%s) failed: %s", fab->info->fabric_attr->prov_name,
+                 fi_strerror(-rc));
+        goto err_free_info;
+    }
+    rc = fi_domain(fab->fabric, fab->info, &fab->domain, NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_domain(%s) failed: %s", fab->info->domain_attr->name, fi_strerror(-rc));
+        goto err_close_fabric;
+    }
+    fab->mr_local = (fab->info->domain_attr->mr_mode & FI_MR_LOCAL) != 0;
+    rdmc_log(1, "using provider %s, domain %s", fab->info->fabric_attr->prov_name, why);
+    return 0;
+
+err_close_fabric:
+    fi_close(&fab->fabric->fid);
+err_free_info:
+    fi_freeinfo(fab->info);
+    fab->info = NULL;
+    return rc;
+}
+
+static bool fabric_answers(const rdmc_ofi_fabric_t *fab, const rdmc_ofi_request_t *req)
+{
+    const char *provider = is_auto(req->provider) ? "auto" : req->provider;
+    const char *domain = req->domain ? req->domain : "";
+
+    return strcmp(fab->req_provider, provider) == 0 && strcmp(fab->req_domain, domain) == 0 &&
+           (!is_auto(req->provider) || fab->req_all_local == req->all_local);
+}
+
+int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p)
+{
+    rdmc_ofi_fabric_t *fab;
+    int rc = 0;
+
+    pthread_mutex_lock(&fabrics_lock);
+    for (fab = fabrics; fab != NULL; fab = fab->next) {
+        if (fabric_answers(fab, req)) {
+            goto out;
+        }
+    }
+    fab = calloc(1, sizeof(*fab));
+    if (fab == NULL) {
+        rc = -FI_ENOMEM;
+        goto out;
+    }
+    snprintf(fab->req_provider, sizeof(fab->req_provider), "%s",
+             is_auto(req->provider) ? "auto" : req->provider);
+    snprintf(fab->req_domain, sizeof(fab->req_domain), "%s", req->domain ? req->domain : "");
+    fab->req_all_local = req->all_local;
+    rc = fabric_open(req, fab);
+    if (rc != 0) {
+        free(fab);
+        fab = NULL;
+        goto out;
+    }
+    fab->next = fabrics;
+    fabrics = fab;
+out:
+    pthread_mutex_unlock(&fabrics_lock);
+    if (rc == 0) {
+        *fab_p = fab;
+    }
+    return rc;
+}
+
+const char *rdmc_ofi_fabric_provider(const rdmc_ofi_fabric_t *fab)
+{
+    return fab->info->fabric_attr->prov_name;
+}
+
+const char *rdmc_ofi_fabric_domain(const rdmc_ofi_fabric_t *fab)
+{
+    return fab->info->domain_attr->name;
+}
+
+bool rdmc_ofi_registration_needed(void)
+{
+    bool needed = false;
+
+    pthread_mutex_lock(&fabrics_lock);
+    for (rdmc_ofi_fabric_t *fab = fabrics; fab != NULL; fab = fab->next) {
+        needed = needed || fab->mr_local;
+    }
+    pthread_mutex_unlock(&fabrics_lock);
+    return needed;
+}
+
+void rdmc_ofi_finalize(void)
+{
+    pthread_mutex_lock(&fabrics_lock);
+    while (fabrics != NULL) {
+        rdmc_ofi_fabric_t *fab = fabrics;
+        fabrics = fab->next;
+        fi_close(&fab->domain->fid);
+        fi_close(&fab->fabric->fid);
+        fi_freeinfo(fab->info);
+        free(fab);
+    }
+    pthread_mutex_unlock(&fabrics_lock);
+}

@@ -1,0 +1,101 @@
+#include "ofi_topology.h"
+
+#include <stdio.h>
+
+typedef struct nic_score {
+    int coverage;           /* 2: all my cores are local, 1: some, 0: none or unknown */
+    int locality_weight;    /* cores local to the NIC; fewer is more specific */
+} nic_score_t;
+
+static nic_score_t score_nic(hwloc_topology_t topo, hwloc_const_cpuset_t mine,
+                             const rdmc_nic_candidate_t *c, hwloc_obj_t *where_p)
+{
+    nic_score_t s = { 0, 0 };
+    hwloc_obj_t pci, local;
+
+    *where_p = NULL;
+    if (!c->has_pci) {
+        return s;
+    }
+    pci = hwloc_get_pcidev_by_busid(topo, c->pci_domain, c->pci_bus, c->pci_device,
+                                    c->pci_function);
+    if (pci == NULL) {
+        return s;
+    }
+    local = hwloc_get_non_io_ancestor_obj(topo, pci);
+    if (local == NULL || local->cpuset == NULL) {
+        return s;
+    }
+    *where_p = local;
+    s.locality_weight = hwloc_bitmap_weight(local->cpuset);
+    if (hwloc_bitmap_isincluded(mine, local->cpuset)) {
+        s.coverage = 2;
+    } else if (hwloc_bitmap_intersects(mine, local->cpuset)) {
+        s.coverage = 1;
+    }
+    return s;
+}
+
+static int better(nic_score_t a, nic_score_t b)
+{
+    if (a.coverage != b.coverage) {
+        return a.coverage > b.coverage;
+    }
+    return a.coverage > 0 && a.locality_weight < b.locality_weight;
+}
+
+int rdmc_topology_nearest_nic(hwloc_topology_t topo, hwloc_const_cpuset_t mine,
+                              const rdmc_nic_candidate_t *cands, int count, char *why,
+                              size_t why_len)
+{
+    int best = 0;
+    nic_score_t best_score = { -1, 0 };
+    hwloc_obj_t best_where = NULL;
+
+    for (int i = 0; i < count; i++) {
+        hwloc_obj_t where;
+        nic_score_t s = score_nic(topo, mine, &cands[i], &where);
+        if (better(s, best_score)) {
+            best = i;
+            best_score = s;
+            best_where = where;
+        }
+    }
+    if (best_score.coverage == 0 || best_where == NULL) {
+        snprintf(why, why_len, "%s (first listed: no NIC is local to this rank's cores)",
+                 cands[best].domain);
+    } else {
+        snprintf(why, why_len, "%s (NIC local to %s L#%u, %s this rank's cores)",
+                 cands[best].domain, hwloc_obj_type_string(best_where->type),
+                 best_where->logical_index, best_score.coverage == 2 ? "covering" : "sharing");
+    }
+    return best;
+}
+
+int rdmc_topology_pick_nic(const rdmc_nic_candidate_t *cands, int count, char *why,
+                           size_t why_len)
+{
+    hwloc_topology_t topo;
+    hwloc_bitmap_t mine;
+    int choice = 0;
+
+    if (count <= 1) {
+        snprintf(why, why_len, "%s (the only one)", count ? cands[0].domain : "none");
+        return 0;
+    }
+    if (hwloc_topology_init(&topo) != 0) {
+        snprintf(why, why_len, "%s (first listed: hwloc unavailable)", cands[0].domain);
+        return 0;
+    }
+    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    mine = hwloc_bitmap_alloc();
+    if (mine != NULL && hwloc_topology_load(topo) == 0 &&
+        hwloc_get_cpubind(topo, mine, HWLOC_CPUBIND_PROCESS) == 0) {
+        choice = rdmc_topology_nearest_nic(topo, mine, cands, count, why, why_len);
+    } else {
+        snprintf(why, why_len, "%s (first listed: topology unknown)", cands[0].domain);
+    }
+    hwloc_bitmap_free(mine);
+    hwloc_topology_destroy(topo);
+    return choice;
+}

@@ -1,0 +1,319 @@
+/*
+ * Integration test of MPI_Bcast through coll/rdmc: every rank checks every
+ * byte it received, that the gaps of non-contiguous datatypes were left
+ * alone, and (through MPI_T) who carried the broadcasts.
+ *
+ *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large]
+ *               [--comms] [--huge]
+ *
+ *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
+ *             block boundaries +-1 (B = --block, the coll_rdmc_block_bytes
+ *             the run was given); MPI_BYTE, MPI_INT, MPI_DOUBLE, a vector
+ *             and a struct type
+ *   --large   1 MiB .. 64 MiB from two roots, and non-contiguous types
+ *   --comms   many communicators at once; dup/bcast/free in a loop
+ *   --huge    one broadcast above 2 GiB
+ *   --expect  rdmc: every broadcast was carried by rdmc (the default);
+ *             fallback: all were handed to the previous component;
+ *             off: rdmc took no part
+ *
+ * Prints one line per failure and a summary from rank 0; exits non-zero at
+ * every rank when any rank saw a problem.
+ */
+#include <mpi.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdmc_pvars.h"
+
+#define SENTINEL 0xEE
+
+typedef enum expect { EXPECT_RDMC, EXPECT_FALLBACK, EXPECT_OFF } expect_t;
+
+typedef struct counters {
+    long long checked;      /* broadcasts this rank took part in and checked */
+    long long eligible;     /* of those, the ones MPI hands to a component */
+    long long errors;
+} counters_t;
+
+static int world_rank;
+static counters_t counters;
+
+typedef struct mixed {
+    int i;
+    double d;
+    char c[3];
+} mixed_t;
+
+typedef struct type_case {
+    const char *name;
+    MPI_Datatype type;
+} type_case_t;
+
+static type_case_t types[5];
+static const int ntypes = 5;
+
+static void make_types(void)
+{
+    MPI_Datatype vector, raw_struct, mixed;
+    int lengths[3] = { 1, 1, 3 };
+    MPI_Aint displs[3] = { offsetof(mixed_t, i), offsetof(mixed_t, d), offsetof(mixed_t, c) };
+    MPI_Datatype members[3] = { MPI_INT, MPI_DOUBLE, MPI_CHAR };
+
+    MPI_Type_vector(2, 3, 5, MPI_INT, &vector);   /* 3 ints, gap of 2, 3 ints */
+    MPI_Type_commit(&vector);
+    MPI_Type_create_struct(3, lengths, displs, members, &raw_struct);
+    MPI_Type_create_resized(raw_struct, 0, sizeof(mixed_t), &mixed);
+    MPI_Type_commit(&mixed);
+    MPI_Type_free(&raw_struct);
+
+    types[0] = (type_case_t){ "MPI_BYTE", MPI_BYTE };
+    types[1] = (type_case_t){ "MPI_INT", MPI_INT };
+    types[2] = (type_case_t){ "MPI_DOUBLE", MPI_DOUBLE };
+    types[3] = (type_case_t){ "vector", vector };
+    types[4] = (type_case_t){ "struct", mixed };
+}
+
+static void free_types(void)
+{
+    MPI_Type_free(&types[3].type);
+    MPI_Type_free(&types[4].type);
+}
+
+static uint8_t pattern(size_t i, unsigned seed)
+{
+    return (uint8_t)((i * 2654435761u + seed * 40503u) >> 13);
+}
+
+/* Which bytes of count x type are data (1) and which are gaps (0). */
+static uint8_t *type_mask(MPI_Datatype type, int count, size_t span)
+{
+    uint8_t *ones = malloc(span ? span : 1), *mask = calloc(span ? span : 1, 1);
+    memset(ones, 1, span);
+    MPI_Sendrecv(ones, count, type, 0, 0, mask, count, type, 0, 0, MPI_COMM_SELF,
+                 MPI_STATUS_IGNORE);
+    free(ones);
+    return mask;
+}
+
+/* One broadcast of count x type from root on comm, checked everywhere. */
+static void check_bcast(MPI_Comm comm, int root, const type_case_t *tc, int count,
+                        unsigned seed)
+{
+    int rank, size;
+    MPI_Aint lb, extent, true_lb, true_extent;
+    int type_size;
+
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    MPI_Type_get_extent(tc->type, &lb, &extent);
+    MPI_Type_get_true_extent(tc->type, &true_lb, &true_extent);
+    MPI_Type_size(tc->type, &type_size);
+    size_t span = count > 0 ? (size_t)(count - 1) * (size_t)extent + (size_t)true_extent : 0;
+
+    uint8_t *buf = malloc(span + 64);
+    uint8_t *mask = type_mask(tc->type, count, span);
+    for (size_t i = 0; i < span + 64; i++) {
+        buf[i] = rank == root && i < span ? pattern(i, seed) : SENTINEL;
+    }
+    int rc = MPI_Bcast(buf, count, tc->type, root, comm);
+
+    long bad = 0;
+    for (size_t i = 0; i < span + 64; i++) {
+        /* Data bytes carry the root's pattern; gaps of the datatype and
+         * everything past the buffer stay untouched. */
+        uint8_t want = i < span && (rank == root || mask[i]) ? pattern(i, seed) : SENTINEL;
+        bad += buf[i] != want;
+    }
+    if (rc != MPI_SUCCESS || bad != 0) {
+        printf("FAIL rank %d (comm rank %d/%d): %s x %d from root %d: rc %d, %ld wrong bytes\n",
+               world_rank, rank, size, tc->name, count, root, rc, bad);
+        counters.errors++;
+    }
+    counters.checked++;
+    if (count > 0 && size > 1) {
+        counters.eligible++;
+    }
+    free(mask);
+    free(buf);
+}
+
+static int count_for_bytes(const type_case_t *tc, size_t bytes)
+{
+    int type_size;
+    MPI_Type_size(tc->type, &type_size);
+    return (int)(bytes / (size_t)type_size);
+}
+
+/* Every root, the boundary sizes, every datatype. */
+static void run_small(MPI_Comm comm, size_t block)
+{
+    const size_t sizes[] = { 0, 1, 7, block - 1, block, block + 1, 2 * block + 3,
+                             7 * block + 1, 25 * block - 1, 100003 };
+    int size;
+    unsigned seed = 1;
+
+    MPI_Comm_size(comm, &size);
+    for (int root = 0; root < size; root++) {
+        for (int t = 0; t < ntypes; t++) {
+            for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+                check_bcast(comm, root, &types[t], count_for_bytes(&types[t], sizes[s]),
+                            seed++);
+            }
+        }
+    }
+}
+
+static void run_large(MPI_Comm comm)
+{
+    const size_t sizes[] = { (256u << 10) + 1, (1u << 20) - 1, (4u << 20) + 4097, 16u << 20,
+                             64u << 20 };
+    int size;
+
+    MPI_Comm_size(comm, &size);
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        check_bcast(comm, 0, &types[0], (int)sizes[s], (unsigned)s);
+        check_bcast(comm, size - 1, &types[0], (int)sizes[s], (unsigned)s + 100);
+    }
+    check_bcast(comm, size / 2, &types[3], count_for_bytes(&types[3], 8u << 20), 7);
+    check_bcast(comm, size - 1, &types[4], count_for_bytes(&types[4], 1u << 20), 8);
+    check_bcast(comm, 0, &types[2], count_for_bytes(&types[2], 3u << 20), 9);
+}
+
+static void run_comms(void)
+{
+    enum { AT_ONCE = 6, ROUNDS = 4, LOOPS = 25 };
+    MPI_Comm comms[AT_ONCE], split3;
+    int size;
+
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    for (int c = 0; c < AT_ONCE; c++) {
+        MPI_Comm_dup(MPI_COMM_WORLD, &comms[c]);
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int c = 0; c < AT_ONCE; c++) {
+            check_bcast(comms[c], (round + c) % size, &types[0], 300000 + c * 17,
+                        (unsigned)(round * 10 + c));
+        }
+    }
+    for (int c = 0; c < AT_ONCE; c++) {
+        MPI_Comm_free(&comms[c]);
+    }
+    for (int i = 0; i < LOOPS; i++) {
+        MPI_Comm dup;
+        MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+        check_bcast(dup, i % size, &types[1], 70000 + i, (unsigned)i);
+        MPI_Comm_free(&dup);
+    }
+    MPI_Comm_split(MPI_COMM_WORLD, world_rank % 3, size - world_rank, &split3);
+    check_bcast(split3, 0, &types[0], 500001, 3);
+    MPI_Comm_free(&split3);
+}
+
+static void run_huge(void)
+{
+    /* 2 GiB + 4 KiB in 4 KiB elements: more bytes than an int counts */
+    MPI_Datatype page;
+    type_case_t tc = { "4KiB-contiguous", MPI_DATATYPE_NULL };
+
+    MPI_Type_contiguous(4096, MPI_BYTE, &page);
+    MPI_Type_commit(&page);
+    tc.type = page;
+    check_bcast(MPI_COMM_WORLD, 0, &tc, (1 << 19) + 1, 77);
+    MPI_Type_free(&page);
+}
+
+static int check_counters(expect_t expect, long long bcasts_before, long long fallbacks_before)
+{
+    long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
+    long long fallbacks = rdmc_pvar_read("coll_rdmc_fallbacks");
+    long long carried = bcasts - bcasts_before, handed = fallbacks - fallbacks_before;
+    int ok;
+
+    switch (expect) {
+    case EXPECT_RDMC:
+        ok = bcasts >= 0 && carried == counters.eligible && handed == 0;
+        break;
+    case EXPECT_FALLBACK:
+        ok = bcasts >= 0 && carried == 0 && handed == counters.eligible;
+        break;
+    default:
+        ok = bcasts < 0 || (carried == 0 && handed == 0);
+        break;
+    }
+    if (!ok) {
+        printf("FAIL rank %d: MPI_T says rdmc carried %lld and handed on %lld of %lld "
+               "broadcasts\n",
+               world_rank, carried, handed, counters.eligible);
+    }
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    expect_t expect = EXPECT_RDMC;
+    size_t block = 4096;
+    int small = 0, large = 0, comms = 0, huge = 0, size;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc) {
+            i++;
+            expect = strcmp(argv[i], "fallback") == 0 ? EXPECT_FALLBACK
+                     : strcmp(argv[i], "off") == 0    ? EXPECT_OFF
+                                                      : EXPECT_RDMC;
+        } else if (strcmp(argv[i], "--block") == 0 && i + 1 < argc) {
+            block = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--small") == 0) {
+            small = 1;
+        } else if (strcmp(argv[i], "--large") == 0) {
+            large = 1;
+        } else if (strcmp(argv[i], "--comms") == 0) {
+            comms = 1;
+        } else if (strcmp(argv[i], "--huge") == 0) {
+            huge = 1;
+        }
+    }
+    make_types();
+    long long bcasts_before = rdmc_pvar_read("coll_rdmc_bcasts");
+    long long fallbacks_before = rdmc_pvar_read("coll_rdmc_fallbacks");
+
+    if (small) {
+        MPI_Comm dup, half;
+        run_small(MPI_COMM_WORLD, block);
+        MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+        run_small(dup, block);
+        MPI_Comm_free(&dup);
+        MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &half);
+        run_small(half, block);
+        MPI_Comm_free(&half);
+    }
+    if (large) {
+        run_large(MPI_COMM_WORLD);
+    }
+    if (comms) {
+        run_comms();
+    }
+    if (huge) {
+        run_huge();
+    }
+
+    int ok = check_counters(expect, bcasts_before, fallbacks_before) && counters.errors == 0;
+    int all_ok = 0;
+    long long checked = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Reduce(&counters.checked, &checked, 1, MPI_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (world_rank == 0) {
+        printf("bcast_check: %d ranks, %lld rank-broadcasts checked: %s\n", size, checked,
+               all_ok ? "OK" : "FAILED");
+    }
+    free_types();
+    MPI_Finalize();
+    return all_ok ? 0 : 1;
+}

@@ -1,0 +1,209 @@
+/*
+ * Bad input to MPI_Bcast through coll/rdmc gets the stated error class, a
+ * message, and no damage:
+ *   invalid root -> MPI_ERR_ROOT, negative count -> MPI_ERR_COUNT;
+ *   a receiver smaller than the root's message -> MPI_ERR_TRUNCATE, what
+ *   fits is delivered and no byte past its buffer is written; a receiver
+ *   larger than the message -> MPI_ERR_COUNT with the message delivered;
+ *   the communicator keeps working afterwards.
+ * With --silent-peer (run it with a short coll_rdmc_timeout_ms), the last
+ * rank never enters a broadcast: the others get MPI_ERR_OTHER within about
+ * the timeout, and later rdmc broadcasts on that communicator are refused
+ * at once.
+ */
+#include <mpi.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rdmc_pvars.h"
+
+#define GUARD 4096
+#define GUARD_BYTE 0xAB
+
+static int rank, size, failures;
+
+static void expect_class(const char *what, int rc, int want)
+{
+    int cls = MPI_SUCCESS;
+    if (rc != MPI_SUCCESS) {
+        MPI_Error_class(rc, &cls);
+    }
+    if (cls != want) {
+        char got[MPI_MAX_ERROR_STRING], wanted[MPI_MAX_ERROR_STRING];
+        int len;
+        MPI_Error_string(cls, got, &len);
+        MPI_Error_string(want, wanted, &len);
+        printf("FAIL rank %d: %s returned %s, expected %s\n", rank, what, got, wanted);
+        failures++;
+    }
+}
+
+static uint8_t pattern(size_t i)
+{
+    return (uint8_t)(i * 31 + 7);
+}
+
+static void expect_bytes(const char *what, const uint8_t *buf, size_t from, size_t to,
+                         int want_pattern)
+{
+    for (size_t i = from; i < to; i++) {
+        uint8_t want = want_pattern ? pattern(i) : GUARD_BYTE;
+        if (buf[i] != want) {
+            printf("FAIL rank %d: %s: byte %zu is %#x, expected %#x\n", rank, what, i, buf[i],
+                   want);
+            failures++;
+            return;
+        }
+    }
+}
+
+static void bad_arguments(void)
+{
+    char buf[16] = { 0 };
+    expect_class("root == size", MPI_Bcast(buf, 16, MPI_CHAR, size, MPI_COMM_WORLD),
+                 MPI_ERR_ROOT);
+    expect_class("root == -5", MPI_Bcast(buf, 16, MPI_CHAR, -5, MPI_COMM_WORLD), MPI_ERR_ROOT);
+    expect_class("count == -1", MPI_Bcast(buf, -1, MPI_CHAR, 0, MPI_COMM_WORLD), MPI_ERR_COUNT);
+}
+
+/* Rank 1 holds `mine` bytes of the root's `sent`; everyone else all of it. */
+static void size_mismatch(size_t sent, size_t mine, int want_class)
+{
+    size_t have = rank == 1 ? mine : sent;
+    uint8_t *buf = malloc(have + GUARD);
+    char what[96];
+
+    memset(buf, GUARD_BYTE, have + GUARD);
+    if (rank == 0) {
+        for (size_t i = 0; i < sent; i++) {
+            buf[i] = pattern(i);
+        }
+    }
+    int rc = MPI_Bcast(buf, (int)have, MPI_BYTE, 0, MPI_COMM_WORLD);
+    snprintf(what, sizeof(what), "%zu bytes into %zu", sent, have);
+    expect_class(what, rc, rank == 1 ? want_class : MPI_SUCCESS);
+    size_t delivered = have < sent ? have : sent;
+    expect_bytes(what, buf, 0, delivered, 1);
+    expect_bytes(what, buf, delivered, have + GUARD, 0);   /* nothing past the message */
+    free(buf);
+}
+
+/* The same with a non-contiguous type: 2 ints taken out of every 4. */
+static void truncated_vector(void)
+{
+    MPI_Datatype pairs;
+    const int count = 20000, mine = rank == 1 ? count / 2 : count;
+    size_t ints = (size_t)count * 4;
+    int *buf = malloc(ints * sizeof(int) + GUARD);
+
+    MPI_Type_vector(1, 2, 4, MPI_INT, &pairs);
+    MPI_Datatype resized;
+    MPI_Type_create_resized(pairs, 0, 4 * sizeof(int), &resized);
+    MPI_Type_commit(&resized);
+    MPI_Type_free(&pairs);
+    memset(buf, GUARD_BYTE, ints * sizeof(int) + GUARD);
+    if (rank == 0) {
+        for (size_t i = 0; i < ints; i++) {
+            buf[i] = (int)i;
+        }
+    }
+    int rc = MPI_Bcast(buf, mine, resized, 0, MPI_COMM_WORLD);
+    expect_class("vector truncation", rc, rank == 1 ? MPI_ERR_TRUNCATE : MPI_SUCCESS);
+    int guard_int;
+    memset(&guard_int, GUARD_BYTE, sizeof(guard_int));
+    for (size_t i = 0; i < ints; i++) {
+        int in_type = (i % 4) < 2 && i < (size_t)mine * 4;
+        int want = rank == 0 || in_type ? (int)i : guard_int;
+        if (buf[i] != want) {
+            printf("FAIL rank %d: vector truncation: int %zu is %d, expected %d\n", rank, i,
+                   buf[i], want);
+            failures++;
+            break;
+        }
+    }
+    MPI_Type_free(&resized);
+    free(buf);
+}
+
+static double now(void)
+{
+    return MPI_Wtime();
+}
+
+static void silent_peer(int timeout_ms)
+{
+    MPI_Comm dup;
+    const int bytes = 1 << 20;
+    char *buf = calloc(bytes, 1);
+
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    /* A first broadcast sets rdmc up on the communicator. */
+    expect_class("set-up broadcast", MPI_Bcast(buf, bytes, MPI_CHAR, 0, dup), MPI_SUCCESS);
+    if (rank != size - 1) {
+        double t0 = now();
+        int rc = MPI_Bcast(buf, bytes, MPI_CHAR, 0, dup);
+        double waited = now() - t0;
+        expect_class("broadcast with a silent peer", rc, MPI_ERR_OTHER);
+        if (waited < timeout_ms / 1000.0 * 0.9 || waited > timeout_ms / 1000.0 * 3 + 5) {
+            printf("FAIL rank %d: the silent peer was noticed after %.2f s (timeout %d ms)\n",
+                   rank, waited, timeout_ms);
+            failures++;
+        }
+        t0 = now();
+        rc = MPI_Bcast(buf, bytes, MPI_CHAR, 0, dup);
+        expect_class("broadcast after a failure", rc, MPI_ERR_OTHER);
+        if (now() - t0 > 1.0) {
+            printf("FAIL rank %d: refusing took %.2f s\n", rank, now() - t0);
+            failures++;
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_Comm_free(&dup);
+    free(buf);
+}
+
+int main(int argc, char **argv)
+{
+    int timeout_ms = 0;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--silent-peer") == 0) {
+            timeout_ms = atoi(argv[i + 1]);
+        }
+    }
+    long long carried_before = rdmc_pvar_read("coll_rdmc_bcasts");
+
+    if (timeout_ms > 0) {
+        silent_peer(timeout_ms);
+    } else {
+        bad_arguments();
+        size_mismatch(200003, 100001, MPI_ERR_TRUNCATE);
+        size_mismatch(200003, 400006, MPI_ERR_COUNT);
+        truncated_vector();
+        size_mismatch(300001, 300001, MPI_SUCCESS);   /* and the communicator still works */
+        /* The four broadcasts above went through rdmc at every rank. */
+        long long carried = rdmc_pvar_read("coll_rdmc_bcasts") - carried_before;
+        if (carried != 4) {
+            printf("FAIL rank %d: rdmc carried %lld of the 4 broadcasts\n", rank, carried);
+            failures++;
+        }
+    }
+
+    int all = 0;
+    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) {
+        printf("bcast_errors%s: %d ranks: %s\n", timeout_ms ? " (silent peer)" : "", size,
+               all ? "FAILED" : "OK");
+    }
+    MPI_Finalize();
+    return all ? 1 : 0;
+}

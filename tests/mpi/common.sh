@@ -1,0 +1,48 @@
+# Shared by the MPI integration tests (sourced).  Runs mpirun with this
+# build's component ahead of the installed ones, bounded in time.
+set -eu
+
+: "${RDMC_BUILDDIR:?run through make check}"
+: "${RDMC_SRCDIR:?run through make check}"
+MPIRUN=${MPIRUN:-mpirun}
+TESTS_DIR="$RDMC_BUILDDIR/tests/mpi"
+# The component is found in the build tree first, then Open MPI's own.
+COMPONENT_PATH="$RDMC_BUILDDIR/.libs:SYS_DEFAULT"
+
+SANITIZER_ENV=""
+if [ "${RDMC_SANITIZERS:-0}" = 1 ]; then
+    # Open MPI leaks at exit by design; leaks are checked in the unit tests.
+    SANITIZER_ENV="-x ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 -x UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+fi
+
+# rdmc_mpirun NP [mpirun options and program...]
+rdmc_mpirun() {
+    np=$1
+    shift
+    echo "+ mpirun -np $np $*"
+    # shellcheck disable=SC2086
+    timeout "${RDMC_MPIRUN_TIMEOUT:-600}" "$MPIRUN" --allow-run-as-root --oversubscribe \
+        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $SANITIZER_ENV "$@"
+}
+
+# Provider options: shm, or tcp over loopback only.
+provider_args() {
+    case "$1" in
+    shm) echo "--mca coll_rdmc_provider shm" ;;
+    tcp) echo "--mca coll_rdmc_provider tcp --mca coll_rdmc_domain lo -x FI_TCP_IFACE=lo" ;;
+    *) echo "unknown provider $1" >&2; exit 2 ;;
+    esac
+}
+
+# Every byte of every size through rdmc, np = 2..8, on one provider.
+run_bcast_suite() {
+    provider=$1
+    # shellcheck disable=SC2046
+    for np in 2 3 4 5 6 7 8; do
+        rdmc_mpirun "$np" $(provider_args "$provider") \
+            --mca coll_rdmc_block_bytes 4096 --mca coll_rdmc_bcast_min_bytes 0 \
+            "$TESTS_DIR/bcast_check" --small --block 4096
+        rdmc_mpirun "$np" $(provider_args "$provider") --mca coll_rdmc_bcast_min_bytes 0 \
+            "$TESTS_DIR/bcast_check" --large --comms
+    done
+}

@@ -1,0 +1,103 @@
+/* The block size chosen from the cost model, and block arithmetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "coll/rdmc_blocksize.h"
+
+static const rdmc_cost_model_t model = { 12.0, 0.2 };
+
+static void test_requested_sizes_are_clamped(void **state)
+{
+    (void)state;
+    assert_int_equal(rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, 1 << 20, 10, &model),
+                     RDMC_BLOCK_BYTES_MIN);
+    assert_int_equal(rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, 1 << 20, 1ull << 30,
+                                      &model),
+                     RDMC_BLOCK_BYTES_MAX);
+    assert_int_equal(rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, 1 << 20, 65536,
+                                      &model),
+                     65536);
+}
+
+static void test_pipelines_cut_large_messages_into_many_blocks(void **state)
+{
+    (void)state;
+    uint64_t previous = 0;
+    for (uint64_t size = 64 * 1024; size <= (256ull << 20); size *= 2) {
+        uint64_t b = rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 8, size, 0, &model);
+        uint64_t k = rdmc_block_count(size, b);
+        assert_true(b >= previous);            /* grows with the message */
+        assert_int_equal(b % 4096, 0);         /* whole pages */
+        assert_true(b >= RDMC_BLOCK_BYTES_MIN && b <= RDMC_BLOCK_BYTES_MAX);
+        if (size >= (1u << 20)) {
+            assert_true(k >= 4);               /* there is a pipeline */
+        }
+        previous = b;
+    }
+    /* sqrt law: 4x the bytes, about 2x the block */
+    uint64_t b16 = rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, 16u << 20, 0, &model);
+    uint64_t b64 = rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, 64u << 20, 0, &model);
+    assert_true(b64 >= 2 * b16 - 8192 && b64 <= 2 * b16 + 8192);
+    /* more steps outside the pipeline (larger n) want smaller blocks */
+    assert_true(rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 64, 16u << 20, 0, &model) <
+                b16);
+    assert_true(rdmc_block_bytes(RDMC_SCHEDULE_CHAIN, 16, 16u << 20, 0, &model) <
+                rdmc_block_bytes(RDMC_SCHEDULE_CHAIN, 4, 16u << 20, 0, &model));
+}
+
+static void test_schedules_without_pipelining_use_one_block(void **state)
+{
+    (void)state;
+    const uint64_t size = 3u << 20;
+    assert_int_equal(rdmc_block_count(size, rdmc_block_bytes(RDMC_SCHEDULE_SEQUENTIAL, 8, size,
+                                                             0, &model)),
+                     1);
+    assert_int_equal(rdmc_block_count(size, rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_TREE, 8,
+                                                             size, 0, &model)),
+                     1);
+    /* two ranks: one link, nothing to overlap */
+    assert_int_equal(rdmc_block_count(size, rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE,
+                                                             2, size, 0, &model)),
+                     1);
+}
+
+static void test_block_count_is_bounded(void **state)
+{
+    (void)state;
+    uint64_t huge = 1ull << 40;
+    uint64_t b = rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 4, huge, 1024, &model);
+    assert_true(rdmc_block_count(huge, b) <= RDMC_MAX_BLOCKS);
+}
+
+static void test_block_arithmetic(void **state)
+{
+    (void)state;
+    assert_int_equal(rdmc_block_count(0, 4096), 1);   /* empty messages still flow */
+    assert_int_equal(rdmc_block_count(1, 4096), 1);
+    assert_int_equal(rdmc_block_count(4096, 4096), 1);
+    assert_int_equal(rdmc_block_count(4097, 4096), 2);
+    assert_int_equal(rdmc_block_len(4097, 4096, 0), 4096);
+    assert_int_equal(rdmc_block_len(4097, 4096, 1), 1);
+    assert_int_equal(rdmc_block_len(0, 4096, 0), 0);
+    assert_int_equal(rdmc_block_len(8192, 4096, 1), 4096);
+    assert_int_equal(rdmc_block_len(8192, 4096, 2), 0);
+    uint64_t big = (5ull << 30) + 7;   /* above 4 GiB */
+    assert_int_equal(rdmc_block_count(big, 1 << 20), (5ull << 10) + 1);
+    assert_int_equal(rdmc_block_len(big, 1 << 20, 5ull << 10), 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_requested_sizes_are_clamped),
+        cmocka_unit_test(test_pipelines_cut_large_messages_into_many_blocks),
+        cmocka_unit_test(test_schedules_without_pipelining_use_one_block),
+        cmocka_unit_test(test_block_count_is_bounded),
+        cmocka_unit_test(test_block_arithmetic),
+    };
+    return cmocka_run_group_tests_name("blocksize", tests, NULL, NULL);
+}
