@@ -208,6 +208,7 @@ rdmc_setup_state_t mca_coll_rdmc_module_ensure_setup(mca_coll_rdmc_module_t *m)
     free(all);
 
     if (ok) {
+        rdmc_ofi_ep_connected(m->ep);
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_watch_memory();
         opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready over %s",

@@ -198,7 +198,7 @@ static void op_post_ready_recvs(rdmc_op_t *op)
            (req = free_req(op->ready_reqs, RDMC_READY_AHEAD)) != NULL) {
         size_t i = op->readies_posted;
         req->base.complete = on_ready;
-        int rc = tp->ops->recv(tp, NULL, 0,
+        int rc = tp->ops->recv(tp, (int)op->sends[i].peer, NULL, 0,
                                rdmc_tag(RDMC_TAG_READY, op->p.seq, op->sends[i].step), 0,
                                &req->base);
         if (rc == -EAGAIN) {
@@ -226,7 +226,8 @@ static void op_post_block_recvs(rdmc_op_t *op)
         size_t i = op->recvs_posted;
         const rdmc_step_transfer_t *x = &op->recvs[i];
         req->base.complete = on_block;
-        int rc = tp->ops->recv(tp, op_block_ptr(op, x->block), op_block_len(op, x->block),
+        int rc = tp->ops->recv(tp, (int)x->peer, op_block_ptr(op, x->block),
+                               op_block_len(op, x->block),
                                rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), 0, &req->base);
         if (rc == -EAGAIN) {
             return;
@@ -470,7 +471,8 @@ static void op_post_header_recv(rdmc_op_t *op)
     int rc;
 
     op->header_req.base.complete = on_header;
-    rc = tp->ops->recv(tp, &op->header, sizeof(op->header),
+    /* Who sends the header depends on the root, unknown until it comes. */
+    rc = tp->ops->recv(tp, -1, &op->header, sizeof(op->header),
                        rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), 0, &op->header_req.base);
     if (rc == 0) {
         op->header_req.op = op;

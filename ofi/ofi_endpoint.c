@@ -5,9 +5,12 @@
  * Progress is hybrid.  The engine polls the CQ a little; when it finds
  * nothing it calls wait(), which sleeps on the CQ's file descriptor where the
  * provider offers one (tcp), and otherwise (shm, whose CQ has no real wait
- * object and whose fi_cq_sread spins) yields the core for a while and then
- * naps in growing slices, so that idle and oversubscribed ranks leave the
- * cores to the ranks that are copying data.
+ * object and whose fi_cq_sread spins) on the endpoint's doorbell, which the
+ * peers ring when they give it work (ofi_doorbell.h).  Idle and
+ * oversubscribed ranks thus leave the cores to the ranks copying data.
+ *
+ * The address peers exchange is the provider's endpoint name followed by the
+ * doorbell's name (empty without a doorbell).
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +24,7 @@
 #include <rdma/fi_errno.h>
 #include <rdma/fi_tagged.h>
 
+#include "ofi_doorbell.h"
 #include "ofi_internal.h"
 #include "ofi_mr_cache.h"
 #include "rdmc_log.h"
@@ -28,11 +32,13 @@
 _Static_assert(sizeof(((rdmc_req_t *)0)->transport_space) >= sizeof(struct fi_context2),
                "rdmc_req_t must hold a struct fi_context2");
 
-/* Backoff without a wait object: this many yields, then naps doubling from
- * NAP_MIN_US up to NAP_MAX_US. */
-#define IDLE_YIELDS 32
+/* Without a CQ file descriptor: a few yields, then the doorbell.  Sleeps are
+ * cut at SLEEP_MAX_US so a wake-up we did not ring for (a provider's internal
+ * protocol step) costs little; without a doorbell, naps double from
+ * NAP_MIN_US up to that. */
+#define IDLE_YIELDS 2
 #define NAP_MIN_US 20
-#define NAP_MAX_US 1000
+#define SLEEP_MAX_US 1000
 #define CQ_BATCH 16
 
 uint64_t rdmc_ofi_released_generation;
@@ -47,6 +53,8 @@ struct rdmc_ofi_ep {
     unsigned idle_waits;           /* waits since the last completion */
     fi_addr_t *peers;              /* by communicator rank */
     int npeers;
+    rdmc_doorbell_t doorbell;      /* ours; unused when the CQ has an fd */
+    rdmc_doorbell_t *peer_doorbells;
     rdmc_mr_cache_t mr_cache;      /* used when the provider needs FI_MR_LOCAL */
     uint64_t seen_generation;
     uint64_t next_mr_key;
@@ -68,6 +76,9 @@ static int ofi_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
     rdmc_ofi_ep_t *ep = ep_of(tp);
     ssize_t rc = fi_tsenddata(ep->ep, buf, len, desc_for(ep, buf, len), imm, ep->peers[peer],
                               tag, req);
+    if (rc == 0) {
+        rdmc_doorbell_ring(&ep->peer_doorbells[peer]);
+    }
     return (int)rc;
 }
 
@@ -75,15 +86,20 @@ static int ofi_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t le
 {
     static const char empty;
     rdmc_ofi_ep_t *ep = ep_of(tp);
+    ssize_t rc = fi_tinject(ep->ep, buf ? buf : &empty, len, ep->peers[peer], tag);
 
-    return (int)fi_tinject(ep->ep, buf ? buf : &empty, len, ep->peers[peer], tag);
+    if (rc == 0) {
+        rdmc_doorbell_ring(&ep->peer_doorbells[peer]);
+    }
+    return (int)rc;
 }
 
-static int ofi_recv(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag, uint64_t ignore,
-                    rdmc_req_t *req)
+static int ofi_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint64_t tag,
+                    uint64_t ignore, rdmc_req_t *req)
 {
     rdmc_ofi_ep_t *ep = ep_of(tp);
 
+    req->transport_peer = peer;
     return (int)fi_trecv(ep->ep, buf, len, desc_for(ep, buf, len), FI_ADDR_UNSPEC, tag, ignore,
                          req);
 }
@@ -130,6 +146,10 @@ static int ofi_progress(rdmc_transport_t *tp)
     for (ssize_t i = 0; i < n; i++) {
         rdmc_req_t *req = entries[i].op_context;
         uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
+        /* The sender's completion of what we just took is ready to reap. */
+        if ((entries[i].flags & FI_RECV) && req->transport_peer >= 0) {
+            rdmc_doorbell_ring(&ep->peer_doorbells[req->transport_peer]);
+        }
         req->complete(req, 0, entries[i].len, imm);
     }
     return (int)n;
@@ -142,9 +162,16 @@ static void nap_us(long us)
     nanosleep(&ts, NULL);
 }
 
+/* For the doorbell: anything to do after all? (Runs the completions.) */
+static bool work_arrived(void *arg)
+{
+    return ofi_progress(arg) != 0;
+}
+
 static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
 {
     rdmc_ofi_ep_t *ep = ep_of(tp);
+    long limit_us = (long)timeout_ms * 1000;
 
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
@@ -154,20 +181,19 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
         }
         return;
     }
+    if (limit_us > SLEEP_MAX_US) {
+        limit_us = SLEEP_MAX_US;
+    }
     ep->idle_waits++;
     if (ep->idle_waits <= IDLE_YIELDS) {
         sched_yield();
-        return;
+    } else if (ep->doorbell.page != NULL) {
+        rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, tp);
+    } else {
+        unsigned doublings = ep->idle_waits - IDLE_YIELDS - 1;
+        long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
+        nap_us(us < limit_us ? us : limit_us);
     }
-    unsigned doublings = ep->idle_waits - IDLE_YIELDS - 1;
-    long us = doublings >= 10 ? NAP_MAX_US : (long)NAP_MIN_US << doublings;
-    if (us > NAP_MAX_US) {
-        us = NAP_MAX_US;
-    }
-    if (us > (long)timeout_ms * 1000) {
-        us = (long)timeout_ms * 1000;
-    }
-    nap_us(us);
 }
 
 /* ---- memory registration ------------------------------------------------ */
@@ -290,9 +316,10 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
     ep->fab = fab;
     ep->npeers = nranks;
     ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
-    if (ep->peers == NULL) {
+    ep->peer_doorbells = calloc((size_t)nranks, sizeof(*ep->peer_doorbells));
+    if (ep->peers == NULL || ep->peer_doorbells == NULL) {
         rc = -FI_ENOMEM;
-        goto err_free_ep;
+        goto err_free_peers;
     }
     rdmc_mr_cache_init(&ep->mr_cache, mr_register, mr_deregister, ep);
 
@@ -300,6 +327,13 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
     if (rc != 0) {
         rdmc_log(1, "fi_cq_open failed: %s", fi_strerror(-rc));
         goto err_free_peers;
+    }
+    if (ep->wait_fd < 0) {
+        rc = rdmc_doorbell_create(&ep->doorbell);
+        if (rc != 0) {
+            /* Still correct, only slower to wake: naps instead. */
+            rdmc_log(1, "no doorbell (%s): idle waits will nap", strerror(-rc));
+        }
     }
     memset(&av_attr, 0, sizeof(av_attr));
     av_attr.type = FI_AV_TABLE;
@@ -333,31 +367,71 @@ err_close_endpoint:
 err_close_av:
     fi_close(&ep->av->fid);
 err_close_cq:
+    rdmc_doorbell_close(&ep->doorbell);
     fi_close(&ep->cq->fid);
 err_free_peers:
+    free(ep->peer_doorbells);
     free(ep->peers);
-err_free_ep:
     free(ep);
     return rc;
 }
 
+/* Address blob: [uint32 name length][provider's name][doorbell name, NUL]. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p)
 {
-    return fi_getname(&ep->ep->fid, buf, len_p);
+    uint8_t *out = buf;
+    size_t name_len = *len_p > sizeof(uint32_t) ? *len_p - sizeof(uint32_t) : 0;
+    size_t bell_len = strlen(ep->doorbell.name) + 1;
+    uint32_t len32;
+    int rc;
+
+    rc = fi_getname(&ep->ep->fid, out + sizeof(uint32_t), &name_len);
+    if (rc != 0) {
+        return rc;
+    }
+    if (sizeof(uint32_t) + name_len + bell_len > *len_p) {
+        return -FI_ETOOSMALL;
+    }
+    len32 = (uint32_t)name_len;
+    memcpy(out, &len32, sizeof(len32));
+    memcpy(out + sizeof(uint32_t) + name_len, ep->doorbell.name, bell_len);
+    *len_p = sizeof(uint32_t) + name_len + bell_len;
+    return 0;
 }
 
 int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len)
 {
-    (void)len;   /* the provider reads its own address format */
-    if (rank < 0 || rank >= ep->npeers) {
+    const uint8_t *in = addr;
+    uint32_t name_len;
+    int rc;
+
+    if (rank < 0 || rank >= ep->npeers || len < sizeof(uint32_t)) {
         return -FI_EINVAL;
     }
-    int inserted = fi_av_insert(ep->av, addr, 1, &ep->peers[rank], 0, NULL);
+    memcpy(&name_len, in, sizeof(name_len));
+    if (sizeof(uint32_t) + name_len >= len || in[len - 1] != '\0') {
+        rdmc_log(1, "malformed address of rank %d (%zu bytes)", rank, len);
+        return -FI_EINVAL;
+    }
+    int inserted = fi_av_insert(ep->av, in + sizeof(uint32_t), 1, &ep->peers[rank], 0, NULL);
     if (inserted != 1) {
         rdmc_log(1, "fi_av_insert of rank %d failed (%d)", rank, inserted);
         return inserted < 0 ? inserted : -FI_EINVAL;
     }
+    const char *bell = (const char *)in + sizeof(uint32_t) + name_len;
+    if (bell[0] != '\0' && ep->doorbell.page != NULL) {
+        rc = rdmc_doorbell_open(&ep->peer_doorbells[rank], bell);
+        if (rc != 0) {
+            rdmc_log(1, "cannot map the doorbell of rank %d (%s)", rank, strerror(-rc));
+            return rc;
+        }
+    }
     return 0;
+}
+
+void rdmc_ofi_ep_connected(rdmc_ofi_ep_t *ep)
+{
+    rdmc_doorbell_unlink(&ep->doorbell);
 }
 
 rdmc_transport_t *rdmc_ofi_ep_transport(rdmc_ofi_ep_t *ep)
@@ -374,6 +448,11 @@ void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
     rdmc_mr_cache_flush(&ep->mr_cache);
     fi_close(&ep->av->fid);
     fi_close(&ep->cq->fid);
+    for (int r = 0; r < ep->npeers; r++) {
+        rdmc_doorbell_close(&ep->peer_doorbells[r]);
+    }
+    rdmc_doorbell_close(&ep->doorbell);
+    free(ep->peer_doorbells);
     free(ep->peers);
     free(ep);
 }

@@ -37,6 +37,8 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p);
 /* This endpoint's address, to be exchanged with the peers. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
 int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len);
+/* Every rank has set every peer: names used to find us can go. */
+void rdmc_ofi_ep_connected(rdmc_ofi_ep_t *ep);
 rdmc_transport_t *rdmc_ofi_ep_transport(rdmc_ofi_ep_t *ep);
 /* Closing cancels whatever is still posted. */
 void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep);

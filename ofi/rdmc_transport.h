@@ -28,6 +28,7 @@ struct rdmc_req {
     /* Scratch space the transport owns while the operation is posted
      * (libfabric's struct fi_context2 lives here).  Keep it first. */
     void *transport_space[8];
+    int transport_peer;   /* owned by the transport too */
     rdmc_req_complete_fn_t complete;
 };
 
@@ -38,8 +39,9 @@ typedef struct rdmc_transport_ops {
     /* Small send with no completion: buf may be reused on return. */
     int (*inject)(rdmc_transport_t *tp, int peer, const void *buf, size_t len,
                   uint64_t tag);
-    /* Tagged receive from any peer; bits set in `ignore` are not matched. */
-    int (*recv)(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag,
+    /* Tagged receive of a message from `peer` (-1: from whoever sends it);
+     * bits set in `ignore` are not matched. */
+    int (*recv)(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint64_t tag,
                 uint64_t ignore, rdmc_req_t *req);
     /* Run the completions that are ready; returns how many ran, or < 0. */
     int (*progress)(rdmc_transport_t *tp);

@@ -4,7 +4,7 @@
  * alone, and (through MPI_T) who carried the broadcasts.
  *
  *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large]
- *               [--comms] [--huge]
+ *               [--comms] [--huge] [--no-split]
  *
  *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
  *             block boundaries +-1 (B = --block, the coll_rdmc_block_bytes
@@ -13,6 +13,7 @@
  *   --large   1 MiB .. 64 MiB from two roots, and non-contiguous types
  *   --comms   many communicators at once; dup/bcast/free in a loop
  *   --huge    one broadcast above 2 GiB
+ *   --no-split  --small on communicators spanning all ranks only
  *   --expect  rdmc: every broadcast was carried by rdmc (the default);
  *             fallback: all were handed to the previous component;
  *             off: rdmc took no part
@@ -257,7 +258,7 @@ int main(int argc, char **argv)
 {
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
-    int small = 0, large = 0, comms = 0, huge = 0, size;
+    int small = 0, large = 0, comms = 0, huge = 0, split = 1, size;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -278,6 +279,8 @@ int main(int argc, char **argv)
             comms = 1;
         } else if (strcmp(argv[i], "--huge") == 0) {
             huge = 1;
+        } else if (strcmp(argv[i], "--no-split") == 0) {
+            split = 0;
         }
     }
     make_types();
@@ -290,9 +293,11 @@ int main(int argc, char **argv)
         MPI_Comm_dup(MPI_COMM_WORLD, &dup);
         run_small(dup, block);
         MPI_Comm_free(&dup);
-        MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &half);
-        run_small(half, block);
-        MPI_Comm_free(&half);
+        if (split) {
+            MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &half);
+            run_small(half, block);
+            MPI_Comm_free(&half);
+        }
     }
     if (large) {
         run_large(MPI_COMM_WORLD);

@@ -19,6 +19,7 @@ typedef struct fake_recv {
     void *buf;
     size_t len;
     uint64_t tag, ignore;
+    int from;                /* expected sender, -1 for any */
     rdmc_req_t *req;
     struct fake_recv *next;
 } fake_recv_t;
@@ -42,6 +43,7 @@ struct fake_world {
     fake_node_t *nodes;
     fake_msg_t *in_flight;
     uint64_t overruns;
+    uint64_t wrong_senders;
     int64_t mem_holds;
 };
 
@@ -124,7 +126,7 @@ static int fake_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t l
     return 0;
 }
 
-static int fake_recv(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag,
+static int fake_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint64_t tag,
                      uint64_t ignore, rdmc_req_t *req)
 {
     fake_endpoint_t *ep = (fake_endpoint_t *)tp;
@@ -133,7 +135,7 @@ static int fake_recv(rdmc_transport_t *tp, void *buf, size_t len, uint64_t tag,
         return -EAGAIN;
     }
     fake_recv_t *r = calloc(1, sizeof(*r));
-    *r = (fake_recv_t){ buf, len, tag, ignore, req, NULL };
+    *r = (fake_recv_t){ buf, len, tag, ignore, peer, req, NULL };
     fake_recv_t **tail = &node->posted;
     while (*tail) {
         tail = &(*tail)->next;
@@ -175,6 +177,9 @@ static int fake_progress(rdmc_transport_t *tp)
         *rp = r->next;
         *mp = m->next;
         int status = m->len > r->len ? -EMSGSIZE : 0;
+        if (r->from >= 0 && r->from != m->from) {
+            w->wrong_senders++;
+        }
         if (status == 0 && m->len) {
             memcpy(r->buf, m->data, m->len);
         }
@@ -285,6 +290,11 @@ rdmc_transport_t *fake_world_endpoint(fake_world_t *w, int rank)
 uint64_t fake_world_overruns(const fake_world_t *w)
 {
     return w->overruns;
+}
+
+uint64_t fake_world_wrong_senders(const fake_world_t *w)
+{
+    return w->wrong_senders;
 }
 
 uint64_t fake_world_undelivered(const fake_world_t *w)

@@ -27,6 +27,8 @@ rdmc_transport_t *fake_world_endpoint(fake_world_t *world, int rank);
 
 /* Data messages that found no posted receive (must stay 0). */
 uint64_t fake_world_overruns(const fake_world_t *world);
+/* Receives matched by a message from another peer than they named. */
+uint64_t fake_world_wrong_senders(const fake_world_t *world);
 /* Messages sent but never received, and receives never matched. */
 uint64_t fake_world_undelivered(const fake_world_t *world);
 uint64_t fake_world_posted_recvs(const fake_world_t *world);

@@ -103,6 +103,7 @@ static void run_case(const bcast_case_t *c)
         free(bufs[r]);
     }
     assert_int_equal(fake_world_overruns(w), 0);
+    assert_int_equal(fake_world_wrong_senders(w), 0);
     assert_int_equal(fake_world_undelivered(w), 0);
     assert_int_equal(fake_world_posted_recvs(w), 0);
     assert_true(fake_world_max_posted_data(w) <= RDMC_RECV_AHEAD);
