@@ -103,7 +103,7 @@ static int rdmc_register(void)
     register_size("block_bytes",
                   "Size of the blocks a broadcast is cut into.  0 (default) chooses it from "
                   "the message size and the number of ranks with the schedule's cost model; "
-                  "other values are clamped to 1 KiB .. 16 MiB",
+                  "other values are clamped to 1 KiB .. 64 MiB",
                   OPAL_INFO_LVL_5, &c->block_bytes);
 
     c->schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;

@@ -17,11 +17,23 @@
 #include "ompi/constants.h"
 #include "ompi/group/group.h"
 #include "opal/util/output.h"
+#include "opal/util/proc.h"
 
-/* Cost model defaults: one step's fixed cost and per-byte cost, measured
- * on this project's reference machine (README, "Block size"). */
-static const rdmc_cost_model_t shm_model = { 12.0, 0.20 };
+#include "ofi/ofi_topology.h"
+
+/* Cost model: one step's fixed cost and per-byte cost, measured on this
+ * project's reference machine (README, "Block size").  When a node runs more
+ * ranks than it has cores, a step waits for the scheduler to run the rank
+ * that holds the next block: about a scheduling quantum, so few large
+ * blocks win. */
+static const rdmc_cost_model_t shm_model = { 15.0, 0.16 };
 static const rdmc_cost_model_t network_model = { 40.0, 0.40 };
+static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16 };
+
+static bool node_oversubscribed(void)
+{
+    return opal_process_info.num_local_peers + 1 > rdmc_topology_cores();
+}
 
 static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
 {
@@ -148,7 +160,8 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
                             req.provider, rc);
         return rc;
     }
-    rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), &m->ep);
+    bool oversubscribed = node_oversubscribed();
+    rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), oversubscribed, &m->ep);
     if (rc != 0) {
         return rc;
     }
@@ -159,7 +172,11 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     }
     mine->addr_len = (uint32_t)len;
     snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
-    m->model = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0 ? shm_model : network_model;
+    if (oversubscribed) {
+        m->model = oversubscribed_model;
+    } else {
+        m->model = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0 ? shm_model : network_model;
+    }
     return 0;
 }
 

@@ -26,10 +26,11 @@ static uint64_t cost_model_block_bytes(rdmc_schedule_alg_t alg, uint32_t n,
         return nbytes;   /* no pipelining: one block is best */
     }
     double alpha_ns = model->alpha_us * 1000.0;
-    double k = sqrt(extra * model->beta_ns_per_byte * (double)nbytes / (a * alpha_ns));
+    double k = round(sqrt(extra * model->beta_ns_per_byte * (double)nbytes / (a * alpha_ns)));
     if (k < 1.0) {
         k = 1.0;
     }
+    /* Equal blocks: a whole number of them, each a whole number of pages. */
     return round_up((uint64_t)ceil((double)nbytes / k), PAGE_BYTES);
 }
 

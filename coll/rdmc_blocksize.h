@@ -3,9 +3,9 @@
  *
  * A schedule of T(k) = a k + L steps moving m bytes in k blocks costs
  *   (a k + L) (alpha + beta m / k)
- * which is smallest at k* = sqrt(L beta m / (a alpha)).  Pipelines (L > 0,
- * a = 1) want many blocks for large messages; schedules without
- * pipelining (L = 0) want a single block.
+ * which is smallest at k* = sqrt(L beta m / (a alpha)), rounded to a whole
+ * number of blocks.  Pipelines (L > 0, a = 1) want many blocks for large
+ * messages; schedules without pipelining (L = 0) want a single block.
  */
 #ifndef RDMC_BLOCKSIZE_H
 #define RDMC_BLOCKSIZE_H
@@ -16,7 +16,7 @@
 #include "rdmc_schedule.h"
 
 #define RDMC_BLOCK_BYTES_MIN ((uint64_t)1024)
-#define RDMC_BLOCK_BYTES_MAX ((uint64_t)16 << 20)
+#define RDMC_BLOCK_BYTES_MAX ((uint64_t)64 << 20)
 #define RDMC_MAX_BLOCKS ((uint64_t)1 << 24)
 
 typedef struct rdmc_cost_model {

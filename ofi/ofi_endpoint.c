@@ -32,11 +32,15 @@
 _Static_assert(sizeof(((rdmc_req_t *)0)->transport_space) >= sizeof(struct fi_context2),
                "rdmc_req_t must hold a struct fi_context2");
 
-/* Without a CQ file descriptor: a few yields, then the doorbell.  Sleeps are
- * cut at SLEEP_MAX_US so a wake-up we did not ring for (a provider's internal
- * protocol step) costs little; without a doorbell, naps double from
- * NAP_MIN_US up to that. */
-#define IDLE_YIELDS 2
+/* Without a CQ file descriptor.  When every rank on the node has a core of
+ * its own, keep polling (yielding) for SPIN_US after the last completion:
+ * the next block is usually tens of microseconds away and waking from a
+ * sleep costs about as much.  When ranks outnumber cores, polling steals
+ * the core from a rank that is copying, so sleep on the doorbell at once.
+ * Sleeps are cut at SLEEP_MAX_US so that a wake-up nobody rang for (a
+ * provider's internal protocol step) costs little; without a doorbell, naps
+ * double from NAP_MIN_US up to that. */
+#define SPIN_US 1000
 #define NAP_MIN_US 20
 #define SLEEP_MAX_US 1000
 #define CQ_BATCH 16
@@ -51,6 +55,8 @@ struct rdmc_ofi_ep {
     struct fid_av *av;
     int wait_fd;                   /* -1: the CQ has no wait object */
     unsigned idle_waits;           /* waits since the last completion */
+    struct timespec last_work;     /* when progress last found something */
+    bool oversubscribed;           /* more ranks than cores on this node */
     fi_addr_t *peers;              /* by communicator rank */
     int npeers;
     rdmc_doorbell_t doorbell;      /* ours; unused when the CQ has an fd */
@@ -143,6 +149,7 @@ static int ofi_progress(rdmc_transport_t *tp)
         return (int)n;
     }
     ep->idle_waits = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
     for (ssize_t i = 0; i < n; i++) {
         rdmc_req_t *req = entries[i].op_context;
         uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
@@ -153,6 +160,14 @@ static int ofi_progress(rdmc_transport_t *tp)
         req->complete(req, 0, entries[i].len, imm);
     }
     return (int)n;
+}
+
+static long us_since(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - then->tv_sec) * 1000000L + (now.tv_nsec - then->tv_nsec) / 1000;
 }
 
 static void nap_us(long us)
@@ -184,13 +199,12 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
     if (limit_us > SLEEP_MAX_US) {
         limit_us = SLEEP_MAX_US;
     }
-    ep->idle_waits++;
-    if (ep->idle_waits <= IDLE_YIELDS) {
+    if (!ep->oversubscribed && us_since(&ep->last_work) < SPIN_US) {
         sched_yield();
     } else if (ep->doorbell.page != NULL) {
         rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, tp);
     } else {
-        unsigned doublings = ep->idle_waits - IDLE_YIELDS - 1;
+        unsigned doublings = ep->idle_waits++;
         long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
         nap_us(us < limit_us ? us : limit_us);
     }
@@ -302,7 +316,8 @@ static int open_cq(rdmc_ofi_ep_t *ep)
     return fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
 }
 
-int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, bool oversubscribed,
+                     rdmc_ofi_ep_t **ep_p)
 {
     rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
     struct fi_av_attr av_attr;
@@ -315,6 +330,8 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
     ep->base.inject_limit = fab->info->tx_attr->inject_size;
     ep->fab = fab;
     ep->npeers = nranks;
+    ep->oversubscribed = oversubscribed;
+    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
     ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
     ep->peer_doorbells = calloc((size_t)nranks, sizeof(*ep->peer_doorbells));
     if (ep->peers == NULL || ep->peer_doorbells == NULL) {

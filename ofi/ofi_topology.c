@@ -1,6 +1,24 @@
 #include "ofi_topology.h"
 
+#include <pthread.h>
 #include <stdio.h>
+
+static hwloc_topology_t topo_loaded;
+
+static void load_machine_topology(void)
+{
+    hwloc_topology_t topo;
+
+    if (hwloc_topology_init(&topo) != 0) {
+        return;
+    }
+    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    if (hwloc_topology_load(topo) != 0) {
+        hwloc_topology_destroy(topo);
+        return;
+    }
+    topo_loaded = topo;
+}
 
 typedef struct nic_score {
     int coverage;           /* 2: all my cores are local, 1: some, 0: none or unknown */
@@ -72,6 +90,29 @@ int rdmc_topology_nearest_nic(hwloc_topology_t topo, hwloc_const_cpuset_t mine,
     return best;
 }
 
+/* This machine's topology with its PCI devices, loaded on first use and kept
+ * for the life of the process (NULL if hwloc cannot read it). */
+static hwloc_topology_t machine_topology(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&once, load_machine_topology);
+    return topo_loaded;
+}
+
+int rdmc_topology_cores(void)
+{
+    hwloc_topology_t topo = machine_topology();
+    int cores;
+
+    if (topo == NULL) {
+        return 1;
+    }
+    cores = hwloc_get_nbobjs_inside_cpuset_by_type(topo, hwloc_topology_get_allowed_cpuset(topo),
+                                                   HWLOC_OBJ_CORE);
+    return cores > 0 ? cores : 1;
+}
+
 int rdmc_topology_pick_nic(const rdmc_nic_candidate_t *cands, int count, char *why,
                            size_t why_len)
 {
@@ -83,19 +124,14 @@ int rdmc_topology_pick_nic(const rdmc_nic_candidate_t *cands, int count, char *w
         snprintf(why, why_len, "%s (the only one)", count ? cands[0].domain : "none");
         return 0;
     }
-    if (hwloc_topology_init(&topo) != 0) {
-        snprintf(why, why_len, "%s (first listed: hwloc unavailable)", cands[0].domain);
-        return 0;
-    }
-    hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+    topo = machine_topology();
     mine = hwloc_bitmap_alloc();
-    if (mine != NULL && hwloc_topology_load(topo) == 0 &&
+    if (topo != NULL && mine != NULL &&
         hwloc_get_cpubind(topo, mine, HWLOC_CPUBIND_PROCESS) == 0) {
         choice = rdmc_topology_nearest_nic(topo, mine, cands, count, why, why_len);
     } else {
         snprintf(why, why_len, "%s (first listed: topology unknown)", cands[0].domain);
     }
     hwloc_bitmap_free(mine);
-    hwloc_topology_destroy(topo);
     return choice;
 }

@@ -26,6 +26,9 @@ int rdmc_topology_nearest_nic(hwloc_topology_t topo, hwloc_const_cpuset_t mine,
                               const rdmc_nic_candidate_t *cands, int count, char *why,
                               size_t why_len);
 
+/* Cores this process may run on (at least 1); the topology is read once. */
+int rdmc_topology_cores(void);
+
 /* The same on this machine, for this process's current binding. */
 int rdmc_topology_pick_nic(const rdmc_nic_candidate_t *cands, int count, char *why,
                            size_t why_len);
