@@ -92,7 +92,7 @@ awk '
         }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    /^#/ || NF < 5 { next }
+    /^#/ || NF < 5 || $1 !~ /^[0-9]+$/ { next }
     {
         side = FILENAME ~ /\/rdmc\.[0-9]+$/ ? "rdmc" : "ompi"
         avg[side, $1] = avg[side, $1] " " $2

@@ -33,7 +33,7 @@ typedef struct mca_coll_rdmc_component_t {
     int priority;
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
     size_t block_bytes;          /* 0: from the cost model */
-    int schedule;                /* rdmc_schedule_alg_t */
+    int schedule;                /* rdmc_schedule_alg_t or RDMC_SCHEDULE_AUTO */
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
@@ -49,6 +49,10 @@ typedef struct mca_coll_rdmc_component_t {
 } mca_coll_rdmc_component_t;
 
 OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
+
+/* coll_rdmc_schedule's default: fanout over shm (one node, receivers copy),
+ * binomial_pipeline over networks. */
+#define RDMC_SCHEDULE_AUTO (-1)
 
 typedef enum rdmc_setup_state {
     RDMC_SETUP_NOT_YET,   /* first eligible broadcast will set up */
@@ -73,6 +77,7 @@ typedef struct mca_coll_rdmc_module_t {
     rdmc_setup_state_t state;
     rdmc_ofi_ep_t *ep;             /* READY only */
     rdmc_cost_model_t model;       /* for automatic block sizes */
+    rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
     uint64_t next_seq;             /* broadcasts carried so far on this comm */
 } mca_coll_rdmc_module_t;
 

@@ -218,7 +218,8 @@ static int rdmc_bcast_run(mca_coll_rdmc_module_t *m, void *buf, int count,
     };
     if (rank == root) {
         params.nbytes = nbytes;
-        params.schedule = (rdmc_schedule_alg_t)c->schedule;
+        params.schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
+                                                            : (rdmc_schedule_alg_t)c->schedule;
         params.block_bytes = rdmc_block_bytes(params.schedule, (uint32_t)n, nbytes,
                                               c->block_bytes, &m->model);
         if (ctx.contiguous) {

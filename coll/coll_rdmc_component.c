@@ -36,16 +36,19 @@ mca_coll_rdmc_component_t mca_coll_rdmc_component = {
     },
 };
 
-/* Measured on 4 local ranks (README, "Choosing the crossover"). */
-#define DEFAULT_BCAST_MIN_BYTES (256 * 1024)
+/* Measured on 4 local ranks (README, "Choosing the crossover"): below
+ * this, Open MPI's tuned bcast, which needs no set-up messages, is faster. */
+#define DEFAULT_BCAST_MIN_BYTES (4 * 1024 * 1024)
 #define DEFAULT_PRIORITY 40
 #define DEFAULT_TIMEOUT_MS 120000
 
 static const mca_base_var_enum_value_t schedule_names[] = {
+    { RDMC_SCHEDULE_AUTO, "auto" },
     { RDMC_SCHEDULE_BINOMIAL_PIPELINE, "binomial_pipeline" },
     { RDMC_SCHEDULE_CHAIN, "chain" },
     { RDMC_SCHEDULE_SEQUENTIAL, "sequential" },
     { RDMC_SCHEDULE_BINOMIAL_TREE, "binomial_tree" },
+    { RDMC_SCHEDULE_FANOUT, "fanout" },
     { 0, NULL },
 };
 
@@ -106,13 +109,16 @@ static int rdmc_register(void)
                   "other values are clamped to 1 KiB .. 64 MiB",
                   OPAL_INFO_LVL_5, &c->block_bytes);
 
-    c->schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+    c->schedule = RDMC_SCHEDULE_AUTO;
     (void)mca_base_var_enum_create("coll_rdmc_schedules", schedule_names, &schedules);
     (void)mca_base_component_var_register(
         &c->super.collm_version, "schedule",
-        "Block schedule: binomial_pipeline (default; about one message time whatever the "
-        "number of ranks), chain (pipeline along the ranks), sequential (root sends to each "
-        "rank in turn) or binomial_tree (whole message forwarded down a tree)",
+        "Block schedule.  binomial_pipeline: RDMC's hypercube pipeline, about one message "
+        "time whatever the number of ranks when links are the bottleneck; fanout: the root "
+        "hands each block to every rank in turn, best within one node where receivers copy "
+        "from the root's memory; chain: pipeline along the ranks; sequential: the whole "
+        "message to each rank in turn; binomial_tree: the whole message down a tree.  auto "
+        "(default): fanout over shm, binomial_pipeline otherwise",
         MCA_BASE_VAR_TYPE_INT, schedules, 0, 0, OPAL_INFO_LVL_5, MCA_BASE_VAR_SCOPE_READONLY,
         &c->schedule);
     OBJ_RELEASE(schedules);
@@ -172,8 +178,8 @@ static int rdmc_open(void)
     if (c->timeout_ms <= 0) {
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
     }
-    if (c->schedule < 0 || c->schedule >= RDMC_SCHEDULE_COUNT) {
-        c->schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+    if (c->schedule < RDMC_SCHEDULE_AUTO || c->schedule >= RDMC_SCHEDULE_COUNT) {
+        c->schedule = RDMC_SCHEDULE_AUTO;
     }
     return OMPI_SUCCESS;
 }

@@ -47,6 +47,7 @@ static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
     m->state = RDMC_SETUP_NOT_YET;
     m->ep = NULL;
     m->model = shm_model;
+    m->auto_schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     m->next_seq = 0;
 }
 
@@ -172,11 +173,13 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     }
     mine->addr_len = (uint32_t)len;
     snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
+    bool shm = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0;
     if (oversubscribed) {
         m->model = oversubscribed_model;
     } else {
-        m->model = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0 ? shm_model : network_model;
+        m->model = shm ? shm_model : network_model;
     }
+    m->auto_schedule = shm ? RDMC_SCHEDULE_FANOUT : RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     return 0;
 }
 

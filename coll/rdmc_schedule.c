@@ -10,6 +10,7 @@
  *   chain              T = k + n - 2
  *   sequential         T = k * (n - 1)
  *   binomial tree      T = k * ceil(log2 n)
+ *   fan-out            T = k * (n - 1)
  */
 #include "rdmc_schedule.h"
 
@@ -95,6 +96,37 @@ static bool sequential_recv(uint32_t n, uint32_t rank, uint64_t k, uint64_t step
         return false;
     }
     set_transfer(x, 0, step % k);
+    return true;
+}
+
+/*
+ * Fan-out: the root hands each block to every rank before the next block
+ * (block b goes to rank r at step b (n - 1) + r - 1).
+ *
+ *   t0: 0->1 b0   t1: 0->2 b0   t2: 0->3 b0   t3: 0->1 b1   ...
+ *
+ * Over a network this is the worst schedule: the root's link carries n - 1
+ * copies.  Within one node it is the best: with shared memory the receiver
+ * does the copying, so the root's "link" costs nothing, all receivers copy
+ * at once, and they read each block while it is still in the shared cache.
+ */
+static bool fanout_send(uint32_t n, uint32_t rank, uint64_t k, uint64_t step,
+                        rdmc_transfer_t *x)
+{
+    if (rank != 0 || step >= k * (n - 1)) {
+        return false;
+    }
+    set_transfer(x, (uint32_t)(1 + step % (n - 1)), step / (n - 1));
+    return true;
+}
+
+static bool fanout_recv(uint32_t n, uint32_t rank, uint64_t k, uint64_t step,
+                        rdmc_transfer_t *x)
+{
+    if (rank == 0 || rank >= n || step >= k * (n - 1) || 1 + step % (n - 1) != rank) {
+        return false;
+    }
+    set_transfer(x, 0, step / (n - 1));
     return true;
 }
 
@@ -451,6 +483,7 @@ uint64_t rdmc_schedule_num_steps(rdmc_schedule_alg_t alg, uint32_t n, uint64_t k
     case RDMC_SCHEDULE_CHAIN:
         return k + n - 2;
     case RDMC_SCHEDULE_SEQUENTIAL:
+    case RDMC_SCHEDULE_FANOUT:
         return k * (n - 1);
     case RDMC_SCHEDULE_BINOMIAL_TREE:
         return k * ceil_log2(n);
@@ -481,6 +514,8 @@ bool rdmc_schedule_send(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank,
         return sequential_send(n, rank, k, step, to_p);
     case RDMC_SCHEDULE_BINOMIAL_TREE:
         return tree_send(n, rank, k, step, to_p);
+    case RDMC_SCHEDULE_FANOUT:
+        return fanout_send(n, rank, k, step, to_p);
     default:
         return false;
     }
@@ -503,6 +538,8 @@ bool rdmc_schedule_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank,
         return sequential_recv(n, rank, k, step, from_p);
     case RDMC_SCHEDULE_BINOMIAL_TREE:
         return tree_recv(n, rank, k, step, from_p);
+    case RDMC_SCHEDULE_FANOUT:
+        return fanout_recv(n, rank, k, step, from_p);
     default:
         return false;
     }
@@ -522,6 +559,9 @@ bool rdmc_schedule_first_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank
         break;
     case RDMC_SCHEDULE_BINOMIAL_TREE:
         first = (uint64_t)rdmc_floor_log2(rank) * k;
+        break;
+    case RDMC_SCHEDULE_FANOUT:
+        first = rank - 1;
         break;
     default: {
         /* Pipelines reach every node within a few steps. */
@@ -553,6 +593,8 @@ const char *rdmc_schedule_name(rdmc_schedule_alg_t alg)
         return "sequential";
     case RDMC_SCHEDULE_BINOMIAL_TREE:
         return "binomial_tree";
+    case RDMC_SCHEDULE_FANOUT:
+        return "fanout";
     default:
         return NULL;
     }

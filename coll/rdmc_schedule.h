@@ -21,6 +21,7 @@ typedef enum rdmc_schedule_alg {
     RDMC_SCHEDULE_CHAIN = 1,
     RDMC_SCHEDULE_SEQUENTIAL = 2,
     RDMC_SCHEDULE_BINOMIAL_TREE = 3,
+    RDMC_SCHEDULE_FANOUT = 4,
     RDMC_SCHEDULE_COUNT
 } rdmc_schedule_alg_t;
 

@@ -34,7 +34,9 @@ provider_args() {
     esac
 }
 
-# Every byte of every size through rdmc, np = 2..8, on one provider.
+# Every byte of every size through rdmc, np = 2..8, on one provider, with
+# the provider's default schedule; then every schedule by name at np = 5
+# (not a power of two: twin vertices) and 8.
 run_bcast_suite() {
     provider=$1
     # shellcheck disable=SC2046
@@ -44,5 +46,13 @@ run_bcast_suite() {
             "$TESTS_DIR/bcast_check" --small --block 4096
         rdmc_mpirun "$np" $(provider_args "$provider") --mca coll_rdmc_bcast_min_bytes 0 \
             "$TESTS_DIR/bcast_check" --large --comms
+    done
+    # shellcheck disable=SC2046
+    for schedule in binomial_pipeline chain sequential binomial_tree fanout; do
+        for np in 5 8; do
+            rdmc_mpirun "$np" $(provider_args "$provider") --mca coll_rdmc_schedule "$schedule" \
+                --mca coll_rdmc_block_bytes 4096 --mca coll_rdmc_bcast_min_bytes 0 \
+                "$TESTS_DIR/bcast_check" --small --no-split --block 4096
+        done
     done
 }

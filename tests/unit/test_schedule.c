@@ -33,7 +33,9 @@ static check_stats_t check_schedule(rdmc_schedule_alg_t alg, uint32_t n, uint64_
 {
     uint64_t steps = rdmc_schedule_num_steps(alg, n, k);
     check_stats_t stats = { 0, 0 };
-    uint32_t receivers_this_step[MAX_N];
+    /* What each node receives at the current step, from its own view. */
+    rdmc_transfer_t incoming[MAX_N];
+    uint8_t receives[MAX_N];
 
     for (uint32_t node = 0; node < n; node++) {
         for (uint64_t b = 0; b < k; b++) {
@@ -42,41 +44,41 @@ static check_stats_t check_schedule(rdmc_schedule_alg_t alg, uint32_t n, uint64_
     }
 
     for (uint64_t t = 0; t < steps; t++) {
-        memset(receivers_this_step, 0, sizeof(receivers_this_step));
+        uint32_t sends = 0, recvs = 0;
         for (uint32_t node = 0; node < n; node++) {
-            rdmc_transfer_t out, back;
+            receives[node] = rdmc_schedule_recv(alg, n, node, k, t, &incoming[node]);
+            recvs += receives[node];
+        }
+        for (uint32_t node = 0; node < n; node++) {
+            rdmc_transfer_t out;
             if (!rdmc_schedule_send(alg, n, node, k, t, &out)) {
                 continue;
             }
+            sends++;
             /* The transfer is well formed and the target agrees on it. */
             assert_true(out.peer < n);
             assert_int_not_equal(out.peer, node);
             assert_true(out.block < k);
-            assert_true(rdmc_schedule_recv(alg, n, out.peer, k, t, &back));
-            assert_int_equal(back.peer, node);
-            assert_int_equal(back.block, out.block);
+            assert_true(receives[out.peer]);
+            assert_int_equal(incoming[out.peer].peer, node);
+            assert_int_equal(incoming[out.peer].block, out.block);
             /* Only a node that already holds the block may send it: it got
              * it at an earlier step (not this one). */
             assert_true(holds[node][out.block] != NOT_YET);
             assert_true(node == 0 || holds[node][out.block] < t + 1);
             /* Exactly once: the target does not have it yet. */
             assert_true(holds[out.peer][out.block] == NOT_YET);
-            /* At most one receive per node per step. */
-            assert_int_equal(receivers_this_step[out.peer], 0);
-            receivers_this_step[out.peer] = 1;
             stats.transfers++;
             stats.last_busy_step = t;
         }
+        /* Each send matched its own receiver's view (one receive per node
+         * per step), so equal counts mean every receive is really sent. */
+        assert_int_equal(sends, recvs);
         /* Blocks received at step t become usable at step t + 1. */
         for (uint32_t node = 0; node < n; node++) {
-            rdmc_transfer_t in, forth;
-            if (!rdmc_schedule_recv(alg, n, node, k, t, &in)) {
-                continue;
+            if (receives[node]) {
+                holds[node][incoming[node].block] = t + 1;
             }
-            /* Every receive the schedule names is really sent. */
-            assert_true(rdmc_schedule_send(alg, n, in.peer, k, t, &forth));
-            assert_int_equal(forth.peer, node);
-            holds[node][in.block] = t + 1;
         }
     }
 
@@ -222,6 +224,21 @@ static void test_binomial_pipeline_matches_reference_tables(void **state)
     check_table(5, 3, n5k3, sizeof(n5k3) / sizeof(n5k3[0]));
 }
 
+static void test_fanout_exhaustive(void **state)
+{
+    (void)state;
+    check_all(RDMC_SCHEDULE_FANOUT, MAX_N, MAX_K);
+    assert_int_equal(rdmc_schedule_num_steps(RDMC_SCHEDULE_FANOUT, 9, 5), 5 * 8);
+    /* Each block reaches every rank before the next block leaves. */
+    rdmc_transfer_t x;
+    assert_true(rdmc_schedule_send(RDMC_SCHEDULE_FANOUT, 4, 0, 3, 2, &x));
+    assert_int_equal(x.peer, 3);
+    assert_int_equal(x.block, 0);
+    assert_true(rdmc_schedule_send(RDMC_SCHEDULE_FANOUT, 4, 0, 3, 3, &x));
+    assert_int_equal(x.peer, 1);
+    assert_int_equal(x.block, 1);
+}
+
 static void test_degenerate_inputs(void **state)
 {
     (void)state;
@@ -246,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_chain_exhaustive),
         cmocka_unit_test(test_binomial_tree_exhaustive),
         cmocka_unit_test(test_sequential_exhaustive),
+        cmocka_unit_test(test_fanout_exhaustive),
         cmocka_unit_test(test_degenerate_inputs),
     };
     return cmocka_run_group_tests_name("schedule", tests, NULL, NULL);
