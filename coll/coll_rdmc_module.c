@@ -32,7 +32,12 @@ static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16 };
 
 static bool node_oversubscribed(void)
 {
-    return opal_process_info.num_local_peers + 1 > rdmc_topology_cores();
+    int ranks = opal_process_info.num_local_peers + 1, cores = rdmc_topology_cores();
+
+    opal_output_verbose(1, mca_coll_rdmc_component.output,
+                        "coll:rdmc: this node runs %d ranks of the job on %d cores%s", ranks,
+                        cores, ranks > cores ? ": oversubscribed, idle ranks sleep at once" : "");
+    return ranks > cores;
 }
 
 static void rdmc_module_construct(mca_coll_rdmc_module_t *m)

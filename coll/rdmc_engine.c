@@ -161,7 +161,7 @@ static void op_try_sends(rdmc_op_t *op)
     rdmc_op_req_t *req;
 
     while (op->status == 0 && op->sends_posted < op->nsends &&
-           (req = free_req(op->send_reqs, RDMC_SENDS_IN_FLIGHT)) != NULL) {
+           (req = free_req(op->send_reqs, op->send_window)) != NULL) {
         size_t i = op->sends_posted;
         const rdmc_step_transfer_t *x = &op->sends[i];
         /* The schedule's order is kept: a later send waits for this one. */
@@ -195,7 +195,7 @@ static void op_post_ready_recvs(rdmc_op_t *op)
     rdmc_op_req_t *req;
 
     while (op->status == 0 && op->readies_posted < op->nsends &&
-           (req = free_req(op->ready_reqs, RDMC_READY_AHEAD)) != NULL) {
+           (req = free_req(op->ready_reqs, op->ready_window)) != NULL) {
         size_t i = op->readies_posted;
         req->base.complete = on_ready;
         int rc = tp->ops->recv(tp, (int)op->sends[i].peer, NULL, 0,
@@ -388,11 +388,26 @@ static void op_forward_header(rdmc_op_t *op)
     free(seen);
 }
 
+/* The fan-out's root serves every receiver at once; pipelines keep a
+ * rank's sends in step order, two at a time. */
+static void op_set_windows(rdmc_op_t *op)
+{
+    size_t width = op->p.n - 1;
+
+    op->send_window = RDMC_SENDS_IN_FLIGHT;
+    if (op->header.schedule == RDMC_SCHEDULE_FANOUT && width > op->send_window) {
+        op->send_window = width < RDMC_MAX_IN_FLIGHT ? width : RDMC_MAX_IN_FLIGHT;
+    }
+    op->ready_window = 2 * op->send_window > RDMC_READY_AHEAD ? 2 * op->send_window
+                                                              : RDMC_READY_AHEAD;
+}
+
 static int op_setup_transfers(rdmc_op_t *op)
 {
     rdmc_transport_t *tp = op->p.tp;
     int rc;
 
+    op_set_windows(op);
     rc = tp->ops->mem_acquire(tp, op->base, op->header.nbytes, &op->mem_handle);
     if (rc != 0) {
         return rc;
@@ -524,6 +539,10 @@ static double now_ms(void)
 #define SPINS_BEFORE_WAIT 64
 /* Longest single sleep, so the idle hook and the timeout stay responsive. */
 #define WAIT_SLICE_MS 10
+/* The idle hook (Open MPI's own progress, which may yield the core) runs at
+ * most this often: often enough for the rest of MPI, rarely enough not to
+ * steal the core from ranks that are copying. */
+#define IDLE_HOOK_INTERVAL_MS 1.0
 
 bool rdmc_op_test(rdmc_op_t *op)
 {
@@ -540,7 +559,7 @@ int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
 {
     rdmc_transport_t *tp = op->p.tp;
     uint64_t seen = op->events;
-    double last_event = now_ms();
+    double last_event = now_ms(), last_hook = last_event;
     int idle_polls = 0;
 
     while (!rdmc_op_test(op)) {
@@ -562,8 +581,9 @@ int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
             break;
         }
         if (++idle_polls >= SPINS_BEFORE_WAIT) {
-            if (op->p.hooks.idle != NULL) {
+            if (op->p.hooks.idle != NULL && now_ms() - last_hook >= IDLE_HOOK_INTERVAL_MS) {
                 op->p.hooks.idle(op->p.hooks.arg);
+                last_hook = now_ms();
             }
             tp->ops->wait(tp, WAIT_SLICE_MS);
         }

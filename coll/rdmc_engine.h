@@ -17,8 +17,9 @@
  *   receives (and forwards) the whole message and reports the mismatch.
  * - Credit flow control: a block is sent only after its receiver has posted
  *   the receive and said so ("ready for block"), so no receiver is ever
- *   overrun.  A rank keeps at most RDMC_RECV_AHEAD receives and
- *   RDMC_SENDS_IN_FLIGHT sends posted.
+ *   overrun.  A rank keeps at most RDMC_RECV_AHEAD receives posted, and
+ *   RDMC_SENDS_IN_FLIGHT sends (the fan-out's root one per receiver, up to
+ *   RDMC_MAX_IN_FLIGHT, so that all receivers copy at once).
  * - Everything is zero-copy: blocks land at their final offset and are
  *   forwarded from there.
  */
@@ -106,6 +107,7 @@ typedef struct rdmc_ctrl_msg {
 #define RDMC_RECV_AHEAD 4
 #define RDMC_SENDS_IN_FLIGHT 2
 #define RDMC_READY_AHEAD 8
+#define RDMC_MAX_IN_FLIGHT 64
 
 struct rdmc_op {
     rdmc_op_params_t p;
@@ -131,9 +133,11 @@ struct rdmc_op {
     uint8_t *ready;                 /* per send: its receiver said ready */
     size_t readies_posted;          /* ready receives posted for sends[0..) */
 
-    rdmc_op_req_t send_reqs[RDMC_SENDS_IN_FLIGHT];
+    size_t send_window;             /* sends posted at once, <= RDMC_MAX_IN_FLIGHT */
+    size_t ready_window;            /* ready receives posted at once, <= 2x that */
+    rdmc_op_req_t send_reqs[RDMC_MAX_IN_FLIGHT];
     rdmc_op_req_t recv_reqs[RDMC_RECV_AHEAD];
-    rdmc_op_req_t ready_reqs[RDMC_READY_AHEAD];
+    rdmc_op_req_t ready_reqs[2 * RDMC_MAX_IN_FLIGHT];
 
     rdmc_ctrl_msg_t *ctrl;          /* injects still to go out (FIFO) */
     size_t ctrl_head, ctrl_len, ctrl_cap;
