@@ -36,7 +36,7 @@ static bool node_oversubscribed(void)
 
     opal_output_verbose(1, mca_coll_rdmc_component.output,
                         "coll:rdmc: this node runs %d ranks of the job on %d cores%s", ranks,
-                        cores, ranks > cores ? ": oversubscribed, idle ranks sleep at once" : "");
+                        cores, ranks > cores ? ": oversubscribed, few large blocks" : "");
     return ranks > cores;
 }
 
@@ -166,8 +166,7 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
                             req.provider, rc);
         return rc;
     }
-    bool oversubscribed = node_oversubscribed();
-    rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), oversubscribed, &m->ep);
+    rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), &m->ep);
     if (rc != 0) {
         return rc;
     }
@@ -179,7 +178,7 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     mine->addr_len = (uint32_t)len;
     snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
     bool shm = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0;
-    if (oversubscribed) {
+    if (node_oversubscribed()) {
         m->model = oversubscribed_model;
     } else {
         m->model = shm ? shm_model : network_model;

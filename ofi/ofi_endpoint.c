@@ -32,14 +32,13 @@
 _Static_assert(sizeof(((rdmc_req_t *)0)->transport_space) >= sizeof(struct fi_context2),
                "rdmc_req_t must hold a struct fi_context2");
 
-/* Without a CQ file descriptor.  When every rank on the node has a core of
- * its own, keep polling (yielding) for SPIN_US after the last completion:
- * the next block is usually tens of microseconds away and waking from a
- * sleep costs about as much.  When ranks outnumber cores, polling steals
- * the core from a rank that is copying, so sleep on the doorbell at once.
- * Sleeps are cut at SLEEP_MAX_US so that a wake-up nobody rang for (a
- * provider's internal protocol step) costs little; without a doorbell, naps
- * double from NAP_MIN_US up to that. */
+/* Without a CQ file descriptor: keep polling, yielding the core, for SPIN_US
+ * after the last completion (the next message is usually close, and waking
+ * from a sleep costs about as much, even on a node with more ranks than
+ * cores: measured in the README), then sleep on the doorbell.  Sleeps are
+ * cut at SLEEP_MAX_US so that a wake-up nobody rang for (a provider's
+ * internal protocol step) costs little; without a doorbell, naps double from
+ * NAP_MIN_US up to that. */
 #define SPIN_US 1000
 #define NAP_MIN_US 20
 #define SLEEP_MAX_US 1000
@@ -56,7 +55,6 @@ struct rdmc_ofi_ep {
     int wait_fd;                   /* -1: the CQ has no wait object */
     unsigned idle_waits;           /* waits since the last completion */
     struct timespec last_work;     /* when progress last found something */
-    bool oversubscribed;           /* more ranks than cores on this node */
     fi_addr_t *peers;              /* by communicator rank */
     int npeers;
     rdmc_doorbell_t doorbell;      /* ours; unused when the CQ has an fd */
@@ -199,7 +197,7 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
     if (limit_us > SLEEP_MAX_US) {
         limit_us = SLEEP_MAX_US;
     }
-    if (!ep->oversubscribed && us_since(&ep->last_work) < SPIN_US) {
+    if (us_since(&ep->last_work) < SPIN_US) {
         sched_yield();
     } else if (ep->doorbell.page != NULL) {
         rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, tp);
@@ -316,8 +314,7 @@ static int open_cq(rdmc_ofi_ep_t *ep)
     return fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
 }
 
-int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, bool oversubscribed,
-                     rdmc_ofi_ep_t **ep_p)
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
 {
     rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
     struct fi_av_attr av_attr;
@@ -330,7 +327,6 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, bool oversubscribed,
     ep->base.inject_limit = fab->info->tx_attr->inject_size;
     ep->fab = fab;
     ep->npeers = nranks;
-    ep->oversubscribed = oversubscribed;
     clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
     ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
     ep->peer_doorbells = calloc((size_t)nranks, sizeof(*ep->peer_doorbells));

@@ -32,10 +32,8 @@ int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p
 const char *rdmc_ofi_fabric_provider(const rdmc_ofi_fabric_t *fab);
 const char *rdmc_ofi_fabric_domain(const rdmc_ofi_fabric_t *fab);
 
-/* An endpoint for a communicator of nranks ranks.  `oversubscribed`: this
- * node runs more ranks than it has cores, so idle waits must sleep at once. */
-int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, bool oversubscribed,
-                     rdmc_ofi_ep_t **ep_p);
+/* An endpoint for a communicator of nranks ranks. */
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p);
 /* This endpoint's address, to be exchanged with the peers. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
 int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len);
