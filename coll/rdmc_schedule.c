@@ -492,57 +492,54 @@ uint64_t rdmc_schedule_num_steps(rdmc_schedule_alg_t alg, uint32_t n, uint64_t k
     }
 }
 
-static bool schedule_args_valid(uint32_t n, uint32_t rank, uint64_t k)
+static bool binomial_send(uint32_t n, uint32_t rank, uint64_t k, uint64_t step,
+                          rdmc_transfer_t *x)
 {
-    return n >= 2 && rank < n && k > 0;
+    hypercube_t hc = hypercube_make(n, k);
+
+    return hc_node_send(&hc, rank, step, x);
+}
+
+static bool binomial_recv(uint32_t n, uint32_t rank, uint64_t k, uint64_t step,
+                          rdmc_transfer_t *x)
+{
+    hypercube_t hc = hypercube_make(n, k);
+
+    return hc_node_recv(&hc, rank, step, x);
+}
+
+typedef bool (*transfer_fn_t)(uint32_t n, uint32_t rank, uint64_t k, uint64_t step,
+                              rdmc_transfer_t *x);
+
+typedef struct schedule_def {
+    const char *name;
+    transfer_fn_t send, recv;
+} schedule_def_t;
+
+static const schedule_def_t schedules[RDMC_SCHEDULE_COUNT] = {
+    [RDMC_SCHEDULE_BINOMIAL_PIPELINE] = { "binomial_pipeline", binomial_send, binomial_recv },
+    [RDMC_SCHEDULE_CHAIN] = { "chain", chain_send, chain_recv },
+    [RDMC_SCHEDULE_SEQUENTIAL] = { "sequential", sequential_send, sequential_recv },
+    [RDMC_SCHEDULE_BINOMIAL_TREE] = { "binomial_tree", tree_send, tree_recv },
+    [RDMC_SCHEDULE_FANOUT] = { "fanout", fanout_send, fanout_recv },
+};
+
+static bool schedule_args_valid(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank, uint64_t k)
+{
+    return (unsigned)alg < RDMC_SCHEDULE_COUNT && n >= 2 && rank < n && k > 0;
 }
 
 bool rdmc_schedule_send(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank,
                         uint64_t k, uint64_t step, rdmc_transfer_t *to_p)
 {
-    if (!schedule_args_valid(n, rank, k)) {
-        return false;
-    }
-    switch (alg) {
-    case RDMC_SCHEDULE_BINOMIAL_PIPELINE: {
-        hypercube_t hc = hypercube_make(n, k);
-        return hc_node_send(&hc, rank, step, to_p);
-    }
-    case RDMC_SCHEDULE_CHAIN:
-        return chain_send(n, rank, k, step, to_p);
-    case RDMC_SCHEDULE_SEQUENTIAL:
-        return sequential_send(n, rank, k, step, to_p);
-    case RDMC_SCHEDULE_BINOMIAL_TREE:
-        return tree_send(n, rank, k, step, to_p);
-    case RDMC_SCHEDULE_FANOUT:
-        return fanout_send(n, rank, k, step, to_p);
-    default:
-        return false;
-    }
+    return schedule_args_valid(alg, n, rank, k) && schedules[alg].send(n, rank, k, step, to_p);
 }
 
 bool rdmc_schedule_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank,
                         uint64_t k, uint64_t step, rdmc_transfer_t *from_p)
 {
-    if (!schedule_args_valid(n, rank, k)) {
-        return false;
-    }
-    switch (alg) {
-    case RDMC_SCHEDULE_BINOMIAL_PIPELINE: {
-        hypercube_t hc = hypercube_make(n, k);
-        return hc_node_recv(&hc, rank, step, from_p);
-    }
-    case RDMC_SCHEDULE_CHAIN:
-        return chain_recv(n, rank, k, step, from_p);
-    case RDMC_SCHEDULE_SEQUENTIAL:
-        return sequential_recv(n, rank, k, step, from_p);
-    case RDMC_SCHEDULE_BINOMIAL_TREE:
-        return tree_recv(n, rank, k, step, from_p);
-    case RDMC_SCHEDULE_FANOUT:
-        return fanout_recv(n, rank, k, step, from_p);
-    default:
-        return false;
-    }
+    return schedule_args_valid(alg, n, rank, k) &&
+           schedules[alg].recv(n, rank, k, step, from_p);
 }
 
 bool rdmc_schedule_first_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank,
@@ -550,7 +547,7 @@ bool rdmc_schedule_first_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank
 {
     uint64_t first;
 
-    if (!schedule_args_valid(n, rank, k) || rank == 0) {
+    if (!schedule_args_valid(alg, n, rank, k) || rank == 0) {
         return false;
     }
     switch (alg) {
@@ -584,18 +581,5 @@ bool rdmc_schedule_first_recv(rdmc_schedule_alg_t alg, uint32_t n, uint32_t rank
 
 const char *rdmc_schedule_name(rdmc_schedule_alg_t alg)
 {
-    switch (alg) {
-    case RDMC_SCHEDULE_BINOMIAL_PIPELINE:
-        return "binomial_pipeline";
-    case RDMC_SCHEDULE_CHAIN:
-        return "chain";
-    case RDMC_SCHEDULE_SEQUENTIAL:
-        return "sequential";
-    case RDMC_SCHEDULE_BINOMIAL_TREE:
-        return "binomial_tree";
-    case RDMC_SCHEDULE_FANOUT:
-        return "fanout";
-    default:
-        return NULL;
-    }
+    return (unsigned)alg < RDMC_SCHEDULE_COUNT ? schedules[alg].name : NULL;
 }
