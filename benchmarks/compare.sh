@@ -18,7 +18,7 @@ np=4
 sizes=1:67108864
 iters=""
 warmup=""
-runs=3
+runs=5
 while [ $# -gt 0 ]; do
     case "$1" in
     -np) np=$2; shift 2 ;;
