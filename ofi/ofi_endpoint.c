@@ -53,7 +53,7 @@ struct rdmc_ofi_ep {
     struct fid_cq *cq;
     struct fid_av *av;
     int wait_fd;                   /* -1: the CQ has no wait object */
-    unsigned idle_waits;           /* waits since the last completion */
+    unsigned idle_waits;           /* naps since the last completion (no doorbell) */
     struct timespec last_work;     /* when progress last found something */
     fi_addr_t *peers;              /* by communicator rank */
     int npeers;
@@ -108,6 +108,12 @@ static int ofi_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint6
                          req);
 }
 
+static void note_work(rdmc_ofi_ep_t *ep)
+{
+    ep->idle_waits = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
+}
+
 static int report_cq_error(rdmc_ofi_ep_t *ep)
 {
     struct fi_cq_err_entry err;
@@ -139,15 +145,14 @@ static int ofi_progress(rdmc_transport_t *tp)
         return 0;
     }
     if (n == -FI_EAVAIL) {
-        ep->idle_waits = 0;
+        note_work(ep);
         return report_cq_error(ep);
     }
     if (n < 0) {
         rdmc_log(1, "fi_cq_read failed: %s", fi_strerror((int)-n));
         return (int)n;
     }
-    ep->idle_waits = 0;
-    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
+    note_work(ep);
     for (ssize_t i = 0; i < n; i++) {
         rdmc_req_t *req = entries[i].op_context;
         uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
@@ -327,7 +332,7 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
     ep->base.inject_limit = fab->info->tx_attr->inject_size;
     ep->fab = fab;
     ep->npeers = nranks;
-    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
+    note_work(ep);
     ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
     ep->peer_doorbells = calloc((size_t)nranks, sizeof(*ep->peer_doorbells));
     if (ep->peers == NULL || ep->peer_doorbells == NULL) {
