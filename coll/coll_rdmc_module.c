@@ -10,6 +10,7 @@
  */
 #include "coll_rdmc.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "opal/util/proc.h"
 
 #include "ofi/ofi_topology.h"
+#include "rdmc_engine.h"
 
 /* Cost model: one step's fixed cost and per-byte cost, measured on this
  * project's reference machine (README, "Block size").  When a node runs more
@@ -175,8 +177,16 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
         opal_output_verbose(1, c->output, "coll:rdmc: endpoint address unavailable (%d)", rc);
         return rc;
     }
+    if (rdmc_ofi_ep_transport(m->ep)->inject_limit < sizeof(rdmc_bcast_header_t)) {
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: provider %s cannot send the %zu-byte header inline",
+                            rdmc_ofi_fabric_provider(fab), sizeof(rdmc_bcast_header_t));
+        return -EMSGSIZE;
+    }
     mine->addr_len = (uint32_t)len;
     snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
+    opal_output_verbose(1, c->output, "coll:rdmc: %s: endpoint on %s, domain %s",
+                        m->comm->c_name, mine->provider, rdmc_ofi_fabric_domain(fab));
     bool shm = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0;
     if (node_oversubscribed()) {
         m->model = oversubscribed_model;

@@ -102,6 +102,7 @@ static void op_flush_ctrl(rdmc_op_t *op)
         int rc = tp->ops->inject(tp, (int)m->peer, m->with_header ? &op->header : NULL,
                                  m->with_header ? sizeof(op->header) : 0, m->tag);
         if (rc == -EAGAIN) {
+            op->refused = true;
             return;
         }
         if (rc != 0) {
@@ -174,6 +175,7 @@ static void op_try_sends(rdmc_op_t *op)
                                rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), x->block,
                                &req->base);
         if (rc == -EAGAIN) {
+            op->refused = true;
             return;
         }
         if (rc != 0) {
@@ -202,6 +204,7 @@ static void op_post_ready_recvs(rdmc_op_t *op)
                                rdmc_tag(RDMC_TAG_READY, op->p.seq, op->sends[i].step), 0,
                                &req->base);
         if (rc == -EAGAIN) {
+            op->refused = true;
             return;
         }
         if (rc != 0) {
@@ -230,6 +233,7 @@ static void op_post_block_recvs(rdmc_op_t *op)
                                op_block_len(op, x->block),
                                rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), 0, &req->base);
         if (rc == -EAGAIN) {
+            op->refused = true;
             return;
         }
         if (rc != 0) {
@@ -491,8 +495,9 @@ static void op_post_header_recv(rdmc_op_t *op)
                        rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), 0, &op->header_req.base);
     if (rc == 0) {
         op->header_req.op = op;
-        op->header_posted = true;
-    } else if (rc != -EAGAIN) {
+    } else if (rc == -EAGAIN) {
+        op->refused = true;
+    } else {
         op_fail(op, rc, "posting the header receive failed (%d)", rc);
     }
 }
@@ -546,11 +551,13 @@ static double now_ms(void)
 
 bool rdmc_op_test(rdmc_op_t *op)
 {
-    if (!op->header_posted && !op->header_known && op->status == 0) {
-        op_post_header_recv(op);
-    }
-    if (!op->done && op->status == 0 && op->header_known) {
-        op_advance(op);
+    if (op->refused && op->status == 0) {
+        op->refused = false;
+        if (!op->header_known) {
+            op_post_header_recv(op);
+        } else if (!op->done) {
+            op_advance(op);
+        }
     }
     return op->done || op->status != 0;
 }

@@ -113,8 +113,8 @@ struct rdmc_op {
     rdmc_op_params_t p;
     rdmc_bcast_header_t header;     /* built at the root, received elsewhere */
     rdmc_op_req_t header_req;
-    bool header_posted;             /* receivers: header receive is posted */
     bool header_known;
+    bool refused;                   /* a post got -EAGAIN: retry from rdmc_op_test */
     bool done;
     int status;                     /* 0, or the first error (negative) */
     char error[192];                /* what went wrong, for the log */
@@ -149,8 +149,9 @@ uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step);
 /* Start the op.  Returns 0 or a negative code (nothing left posted). */
 int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params);
 
-/* One pass that pushes out whatever could not be posted before; true once
- * the op is done or has failed.  Does not progress the transport. */
+/* Retries whatever the transport refused to post before; true once the op
+ * is done or has failed.  Does not progress the transport (everything else
+ * advances in completion callbacks). */
 bool rdmc_op_test(rdmc_op_t *op);
 
 /* Drive progress until the op is done, fails, or sees no completion for

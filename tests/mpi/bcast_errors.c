@@ -158,8 +158,13 @@ static void silent_peer(int timeout_ms)
 
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
     MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-    /* A first broadcast sets rdmc up on the communicator. */
+    /* A first broadcast sets rdmc up on the communicator, and rdmc carries it. */
+    long long carried = rdmc_pvar_read("coll_rdmc_bcasts");
     expect_class("set-up broadcast", MPI_Bcast(buf, bytes, MPI_CHAR, 0, dup), MPI_SUCCESS);
+    if (rdmc_pvar_read("coll_rdmc_bcasts") != carried + 1) {
+        printf("FAIL rank %d: rdmc did not carry the set-up broadcast\n", rank);
+        failures++;
+    }
     if (rank != size - 1) {
         for (int i = 0; i < bytes; i++) {
             buf[i] = rank == 0 ? (char)pattern((size_t)i) : 0;

@@ -52,8 +52,8 @@ static void drive(fake_world_t *w, rdmc_op_t *ops, int n)
     }
     for (int r = 0; r < n; r++) {
         const rdmc_op_t *op = &ops[r];
-        print_message("rank %d: header %d/%d status %d recvs %zu/%zu/%zu sends %zu/%zu/%zu "
-                      "readies %zu ctrl %zu\n", r, op->header_posted, op->header_known,
+        print_message("rank %d: refused %d header %d status %d recvs %zu/%zu/%zu sends %zu/%zu/%zu "
+                      "readies %zu ctrl %zu\n", r, op->refused, op->header_known,
                       op->status, op->recvs_done, op->recvs_posted, op->nrecvs,
                       op->sends_done, op->sends_posted, op->nsends, op->readies_posted,
                       op->ctrl_len - op->ctrl_head);
