@@ -1,36 +1,58 @@
 #!/bin/sh
-# Broadcast latency of coll/rdmc side by side with Open MPI's default, in one
-# go: the OSU-style benchmark runs alternately with rdmc and with rdmc
-# switched off (--mca coll ^rdmc, i.e. Open MPI's own choice), several times,
-# and the table shows the median of each column.
+# Broadcast benchmarks of coll/rdmc side by side with Open MPI's default, in
+# one go: rdmc_bcast_bench runs alternately with rdmc and with rdmc switched
+# off (--mca coll ^rdmc, i.e. Open MPI's own choice), several times, and the
+# table shows the median of each column.
 #
-#   benchmarks/compare.sh [-np N] [-m MIN:MAX] [-i ITERS] [-x WARMUP] [-r RUNS]
-#                         [-- more mpirun options]
+#   benchmarks/compare.sh [-t TYPE] [-np N] [-m MIN:MAX] [-i ITERS] [-x WARMUP]
+#                         [-r RUNS] [-a "BENCH OPTIONS"] [-- more mpirun options]
 #
-# Columns: OSU's average latency (each rank's time in MPI_Bcast, averaged
-# over ranks) and the synchronised time from the root's start to the last
-# rank's end, with the speed-up of rdmc for each.  Run from the build tree
-# the component is taken from there; once installed, from Open MPI's own
-# component directory.
+# -t bcast (default): OSU's average latency (each rank's time in MPI_Bcast,
+# averaged over ranks) and the synchronised time from the root's start to the
+# last rank's end, with the speed-up of rdmc for each; sizes 1 B .. 64 MiB.
+# -t ibcast: osu_ibcast's overall time, pure communication time and overlap.
+# -t rate: broadcasts per second, and rdmc's over Open MPI's.
+# -t idle: time waited and CPU use of the ranks waiting in the broadcast.
+# Other types take the benchmark's default sizes.  -a (--bench-args) passes
+# options to the benchmark as they are, e.g. -a "-b -w 32" for rate,
+# -a "-n -C 100" for idle, -a "-T 10" for ibcast (not -f or -e: the tables
+# read the default columns).  Run from the build tree the component is taken
+# from there; once installed, from Open MPI's own component directory.
 set -eu
 
+type=bcast
 np=4
-sizes=1:67108864
+sizes=""
 iters=""
 warmup=""
 runs=5
+bench_args=""
 while [ $# -gt 0 ]; do
     case "$1" in
+    -t) type=$2; shift 2 ;;
     -np) np=$2; shift 2 ;;
     -m) sizes=$2; shift 2 ;;
     -i) iters="-i $2"; shift 2 ;;
     -x) warmup="-x $2"; shift 2 ;;
     -r) runs=$2; shift 2 ;;
+    -a|--bench-args) bench_args=$2; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
+
+# The benchmark's options for the type, and how many columns its rows have.
+case "$type" in
+bcast) type_args="-e"; columns=5; sizes=${sizes:-1:67108864} ;;
+ibcast) type_args="-t ibcast"; columns=5 ;;
+rate|idle) type_args="-t $type"; columns=3 ;;
+*) echo "compare.sh: unknown type $type (bcast, ibcast, rate, idle)" >&2; exit 2 ;;
+esac
+size_args=""
+if [ -n "$sizes" ]; then
+    size_args="-m $sizes"
+fi
 
 # The build tree: where the script lives (in-tree builds) or the current
 # directory (builds in a separate directory).
@@ -65,9 +87,10 @@ run_bench() { # label run mpirun-options...
     shift 2
     # shellcheck disable=SC2086
     "$MPIRUN" $root_args --oversubscribe -np "$np" $component_args "$@" \
-        "$bench" -e -m "$sizes" $iters $warmup >"$out/$label.$run" 2>"$out/$label.$run.err" || {
+        "$bench" $type_args $size_args $iters $warmup $bench_args \
+        >"$out/$label.$run" 2>"$out/err.$label.$run" || {
         echo "compare.sh: the $label run failed:" >&2
-        cat "$out/$label.$run.err" >&2
+        cat "$out/err.$label.$run" >&2
         exit 1
     }
 }
@@ -80,11 +103,17 @@ while [ "$run" -le "$runs" ]; do
 done
 
 carried=$(grep -h "coll/rdmc carried" "$out"/rdmc.* | head -n 1)
-echo "# MPI_Bcast, $np ranks, Open MPI default vs coll/rdmc, median of $runs runs each"
+if [ "$type" = bcast ]; then
+    what="MPI_Bcast"
+else
+    what="rdmc_bcast_bench -t $type${bench_args:+ $bench_args}"
+fi
+echo "# $what, $np ranks, Open MPI default vs coll/rdmc, median of $runs runs each"
 echo "# rdmc runs: ${carried#\# }"
-# Each file: "size avg_us bandwidth sync_us sync_bw" rows.  For every size
-# take the median over runs of avg and sync, for both sides.
-awk '
+# Each file: the benchmark's rows, "size column2 column3 ...".  For every
+# size and column take the median over runs, for both sides, and print the
+# columns that matter for the type.
+awk -v type="$type" -v columns="$columns" '
     function median(list, n,    i, j, t, a) {
         n = split(list, a, " ")
         for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
@@ -92,22 +121,51 @@ awk '
         }
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    /^#/ || NF < 5 || $1 !~ /^[0-9]+$/ { next }
+    function m(side, size, column) {
+        return median(values[side, size, column])
+    }
+    /^#/ || NF < columns || $1 !~ /^[0-9]+$/ { next }
     {
         side = FILENAME ~ /\/rdmc\.[0-9]+$/ ? "rdmc" : "ompi"
-        avg[side, $1] = avg[side, $1] " " $2
-        sync[side, $1] = sync[side, $1] " " $4
+        for (c = 2; c <= columns; c++) {
+            values[side, $1, c] = values[side, $1, c] " " $c
+        }
         if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
     }
     END {
-        printf("%-10s %14s %12s %8s %16s %14s %8s\n", "# Size", "OpenMPI(us)", "rdmc(us)",
-               "speedup", "OpenMPI-sync(us)", "rdmc-sync(us)", "speedup")
+        if (type == "bcast") {
+            printf("%-10s %14s %12s %8s %16s %14s %8s\n", "# Size", "OpenMPI(us)", "rdmc(us)",
+                   "speedup", "OpenMPI-sync(us)", "rdmc-sync(us)", "speedup")
+        } else if (type == "ibcast") {
+            printf("%-10s %19s %16s %16s %13s %18s %15s\n", "# Size", "OpenMPI-overall(us)",
+                   "rdmc-overall(us)", "OpenMPI-pure(us)", "rdmc-pure(us)", "OpenMPI-overlap(%)",
+                   "rdmc-overlap(%)")
+        } else if (type == "rate") {
+            printf("%-10s %18s %15s %13s\n", "# Size", "OpenMPI(bcasts/s)", "rdmc(bcasts/s)",
+                   "rdmc/OpenMPI")
+        } else {
+            printf("%-10s %16s %13s %14s %11s\n", "# Size", "OpenMPI-wait(ms)", "rdmc-wait(ms)",
+                   "OpenMPI-CPU(%)", "rdmc-CPU(%)")
+        }
         for (i = 1; i <= count; i++) {
             s = order[i]
-            oa = median(avg["ompi", s]); ra = median(avg["rdmc", s])
-            os = median(sync["ompi", s]); rs = median(sync["rdmc", s])
-            printf("%-10s %14.2f %12.2f %8.2f %16.2f %14.2f %8.2f\n", s, oa, ra,
-                   ra > 0 ? oa / ra : 0, os, rs, rs > 0 ? os / rs : 0)
+            if (type == "bcast") {
+                oa = m("ompi", s, 2); ra = m("rdmc", s, 2)
+                os = m("ompi", s, 4); rs = m("rdmc", s, 4)
+                printf("%-10s %14.2f %12.2f %8.2f %16.2f %14.2f %8.2f\n", s, oa, ra,
+                       ra > 0 ? oa / ra : 0, os, rs, rs > 0 ? os / rs : 0)
+            } else if (type == "ibcast") {
+                printf("%-10s %19.2f %16.2f %16.2f %13.2f %18.2f %15.2f\n", s,
+                       m("ompi", s, 2), m("rdmc", s, 2), m("ompi", s, 4), m("rdmc", s, 4),
+                       m("ompi", s, 5), m("rdmc", s, 5))
+            } else if (type == "rate") {
+                orate = m("ompi", s, 2); rrate = m("rdmc", s, 2)
+                printf("%-10s %18.0f %15.0f %13.2f\n", s, orate, rrate,
+                       orate > 0 ? rrate / orate : 0)
+            } else {
+                printf("%-10s %16.1f %13.1f %14.1f %11.1f\n", s, m("ompi", s, 2),
+                       m("rdmc", s, 2), m("ompi", s, 3), m("rdmc", s, 3))
+            }
         }
     }
 ' "$out"/ompi.[0-9]* "$out"/rdmc.[0-9]*

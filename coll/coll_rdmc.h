@@ -5,24 +5,32 @@
  *   coll_rdmc_component.c  parameters, MPI_T counters, comm_query
  *   coll_rdmc_module.c     the per-communicator module: saved fallbacks and
  *                          the lazily, collectively agreed transport set-up
- *   coll_rdmc_bcast.c      MPI_Bcast: checks, crossover, datatypes, errors
+ *   coll_rdmc_bcast.c      MPI_Bcast and MPI_Ibcast: checks, paths, datatypes
+ *   coll_rdmc_request.c    requests, completion, waiting, barriers, progress
+ *   coll_rdmc_thread.c     the progress thread of each communicator
+ *   rdmc_stream.c          the ordered window of collectives (no MPI)
  *   rdmc_engine.c          the broadcast protocol (no MPI, no libfabric)
  *   rdmc_schedule.c        the block schedules (pure functions)
+ *   ../membership/sst.c    the shared state table
  */
 #ifndef MCA_COLL_RDMC_H
 #define MCA_COLL_RDMC_H
 
 #include "ompi_config.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "mpi.h"
 #include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
+#include "ompi/request/request.h"
+#include "opal/datatype/opal_convertor.h"
 
 #include "ofi/rdmc_ofi.h"
 #include "rdmc_blocksize.h"
 #include "rdmc_schedule.h"
+#include "rdmc_stream.h"
 
 BEGIN_C_DECLS
 
@@ -38,6 +46,12 @@ typedef struct mca_coll_rdmc_component_t {
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
     int verbose;
+    int window;                  /* collectives in flight per communicator */
+    bool stable_delivery;        /* coll_rdmc_delivery: stable (true) or local */
+    bool small_path_sst;         /* coll_rdmc_small_path: sst (true) or fallback */
+    size_t sst_max_bytes;        /* largest broadcast through the SST's slots */
+    int heartbeat_ms;
+    bool sst_fence;              /* coll_rdmc_sst_ordering=completion (testing) */
 
     int output;                  /* opal_output stream */
     bool mem_hooks_registered;
@@ -46,6 +60,9 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_bcasts;     /* broadcasts carried by rdmc */
     unsigned long long pvar_bytes;      /* their bytes, at this rank */
     unsigned long long pvar_fallbacks;  /* handed to the previous module */
+    unsigned long long pvar_ibcasts;    /* MPI_Ibcasts carried by rdmc */
+    unsigned long long pvar_sst_bcasts; /* broadcasts through the SST's slots */
+    unsigned long long pvar_sst_writes; /* one-sided SST writes posted */
 } mca_coll_rdmc_component_t;
 
 OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
@@ -61,6 +78,8 @@ typedef enum rdmc_setup_state {
     RDMC_SETUP_BROKEN,    /* a broadcast failed: the transport is closed */
 } rdmc_setup_state_t;
 
+struct mca_coll_rdmc_request;
+
 typedef struct mca_coll_rdmc_module_t {
     mca_coll_base_module_t super;
     ompi_communicator_t *comm;
@@ -73,13 +92,64 @@ typedef struct mca_coll_rdmc_module_t {
     mca_coll_base_module_t *previous_allgather_module;
     mca_coll_base_module_allreduce_fn_t previous_allreduce;
     mca_coll_base_module_t *previous_allreduce_module;
+    mca_coll_base_module_ibcast_fn_t previous_ibcast;
+    mca_coll_base_module_t *previous_ibcast_module;
+    mca_coll_base_module_barrier_fn_t previous_barrier;
+    mca_coll_base_module_t *previous_barrier_module;
+    mca_coll_base_module_ibarrier_fn_t previous_ibarrier;
+    mca_coll_base_module_t *previous_ibarrier_module;
 
     rdmc_setup_state_t state;
     rdmc_ofi_ep_t *ep;             /* READY only */
     rdmc_cost_model_t model;       /* for automatic block sizes */
     rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
-    uint64_t next_seq;             /* broadcasts carried so far on this comm */
+
+    /* READY only.  The lock serialises the stream, the SST and the engine
+     * between the application's thread and the progress thread. */
+    pthread_mutex_t lock;
+    rdmc_sst_t *sst;
+    rdmc_stream_t stream;
+    struct mca_coll_rdmc_request *finished;   /* done, not yet reported to MPI */
+    int pending;                   /* requests issued, not yet reported */
+    uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
+    pthread_t thread;
+    bool thread_running;
+    int thread_stop;               /* atomic */
+    int app_waiting;               /* atomic: the application waits in our code */
 } mca_coll_rdmc_module_t;
+
+/* One collective rdmc carries, blocking or not. */
+typedef struct rdmc_bcast_ctx {
+    void *user_buf;
+    int count;
+    struct ompi_datatype_t *dtype;
+    uint64_t own_bytes;
+    bool contiguous;
+    uint8_t *user_data;          /* first data byte of a contiguous layout */
+    uint8_t *packed;             /* packed message, or the truncation scratch */
+    uint64_t packed_upto;        /* root: bytes packed so far */
+    bool truncated;              /* the root sends more than we hold */
+    uint64_t root_bytes;         /* what the root sends */
+    opal_convertor_t convertor;  /* packs at the root, unpacks elsewhere */
+    bool convertor_ready;
+} rdmc_bcast_ctx_t;
+
+typedef struct mca_coll_rdmc_request {
+    ompi_request_t super;
+    mca_coll_rdmc_module_t *module;
+    rdmc_coll_t coll;
+    rdmc_bcast_ctx_t ctx;
+    const char *what;            /* "MPI_Bcast", "MPI_Ibarrier", ... for messages */
+    int root;                    /* as this rank named it */
+    bool finished;               /* the stream completed it (under the lock) */
+    int stream_status;           /* its status from the stream */
+    char stream_error[192];
+    bool user_freed;             /* MPI_Request_free before completion */
+    bool counted_ibcast;
+    struct mca_coll_rdmc_request *next_finished;
+} mca_coll_rdmc_request_t;
+
+OBJ_CLASS_DECLARATION(mca_coll_rdmc_request_t);
 
 OBJ_CLASS_DECLARATION(mca_coll_rdmc_module_t);
 
@@ -97,6 +167,33 @@ void mca_coll_rdmc_module_break(mca_coll_rdmc_module_t *module);
 
 int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
                         struct ompi_communicator_t *comm, mca_coll_base_module_t *module);
+int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                         struct ompi_communicator_t *comm, ompi_request_t **request,
+                         mca_coll_base_module_t *module);
+int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module_t *module);
+int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **request,
+                           mca_coll_base_module_t *module);
+
+/* Requests (coll_rdmc_request.c). */
+mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what);
+/* Hand the request's collective to the stream. */
+void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
+/* Wait for it (blocking calls), then free it; returns its MPI status. */
+int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req);
+/* The MPI outcome of a finished broadcast (coll_rdmc_bcast.c). */
+int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req);
+void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx);
+/* Complete, here, every collective issued so far (before a fallback). */
+void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m);
+/* Run the stream once and report finished requests; from opal_progress. */
+int mca_coll_rdmc_progress(void);
+/* Module start-up and shut-down of the stream and its thread. */
+int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m);
+void mca_coll_rdmc_stream_stop(mca_coll_rdmc_module_t *m);
+int mca_coll_rdmc_thread_start(mca_coll_rdmc_module_t *m);
+void mca_coll_rdmc_thread_stop(mca_coll_rdmc_module_t *m);
+/* Run the stream under the lock; returns the work done, < 0 when broken. */
+int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m);
 
 static inline void mca_coll_rdmc_count(unsigned long long *pvar, unsigned long long n)
 {

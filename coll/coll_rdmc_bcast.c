@@ -1,9 +1,14 @@
 /*
- * MPI_Bcast through rdmc.
+ * MPI_Bcast and MPI_Ibcast through rdmc.
  *
- * Below coll_rdmc_bcast_min_bytes (this rank's byte count) the call goes to
- * the previously selected component.  Above it the message is cut into
- * blocks and moved by the RDMC engine:
+ * Which path a broadcast takes depends on this rank's byte count only (MPI
+ * requires equal type signatures, so every rank decides alike):
+ *   - up to coll_rdmc_sst_max_bytes: the SST's slots, for every MPI_Ibcast
+ *     and, with coll_rdmc_small_path=sst, for MPI_Bcast too;
+ *   - MPI_Bcast below coll_rdmc_bcast_min_bytes with small_path=fallback:
+ *     the previously selected component (Open MPI's fast small broadcasts);
+ *   - everything else: the RDMC engine, the message cut into blocks.
+ * In the engine:
  *   - contiguous data is sent from and received into the user's buffer;
  *   - other datatypes go through a packed copy, packed block by block at the
  *     root just before each block's first send and unpacked block by block
@@ -25,20 +30,6 @@
 
 #include "rdmc_engine.h"
 
-typedef struct rdmc_bcast_ctx {
-    void *user_buf;
-    int count;
-    struct ompi_datatype_t *dtype;
-    uint64_t own_bytes;
-    bool contiguous;
-    uint8_t *user_data;          /* first data byte of a contiguous layout */
-    uint8_t *packed;             /* packed message, or the truncation scratch */
-    uint64_t packed_upto;        /* root: bytes packed so far */
-    bool truncated;              /* the root sends more than we hold */
-    uint64_t root_bytes;         /* what the root sends */
-    opal_convertor_t convertor;  /* packs at the root, unpacks elsewhere */
-    bool convertor_ready;
-} rdmc_bcast_ctx_t;
 
 static int prepare_convertor(rdmc_bcast_ctx_t *ctx, bool for_send)
 {
@@ -127,13 +118,7 @@ static void *hook_place(void *arg, uint64_t nbytes)
     return ctx->packed;
 }
 
-static void hook_idle(void *arg)
-{
-    (void)arg;
-    opal_progress();
-}
-
-/* Truncated receiver: keep the part of the message that fits. */
+/* Truncated receiver of a large broadcast: keep the part that fits. */
 static void keep_what_fits(rdmc_bcast_ctx_t *ctx)
 {
     if (ctx->contiguous) {
@@ -143,135 +128,223 @@ static void keep_what_fits(rdmc_bcast_ctx_t *ctx)
     }
 }
 
-static void ctx_release(rdmc_bcast_ctx_t *ctx)
+/* Small root: the whole message into the SST slot. */
+static void hook_fill_small(void *arg, void *slot, uint64_t nbytes)
+{
+    rdmc_bcast_ctx_t *ctx = arg;
+
+    if (ctx->contiguous) {
+        memcpy(slot, ctx->user_data, nbytes);
+        return;
+    }
+    struct iovec iov = { slot, (size_t)nbytes };
+    uint32_t iov_count = 1;
+    size_t max_data = (size_t)nbytes;
+    (void)opal_convertor_pack(&ctx->convertor, &iov, &iov_count, &max_data);
+}
+
+/* Small receiver: the message, straight from the SST; what fits is kept. */
+static void hook_take_small(void *arg, const void *data, uint32_t len, uint32_t from_root)
+{
+    rdmc_bcast_ctx_t *ctx = arg;
+    uint64_t keep = len < ctx->own_bytes ? len : ctx->own_bytes;
+
+    (void)from_root;
+    ctx->root_bytes = len;
+    ctx->truncated = len > ctx->own_bytes;
+    if (ctx->contiguous) {
+        memcpy(ctx->user_data, data, keep);
+    } else {
+        struct iovec iov = { (void *)data, (size_t)keep };
+        uint32_t iov_count = 1;
+        size_t max_data = (size_t)keep;
+        (void)opal_convertor_unpack(&ctx->convertor, &iov, &iov_count, &max_data);
+    }
+}
+
+void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx)
 {
     if (ctx->convertor_ready) {
         OBJ_DESTRUCT(&ctx->convertor);
+        ctx->convertor_ready = false;
     }
     free(ctx->packed);
+    ctx->packed = NULL;
 }
 
-/* The outcome at a rank whose broadcast completed. */
-static int completed_status(mca_coll_rdmc_module_t *m, const rdmc_op_t *op,
-                            rdmc_bcast_ctx_t *ctx, int root)
+int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
 {
+    mca_coll_rdmc_module_t *m = req->module;
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
     int out = mca_coll_rdmc_component.output;
     int rank = ompi_comm_rank(m->comm);
 
-    if (rank == root) {
+    if (rank == req->root) {
         return MPI_SUCCESS;
     }
-    if ((int)op->header.root != root) {
+    if ((int)req->coll.actual_root != req->root) {
         opal_output_verbose(0, out,
-                            "coll:rdmc: MPI_Bcast on %s: rank %d was told root %d but rank %u "
+                            "coll:rdmc: %s on %s: rank %d was told root %d but rank %u "
                             "is broadcasting",
-                            m->comm->c_name, rank, root, op->header.root);
+                            req->what, m->comm->c_name, rank, req->root, req->coll.actual_root);
         return MPI_ERR_ROOT;
     }
     if (ctx->truncated) {
-        keep_what_fits(ctx);
+        if (req->coll.kind == RDMC_COLL_BCAST_LARGE) {
+            keep_what_fits(ctx);
+        }
         opal_output_verbose(0, out,
-                            "coll:rdmc: MPI_Bcast on %s: rank %d has room for %llu bytes but "
+                            "coll:rdmc: %s on %s: rank %d has room for %llu bytes but "
                             "the root sent %llu; the message was truncated",
-                            m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
+                            req->what, m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_TRUNCATE;
     }
     if (ctx->root_bytes < ctx->own_bytes) {
         opal_output_verbose(0, out,
-                            "coll:rdmc: MPI_Bcast on %s: rank %d expected %llu bytes but the "
+                            "coll:rdmc: %s on %s: rank %d expected %llu bytes but the "
                             "root sent %llu (counts or datatypes differ)",
-                            m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
+                            req->what, m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_COUNT;
     }
     return MPI_SUCCESS;
 }
 
-static int rdmc_bcast_run(mca_coll_rdmc_module_t *m, void *buf, int count,
-                          struct ompi_datatype_t *dtype, int root, uint64_t nbytes)
+/* Describe the broadcast to the stream: path, buffers, hooks. */
+static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
+                   struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_module_t *m = req->module;
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
+    rdmc_coll_t *coll = &req->coll;
     int n = ompi_comm_size(m->comm);
-    int rank = ompi_comm_rank(m->comm);
-    rdmc_bcast_ctx_t ctx;
-    rdmc_op_t op;
+    bool is_root = ompi_comm_rank(m->comm) == root;
     ptrdiff_t true_lb, true_extent;
+
+    ctx->user_buf = buf;
+    ctx->count = count;
+    ctx->dtype = dtype;
+    ctx->own_bytes = nbytes;
+    ctx->contiguous = ompi_datatype_is_contiguous_memory_layout(dtype, count);
+    ompi_datatype_get_true_extent(dtype, &true_lb, &true_extent);
+    ctx->user_data = (uint8_t *)buf + true_lb;
+    if (!ctx->contiguous && prepare_convertor(ctx, is_root) != OPAL_SUCCESS) {
+        return MPI_ERR_NO_MEM;
+    }
+    req->root = root;
+    coll->root = (uint32_t)root;
+    coll->hooks.arg = ctx;
+    if (small) {
+        coll->kind = RDMC_COLL_BCAST_SMALL;
+        coll->nbytes = nbytes;
+        coll->hooks.fill_small = hook_fill_small;
+        coll->hooks.take_small = hook_take_small;
+        return MPI_SUCCESS;
+    }
+    coll->kind = RDMC_COLL_BCAST_LARGE;
+    coll->large.hooks.arg = ctx;
+    if (!is_root) {
+        coll->large.hooks.place = hook_place;
+        coll->large.hooks.arrived = ctx->contiguous ? NULL : hook_arrived;
+        return MPI_SUCCESS;
+    }
+    coll->large.nbytes = nbytes;
+    coll->large.schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
+                                                             : (rdmc_schedule_alg_t)c->schedule;
+    coll->large.block_bytes = rdmc_block_bytes(coll->large.schedule, (uint32_t)n, nbytes,
+                                               c->block_bytes, &m->model);
+    if (ctx->contiguous) {
+        coll->large.buf = ctx->user_data;
+        return MPI_SUCCESS;
+    }
+    ctx->packed = malloc(nbytes ? nbytes : 1);
+    if (ctx->packed == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    coll->large.buf = ctx->packed;
+    coll->large.hooks.fill = hook_fill;
+    return MPI_SUCCESS;
+}
+
+static int check_args(const char *what, int count, int root, ompi_communicator_t *comm)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    /* MPI checks these too, unless mpi_param_check is off. */
+    if (root < 0 || root >= ompi_comm_size(comm)) {
+        opal_output_verbose(0, c->output, "coll:rdmc: %s on %s: invalid root %d", what,
+                            comm->c_name, root);
+        return MPI_ERR_ROOT;
+    }
+    if (count < 0) {
+        opal_output_verbose(0, c->output, "coll:rdmc: %s on %s: negative count %d", what,
+                            comm->c_name, count);
+        return MPI_ERR_COUNT;
+    }
+    return MPI_SUCCESS;
+}
+
+/* Is rdmc usable on this communicator (setting it up on first use)?  On
+ * false, *rc says whether to fall back (MPI_SUCCESS) or fail. */
+static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, int *rc)
+{
+    *rc = MPI_SUCCESS;
+    if (m->state == RDMC_SETUP_NOT_YET) {
+        mca_coll_rdmc_module_ensure_setup(m);
+    }
+    if (m->state == RDMC_SETUP_READY) {
+        return true;
+    }
+    if (m->state == RDMC_SETUP_BROKEN) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s on %s: refused, an earlier rdmc collective on this "
+                            "communicator failed",
+                            what, m->comm->c_name);
+        *rc = MPI_ERR_OTHER;
+    }
+    return false;
+}
+
+/* Build and issue a broadcast request. */
+static int start_bcast(mca_coll_rdmc_module_t *m, const char *what, void *buf, int count,
+                       struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small,
+                       mca_coll_rdmc_request_t **req_p)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_new(m, what);
     int rc;
 
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.user_buf = buf;
-    ctx.count = count;
-    ctx.dtype = dtype;
-    ctx.own_bytes = nbytes;
-    ctx.contiguous = ompi_datatype_is_contiguous_memory_layout(dtype, count);
-    ompi_datatype_get_true_extent(dtype, &true_lb, &true_extent);
-    ctx.user_data = (uint8_t *)buf + true_lb;
-
-    rdmc_op_params_t params = {
-        .tp = rdmc_ofi_ep_transport(m->ep),
-        .n = (uint32_t)n,
-        .rank = (uint32_t)rank,
-        .root = (uint32_t)root,
-        .seq = m->next_seq++,
-        .hooks = { .idle = hook_idle, .arg = &ctx },
-    };
-    if (rank == root) {
-        params.nbytes = nbytes;
-        params.schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
-                                                            : (rdmc_schedule_alg_t)c->schedule;
-        params.block_bytes = rdmc_block_bytes(params.schedule, (uint32_t)n, nbytes,
-                                              c->block_bytes, &m->model);
-        if (ctx.contiguous) {
-            params.buf = ctx.user_data;
-        } else {
-            ctx.packed = malloc(nbytes);
-            if (ctx.packed == NULL || prepare_convertor(&ctx, true) != OPAL_SUCCESS) {
-                opal_output_verbose(0, c->output, "coll:rdmc: MPI_Bcast: out of memory");
-                ctx_release(&ctx);
-                return MPI_ERR_NO_MEM;
-            }
-            params.buf = ctx.packed;
-            params.hooks.fill = hook_fill;
-        }
-    } else {
-        params.hooks.place = hook_place;
-        if (!ctx.contiguous) {
-            if (prepare_convertor(&ctx, false) != OPAL_SUCCESS) {
-                ctx_release(&ctx);
-                return MPI_ERR_NO_MEM;
-            }
-            params.hooks.arrived = hook_arrived;
-        }
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
     }
-    opal_output_verbose(10, c->output,
-                        "coll:rdmc: bcast #%llu on %s: root %d, %llu bytes, block %llu, %s",
-                        (unsigned long long)params.seq, m->comm->c_name, root,
-                        (unsigned long long)nbytes, (unsigned long long)params.block_bytes,
-                        rdmc_schedule_name(params.schedule));
-
-    rc = rdmc_op_start(&op, &params);
-    if (rc == 0) {
-        rc = rdmc_op_wait(&op, c->timeout_ms);
+    rc = prepare(req, buf, count, dtype, root, nbytes, small);
+    if (rc != MPI_SUCCESS) {
+        opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory", what);
+        mca_coll_rdmc_bcast_ctx_release(&req->ctx);
+        OBJ_RELEASE(req);
+        return rc;
     }
-    if (rc != 0) {
-        opal_output_verbose(0, c->output,
-                            "coll:rdmc: MPI_Bcast on %s failed at rank %d: %s; rdmc is off on "
-                            "this communicator from now on",
-                            m->comm->c_name, rank, op.error[0] ? op.error : "could not start");
-        /* Close the endpoint before freeing anything a posted operation
-         * might still point to. */
-        mca_coll_rdmc_module_break(m);
-        rdmc_op_release(&op);
-        ctx_release(&ctx);
-        return MPI_ERR_OTHER;
-    }
-    rc = completed_status(m, &op, &ctx, root);
-    rdmc_op_release(&op);
-    ctx_release(&ctx);
+    opal_output_verbose(10, c->output, "coll:rdmc: %s on %s: root %d, %llu bytes, %s", what,
+                        m->comm->c_name, root, (unsigned long long)nbytes,
+                        small ? "through the SST" : "through the engine");
     mca_coll_rdmc_count(&c->pvar_bcasts, 1);
     mca_coll_rdmc_count(&c->pvar_bytes, nbytes);
-    return rc;
+    if (small) {
+        mca_coll_rdmc_count(&c->pvar_sst_bcasts, 1);
+    }
+    mca_coll_rdmc_request_issue(req);
+    *req_p = req;
+    return MPI_SUCCESS;
+}
+
+static uint64_t message_bytes(struct ompi_datatype_t *dtype, int count)
+{
+    size_t type_size = 0;
+
+    ompi_datatype_type_size(dtype, &type_size);
+    return (uint64_t)type_size * (uint64_t)count;
 }
 
 int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
@@ -279,35 +352,104 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
 {
     mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    size_t type_size = 0;
+    mca_coll_rdmc_request_t *req;
     uint64_t nbytes;
+    bool small;
+    int rc;
 
-    /* MPI_Bcast checks these too, unless mpi_param_check is off. */
-    if (root < 0 || root >= ompi_comm_size(comm)) {
-        opal_output_verbose(0, c->output, "coll:rdmc: MPI_Bcast on %s: invalid root %d",
-                            comm->c_name, root);
-        return MPI_ERR_ROOT;
+    rc = check_args("MPI_Bcast", count, root, comm);
+    if (rc != MPI_SUCCESS) {
+        return rc;
     }
-    if (count < 0) {
-        opal_output_verbose(0, c->output, "coll:rdmc: MPI_Bcast on %s: negative count %d",
-                            comm->c_name, count);
-        return MPI_ERR_COUNT;
-    }
-    ompi_datatype_type_size(dtype, &type_size);
-    nbytes = (uint64_t)type_size * (uint64_t)count;
-
-    if (nbytes < c->bcast_min_bytes || m->state == RDMC_SETUP_DECLINED ||
-        (m->state == RDMC_SETUP_NOT_YET &&
-         mca_coll_rdmc_module_ensure_setup(m) == RDMC_SETUP_DECLINED)) {
+    nbytes = message_bytes(dtype, count);
+    small = c->small_path_sst && nbytes <= c->sst_max_bytes;
+    if ((nbytes < c->bcast_min_bytes && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", &rc)) {
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
         mca_coll_rdmc_count(&c->pvar_fallbacks, 1);
+        if (m->state == RDMC_SETUP_READY) {
+            mca_coll_rdmc_drain(m);   /* after the collectives issued before it */
+        }
         return m->previous_bcast(buf, count, dtype, root, comm, m->previous_bcast_module);
     }
-    if (m->state == RDMC_SETUP_BROKEN) {
-        opal_output_verbose(0, c->output,
-                            "coll:rdmc: MPI_Bcast on %s: refused, an earlier rdmc broadcast on "
-                            "this communicator failed",
-                            comm->c_name);
-        return MPI_ERR_OTHER;
+    rc = start_bcast(m, "MPI_Bcast", buf, count, dtype, root, nbytes, small, &req);
+    if (rc != MPI_SUCCESS) {
+        return rc;
     }
-    return rdmc_bcast_run(m, buf, count, dtype, root, nbytes);
+    return mca_coll_rdmc_request_wait_and_free(req);
+}
+
+int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                         struct ompi_communicator_t *comm, ompi_request_t **request,
+                         mca_coll_base_module_t *module)
+{
+    mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_request_t *req;
+    uint64_t nbytes;
+    int rc;
+
+    rc = check_args("MPI_Ibcast", count, root, comm);
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    if (!rdmc_usable(m, "MPI_Ibcast", &rc)) {
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+        mca_coll_rdmc_count(&c->pvar_fallbacks, 1);
+        return m->previous_ibcast(buf, count, dtype, root, comm, request,
+                                  m->previous_ibcast_module);
+    }
+    nbytes = message_bytes(dtype, count);
+    rc = start_bcast(m, "MPI_Ibcast", buf, count, dtype, root, nbytes, nbytes <= c->sst_max_bytes,
+                     &req);
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    mca_coll_rdmc_count(&c->pvar_ibcasts, 1);
+    *request = &req->super;
+    return MPI_SUCCESS;
+}
+
+int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module_t *module)
+{
+    mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
+    mca_coll_rdmc_request_t *req;
+    int rc;
+
+    if (!rdmc_usable(m, "MPI_Barrier", &rc)) {
+        return rc != MPI_SUCCESS ? rc
+                                 : m->previous_barrier(comm, m->previous_barrier_module);
+    }
+    req = mca_coll_rdmc_request_new(m, "MPI_Barrier");
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    req->coll.kind = RDMC_COLL_BARRIER;
+    mca_coll_rdmc_request_issue(req);
+    return mca_coll_rdmc_request_wait_and_free(req);
+}
+
+int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **request,
+                           mca_coll_base_module_t *module)
+{
+    mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
+    mca_coll_rdmc_request_t *req;
+    int rc;
+
+    if (!rdmc_usable(m, "MPI_Ibarrier", &rc)) {
+        return rc != MPI_SUCCESS
+                   ? rc
+                   : m->previous_ibarrier(comm, request, m->previous_ibarrier_module);
+    }
+    req = mca_coll_rdmc_request_new(m, "MPI_Ibarrier");
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    req->coll.kind = RDMC_COLL_BARRIER;
+    mca_coll_rdmc_request_issue(req);
+    *request = &req->super;
+    return MPI_SUCCESS;
 }

@@ -4,12 +4,16 @@
  */
 #include "coll_rdmc.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ompi/constants.h"
 #include "opal/memoryhooks/memory.h"
 #include "opal/mca/base/mca_base_pvar.h"
+#include "opal/mca/base/mca_base_var.h"
 #include "opal/mca/base/mca_base_var_enum.h"
+#include "opal/runtime/opal_progress.h"
 #include "opal/util/output.h"
 
 #include "ofi/rdmc_log.h"
@@ -41,6 +45,35 @@ mca_coll_rdmc_component_t mca_coll_rdmc_component = {
 #define DEFAULT_BCAST_MIN_BYTES (4 * 1024 * 1024)
 #define DEFAULT_PRIORITY 40
 #define DEFAULT_TIMEOUT_MS 120000
+#define DEFAULT_WINDOW 8
+#define DEFAULT_SST_MAX_BYTES 4096
+#define DEFAULT_HEARTBEAT_MS 100
+#define MAX_WINDOW 1024
+#define MAX_SST_BYTES (1024 * 1024)
+
+enum { SMALL_PATH_AUTO = -1, SMALL_PATH_FALLBACK = 0, SMALL_PATH_SST = 1 };
+static int small_path = SMALL_PATH_AUTO;
+static int delivery = 1;
+static int sst_ordering = 0;
+
+static const mca_base_var_enum_value_t small_path_names[] = {
+    { SMALL_PATH_AUTO, "auto" },
+    { SMALL_PATH_FALLBACK, "fallback" },
+    { SMALL_PATH_SST, "sst" },
+    { 0, NULL },
+};
+
+static const mca_base_var_enum_value_t delivery_names[] = {
+    { 0, "local" },
+    { 1, "stable" },
+    { 0, NULL },
+};
+
+static const mca_base_var_enum_value_t ordering_names[] = {
+    { 0, "auto" },
+    { 1, "completion" },
+    { 0, NULL },
+};
 
 static const mca_base_var_enum_value_t schedule_names[] = {
     { RDMC_SCHEDULE_AUTO, "auto" },
@@ -84,10 +117,23 @@ static void register_counter(const char *name, const char *help, unsigned long l
                                            NULL, NULL, NULL, storage);
 }
 
+static void register_enum(const char *name, const char *help, int level,
+                          const mca_base_var_enum_value_t *values, int *storage)
+{
+    char enum_name[64];
+    mca_base_var_enum_t *e = NULL;
+
+    snprintf(enum_name, sizeof(enum_name), "coll_rdmc_%s_values", name);
+    (void)mca_base_var_enum_create(enum_name, values, &e);
+    (void)mca_base_component_var_register(&mca_coll_rdmc_component.super.collm_version, name,
+                                          help, MCA_BASE_VAR_TYPE_INT, e, 0, 0, level,
+                                          MCA_BASE_VAR_SCOPE_READONLY, storage);
+    OBJ_RELEASE(e);
+}
+
 static int rdmc_register(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    mca_base_var_enum_t *schedules = NULL;
 
     c->priority = DEFAULT_PRIORITY;
     register_int("priority",
@@ -110,18 +156,14 @@ static int rdmc_register(void)
                   OPAL_INFO_LVL_5, &c->block_bytes);
 
     c->schedule = RDMC_SCHEDULE_AUTO;
-    (void)mca_base_var_enum_create("coll_rdmc_schedules", schedule_names, &schedules);
-    (void)mca_base_component_var_register(
-        &c->super.collm_version, "schedule",
+    register_enum("schedule",
         "Block schedule.  binomial_pipeline: RDMC's hypercube pipeline, about one message "
         "time whatever the number of ranks when links are the bottleneck; fanout: the root "
         "hands each block to every rank in turn, best within one node where receivers copy "
         "from the root's memory; chain: pipeline along the ranks; sequential: the whole "
         "message to each rank in turn; binomial_tree: the whole message down a tree.  auto "
         "(default): fanout over shm, binomial_pipeline otherwise",
-        MCA_BASE_VAR_TYPE_INT, schedules, 0, 0, OPAL_INFO_LVL_5, MCA_BASE_VAR_SCOPE_READONLY,
-        &c->schedule);
-    OBJ_RELEASE(schedules);
+        OPAL_INFO_LVL_5, schedule_names, &c->schedule);
 
     c->provider = "auto";
     register_string("provider",
@@ -140,9 +182,9 @@ static int rdmc_register(void)
 
     c->timeout_ms = DEFAULT_TIMEOUT_MS;
     register_int("timeout_ms",
-                 "A broadcast that makes no progress for this many milliseconds (a peer "
+                 "A collective that makes no progress for this many milliseconds (a peer "
                  "stopped answering or never entered it) fails with MPI_ERR_OTHER instead of "
-                 "waiting forever; the communicator then refuses further rdmc broadcasts",
+                 "waiting forever; the communicator then refuses further rdmc collectives",
                  OPAL_INFO_LVL_5, &c->timeout_ms);
 
     c->verbose = 0;
@@ -150,6 +192,46 @@ static int rdmc_register(void)
                  "Verbosity: 0 prints only errors, 1 the provider and set-up decisions, "
                  "10 per-broadcast details",
                  OPAL_INFO_LVL_9, &c->verbose);
+
+    c->window = DEFAULT_WINDOW;
+    register_int("window",
+                 "Collectives (MPI_Ibcast, MPI_Ibarrier, and blocking ones) in flight at once "
+                 "on one communicator; more are queued and start as earlier ones complete. "
+                 "Also the number of small-message slots in each SST row",
+                 OPAL_INFO_LVL_5, &c->window);
+
+    register_enum("delivery",
+                  "stable (default): a broadcast completes at a rank only once every rank of "
+                  "the communicator has received it (Derecho's uniform delivery); local: once "
+                  "this rank's copy is complete (plain MPI semantics, a little faster)",
+                  OPAL_INFO_LVL_4, delivery_names, &delivery);
+
+    register_enum("small_path",
+                  "How MPI_Bcast carries messages below bcast_min_bytes.  sst: through the "
+                  "SST's slots up to sst_max_bytes (and the RDMC engine above), so every "
+                  "broadcast stays within rdmc, as failure handling needs; fallback: the "
+                  "component selected before rdmc (Open MPI's fast small broadcasts).  auto "
+                  "(default): sst when the job runs with recovery enabled (mpirun "
+                  "--enable-recovery), fallback otherwise.  MPI_Ibcast always uses rdmc",
+                  OPAL_INFO_LVL_4, small_path_names, &small_path);
+
+    c->sst_max_bytes = DEFAULT_SST_MAX_BYTES;
+    register_size("sst_max_bytes",
+                  "Largest broadcast carried through the SST's slots (one-sided writes into "
+                  "each member's row); larger ones use the RDMC engine",
+                  OPAL_INFO_LVL_5, &c->sst_max_bytes);
+
+    c->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    register_int("heartbeat_ms",
+                 "Period of the heartbeat each member writes into its SST row",
+                 OPAL_INFO_LVL_5, &c->heartbeat_ms);
+
+    register_enum("sst_ordering",
+                  "How SST guards are kept behind their data.  auto (default): where the "
+                  "provider places writes in order (FI_ORDER_WAW) the guard follows at once, "
+                  "elsewhere the data write completes first; completion: always wait for the "
+                  "data write (for testing)",
+                  OPAL_INFO_LVL_9, ordering_names, &sst_ordering);
 
     register_counter("bcasts", "Broadcasts this process took part in through rdmc",
                      &c->pvar_bcasts);
@@ -159,7 +241,28 @@ static int rdmc_register(void)
                      "Broadcasts rdmc handed to the previously selected component "
                      "(below the crossover, or rdmc unavailable on the communicator)",
                      &c->pvar_fallbacks);
+    register_counter("ibcasts", "MPI_Ibcasts this process took part in through rdmc",
+                     &c->pvar_ibcasts);
+    register_counter("sst_bcasts", "Broadcasts carried through the SST's slots",
+                     &c->pvar_sst_bcasts);
+    register_counter("sst_writes", "One-sided writes this process posted to push its SST row",
+                     &c->pvar_sst_writes);
     return OMPI_SUCCESS;
+}
+
+/* Did mpirun start the job with --enable-recovery? */
+static bool recovery_enabled(void)
+{
+    int index = mca_base_var_find("orte", "orte", NULL, "enable_recovery");
+    const bool *value = NULL;
+    const char *env;
+
+    if (index >= 0 && mca_base_var_get_value(index, &value, NULL, NULL) == OPAL_SUCCESS &&
+        value != NULL) {
+        return *value;
+    }
+    env = getenv("OMPI_MCA_orte_enable_recovery");
+    return env != NULL && (strcmp(env, "1") == 0 || strcmp(env, "true") == 0);
 }
 
 static void log_to_opal(int level, const char *msg)
@@ -181,6 +284,19 @@ static int rdmc_open(void)
     if (c->schedule < RDMC_SCHEDULE_AUTO || c->schedule >= RDMC_SCHEDULE_COUNT) {
         c->schedule = RDMC_SCHEDULE_AUTO;
     }
+    if (c->window < 1 || c->window > MAX_WINDOW) {
+        c->window = c->window < 1 ? 1 : MAX_WINDOW;
+    }
+    if (c->sst_max_bytes > MAX_SST_BYTES) {
+        c->sst_max_bytes = MAX_SST_BYTES;
+    }
+    if (c->heartbeat_ms <= 0) {
+        c->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    }
+    c->stable_delivery = delivery != 0;
+    c->small_path_sst = small_path == SMALL_PATH_AUTO ? recovery_enabled()
+                                                      : small_path == SMALL_PATH_SST;
+    c->sst_fence = sst_ordering == 1;
     return OMPI_SUCCESS;
 }
 
@@ -218,6 +334,7 @@ static int rdmc_close(void)
         opal_mem_hooks_unregister_release(memory_released);
         c->mem_hooks_registered = false;
     }
+    opal_progress_unregister(mca_coll_rdmc_progress);
     rdmc_ofi_finalize();
     rdmc_log_set_sink(NULL);
     opal_output_close(c->output);

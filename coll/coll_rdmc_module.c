@@ -51,17 +51,73 @@ static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
     m->previous_allgather_module = NULL;
     m->previous_allreduce = NULL;
     m->previous_allreduce_module = NULL;
+    m->previous_ibcast = NULL;
+    m->previous_ibcast_module = NULL;
+    m->previous_barrier = NULL;
+    m->previous_barrier_module = NULL;
+    m->previous_ibarrier = NULL;
+    m->previous_ibarrier_module = NULL;
     m->state = RDMC_SETUP_NOT_YET;
     m->ep = NULL;
     m->model = shm_model;
     m->auto_schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
-    m->next_seq = 0;
+    pthread_mutex_init(&m->lock, NULL);
+    m->sst = NULL;
+    memset(&m->stream, 0, sizeof(m->stream));
+    m->finished = NULL;
+    m->pending = 0;
+    m->sst_writes_counted = 0;
+    m->thread_running = false;
+    m->thread_stop = 0;
+    m->app_waiting = 0;
+}
+
+/* Stop the thread, close the transport, then fail whatever is in flight
+ * (nothing posted may still point at what that frees). */
+static void shut_down(mca_coll_rdmc_module_t *m)
+{
+    if (m->ep == NULL) {
+        return;
+    }
+    mca_coll_rdmc_stream_stop(m);
+    pthread_mutex_lock(&m->lock);
+    if (m->state == RDMC_SETUP_READY && m->stream.error == 0) {
+        /* Freeing is collective: wait (bounded) until every member stopped
+         * writing into our table before closing. */
+        double deadline = rdmc_now_ms() + mca_coll_rdmc_component.timeout_ms;
+        while (!rdmc_stream_leave(&m->stream) && rdmc_now_ms() < deadline) {
+            pthread_mutex_unlock(&m->lock);
+            rdmc_ofi_ep_transport(m->ep)->ops->wait(rdmc_ofi_ep_transport(m->ep), 1);
+            pthread_mutex_lock(&m->lock);
+        }
+    }
+    rdmc_ofi_ep_close(m->ep);
+    m->ep = NULL;
+    if (m->sst != NULL) {
+        if (m->stream.p.sst != NULL) {
+            rdmc_stream_fini(&m->stream);
+        }
+        rdmc_sst_destroy(m->sst);
+        m->sst = NULL;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void release_previous(mca_coll_base_module_t **module)
+{
+    if (*module != NULL) {
+        OBJ_RELEASE(*module);
+        *module = NULL;
+    }
 }
 
 static void rdmc_module_destruct(mca_coll_rdmc_module_t *m)
 {
-    rdmc_ofi_ep_close(m->ep);
-    m->ep = NULL;
+    shut_down(m);
+    pthread_mutex_destroy(&m->lock);
+    release_previous(&m->previous_ibcast_module);
+    release_previous(&m->previous_barrier_module);
+    release_previous(&m->previous_ibarrier_module);
     if (m->previous_bcast_module != NULL) {
         OBJ_RELEASE(m->previous_bcast_module);
     }
@@ -101,6 +157,22 @@ static int rdmc_module_enable(mca_coll_base_module_t *base, struct ompi_communic
     OBJ_RETAIN(m->previous_bcast_module);
     OBJ_RETAIN(m->previous_allgather_module);
     OBJ_RETAIN(m->previous_allreduce_module);
+    /* Used only if our set-up fails; some may be missing. */
+    m->previous_ibcast = comm->c_coll->coll_ibcast;
+    m->previous_ibcast_module = comm->c_coll->coll_ibcast_module;
+    m->previous_barrier = comm->c_coll->coll_barrier;
+    m->previous_barrier_module = comm->c_coll->coll_barrier_module;
+    m->previous_ibarrier = comm->c_coll->coll_ibarrier;
+    m->previous_ibarrier_module = comm->c_coll->coll_ibarrier_module;
+    if (m->previous_ibcast_module != NULL) {
+        OBJ_RETAIN(m->previous_ibcast_module);
+    }
+    if (m->previous_barrier_module != NULL) {
+        OBJ_RETAIN(m->previous_barrier_module);
+    }
+    if (m->previous_ibarrier_module != NULL) {
+        OBJ_RETAIN(m->previous_ibarrier_module);
+    }
     return OMPI_SUCCESS;
 }
 
@@ -127,6 +199,9 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
     }
     m->super.coll_module_enable = rdmc_module_enable;
     m->super.coll_bcast = mca_coll_rdmc_bcast;
+    m->super.coll_ibcast = mca_coll_rdmc_ibcast;
+    m->super.coll_barrier = mca_coll_rdmc_barrier;
+    m->super.coll_ibarrier = mca_coll_rdmc_ibarrier;
     *priority = c->priority;
     return &m->super;
 }
@@ -136,8 +211,10 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
 typedef struct rdmc_setup_record {
     int32_t status;
     uint32_t addr_len;
+    uint32_t window_len;
     char provider[64];
     uint8_t addr[RDMC_OFI_MAX_ADDR];
+    uint8_t window[RDMC_WINDOW_BLOB];
 } rdmc_setup_record_t;
 
 /* Does every rank report success?  (Saved allreduce: never ourselves.) */
@@ -148,6 +225,33 @@ static bool everyone_ok(mca_coll_rdmc_module_t *m, bool mine)
                                    m->previous_allreduce_module);
 
     return rc == OMPI_SUCCESS && all == 1;
+}
+
+/* The table, exposed through the endpoint: its address goes to the peers. */
+static int open_sst(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    rdmc_sst_params_t params = {
+        .tp = rdmc_ofi_ep_transport(m->ep),
+        .n = ompi_comm_size(m->comm),
+        .me = ompi_comm_rank(m->comm),
+        .nslots = (unsigned)c->window,
+        .slot_payload = c->sst_max_bytes,
+        .force_fence = c->sst_fence,
+    };
+    size_t len = sizeof(mine->window);
+    int rc = rdmc_sst_create(&params, &m->sst, mine->window, &len);
+
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: %s: cannot create the SST (%d)",
+                            m->comm->c_name, rc);
+        return rc;
+    }
+    mine->window_len = (uint32_t)len;
+    opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",
+                        m->comm->c_name, rdmc_sst_row_bytes(m->sst), params.nslots,
+                        params.slot_payload);
+    return 0;
 }
 
 static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
@@ -194,7 +298,7 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
         m->model = shm ? shm_model : network_model;
     }
     m->auto_schedule = shm ? RDMC_SCHEDULE_FANOUT : RDMC_SCHEDULE_BINOMIAL_PIPELINE;
-    return 0;
+    return open_sst(m, mine);
 }
 
 /* Insert every peer's address; false if any is unusable. */
@@ -210,7 +314,8 @@ static bool connect_peers(mca_coll_rdmc_module_t *m, const rdmc_setup_record_t *
                                 m->comm->c_name, r, all[r].provider, mine->provider);
             return false;
         }
-        if (rdmc_ofi_ep_set_peer(m->ep, r, all[r].addr, all[r].addr_len) != 0) {
+        if (rdmc_ofi_ep_set_peer(m->ep, r, all[r].addr, all[r].addr_len) != 0 ||
+            rdmc_sst_attach(m->sst, r, all[r].window, all[r].window_len) != 0) {
             return false;
         }
     }
@@ -243,13 +348,22 @@ rdmc_setup_state_t mca_coll_rdmc_module_ensure_setup(mca_coll_rdmc_module_t *m)
 
     if (ok) {
         rdmc_ofi_ep_connected(m->ep);
+    }
+    /* Agree once more: the stream and its thread must start everywhere. */
+    if (m->state == RDMC_SETUP_NOT_YET && ok) {
+        ok = everyone_ok(m, mca_coll_rdmc_stream_start(m) == 0);
+    }
+    if (ok) {
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_watch_memory();
         opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready over %s",
                             m->comm->c_name, n, mine.provider);
     } else {
+        shut_down(m);
         rdmc_ofi_ep_close(m->ep);
         m->ep = NULL;
+        rdmc_sst_destroy(m->sst);
+        m->sst = NULL;
         m->state = RDMC_SETUP_DECLINED;
         opal_output_verbose(1, c->output,
                             "coll:rdmc: %s: set-up failed on some rank; every rank falls back "
@@ -261,7 +375,6 @@ rdmc_setup_state_t mca_coll_rdmc_module_ensure_setup(mca_coll_rdmc_module_t *m)
 
 void mca_coll_rdmc_module_break(mca_coll_rdmc_module_t *m)
 {
-    rdmc_ofi_ep_close(m->ep);
-    m->ep = NULL;
-    m->state = RDMC_SETUP_BROKEN;
+    m->state = RDMC_SETUP_BROKEN;   /* first: no waiting for peers to leave */
+    shut_down(m);
 }

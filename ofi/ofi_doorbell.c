@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,7 +96,7 @@ void rdmc_doorbell_ring(rdmc_doorbell_t *db)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&db->page->sleeping, __ATOMIC_SEQ_CST)) {
         __atomic_add_fetch(&db->page->rings, 1, __ATOMIC_SEQ_CST);
-        futex(&db->page->rings, FUTEX_WAKE, 1, NULL);
+        futex(&db->page->rings, FUTEX_WAKE, INT_MAX, NULL);
     }
 }
 

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <rdma/fi_cm.h>
 #include <rdma/fi_endpoint.h>
 #include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
 #include <rdma/fi_tagged.h>
 
 #include "ofi_doorbell.h"
@@ -61,8 +63,23 @@ struct rdmc_ofi_ep {
     rdmc_doorbell_t *peer_doorbells;
     rdmc_mr_cache_t mr_cache;      /* used when the provider needs FI_MR_LOCAL */
     uint64_t seen_generation;
-    uint64_t next_mr_key;
+
+    struct fid_mr *window_mr;      /* our window (the SST), remotely writable */
+    uint8_t *window_base;
+    size_t window_len;
+    struct rdmc_window_peer *window_peers;
+    pthread_mutex_t *progress_lock; /* held by whoever runs completions */
 };
+
+/* Where a peer's window is: the address to write to and its key. */
+typedef struct rdmc_window_peer {
+    uint64_t addr;     /* 0-based offset unless the provider uses FI_MR_VIRT_ADDR */
+    uint64_t key;
+} rdmc_window_peer_t;
+
+/* Keys we choose ourselves (providers without FI_MR_PROV_KEY) must differ
+ * across every registration of the domain, whatever endpoint made it. */
+static uint64_t next_mr_key = 1;
 
 static rdmc_ofi_ep_t *ep_of(rdmc_transport_t *tp)
 {
@@ -155,6 +172,9 @@ static int ofi_progress(rdmc_transport_t *tp)
     note_work(ep);
     for (ssize_t i = 0; i < n; i++) {
         rdmc_req_t *req = entries[i].op_context;
+        if (entries[i].flags & FI_REMOTE_WRITE) {
+            continue;   /* a peer's notifying write into our window: no context */
+        }
         uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
         /* The sender's completion of what we just took is ready to reap. */
         if ((entries[i].flags & FI_RECV) && req->transport_peer >= 0) {
@@ -180,10 +200,23 @@ static void nap_us(long us)
     nanosleep(&ts, NULL);
 }
 
-/* For the doorbell: anything to do after all? (Runs the completions.) */
+/* For the doorbell: anything to do after all?  Runs the completions, under
+ * the caller's progress lock if there is one; if someone else holds it,
+ * they are making progress, so don't sleep either. */
 static bool work_arrived(void *arg)
 {
-    return ofi_progress(arg) != 0;
+    rdmc_ofi_ep_t *ep = arg;
+    bool found;
+
+    if (ep->progress_lock == NULL) {
+        return ofi_progress(&ep->base) != 0;
+    }
+    if (pthread_mutex_trylock(ep->progress_lock) != 0) {
+        return true;
+    }
+    found = ofi_progress(&ep->base) != 0;
+    pthread_mutex_unlock(ep->progress_lock);
+    return found;
 }
 
 static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
@@ -215,14 +248,14 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
 
 /* ---- memory registration ------------------------------------------------ */
 
-static int mr_register(void *ctx, const void *addr, size_t len, void **handle_p, void **desc_p)
+static int mr_open(rdmc_ofi_ep_t *ep, const void *addr, size_t len, uint64_t access,
+                   struct fid_mr **mr_p)
 {
-    rdmc_ofi_ep_t *ep = ctx;
+    uint64_t key = __atomic_fetch_add(&next_mr_key, 1, __ATOMIC_RELAXED);
     struct fid_mr *mr;
     int rc;
 
-    rc = fi_mr_reg(ep->fab->domain, addr, len, FI_SEND | FI_RECV, 0, ep->next_mr_key++, 0, &mr,
-                   NULL);
+    rc = fi_mr_reg(ep->fab->domain, addr, len, access, 0, key, 0, &mr, NULL);
     if (rc != 0) {
         rdmc_log(1, "fi_mr_reg of %zu bytes failed: %s", len, fi_strerror(-rc));
         return rc;
@@ -237,6 +270,20 @@ static int mr_register(void *ctx, const void *addr, size_t len, void **handle_p,
             fi_close(&mr->fid);
             return rc;
         }
+    }
+    *mr_p = mr;
+    return 0;
+}
+
+static int mr_register(void *ctx, const void *addr, size_t len, void **handle_p, void **desc_p)
+{
+    rdmc_ofi_ep_t *ep = ctx;
+    struct fid_mr *mr;
+    int rc;
+
+    rc = mr_open(ep, addr, len, FI_SEND | FI_RECV, &mr);
+    if (rc != 0) {
+        return rc;
     }
     *handle_p = mr;
     *desc_p = fi_mr_desc(mr);
@@ -286,6 +333,75 @@ void rdmc_ofi_memory_released(const void *addr, size_t len)
     __atomic_add_fetch(&rdmc_ofi_released_generation, 1, __ATOMIC_RELEASE);
 }
 
+/* ---- the window: one-sided writes -------------------------------------- */
+
+static int ofi_window_expose(rdmc_transport_t *tp, void *base, size_t len, void *blob,
+                             size_t *blob_len)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+    rdmc_window_peer_t where;
+    int rc;
+
+    if (ep->window_mr != NULL || *blob_len < sizeof(where)) {
+        return -FI_EINVAL;
+    }
+    rc = mr_open(ep, base, len, FI_WRITE | FI_REMOTE_WRITE, &ep->window_mr);
+    if (rc != 0) {
+        return rc;
+    }
+    ep->window_base = base;
+    ep->window_len = len;
+    where.addr = (ep->fab->info->domain_attr->mr_mode & FI_MR_VIRT_ADDR) ? (uintptr_t)base : 0;
+    where.key = fi_mr_key(ep->window_mr);
+    memcpy(blob, &where, sizeof(where));
+    *blob_len = sizeof(where);
+    return 0;
+}
+
+static int ofi_window_attach(rdmc_transport_t *tp, int peer, const void *blob, size_t blob_len)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+
+    if (peer < 0 || peer >= ep->npeers || blob_len != sizeof(rdmc_window_peer_t)) {
+        rdmc_log(1, "malformed window of rank %d (%zu bytes)", peer, blob_len);
+        return -FI_EINVAL;
+    }
+    memcpy(&ep->window_peers[peer], blob, sizeof(rdmc_window_peer_t));
+    return 0;
+}
+
+static int ofi_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len, bool notify,
+                     rdmc_req_t *req)
+{
+    rdmc_ofi_ep_t *ep = ep_of(tp);
+    const rdmc_window_peer_t *to = &ep->window_peers[peer];
+    const uint8_t *from = ep->window_base + offset;
+    void *desc = ep->fab->mr_local ? fi_mr_desc(ep->window_mr) : NULL;
+    ssize_t rc;
+
+    if (offset + len > ep->window_len) {
+        return -FI_EINVAL;
+    }
+    /* Remote CQ data is what makes the target's CQ report the write. */
+    if (req == NULL && notify) {
+        rc = fi_inject_writedata(ep->ep, from, len, 0, ep->peers[peer], to->addr + offset,
+                                 to->key);
+    } else if (req == NULL) {
+        rc = fi_inject_write(ep->ep, from, len, ep->peers[peer], to->addr + offset, to->key);
+    } else if (notify) {
+        req->transport_peer = -1;
+        rc = fi_writedata(ep->ep, from, len, desc, 0, ep->peers[peer], to->addr + offset,
+                          to->key, req);
+    } else {
+        req->transport_peer = -1;
+        rc = fi_write(ep->ep, from, len, desc, ep->peers[peer], to->addr + offset, to->key, req);
+    }
+    if (rc == 0 && notify) {
+        rdmc_doorbell_ring(&ep->peer_doorbells[peer]);
+    }
+    return (int)rc;
+}
+
 static const rdmc_transport_ops_t ofi_ops = {
     .send = ofi_send,
     .inject = ofi_inject,
@@ -294,6 +410,9 @@ static const rdmc_transport_ops_t ofi_ops = {
     .wait = ofi_wait,
     .mem_acquire = ofi_mem_acquire,
     .mem_release = ofi_mem_release,
+    .window_expose = ofi_window_expose,
+    .window_attach = ofi_window_attach,
+    .write = ofi_write,
 };
 
 /* ---- life cycle --------------------------------------------------------- */
@@ -330,12 +449,16 @@ int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
     }
     ep->base.ops = &ofi_ops;
     ep->base.inject_limit = fab->info->tx_attr->inject_size;
+    if (fab->info->tx_attr->msg_order & FI_ORDER_WAW) {
+        ep->base.ordered_write_bytes = fab->info->ep_attr->max_order_waw_size;
+    }
     ep->fab = fab;
     ep->npeers = nranks;
     note_work(ep);
     ep->peers = calloc((size_t)nranks, sizeof(*ep->peers));
     ep->peer_doorbells = calloc((size_t)nranks, sizeof(*ep->peer_doorbells));
-    if (ep->peers == NULL || ep->peer_doorbells == NULL) {
+    ep->window_peers = calloc((size_t)nranks, sizeof(*ep->window_peers));
+    if (ep->peers == NULL || ep->peer_doorbells == NULL || ep->window_peers == NULL) {
         rc = -FI_ENOMEM;
         goto err_free_peers;
     }
@@ -388,6 +511,7 @@ err_close_cq:
     rdmc_doorbell_close(&ep->doorbell);
     fi_close(&ep->cq->fid);
 err_free_peers:
+    free(ep->window_peers);
     free(ep->peer_doorbells);
     free(ep->peers);
     free(ep);
@@ -463,6 +587,9 @@ void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
         return;
     }
     fi_close(&ep->ep->fid);
+    if (ep->window_mr != NULL) {
+        fi_close(&ep->window_mr->fid);
+    }
     rdmc_mr_cache_flush(&ep->mr_cache);
     fi_close(&ep->av->fid);
     fi_close(&ep->cq->fid);
@@ -470,7 +597,13 @@ void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
         rdmc_doorbell_close(&ep->peer_doorbells[r]);
     }
     rdmc_doorbell_close(&ep->doorbell);
+    free(ep->window_peers);
     free(ep->peer_doorbells);
     free(ep->peers);
     free(ep);
+}
+
+void rdmc_ofi_ep_set_progress_lock(rdmc_ofi_ep_t *ep, pthread_mutex_t *lock)
+{
+    ep->progress_lock = lock;
 }

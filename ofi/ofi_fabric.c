@@ -32,7 +32,9 @@ static bool is_auto(const char *provider)
     return provider == NULL || provider[0] == '\0' || strcmp(provider, "auto") == 0;
 }
 
-static struct fi_info *make_hints(const char *provider)
+/* ordered: also ask for writes placed in posting order (the SST's guards
+ * rely on it where offered; elsewhere it fences with completions). */
+static struct fi_info *make_hints(const char *provider, bool ordered)
 {
     struct fi_info *hints = fi_allocinfo();
 
@@ -46,6 +48,10 @@ static struct fi_info *make_hints(const char *provider)
     hints->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED |
                                   FI_MR_PROV_KEY | FI_MR_ENDPOINT;
     hints->fabric_attr->prov_name = strdup(provider);
+    if (ordered) {
+        hints->tx_attr->msg_order = FI_ORDER_WAW;
+        hints->rx_attr->msg_order = FI_ORDER_WAW;
+    }
     return hints;
 }
 
@@ -53,17 +59,19 @@ static struct fi_info *make_hints(const char *provider)
 static int list_domains(const char *provider, struct fi_info **list_p,
                         struct fi_info *domains[MAX_DOMAINS], int *count_p)
 {
-    struct fi_info *hints = make_hints(provider);
     struct fi_info *list = NULL;
     int count = 0;
-    int rc;
+    int rc = -FI_ENODATA;
 
-    if (hints == NULL || hints->fabric_attr->prov_name == NULL) {
+    for (int ordered = 1; ordered >= 0 && rc != 0; ordered--) {
+        struct fi_info *hints = make_hints(provider, ordered);
+        if (hints == NULL || hints->fabric_attr->prov_name == NULL) {
+            fi_freeinfo(hints);
+            return -ENOMEM;
+        }
+        rc = fi_getinfo(RDMC_OFI_API_VERSION, NULL, NULL, 0, hints, &list);
         fi_freeinfo(hints);
-        return -ENOMEM;
     }
-    rc = fi_getinfo(RDMC_OFI_API_VERSION, NULL, NULL, 0, hints, &list);
-    fi_freeinfo(hints);
     if (rc != 0) {
         return rc;
     }
@@ -162,7 +170,10 @@ static int fabric_open(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t *fab)
         goto err_close_fabric;
     }
     fab->mr_local = (fab->info->domain_attr->mr_mode & FI_MR_LOCAL) != 0;
-    rdmc_log(1, "using provider %s, domain %s", fab->info->fabric_attr->prov_name, why);
+    rdmc_log(1, "using provider %s, domain %s; one-sided writes %s",
+             fab->info->fabric_attr->prov_name, why,
+             (fab->info->tx_attr->msg_order & FI_ORDER_WAW) ? "ordered (FI_ORDER_WAW)"
+                                                           : "unordered: guards wait for completions");
     return 0;
 
 err_close_fabric:

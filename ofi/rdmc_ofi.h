@@ -8,6 +8,7 @@
 #ifndef RDMC_OFI_H
 #define RDMC_OFI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,6 +41,9 @@ int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t l
 /* Every rank has set every peer: names used to find us can go. */
 void rdmc_ofi_ep_connected(rdmc_ofi_ep_t *ep);
 rdmc_transport_t *rdmc_ofi_ep_transport(rdmc_ofi_ep_t *ep);
+/* The lock under which the caller runs progress(): wait() then runs
+ * completions only while holding it (and never blocks on it). */
+void rdmc_ofi_ep_set_progress_lock(rdmc_ofi_ep_t *ep, pthread_mutex_t *lock);
 /* Closing cancels whatever is still posted. */
 void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep);
 

@@ -12,6 +12,7 @@
 #ifndef RDMC_TRANSPORT_H
 #define RDMC_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,11 +53,29 @@ typedef struct rdmc_transport_ops {
      * provider needs that) until mem_release(handle). */
     int (*mem_acquire)(rdmc_transport_t *tp, const void *buf, size_t len, void **handle_p);
     void (*mem_release)(rdmc_transport_t *tp, void *handle);
+
+    /* Make [base, base+len) our window, writable by every peer; blob (at most
+     * RDMC_WINDOW_BLOB bytes) tells a peer how to reach it. */
+    int (*window_expose)(rdmc_transport_t *tp, void *base, size_t len, void *blob,
+                         size_t *blob_len);
+    int (*window_attach)(rdmc_transport_t *tp, int peer, const void *blob, size_t blob_len);
+    /* Copy [offset, offset+len) of our window into the same place of peer's.
+     * With req NULL, len must be <= inject_limit and no completion follows;
+     * our bytes may change on return.  notify: the write wakes the peer's
+     * progress (which counts it as work). */
+    int (*write)(rdmc_transport_t *tp, int peer, size_t offset, size_t len, bool notify,
+                 rdmc_req_t *req);
 } rdmc_transport_ops_t;
+
+#define RDMC_WINDOW_BLOB 16
 
 struct rdmc_transport {
     const rdmc_transport_ops_t *ops;
-    size_t inject_limit;   /* largest len inject() accepts */
+    size_t inject_limit;   /* largest len inject() and an unsignalled write accept */
+    /* Writes to one peer of up to this many bytes are placed in the order
+     * they were posted (libfabric's FI_ORDER_WAW up to max_order_waw_size);
+     * 0: no promise, a write must complete before a dependent one is posted. */
+    size_t ordered_write_bytes;
 };
 
 #endif

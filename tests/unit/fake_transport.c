@@ -1,6 +1,7 @@
 #include "fake_transport.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,8 +30,21 @@ typedef struct fake_done {
     struct fake_done *next;
 } fake_done_t;
 
+/* A one-sided write on its way: applied by the target's progress, in
+ * posting order per (from, to) unless the world is unordered, and possibly
+ * in pieces (bytes in address order, as a socket delivers them). */
+typedef struct fake_write {
+    int from, to;
+    size_t offset, len, applied;
+    uint8_t *data;
+    rdmc_req_t *req;
+    struct fake_write *next;
+} fake_write_t;
+
 typedef struct fake_node {
     fake_endpoint_t ep;
+    uint8_t *window;
+    size_t window_len;
     fake_recv_t *posted;     /* in posting order */
     fake_done_t *sends_done; /* send completions to report */
     uint64_t posted_data, max_posted_data;
@@ -42,6 +56,8 @@ struct fake_world {
     int eagain_percent;
     fake_node_t *nodes;
     fake_msg_t *in_flight;
+    fake_write_t *writes;    /* in posting order */
+    bool unordered, torn;
     uint64_t overruns;
     uint64_t wrong_senders;
     int64_t mem_holds;
@@ -150,6 +166,93 @@ static int fake_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint
     return 0;
 }
 
+static int fake_window_expose(rdmc_transport_t *tp, void *base, size_t len, void *blob,
+                              size_t *blob_len)
+{
+    fake_node_t *node = node_of(tp);
+    node->window = base;
+    node->window_len = len;
+    *blob_len = 1;
+    memset(blob, 0, 1);
+    return 0;
+}
+
+static int fake_window_attach(rdmc_transport_t *tp, int peer, const void *blob, size_t len)
+{
+    (void)tp;
+    (void)peer;
+    (void)blob;
+    return len == 1 ? 0 : -EINVAL;
+}
+
+static int fake_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len, bool notify,
+                      rdmc_req_t *req)
+{
+    fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    fake_node_t *node = node_of(tp);
+    fake_write_t *wr, **tail;
+
+    (void)notify;
+    if (refuse(ep->world)) {
+        return -EAGAIN;
+    }
+    if (offset + len > node->window_len || (req == NULL && len > tp->inject_limit)) {
+        return -EINVAL;
+    }
+    wr = calloc(1, sizeof(*wr));
+    wr->from = ep->rank;
+    wr->to = peer;
+    wr->offset = offset;
+    wr->len = len;
+    wr->data = malloc(len ? len : 1);
+    memcpy(wr->data, node->window + offset, len);
+    wr->req = req;
+    for (tail = &ep->world->writes; *tail; tail = &(*tail)->next) {
+    }
+    *tail = wr;
+    return 0;
+}
+
+/* Apply some of the writes addressed to this node; returns how many ended. */
+static int apply_writes(fake_world_t *w, fake_node_t *node)
+{
+    bool blocked[64] = { false };   /* per sender: an earlier write is unfinished */
+    int ran = 0;
+
+    for (fake_write_t **wp = &w->writes; *wp;) {
+        fake_write_t *wr = *wp;
+        bool skip = wr->to != node->ep.rank || (!w->unordered && blocked[wr->from % 64]) ||
+                    rnd(w, 3) == 0;
+        if (skip) {
+            blocked[wr->from % 64] = blocked[wr->from % 64] || wr->to == node->ep.rank;
+            wp = &wr->next;
+            continue;
+        }
+        size_t upto = w->torn && wr->len > 1 ? wr->applied + 1 + (size_t)rnd(w, (int)wr->len)
+                                             : wr->len;
+        upto = upto > wr->len ? wr->len : upto;
+        memcpy(node->window + wr->offset + wr->applied, wr->data + wr->applied,
+               upto - wr->applied);
+        wr->applied = upto;
+        if (wr->applied < wr->len) {
+            blocked[wr->from % 64] = true;
+            wp = &wr->next;
+            continue;
+        }
+        *wp = wr->next;
+        if (wr->req != NULL) {
+            fake_done_t *d = calloc(1, sizeof(*d));
+            d->req = wr->req;
+            d->next = w->nodes[wr->from].sends_done;
+            w->nodes[wr->from].sends_done = d;
+        }
+        free(wr->data);
+        free(wr);
+        ran++;
+    }
+    return ran;
+}
+
 /* Deliver some of the messages addressed to this endpoint, in random order,
  * and report the sends of this endpoint that the peers have taken. */
 static int fake_progress(rdmc_transport_t *tp)
@@ -157,7 +260,7 @@ static int fake_progress(rdmc_transport_t *tp)
     fake_endpoint_t *ep = (fake_endpoint_t *)tp;
     fake_world_t *w = ep->world;
     fake_node_t *node = node_of(tp);
-    int ran = 0;
+    int ran = apply_writes(w, node);
 
     for (fake_msg_t **mp = &w->in_flight; *mp;) {
         fake_msg_t *m = *mp;
@@ -240,6 +343,9 @@ static const rdmc_transport_ops_t fake_ops = {
     .wait = fake_wait,
     .mem_acquire = fake_mem_acquire,
     .mem_release = fake_mem_release,
+    .window_expose = fake_window_expose,
+    .window_attach = fake_window_attach,
+    .write = fake_write,
 };
 
 fake_world_t *fake_world_create(int n, unsigned seed, int eagain_percent)
@@ -252,14 +358,39 @@ fake_world_t *fake_world_create(int n, unsigned seed, int eagain_percent)
     for (int i = 0; i < n; i++) {
         w->nodes[i].ep.base.ops = &fake_ops;
         w->nodes[i].ep.base.inject_limit = 64;
+        w->nodes[i].ep.base.ordered_write_bytes = SIZE_MAX;
         w->nodes[i].ep.world = w;
         w->nodes[i].ep.rank = i;
     }
     return w;
 }
 
+void fake_world_set_writes(fake_world_t *w, bool unordered, bool torn)
+{
+    w->unordered = unordered;
+    w->torn = torn;
+    for (int i = 0; i < w->n; i++) {
+        w->nodes[i].ep.base.ordered_write_bytes = unordered ? 0 : SIZE_MAX;
+    }
+}
+
+uint64_t fake_world_writes_in_flight(const fake_world_t *w)
+{
+    uint64_t count = 0;
+    for (fake_write_t *wr = w->writes; wr; wr = wr->next) {
+        count++;
+    }
+    return count;
+}
+
 void fake_world_destroy(fake_world_t *w)
 {
+    while (w->writes) {
+        fake_write_t *wr = w->writes;
+        w->writes = wr->next;
+        free(wr->data);
+        free(wr);
+    }
     while (w->in_flight) {
         fake_msg_t *m = w->in_flight;
         w->in_flight = m->next;

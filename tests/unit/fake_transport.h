@@ -1,7 +1,7 @@
 /*
  * An in-process stand-in for ofi/ in unit tests: n endpoints in one
- * process, messages delivered in a random order, posts that randomly fail
- * with -EAGAIN, and a check that no data block arrives before its receive
+ * process, messages delivered in a random order, one-sided writes into
+ * windows, posts that randomly fail with -EAGAIN, and a check that no data block arrives before its receive
  * is posted (the engine's credit flow control promises that).
  */
 #ifndef FAKE_TRANSPORT_H
@@ -36,6 +36,12 @@ uint64_t fake_world_posted_recvs(const fake_world_t *world);
 int64_t fake_world_mem_holds(const fake_world_t *world);
 /* The largest number of data receives posted at once by one endpoint. */
 uint64_t fake_world_max_posted_data(const fake_world_t *world);
+
+/* One-sided writes: applied by the target's progress, in posting order per
+ * pair unless unordered (then ordered_write_bytes is 0), and with torn, a
+ * random prefix at a time. */
+void fake_world_set_writes(fake_world_t *world, bool unordered, bool torn);
+uint64_t fake_world_writes_in_flight(const fake_world_t *world);
 
 /* Deliver a raw message as if `from` had sent it (for malformed input). */
 void fake_world_forge(fake_world_t *world, int from, int to, uint64_t tag,

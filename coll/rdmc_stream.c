@@ -1,0 +1,467 @@
+/*
+ * The stream of collectives on one communicator (rdmc_stream.h).
+ *
+ * One pass of progress:
+ *   1. run the transport's completions (engine callbacks, SST writes);
+ *   2. start what the window admits, in seq order;
+ *   3. evaluate the SST predicates: a small message arrived, a slot became
+ *      free, the stable frontier moved;
+ *   4. count what is here contiguously, publish it in our row;
+ *   5. complete, in order, what delivery allows;
+ *   6. push our row (flush) and the heartbeat.
+ */
+#include "rdmc_stream.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A small receive looks for its message in other rows (a root mismatch)
+ * only after waiting this long, to keep the common pass O(1). */
+#define ROOT_SCAN_AFTER_MS 5.0
+/* Transport progress calls per pass, so one pass stays short. */
+#define PROGRESS_ROUNDS 8
+
+double rdmc_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void stream_fail(rdmc_stream_t *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void stream_fail(rdmc_stream_t *s, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (s->error != 0) {
+        return;
+    }
+    s->error = status;
+    va_start(ap, fmt);
+    vsnprintf(s->error_text, sizeof(s->error_text), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- predicates --------------------------------------------------------- */
+
+/* The oldest collective of a kind in a state, within the window. */
+static rdmc_coll_t *oldest(const rdmc_stream_t *s, rdmc_coll_kind_t kind,
+                           rdmc_coll_state_t state, bool as_root)
+{
+    for (rdmc_coll_t *c = s->head; c != NULL; c = c->next) {
+        if (c->seq >= s->completed + s->p.window) {
+            break;
+        }
+        if (c->kind == kind && c->state == state && (c->root == s->p.rank) == as_root) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static bool stable_moved(const rdmc_sst_t *sst, void *arg)
+{
+    const rdmc_stream_t *s = arg;
+
+    return rdmc_sst_min(sst, RDMC_SST_RECEIVED) > s->stable;
+}
+
+static void on_stable_moved(rdmc_sst_t *sst, void *arg)
+{
+    rdmc_stream_t *s = arg;
+
+    s->stable = rdmc_sst_min(sst, RDMC_SST_RECEIVED);
+}
+
+static bool small_arrived(const rdmc_sst_t *sst, void *arg)
+{
+    const rdmc_coll_t *c = oldest(arg, RDMC_COLL_BCAST_SMALL, RDMC_COLL_RUNNING, false);
+
+    return c != NULL && rdmc_sst_get(sst, (int)c->root, RDMC_SST_PUBLISHED) > c->seq;
+}
+
+/* Take the message of c from `member`'s row; false if it isn't there yet.
+ * Only the root's row must hold it: elsewhere (looking for a root this rank
+ * did not name) a slot holding something else just means "not here". */
+static bool take_from(rdmc_stream_t *s, rdmc_coll_t *c, int member, bool must_hold)
+{
+    const char *error;
+    uint32_t len;
+    const void *data = rdmc_sst_slot_read(s->p.sst, member, c->seq, &len, &error);
+
+    if (error != NULL && !must_hold) {
+        return false;
+    }
+    if (error != NULL) {
+        stream_fail(s, -EPROTO, "small broadcast #%llu from rank %d: %s",
+                    (unsigned long long)c->seq, member, error);
+        return false;
+    }
+    if (data == NULL) {
+        return false;
+    }
+    c->actual_root = (uint32_t)member;
+    c->hooks.take_small(c->hooks.arg, data, len, (uint32_t)member);
+    c->state = RDMC_COLL_RECEIVED;
+    s->small_bcasts++;
+    return true;
+}
+
+static void on_small_arrived(rdmc_sst_t *sst, void *arg)
+{
+    rdmc_stream_t *s = arg;
+    rdmc_coll_t *c;
+
+    (void)sst;
+    while ((c = oldest(s, RDMC_COLL_BCAST_SMALL, RDMC_COLL_RUNNING, false)) != NULL &&
+           take_from(s, c, (int)c->root, true)) {
+    }
+}
+
+static bool slot_freed(const rdmc_sst_t *sst, void *arg)
+{
+    const rdmc_coll_t *c = oldest(arg, RDMC_COLL_BCAST_SMALL, RDMC_COLL_QUEUED, true);
+
+    return c != NULL && rdmc_sst_slot_free(sst, c->seq);
+}
+
+static void start_ready(rdmc_stream_t *s);
+
+static void on_slot_freed(rdmc_sst_t *sst, void *arg)
+{
+    (void)sst;
+    start_ready(arg);
+}
+
+/* ---- starting ----------------------------------------------------------- */
+
+static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    int rc;
+
+    c->op = calloc(1, sizeof(*c->op));
+    if (c->op == NULL) {
+        stream_fail(s, -ENOMEM, "out of memory for broadcast #%llu", (unsigned long long)c->seq);
+        return;
+    }
+    c->large.tp = s->p.tp;
+    c->large.n = s->p.n;
+    c->large.rank = s->p.rank;
+    c->large.root = c->root;
+    c->large.seq = c->seq;
+    rc = rdmc_op_start(c->op, &c->large);
+    if (rc != 0) {
+        stream_fail(s, rc, "broadcast #%llu could not start: %s", (unsigned long long)c->seq,
+                    c->op->error[0] ? c->op->error : "transport refused");
+        return;
+    }
+    c->state = RDMC_COLL_RUNNING;
+}
+
+/* Returns false when c must wait (its slot is still in use). */
+static bool start_one(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    switch (c->kind) {
+    case RDMC_COLL_BARRIER:
+        c->state = RDMC_COLL_RECEIVED;
+        return true;
+    case RDMC_COLL_BCAST_SMALL:
+        if (c->root != s->p.rank) {
+            c->state = RDMC_COLL_RUNNING;
+            return true;
+        }
+        if (!rdmc_sst_slot_free(s->p.sst, c->seq)) {
+            return false;
+        }
+        c->hooks.fill_small(c->hooks.arg, rdmc_sst_slot_buffer(s->p.sst, c->seq), c->nbytes);
+        rdmc_sst_publish(s->p.sst, c->seq, (uint32_t)c->nbytes);
+        c->state = RDMC_COLL_RECEIVED;
+        s->small_bcasts++;
+        return true;
+    case RDMC_COLL_BCAST_LARGE:
+        start_large(s, c);
+        return true;
+    }
+    return true;
+}
+
+static void start_ready(rdmc_stream_t *s)
+{
+    for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
+        if (c->seq >= s->completed + s->p.window) {
+            break;
+        }
+        if (c->state == RDMC_COLL_QUEUED && !start_one(s, c)) {
+            break;   /* later small publishes wait for this one's slot */
+        }
+    }
+}
+
+/* ---- receiving and completing ------------------------------------------- */
+
+/* A receiver named a root that publishes nothing: did someone else
+ * broadcast this collective as small?  (Then the roots differ.) */
+static void look_for_other_root(rdmc_stream_t *s, rdmc_coll_t *c, double now)
+{
+    if (c->state != RDMC_COLL_RUNNING || now - s->last_event_ms < ROOT_SCAN_AFTER_MS) {
+        return;
+    }
+    for (uint32_t m = 0; m < s->p.n; m++) {
+        if (m != c->root && m != s->p.rank && take_from(s, c, (int)m, false)) {
+            return;
+        }
+    }
+}
+
+static void poll_running(rdmc_stream_t *s, double now)
+{
+    for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
+        if (c->state != RDMC_COLL_RUNNING) {
+            continue;
+        }
+        if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_op_test(c->op)) {
+            if (c->op->status != 0) {
+                stream_fail(s, c->op->status, "broadcast #%llu: %s", (unsigned long long)c->seq,
+                            c->op->error);
+                return;
+            }
+            c->actual_root = c->op->header.root;
+            c->state = RDMC_COLL_RECEIVED;
+        } else if (c->kind == RDMC_COLL_BCAST_SMALL) {
+            look_for_other_root(s, c, now);
+        }
+    }
+}
+
+static void count_received(rdmc_stream_t *s)
+{
+    uint64_t before = s->received;
+
+    for (rdmc_coll_t *c = s->head; c != NULL && c->seq <= s->received; c = c->next) {
+        if (c->seq == s->received && c->state >= RDMC_COLL_RECEIVED) {
+            s->received++;
+        }
+    }
+    if (s->received != before) {
+        rdmc_sst_set(s->p.sst, RDMC_SST_RECEIVED, s->received, RDMC_SST_NOTIFY);
+        /* Our own row counts too: a rank alone may complete at once. */
+        on_stable_moved(s->p.sst, s);
+    }
+}
+
+static bool may_complete(const rdmc_stream_t *s, const rdmc_coll_t *c)
+{
+    if (c->state != RDMC_COLL_RECEIVED) {
+        return false;
+    }
+    if (c->kind == RDMC_COLL_BARRIER || s->p.stable) {
+        return s->stable > c->seq;
+    }
+    return true;
+}
+
+static void release_op(rdmc_coll_t *c)
+{
+    if (c->op != NULL) {
+        rdmc_op_release(c->op);
+        free(c->op);
+        c->op = NULL;
+    }
+}
+
+static int complete_in_order(rdmc_stream_t *s)
+{
+    int completed = 0;
+
+    while (s->head != NULL && may_complete(s, s->head)) {
+        rdmc_coll_t *c = s->head;
+        s->head = c->next;
+        if (s->head == NULL) {
+            s->tail = NULL;
+        }
+        s->completed++;
+        c->state = RDMC_COLL_DONE;
+        release_op(c);
+        c->hooks.done(c->hooks.arg, 0, NULL);
+        completed++;
+    }
+    if (completed > 0) {
+        rdmc_sst_set(s->p.sst, RDMC_SST_DELIVERED, s->completed, RDMC_SST_LAZY);
+    }
+    return completed;
+}
+
+/* ---- the stream --------------------------------------------------------- */
+
+int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
+{
+    memset(s, 0, sizeof(*s));
+    s->p = *params;
+    if (s->p.window == 0) {
+        s->p.window = 1;
+    }
+    s->last_event_ms = rdmc_now_ms();
+    s->next_heartbeat_ms = s->last_event_ms + s->p.heartbeat_ms;
+    s->predicates[0] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, small_arrived,
+                                              on_small_arrived, s);
+    s->predicates[1] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, slot_freed,
+                                              on_slot_freed, s);
+    s->predicates[2] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, stable_moved,
+                                              on_stable_moved, s);
+    for (int i = 0; i < 3; i++) {
+        if (s->predicates[i] < 0) {
+            return -ENOSPC;
+        }
+    }
+    return 0;
+}
+
+void rdmc_stream_fini(rdmc_stream_t *s)
+{
+    for (int i = 0; i < 3; i++) {
+        rdmc_sst_predicate_remove(s->p.sst, s->predicates[i]);
+    }
+    /* Whatever is left fails (the transport is closed by now). */
+    if (s->head != NULL && s->error == 0) {
+        stream_fail(s, -ECANCELED, "the communicator is going away");
+    }
+    while (s->head != NULL) {
+        rdmc_coll_t *c = s->head;
+        s->head = c->next;
+        release_op(c);
+        c->state = RDMC_COLL_DONE;
+        c->hooks.done(c->hooks.arg, s->error, s->error_text);
+    }
+    s->tail = NULL;
+}
+
+void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    c->seq = s->next_seq++;
+    c->state = RDMC_COLL_QUEUED;
+    c->actual_root = c->root;
+    c->op = NULL;
+    c->next = NULL;
+    if (s->tail != NULL) {
+        s->tail->next = c;
+    } else {
+        s->head = c;
+    }
+    s->tail = c;
+    if (s->head == c) {
+        s->last_event_ms = rdmc_now_ms();   /* the timeout counts from here */
+    }
+    if (s->error == 0) {
+        start_ready(s);
+    }
+}
+
+static int run_transport(rdmc_stream_t *s)
+{
+    int total = 0;
+
+    for (int i = 0; i < PROGRESS_ROUNDS; i++) {
+        int rc = s->p.tp->ops->progress(s->p.tp);
+        if (rc < 0) {
+            stream_fail(s, rc, "transport progress failed (%d)", rc);
+            break;
+        }
+        if (rc == 0) {
+            break;
+        }
+        total += rc;
+    }
+    return total;
+}
+
+static void heartbeat(rdmc_stream_t *s, double now)
+{
+    if (now < s->next_heartbeat_ms ||
+        rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING) {
+        return;
+    }
+    rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
+                 rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1, RDMC_SST_PUSH);
+    s->next_heartbeat_ms = now + s->p.heartbeat_ms;
+}
+
+int rdmc_stream_progress(rdmc_stream_t *s)
+{
+    uint64_t completed_before = s->completed, received_before = s->received;
+    double now;
+    int work;
+
+    if (s->error != 0) {
+        return 0;
+    }
+    work = run_transport(s);
+    now = rdmc_now_ms();
+    start_ready(s);
+    poll_running(s, now);
+    work += rdmc_sst_evaluate(s->p.sst);
+    count_received(s);
+    complete_in_order(s);
+    heartbeat(s, now);
+    if (s->error == 0) {
+        int rc = rdmc_sst_flush(s->p.sst);
+        if (rc != 0) {
+            stream_fail(s, rc, "pushing the SST row failed (%d)", rc);
+        }
+    }
+    work += (int)(s->completed - completed_before) + (int)(s->received - received_before);
+    if (work > 0 || s->head == NULL) {
+        s->last_event_ms = now;
+    } else if (now - s->last_event_ms > s->p.timeout_ms) {
+        stream_fail(s, -ETIMEDOUT,
+                    "collective #%llu (root %u) made no progress for %d ms (every member has "
+                    "received collectives up to #%lld)",
+                    (unsigned long long)s->head->seq, s->head->root, s->p.timeout_ms,
+                    (long long)s->stable - 1);
+    }
+    return work;
+}
+
+bool rdmc_stream_leave(rdmc_stream_t *s)
+{
+    rdmc_sst_t *sst = s->p.sst;
+    bool all_left = true;
+
+    if (rdmc_sst_get(sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) != RDMC_SST_LEAVING) {
+        rdmc_sst_set(sst, RDMC_SST_HEARTBEAT, RDMC_SST_LEAVING, RDMC_SST_NOTIFY);
+    }
+    run_transport(s);
+    if (rdmc_sst_flush(sst) != 0) {
+        return true;   /* nothing more can be written anyway */
+    }
+    for (uint32_t m = 0; m < s->p.n; m++) {
+        all_left = all_left && rdmc_sst_get(sst, (int)m, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING;
+    }
+    return all_left && !rdmc_sst_flush_pending(sst);
+}
+
+bool rdmc_stream_busy(const rdmc_stream_t *s)
+{
+    return s->head != NULL;
+}
+
+int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms)
+{
+    double now = rdmc_now_ms();
+    double until = s->next_heartbeat_ms - now;
+
+    if (s->head != NULL) {
+        double timeout_in = s->last_event_ms + s->p.timeout_ms - now;
+        until = timeout_in < until ? timeout_in : until;
+    }
+    if (until < 0) {
+        return 0;
+    }
+    return until < cap_ms ? (int)until : cap_ms;
+}

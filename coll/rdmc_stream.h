@@ -1,0 +1,126 @@
+/*
+ * The stream: every collective rdmc carries on one communicator, numbered
+ * in issue order (MPI makes every rank issue them in the same order), with
+ * up to `window` of them in flight at once, completing in that order.
+ *
+ *   large broadcasts   the RDMC engine (rdmc_engine.h), many at once;
+ *   small broadcasts   the SST's slots: the root writes the message into its
+ *                      own row and pushes it, receivers copy it out;
+ *   barriers           nothing to move: entering is receiving.
+ *
+ * Each member's SST row says how many collectives it has received
+ * contiguously (`received`).  A collective is stable once every member has
+ * received it: min over rows of received > seq.  With stable delivery a
+ * broadcast completes only when stable (Derecho's rule); with local delivery
+ * when this rank's copy is done.  Barriers always wait for stability.
+ *
+ * No MPI and no libfabric in here (unit-tested over the fake transport).
+ * Not thread-safe: the caller serialises every call (the module's lock).
+ */
+#ifndef RDMC_STREAM_H
+#define RDMC_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "membership/sst.h"
+#include "rdmc_engine.h"
+
+typedef enum rdmc_coll_kind {
+    RDMC_COLL_BCAST_LARGE,
+    RDMC_COLL_BCAST_SMALL,
+    RDMC_COLL_BARRIER,
+} rdmc_coll_kind_t;
+
+typedef enum rdmc_coll_state {
+    RDMC_COLL_QUEUED,      /* issued, waiting for room in the window */
+    RDMC_COLL_RUNNING,     /* started, not yet here */
+    RDMC_COLL_RECEIVED,    /* here (root: sent, or published) */
+    RDMC_COLL_DONE,        /* completed: done() was called */
+} rdmc_coll_state_t;
+
+typedef struct rdmc_coll rdmc_coll_t;
+
+/* What the caller (the MPI glue) supplies per collective. */
+typedef struct rdmc_coll_hooks {
+    /* Small root: copy the nbytes message into the slot. */
+    void (*fill_small)(void *arg, void *slot, uint64_t nbytes);
+    /* Small receiver: the root's message, in place; from_root is who sent it
+     * (it differs from the root this rank named on a root mismatch). */
+    void (*take_small)(void *arg, const void *data, uint32_t len, uint32_t from_root);
+    /* Completion, in issue order.  status: 0, or negative (engine codes,
+     * -ETIMEDOUT, -EPROTO for a malformed slot, -ECANCELED when an earlier
+     * failure broke the stream). */
+    void (*done)(void *arg, int status, const char *error);
+    void *arg;
+} rdmc_coll_hooks_t;
+
+struct rdmc_coll {
+    /* Filled by the caller before rdmc_stream_issue. */
+    rdmc_coll_kind_t kind;
+    uint32_t root;
+    uint64_t nbytes;               /* small root: the message length */
+    rdmc_op_params_t large;        /* large: as for rdmc_op_start (tp, n, rank, seq set here) */
+    rdmc_coll_hooks_t hooks;
+
+    /* The stream's. */
+    uint64_t seq;
+    rdmc_coll_state_t state;
+    uint32_t actual_root;          /* who really sent it (root mismatch) */
+    rdmc_op_t *op;                 /* large only */
+    rdmc_coll_t *next;
+};
+
+typedef struct rdmc_stream_params {
+    rdmc_transport_t *tp;
+    rdmc_sst_t *sst;
+    uint32_t n, rank;
+    unsigned window;               /* collectives in flight at once */
+    bool stable;                   /* stable (true) or local delivery */
+    int timeout_ms;                /* no progress this long while waiting: error */
+    int heartbeat_ms;
+} rdmc_stream_params_t;
+
+typedef struct rdmc_stream {
+    rdmc_stream_params_t p;
+    uint64_t next_seq;             /* given to the next issued collective */
+    uint64_t received;             /* collectives 0..received-1 are here */
+    uint64_t completed;            /* collectives 0..completed-1 completed */
+    uint64_t stable;               /* every member has received 0..stable-1 */
+    rdmc_coll_t *head, *tail;      /* issued, not completed, in seq order */
+    int error;                     /* first failure; the stream is broken */
+    char error_text[192];
+    double last_event_ms;          /* for the idle timeout */
+    double next_heartbeat_ms;
+    int predicates[3];
+    uint64_t small_bcasts;         /* carried through the slots */
+} rdmc_stream_t;
+
+int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params);
+/* Only once the transport is closed, or nothing is in flight. */
+void rdmc_stream_fini(rdmc_stream_t *s);
+
+/* Number the collective and queue it; starts it if the window has room.
+ * Never fails: errors arrive through done() (at once on a broken stream). */
+void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c);
+
+/* One pass of progress: transport completions, starts, SST predicates,
+ * pushes, completions in order, heartbeats, the timeout.  Returns how much
+ * happened (0: idle). */
+int rdmc_stream_progress(rdmc_stream_t *s);
+
+/* Leaving (the communicator is freed, a collective call at every rank):
+ * announce it in our row and push it; true once every member has left
+ * and our last writes completed, so closing the transport cannot race a
+ * peer's write.  Call until true or a deadline. */
+bool rdmc_stream_leave(rdmc_stream_t *s);
+
+/* Something issued and not yet completed? */
+bool rdmc_stream_busy(const rdmc_stream_t *s);
+/* How long the caller may sleep before the stream needs attention again
+ * (heartbeat, timeout), at most cap_ms. */
+int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms);
+
+double rdmc_now_ms(void);
+
+#endif

@@ -1,0 +1,488 @@
+/*
+ * The SST: table layout, checked cells, guarded pushes, predicates (sst.h).
+ *
+ * Row layout: RDMC_SST_NFIELDS cells, then nslots slots of
+ * {header, payload rounded up to 8 bytes}; rows are padded to 64 bytes.
+ *
+ * Pushing: each peer has a "placed" mark, the published value whose slots
+ * are known to be in that peer's copy (ordered transport: once the writes
+ * are posted; otherwise once they completed).  Our published cell is the
+ * minimum of the marks, so the guard a peer sees never runs ahead of the
+ * data it has.  While a data write to a peer is in flight, new slots wait:
+ * a burst of small messages leaves in one write per peer.
+ */
+#include "sst.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_ALIGN 64
+#define TABLE_ALIGN 4096
+#define SLOT_CHECK_SALT 0x53535431u   /* "SST1" */
+#define HEAD_BYTES (RDMC_SST_NFIELDS * sizeof(rdmc_sst_cell_t))
+
+typedef struct sst_write_req {
+    rdmc_req_t base;
+    rdmc_sst_t *sst;
+    int peer;
+} sst_write_req_t;
+
+typedef struct sst_peer {
+    uint64_t placed;          /* published value whose slots this peer holds */
+    uint64_t inflight_upto;   /* published value the writes in flight carry */
+    unsigned inflight;        /* data writes not yet completed (0..2) */
+    bool head_dirty;          /* our cells changed since the last push */
+    bool head_inflight;       /* a head write (not injected) not yet completed */
+    sst_write_req_t data_reqs[2];
+    sst_write_req_t head_req;
+} sst_peer_t;
+
+typedef struct sst_predicate {
+    rdmc_sst_pred_kind_t kind;
+    rdmc_sst_pred_fn_t pred;
+    rdmc_sst_trigger_fn_t trigger;
+    void *arg;
+    bool last;                /* TRANSITION: the previous value */
+    bool used;
+} sst_predicate_t;
+
+struct rdmc_sst {
+    rdmc_sst_params_t p;
+    size_t slot_bytes, row_bytes;
+    uint8_t *table;
+    uint64_t *accepted;       /* last whole value per member and field */
+    sst_peer_t *peers;
+    uint64_t pending_publish; /* published value once every peer has the slots */
+    bool notify_pending;      /* the next head push should wake the peers */
+    uint64_t writes;
+    int error;
+    sst_predicate_t preds[RDMC_SST_MAX_PREDICATES];
+};
+
+static size_t round_up(size_t x, size_t to)
+{
+    return (x + to - 1) / to * to;
+}
+
+static uint8_t *row_of(const rdmc_sst_t *sst, int member)
+{
+    return sst->table + (size_t)member * sst->row_bytes;
+}
+
+static rdmc_sst_cell_t *cell_of(const rdmc_sst_t *sst, int member, rdmc_sst_field_t field)
+{
+    return (rdmc_sst_cell_t *)row_of(sst, member) + field;
+}
+
+static size_t slot_offset(const rdmc_sst_t *sst, unsigned slot)
+{
+    return HEAD_BYTES + (size_t)slot * sst->slot_bytes;
+}
+
+static rdmc_sst_slot_header_t *slot_of(const rdmc_sst_t *sst, int member, uint64_t seq)
+{
+    return (rdmc_sst_slot_header_t *)(row_of(sst, member) +
+                                      slot_offset(sst, (unsigned)(seq % sst->p.nslots)));
+}
+
+uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t len)
+{
+    return (uint32_t)(seq ^ (seq >> 32)) ^ (len * 2654435761u) ^ SLOT_CHECK_SALT;
+}
+
+int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *blob,
+                    size_t *blob_len)
+{
+    rdmc_sst_t *sst;
+    size_t table_bytes;
+    int rc;
+
+    if (params->n < 1 || params->me < 0 || params->me >= params->n || params->nslots == 0) {
+        return -EINVAL;
+    }
+    sst = calloc(1, sizeof(*sst));
+    if (sst == NULL) {
+        return -ENOMEM;
+    }
+    sst->p = *params;
+    sst->slot_bytes = sizeof(rdmc_sst_slot_header_t) + round_up(params->slot_payload, 8);
+    sst->row_bytes = round_up(HEAD_BYTES + params->nslots * sst->slot_bytes, ROW_ALIGN);
+    table_bytes = round_up(sst->row_bytes * (size_t)params->n, TABLE_ALIGN);
+    sst->accepted = calloc((size_t)params->n * RDMC_SST_NFIELDS, sizeof(*sst->accepted));
+    sst->peers = calloc((size_t)params->n, sizeof(*sst->peers));
+    if (sst->accepted == NULL || sst->peers == NULL ||
+        posix_memalign((void **)&sst->table, TABLE_ALIGN, table_bytes) != 0) {
+        rc = -ENOMEM;
+        goto err;
+    }
+    memset(sst->table, 0, table_bytes);
+    /* Zero is a whole value: every cell starts with its complement. */
+    for (int m = 0; m < params->n; m++) {
+        for (int f = 0; f < RDMC_SST_NFIELDS; f++) {
+            cell_of(sst, m, f)->check = ~(uint64_t)0;
+        }
+    }
+    for (int m = 0; m < params->n; m++) {
+        for (int i = 0; i < 2; i++) {
+            sst->peers[m].data_reqs[i].sst = sst;
+            sst->peers[m].data_reqs[i].peer = m;
+        }
+        sst->peers[m].head_req.sst = sst;
+        sst->peers[m].head_req.peer = m;
+    }
+    rc = params->tp->ops->window_expose(params->tp, sst->table, table_bytes, blob, blob_len);
+    if (rc != 0) {
+        goto err;
+    }
+    *sst_p = sst;
+    return 0;
+
+err:
+    free(sst->table);
+    free(sst->peers);
+    free(sst->accepted);
+    free(sst);
+    return rc;
+}
+
+int rdmc_sst_attach(rdmc_sst_t *sst, int member, const void *blob, size_t blob_len)
+{
+    return sst->p.tp->ops->window_attach(sst->p.tp, member, blob, blob_len);
+}
+
+void rdmc_sst_destroy(rdmc_sst_t *sst)
+{
+    if (sst != NULL) {
+        free(sst->table);
+        free(sst->peers);
+        free(sst->accepted);
+        free(sst);
+    }
+}
+
+size_t rdmc_sst_row_bytes(const rdmc_sst_t *sst)
+{
+    return sst->row_bytes;
+}
+
+int rdmc_sst_members(const rdmc_sst_t *sst)
+{
+    return sst->p.n;
+}
+
+int rdmc_sst_me(const rdmc_sst_t *sst)
+{
+    return sst->p.me;
+}
+
+uint64_t rdmc_sst_writes(const rdmc_sst_t *sst)
+{
+    return sst->writes;
+}
+
+/* ---- cells -------------------------------------------------------------- */
+
+uint64_t rdmc_sst_get(const rdmc_sst_t *sst, int member, rdmc_sst_field_t field)
+{
+    const rdmc_sst_cell_t *cell = cell_of(sst, member, field);
+    uint64_t *accepted = &sst->accepted[(size_t)member * RDMC_SST_NFIELDS + field];
+    /* value before check: the writer's bytes land in address order, so a
+     * matching check means the value read before it was whole. */
+    uint64_t value = __atomic_load_n(&cell->value, __ATOMIC_ACQUIRE);
+    uint64_t check = __atomic_load_n(&cell->check, __ATOMIC_ACQUIRE);
+
+    if (check == ~value && value > *accepted) {
+        *accepted = value;
+    }
+    return *accepted;
+}
+
+uint64_t rdmc_sst_min(const rdmc_sst_t *sst, rdmc_sst_field_t field)
+{
+    uint64_t min = UINT64_MAX;
+
+    for (int m = 0; m < sst->p.n; m++) {
+        uint64_t v = rdmc_sst_get(sst, m, field);
+        min = v < min ? v : min;
+    }
+    return min;
+}
+
+void rdmc_sst_set(rdmc_sst_t *sst, rdmc_sst_field_t field, uint64_t value, rdmc_sst_push_t how)
+{
+    rdmc_sst_cell_t *cell = cell_of(sst, sst->p.me, field);
+
+    __atomic_store_n(&cell->value, value, __ATOMIC_RELEASE);
+    __atomic_store_n(&cell->check, ~value, __ATOMIC_RELEASE);
+    sst->accepted[(size_t)sst->p.me * RDMC_SST_NFIELDS + field] = value;
+    if (how == RDMC_SST_LAZY) {
+        return;
+    }
+    for (int m = 0; m < sst->p.n; m++) {
+        sst->peers[m].head_dirty = m != sst->p.me;
+    }
+    sst->notify_pending = sst->notify_pending || how == RDMC_SST_NOTIFY;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+bool rdmc_sst_slot_free(const rdmc_sst_t *sst, uint64_t seq)
+{
+    return seq < sst->p.nslots || rdmc_sst_min(sst, RDMC_SST_RECEIVED) > seq - sst->p.nslots;
+}
+
+void *rdmc_sst_slot_buffer(rdmc_sst_t *sst, uint64_t seq)
+{
+    return slot_of(sst, sst->p.me, seq) + 1;
+}
+
+void rdmc_sst_publish(rdmc_sst_t *sst, uint64_t seq, uint32_t len)
+{
+    rdmc_sst_slot_header_t *h = slot_of(sst, sst->p.me, seq);
+
+    h->seq = seq;
+    h->len = len;
+    h->check = rdmc_sst_slot_check(seq, len);
+    sst->pending_publish = seq + 1;
+    if (sst->p.n == 1) {
+        rdmc_sst_set(sst, RDMC_SST_PUBLISHED, seq + 1, RDMC_SST_NOTIFY);
+    }
+}
+
+const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, uint32_t *len,
+                               const char **error)
+{
+    const rdmc_sst_slot_header_t *h = slot_of(sst, member, seq);
+
+    *error = NULL;
+    if (rdmc_sst_get(sst, member, RDMC_SST_PUBLISHED) <= seq) {
+        return NULL;
+    }
+    if (h->seq != seq) {
+        *error = "the slot holds another message (bad sequence number)";
+        return NULL;
+    }
+    if (h->len > sst->p.slot_payload || h->check != rdmc_sst_slot_check(h->seq, h->len)) {
+        *error = "the slot's length is malformed";
+        return NULL;
+    }
+    *len = h->len;
+    return h + 1;
+}
+
+/* ---- pushing ------------------------------------------------------------ */
+
+static uint64_t min_placed(const rdmc_sst_t *sst)
+{
+    uint64_t min = sst->pending_publish;
+
+    for (int m = 0; m < sst->p.n; m++) {
+        if (m != sst->p.me && sst->peers[m].placed < min) {
+            min = sst->peers[m].placed;
+        }
+    }
+    return min;
+}
+
+/* The guard may move up to what every peer holds. */
+static void advance_published(rdmc_sst_t *sst)
+{
+    uint64_t placed = min_placed(sst);
+
+    if (placed > rdmc_sst_get(sst, sst->p.me, RDMC_SST_PUBLISHED)) {
+        rdmc_sst_set(sst, RDMC_SST_PUBLISHED, placed, RDMC_SST_NOTIFY);
+    }
+}
+
+static void on_write_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    sst_write_req_t *req = (sst_write_req_t *)base;
+    rdmc_sst_t *sst = req->sst;
+    sst_peer_t *peer = &sst->peers[req->peer];
+
+    (void)len;
+    (void)imm;
+    if (status != 0 && sst->error == 0) {
+        sst->error = status;
+    }
+    if (req == &peer->head_req) {
+        peer->head_inflight = false;
+        return;
+    }
+    if (--peer->inflight == 0 && status == 0) {
+        peer->placed = peer->inflight_upto;
+        advance_published(sst);
+    }
+}
+
+static int post_write(rdmc_sst_t *sst, int peer, size_t offset, size_t len, bool notify,
+                      sst_write_req_t *req)
+{
+    rdmc_transport_t *tp = sst->p.tp;
+    int rc;
+
+    if (req != NULL) {
+        req->base.complete = on_write_done;
+    }
+    rc = tp->ops->write(tp, peer, offset, len, notify, req ? &req->base : NULL);
+    if (rc == 0) {
+        sst->writes++;
+    }
+    return rc;
+}
+
+/* Slots of seqs [from, to) in our row, as at most two contiguous ranges. */
+static int post_slots(rdmc_sst_t *sst, int peer, uint64_t from, uint64_t to)
+{
+    sst_peer_t *pp = &sst->peers[peer];
+    size_t row = (size_t)sst->p.me * sst->row_bytes;
+    unsigned nslots = sst->p.nslots;
+    unsigned first = (unsigned)(from % nslots);
+    unsigned count = to - from >= nslots ? nslots : (unsigned)(to - from);
+    unsigned head_part = count < nslots - first ? count : nslots - first;
+    unsigned ranges[2][2] = { { first, head_part }, { 0, count - head_part } };
+    int rc = 0;
+
+    pp->inflight_upto = to;
+    for (int i = 0; i < 2 && ranges[i][1] > 0; i++) {
+        size_t offset = row + slot_offset(sst, ranges[i][0]);
+        size_t len = (size_t)ranges[i][1] * sst->slot_bytes;
+        pp->inflight++;
+        rc = post_write(sst, peer, offset, len, false, &pp->data_reqs[i]);
+        if (rc != 0) {
+            pp->inflight--;
+            break;
+        }
+    }
+    return rc;
+}
+
+
+static bool writes_ordered(const rdmc_sst_t *sst)
+{
+    return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
+}
+
+static int push_head(rdmc_sst_t *sst, int peer)
+{
+    sst_peer_t *pp = &sst->peers[peer];
+    size_t offset = (size_t)sst->p.me * sst->row_bytes;
+    /* Unordered writes could land older cells over newer ones: there, one
+     * head write per peer at a time, each awaiting its completion. */
+    bool inject = HEAD_BYTES <= sst->p.tp->inject_limit && writes_ordered(sst);
+    int rc;
+
+    if (pp->head_inflight) {
+        return -EAGAIN;
+    }
+    rc = post_write(sst, peer, offset, HEAD_BYTES, sst->notify_pending,
+                    inject ? NULL : &pp->head_req);
+    if (rc == 0) {
+        pp->head_dirty = false;
+        pp->head_inflight = !inject;
+    }
+    return rc;
+}
+
+/* Data first: slots the peer lacks, unless some are already on the way. */
+static int flush_slots(rdmc_sst_t *sst, int peer)
+{
+    sst_peer_t *pp = &sst->peers[peer];
+    int rc;
+
+    if (pp->inflight > 0 || pp->placed >= sst->pending_publish) {
+        return 0;
+    }
+    rc = post_slots(sst, peer, pp->placed, sst->pending_publish);
+    if (rc == 0 && writes_ordered(sst)) {
+        /* Placed in posting order: the guard may follow right away. */
+        pp->placed = pp->inflight_upto;
+    }
+    return rc;
+}
+
+int rdmc_sst_flush(rdmc_sst_t *sst)
+{
+    bool all_pushed = true;
+
+    for (int pass = 0; pass < 2 && sst->error == 0; pass++) {
+        for (int m = 0; m < sst->p.n; m++) {
+            if (m == sst->p.me) {
+                continue;
+            }
+            /* Pass 0 posts data, pass 1 the cells, the guard among them. */
+            int rc = pass == 0 ? flush_slots(sst, m)
+                               : sst->peers[m].head_dirty ? push_head(sst, m) : 0;
+            if (rc != 0 && rc != -EAGAIN) {
+                sst->error = rc;
+            }
+            all_pushed = all_pushed && (pass == 0 || !sst->peers[m].head_dirty);
+        }
+        if (pass == 0) {
+            advance_published(sst);
+        }
+    }
+    if (all_pushed) {
+        sst->notify_pending = false;
+    }
+    return sst->error;
+}
+
+bool rdmc_sst_flush_pending(const rdmc_sst_t *sst)
+{
+    for (int m = 0; m < sst->p.n; m++) {
+        const sst_peer_t *pp = &sst->peers[m];
+        if (m != sst->p.me &&
+            (pp->head_dirty || pp->inflight > 0 || pp->placed < sst->pending_publish)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- predicates --------------------------------------------------------- */
+
+int rdmc_sst_predicate_add(rdmc_sst_t *sst, rdmc_sst_pred_kind_t kind, rdmc_sst_pred_fn_t pred,
+                           rdmc_sst_trigger_fn_t trigger, void *arg)
+{
+    for (int i = 0; i < RDMC_SST_MAX_PREDICATES; i++) {
+        if (!sst->preds[i].used) {
+            sst->preds[i] = (sst_predicate_t){ kind, pred, trigger, arg, false, true };
+            return i;
+        }
+    }
+    return -1;
+}
+
+void rdmc_sst_predicate_remove(rdmc_sst_t *sst, int handle)
+{
+    if (handle >= 0 && handle < RDMC_SST_MAX_PREDICATES) {
+        sst->preds[handle].used = false;
+    }
+}
+
+int rdmc_sst_evaluate(rdmc_sst_t *sst)
+{
+    int fired = 0;
+
+    for (int i = 0; i < RDMC_SST_MAX_PREDICATES; i++) {
+        sst_predicate_t *p = &sst->preds[i];
+        if (!p->used) {
+            continue;
+        }
+        bool holds = p->pred(sst, p->arg);
+        bool fire = p->kind == RDMC_SST_TRANSITION ? holds && !p->last : holds;
+        p->last = holds;
+        if (!fire) {
+            continue;
+        }
+        if (p->kind == RDMC_SST_ONE_TIME) {
+            p->used = false;
+        }
+        p->trigger(sst, p->arg);
+        fired++;
+    }
+    return fired;
+}

@@ -1,0 +1,430 @@
+/*
+ * Unit tests of the SST (membership/sst.c) and of the stream's ordering and
+ * stability arithmetic (coll/rdmc_stream.c), over the fake transport: writes
+ * land when the target progresses, in order or not, whole or in pieces.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "coll/rdmc_stream.h"
+#include "fake_transport.h"
+#include "membership/sst.h"
+
+#define MAX_N 8
+
+typedef struct group {
+    fake_world_t *world;
+    int n;
+    rdmc_sst_t *sst[MAX_N];
+} group_t;
+
+static void group_open(group_t *g, int n, unsigned nslots, size_t payload, unsigned seed,
+                       bool unordered, bool torn, bool force_fence)
+{
+    uint8_t blob[RDMC_WINDOW_BLOB];
+
+    g->n = n;
+    g->world = fake_world_create(n, seed, 0);
+    fake_world_set_writes(g->world, unordered, torn);
+    for (int r = 0; r < n; r++) {
+        size_t len = sizeof(blob);
+        rdmc_sst_params_t p = { fake_world_endpoint(g->world, r), n, r, nslots, payload,
+                                force_fence };
+        assert_int_equal(rdmc_sst_create(&p, &g->sst[r], blob, &len), 0);
+    }
+    for (int r = 0; r < n; r++) {
+        for (int m = 0; m < n; m++) {
+            assert_int_equal(rdmc_sst_attach(g->sst[r], m, blob, 1), 0);
+        }
+    }
+}
+
+static void group_close(group_t *g)
+{
+    for (int r = 0; r < g->n; r++) {
+        rdmc_sst_destroy(g->sst[r]);
+    }
+    fake_world_destroy(g->world);
+}
+
+/* Flush every row and let every target apply what reached it. */
+static void group_round(group_t *g)
+{
+    for (int r = 0; r < g->n; r++) {
+        assert_int_equal(rdmc_sst_flush(g->sst[r]), 0);
+    }
+    for (int r = 0; r < g->n; r++) {
+        rdmc_transport_t *tp = fake_world_endpoint(g->world, r);
+        tp->ops->progress(tp);
+    }
+}
+
+static void group_settle(group_t *g)
+{
+    for (int i = 0; i < 10000; i++) {
+        group_round(g);
+        bool pending = fake_world_writes_in_flight(g->world) > 0;
+        for (int r = 0; r < g->n; r++) {
+            pending = pending || rdmc_sst_flush_pending(g->sst[r]);
+        }
+        if (!pending) {
+            return;
+        }
+    }
+    fail_msg("the table never settled");
+}
+
+/* A member's cell reaches every copy; min is over all rows. */
+static void test_cells_reach_every_row(void **state)
+{
+    group_t g;
+
+    (void)state;
+    group_open(&g, 4, 4, 64, 1, false, false, false);
+    for (int r = 0; r < 4; r++) {
+        rdmc_sst_set(g.sst[r], RDMC_SST_RECEIVED, 10 + (uint64_t)r, RDMC_SST_NOTIFY);
+    }
+    group_settle(&g);
+    for (int r = 0; r < 4; r++) {
+        for (int m = 0; m < 4; m++) {
+            assert_int_equal(rdmc_sst_get(g.sst[r], m, RDMC_SST_RECEIVED), 10 + m);
+        }
+        assert_int_equal(rdmc_sst_min(g.sst[r], RDMC_SST_RECEIVED), 10);
+    }
+    /* A lazy change travels with the next push only. */
+    rdmc_sst_set(g.sst[1], RDMC_SST_DELIVERED, 5, RDMC_SST_LAZY);
+    group_settle(&g);
+    assert_int_equal(rdmc_sst_get(g.sst[0], 1, RDMC_SST_DELIVERED), 0);
+    rdmc_sst_set(g.sst[1], RDMC_SST_HEARTBEAT, 1, RDMC_SST_PUSH);
+    group_settle(&g);
+    assert_int_equal(rdmc_sst_get(g.sst[0], 1, RDMC_SST_DELIVERED), 5);
+    assert_true(rdmc_sst_writes(g.sst[1]) >= 6);
+    group_close(&g);
+}
+
+/* Writes landing a few bytes at a time: a reader only ever accepts values
+ * that were really written, and never goes backwards. */
+static void test_torn_cells_are_never_accepted(void **state)
+{
+    group_t g;
+    uint64_t last = 0;
+
+    (void)state;
+    group_open(&g, 2, 2, 8, 7, true, true, false);
+    for (uint64_t v = 1; v <= 255; v++) {
+        /* Values whose bytes all change, so a torn cell is a wrong value. */
+        uint64_t value = v * 0x0101010101010101ull;
+        rdmc_sst_set(g.sst[0], RDMC_SST_RECEIVED, value, RDMC_SST_NOTIFY);
+        group_round(&g);
+        uint64_t seen = rdmc_sst_get(g.sst[1], 0, RDMC_SST_RECEIVED);
+        assert_true(seen % 0x0101010101010101ull == 0);
+        assert_true(seen >= last);
+        last = seen;
+    }
+    group_settle(&g);
+    assert_int_equal(rdmc_sst_get(g.sst[1], 0, RDMC_SST_RECEIVED), 255 * 0x0101010101010101ull);
+    group_close(&g);
+}
+
+/* Small messages: whenever a reader sees the guard cover a message, its
+ * slot holds exactly that message, however writes are ordered or torn. */
+static void check_guarded_slots(bool unordered, bool torn, bool force_fence, unsigned seed)
+{
+    enum { N = 3, SLOTS = 4, PAYLOAD = 40, MESSAGES = 400 };
+    group_t g;
+    uint64_t next_take[N] = { 0 };
+    uint64_t seq = 0;
+
+    group_open(&g, N, SLOTS, PAYLOAD, seed, unordered, torn, force_fence);
+    for (int round = 0; seq < MESSAGES || next_take[1] < MESSAGES || next_take[2] < MESSAGES;
+         round++) {
+        if (round > 100000) {
+            fail_msg("stuck at message %llu", (unsigned long long)seq);
+        }
+        /* Member 0 publishes every seq, as far as its slots are free. */
+        if (seq < MESSAGES && rdmc_sst_slot_free(g.sst[0], seq)) {
+            uint8_t *slot = rdmc_sst_slot_buffer(g.sst[0], seq);
+            uint32_t len = (uint32_t)(seq % (PAYLOAD + 1));
+            memset(slot, (int)(seq & 0xff), len);
+            rdmc_sst_publish(g.sst[0], seq, len);
+            seq++;
+        }
+        group_round(&g);
+        for (int r = 1; r < N; r++) {
+            const char *error;
+            uint32_t len;
+            const uint8_t *data;
+            while ((data = rdmc_sst_slot_read(g.sst[r], 0, next_take[r], &len, &error)) != NULL) {
+                assert_int_equal(len, next_take[r] % (PAYLOAD + 1));
+                for (uint32_t i = 0; i < len; i++) {
+                    assert_int_equal(data[i], next_take[r] & 0xff);
+                }
+                next_take[r]++;
+                rdmc_sst_set(g.sst[r], RDMC_SST_RECEIVED, next_take[r], RDMC_SST_NOTIFY);
+            }
+            assert_null(error);
+        }
+        rdmc_sst_set(g.sst[0], RDMC_SST_RECEIVED, seq, RDMC_SST_LAZY);
+    }
+    group_close(&g);
+}
+
+static void test_guarded_slots_ordered(void **state)
+{
+    (void)state;
+    check_guarded_slots(false, false, false, 3);
+}
+
+static void test_guarded_slots_fenced(void **state)
+{
+    (void)state;
+    check_guarded_slots(false, false, true, 4);
+}
+
+static void test_guarded_slots_unordered_torn(void **state)
+{
+    (void)state;
+    check_guarded_slots(true, true, false, 5);
+}
+
+/* A slot that holds another sequence number is reported, not delivered. */
+static void test_malformed_slot_is_an_error(void **state)
+{
+    group_t g;
+    const char *error;
+    uint32_t len;
+
+    (void)state;
+    group_open(&g, 2, 4, 16, 9, false, false, false);
+    rdmc_sst_publish(g.sst[0], 0, 4);
+    group_settle(&g);
+    assert_non_null(rdmc_sst_slot_read(g.sst[1], 0, 0, &len, &error));
+    /* Seq 4 maps to the same slot; the guard says 1, so: not yet there. */
+    assert_null(rdmc_sst_slot_read(g.sst[1], 0, 4, &len, &error));
+    assert_null(error);
+    /* A guard covering seq 4 with seq 0's slot: malformed. */
+    rdmc_sst_set(g.sst[0], RDMC_SST_PUBLISHED, 5, RDMC_SST_NOTIFY);
+    group_settle(&g);
+    assert_null(rdmc_sst_slot_read(g.sst[1], 0, 4, &len, &error));
+    assert_non_null(error);
+    group_close(&g);
+}
+
+/* ---- predicates ---------------------------------------------------------- */
+
+typedef struct pred_state {
+    bool holds;
+    int fired;
+} pred_state_t;
+
+static bool pred_holds(const rdmc_sst_t *sst, void *arg)
+{
+    (void)sst;
+    return ((pred_state_t *)arg)->holds;
+}
+
+static void pred_count(rdmc_sst_t *sst, void *arg)
+{
+    (void)sst;
+    ((pred_state_t *)arg)->fired++;
+}
+
+static void test_predicate_kinds(void **state)
+{
+    group_t g;
+    pred_state_t once = { true, 0 }, always = { true, 0 }, edge = { true, 0 };
+
+    (void)state;
+    group_open(&g, 1, 1, 8, 1, false, false, false);
+    assert_true(rdmc_sst_predicate_add(g.sst[0], RDMC_SST_ONE_TIME, pred_holds, pred_count,
+                                       &once) >= 0);
+    assert_true(rdmc_sst_predicate_add(g.sst[0], RDMC_SST_RECURRENT, pred_holds, pred_count,
+                                       &always) >= 0);
+    int h = rdmc_sst_predicate_add(g.sst[0], RDMC_SST_TRANSITION, pred_holds, pred_count, &edge);
+    assert_int_equal(rdmc_sst_evaluate(g.sst[0]), 3);
+    assert_int_equal(rdmc_sst_evaluate(g.sst[0]), 1);   /* only the recurrent one */
+    edge.holds = false;
+    rdmc_sst_evaluate(g.sst[0]);
+    edge.holds = true;
+    rdmc_sst_evaluate(g.sst[0]);
+    assert_int_equal(once.fired, 1);
+    assert_int_equal(always.fired, 4);
+    assert_int_equal(edge.fired, 2);
+    rdmc_sst_predicate_remove(g.sst[0], h);
+    edge.holds = false;
+    rdmc_sst_evaluate(g.sst[0]);
+    edge.holds = true;
+    rdmc_sst_evaluate(g.sst[0]);
+    assert_int_equal(edge.fired, 2);
+    group_close(&g);
+}
+
+/* A predicate over remote rows fires once the rows say so. */
+static bool all_received_5(const rdmc_sst_t *sst, void *arg)
+{
+    (void)arg;
+    return rdmc_sst_min(sst, RDMC_SST_RECEIVED) >= 5;
+}
+
+static void test_predicate_over_rows(void **state)
+{
+    group_t g;
+    pred_state_t seen = { false, 0 };
+
+    (void)state;
+    group_open(&g, 3, 2, 8, 2, false, false, false);
+    rdmc_sst_predicate_add(g.sst[0], RDMC_SST_ONE_TIME, all_received_5, pred_count, &seen);
+    rdmc_sst_set(g.sst[0], RDMC_SST_RECEIVED, 5, RDMC_SST_NOTIFY);
+    rdmc_sst_set(g.sst[1], RDMC_SST_RECEIVED, 7, RDMC_SST_NOTIFY);
+    group_settle(&g);
+    rdmc_sst_evaluate(g.sst[0]);
+    assert_int_equal(seen.fired, 0);
+    rdmc_sst_set(g.sst[2], RDMC_SST_RECEIVED, 5, RDMC_SST_NOTIFY);
+    group_settle(&g);
+    rdmc_sst_evaluate(g.sst[0]);
+    rdmc_sst_evaluate(g.sst[0]);
+    assert_int_equal(seen.fired, 1);
+    group_close(&g);
+}
+
+/* ---- the stream: order and stability ------------------------------------- */
+
+enum { SN = 4, SCOLLS = 200, SPAYLOAD = 32 };
+
+typedef struct stream_rank {
+    rdmc_stream_t stream;
+    rdmc_coll_t colls[SCOLLS];
+    uint8_t data[SCOLLS][SPAYLOAD];
+    uint64_t done_order[SCOLLS];
+    int ndone;
+    uint64_t stable_at_done[SCOLLS];   /* min received over rows, when it completed */
+} stream_rank_t;
+
+typedef struct hook_arg {
+    stream_rank_t *rank;
+    int index;
+    int member;
+} hook_arg_t;
+
+static hook_arg_t hook_args[SN][SCOLLS];
+static group_t stream_group;
+
+static void fill(void *arg, void *slot, uint64_t nbytes)
+{
+    hook_arg_t *h = arg;
+    memset(slot, h->index & 0xff, nbytes);
+}
+
+static void take(void *arg, const void *data, uint32_t len, uint32_t from_root)
+{
+    hook_arg_t *h = arg;
+    (void)from_root;
+    assert_true(len <= SPAYLOAD);
+    memcpy(h->rank->data[h->index], data, len);
+}
+
+static void done(void *arg, int status, const char *error)
+{
+    hook_arg_t *h = arg;
+    (void)error;
+    assert_int_equal(status, 0);
+    h->rank->stable_at_done[h->rank->ndone] =
+        rdmc_sst_min(stream_group.sst[h->member], RDMC_SST_RECEIVED);
+    h->rank->done_order[h->rank->ndone++] = (uint64_t)h->index;
+}
+
+static void run_stream(bool stable, unsigned window)
+{
+    static stream_rank_t ranks[SN];
+    group_t *g = &stream_group;
+
+    memset(ranks, 0, sizeof(ranks));
+    group_open(g, SN, window, SPAYLOAD, 11, false, false, false);
+    for (int r = 0; r < SN; r++) {
+        rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], SN, (uint32_t)r,
+                                   window, stable, 100000, 1000 };
+        assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
+    }
+    /* Every rank issues the same collectives: small broadcasts from
+     * rotating roots, and a barrier every seventh. */
+    for (int i = 0; i < SCOLLS; i++) {
+        for (int r = 0; r < SN; r++) {
+            rdmc_coll_t *c = &ranks[r].colls[i];
+            hook_args[r][i] = (hook_arg_t){ &ranks[r], i, r };
+            c->kind = i % 7 == 6 ? RDMC_COLL_BARRIER : RDMC_COLL_BCAST_SMALL;
+            c->root = (uint32_t)(i % SN);
+            c->nbytes = SPAYLOAD;
+            c->hooks = (rdmc_coll_hooks_t){ fill, take, done, &hook_args[r][i] };
+            rdmc_stream_issue(&ranks[r].stream, c);
+        }
+    }
+    for (int round = 0; round < 100000; round++) {
+        bool busy = false;
+        for (int r = 0; r < SN; r++) {
+            rdmc_stream_progress(&ranks[r].stream);
+            assert_int_equal(ranks[r].stream.error, 0);
+            busy = busy || rdmc_stream_busy(&ranks[r].stream);
+        }
+        if (!busy) {
+            break;
+        }
+    }
+    for (int r = 0; r < SN; r++) {
+        assert_int_equal(ranks[r].ndone, SCOLLS);
+        for (int i = 0; i < SCOLLS; i++) {
+            assert_int_equal(ranks[r].done_order[i], i);           /* issue order */
+            if (stable || i % 7 == 6) {
+                assert_true(ranks[r].stable_at_done[i] > (uint64_t)i);   /* stable */
+            }
+            if (i % 7 != 6 && (int)(i % SN) != r) {
+                for (int b = 0; b < SPAYLOAD; b++) {
+                    assert_int_equal(ranks[r].data[i][b], i & 0xff);
+                }
+            }
+        }
+        rdmc_stream_fini(&ranks[r].stream);
+    }
+    group_close(g);
+}
+
+static void test_stream_stable_in_order(void **state)
+{
+    (void)state;
+    run_stream(true, 8);
+}
+
+static void test_stream_local_in_order(void **state)
+{
+    (void)state;
+    run_stream(false, 8);
+}
+
+static void test_stream_window_of_one(void **state)
+{
+    (void)state;
+    run_stream(true, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cells_reach_every_row),
+        cmocka_unit_test(test_torn_cells_are_never_accepted),
+        cmocka_unit_test(test_guarded_slots_ordered),
+        cmocka_unit_test(test_guarded_slots_fenced),
+        cmocka_unit_test(test_guarded_slots_unordered_torn),
+        cmocka_unit_test(test_malformed_slot_is_an_error),
+        cmocka_unit_test(test_predicate_kinds),
+        cmocka_unit_test(test_predicate_over_rows),
+        cmocka_unit_test(test_stream_stable_in_order),
+        cmocka_unit_test(test_stream_local_in_order),
+        cmocka_unit_test(test_stream_window_of_one),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
