@@ -145,7 +145,6 @@ typedef struct mca_coll_rdmc_request {
     int stream_status;           /* its status from the stream */
     char stream_error[192];
     bool user_freed;             /* MPI_Request_free before completion */
-    bool counted_ibcast;
     struct mca_coll_rdmc_request *next_finished;
 } mca_coll_rdmc_request_t;
 

@@ -235,7 +235,6 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     }
     req->root = root;
     coll->root = (uint32_t)root;
-    coll->hooks.arg = ctx;
     if (small) {
         coll->kind = RDMC_COLL_BCAST_SMALL;
         coll->nbytes = nbytes;

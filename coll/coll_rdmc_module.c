@@ -115,18 +115,12 @@ static void rdmc_module_destruct(mca_coll_rdmc_module_t *m)
 {
     shut_down(m);
     pthread_mutex_destroy(&m->lock);
+    release_previous(&m->previous_bcast_module);
+    release_previous(&m->previous_allgather_module);
+    release_previous(&m->previous_allreduce_module);
     release_previous(&m->previous_ibcast_module);
     release_previous(&m->previous_barrier_module);
     release_previous(&m->previous_ibarrier_module);
-    if (m->previous_bcast_module != NULL) {
-        OBJ_RELEASE(m->previous_bcast_module);
-    }
-    if (m->previous_allgather_module != NULL) {
-        OBJ_RELEASE(m->previous_allgather_module);
-    }
-    if (m->previous_allreduce_module != NULL) {
-        OBJ_RELEASE(m->previous_allreduce_module);
-    }
 }
 
 OBJ_CLASS_INSTANCE(mca_coll_rdmc_module_t, mca_coll_base_module_t, rdmc_module_construct,
@@ -137,41 +131,38 @@ static int rdmc_module_enable(mca_coll_base_module_t *base, struct ompi_communic
     mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)base;
 
     m->comm = comm;
+    /* Our set-up runs on the saved allgather and allreduce; the others
+     * carry what we decline or cannot do. */
     m->previous_bcast = comm->c_coll->coll_bcast;
     m->previous_bcast_module = comm->c_coll->coll_bcast_module;
     m->previous_allgather = comm->c_coll->coll_allgather;
     m->previous_allgather_module = comm->c_coll->coll_allgather_module;
     m->previous_allreduce = comm->c_coll->coll_allreduce;
     m->previous_allreduce_module = comm->c_coll->coll_allreduce_module;
-    if (m->previous_bcast == NULL || m->previous_allgather == NULL ||
-        m->previous_allreduce == NULL) {
-        opal_output_verbose(1, mca_coll_rdmc_component.output,
-                            "coll:rdmc: %s: no lower-priority bcast/allgather/allreduce to "
-                            "build on; declining",
-                            comm->c_name);
-        m->previous_bcast_module = NULL;
-        m->previous_allgather_module = NULL;
-        m->previous_allreduce_module = NULL;
-        return OMPI_ERROR;
-    }
-    OBJ_RETAIN(m->previous_bcast_module);
-    OBJ_RETAIN(m->previous_allgather_module);
-    OBJ_RETAIN(m->previous_allreduce_module);
-    /* Used only if our set-up fails; some may be missing. */
     m->previous_ibcast = comm->c_coll->coll_ibcast;
     m->previous_ibcast_module = comm->c_coll->coll_ibcast_module;
     m->previous_barrier = comm->c_coll->coll_barrier;
     m->previous_barrier_module = comm->c_coll->coll_barrier_module;
     m->previous_ibarrier = comm->c_coll->coll_ibarrier;
     m->previous_ibarrier_module = comm->c_coll->coll_ibarrier_module;
-    if (m->previous_ibcast_module != NULL) {
-        OBJ_RETAIN(m->previous_ibcast_module);
+    mca_coll_base_module_t *saved[] = {
+        m->previous_bcast_module,   m->previous_allgather_module, m->previous_allreduce_module,
+        m->previous_ibcast_module,  m->previous_barrier_module,   m->previous_ibarrier_module,
+    };
+    for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++) {
+        if (saved[i] == NULL) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: no lower-priority bcast, allgather, allreduce, "
+                                "ibcast, barrier or ibarrier to build on; declining",
+                                comm->c_name);
+            m->previous_bcast_module = m->previous_allgather_module = NULL;
+            m->previous_allreduce_module = m->previous_ibcast_module = NULL;
+            m->previous_barrier_module = m->previous_ibarrier_module = NULL;
+            return OMPI_ERROR;
+        }
     }
-    if (m->previous_barrier_module != NULL) {
-        OBJ_RETAIN(m->previous_barrier_module);
-    }
-    if (m->previous_ibarrier_module != NULL) {
-        OBJ_RETAIN(m->previous_ibarrier_module);
+    for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++) {
+        OBJ_RETAIN(saved[i]);
     }
     return OMPI_SUCCESS;
 }

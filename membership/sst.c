@@ -246,9 +246,6 @@ void rdmc_sst_publish(rdmc_sst_t *sst, uint64_t seq, uint32_t len)
     h->len = len;
     h->check = rdmc_sst_slot_check(seq, len);
     sst->pending_publish = seq + 1;
-    if (sst->p.n == 1) {
-        rdmc_sst_set(sst, RDMC_SST_PUBLISHED, seq + 1, RDMC_SST_NOTIFY);
-    }
 }
 
 const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, uint32_t *len,

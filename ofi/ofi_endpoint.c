@@ -382,6 +382,9 @@ static int ofi_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len, 
     if (offset + len > ep->window_len) {
         return -FI_EINVAL;
     }
+    if (req != NULL) {
+        req->transport_peer = -1;
+    }
     /* Remote CQ data is what makes the target's CQ report the write. */
     if (req == NULL && notify) {
         rc = fi_inject_writedata(ep->ep, from, len, 0, ep->peers[peer], to->addr + offset,
@@ -389,11 +392,9 @@ static int ofi_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len, 
     } else if (req == NULL) {
         rc = fi_inject_write(ep->ep, from, len, ep->peers[peer], to->addr + offset, to->key);
     } else if (notify) {
-        req->transport_peer = -1;
         rc = fi_writedata(ep->ep, from, len, desc, 0, ep->peers[peer], to->addr + offset,
                           to->key, req);
     } else {
-        req->transport_peer = -1;
         rc = fi_write(ep->ep, from, len, desc, ep->peers[peer], to->addr + offset, to->key, req);
     }
     if (rc == 0 && notify) {
