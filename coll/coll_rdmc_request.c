@@ -98,9 +98,12 @@ static void on_done(void *arg, int status, const char *error)
     if (error != NULL) {
         snprintf(req->stream_error, sizeof(req->stream_error), "%s", error);
     }
-    __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
+    /* Linked before it is marked: a waiter that sees `finished` (without
+     * the lock) must also find it on the list, or it would free it while
+     * the list still points to it. */
     req->next_finished = m->finished;
-    m->finished = req;
+    __atomic_store_n(&m->finished, req, __ATOMIC_RELEASE);
+    __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
 }
 
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
