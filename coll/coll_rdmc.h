@@ -63,6 +63,7 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_ibcasts;    /* MPI_Ibcasts carried by rdmc */
     unsigned long long pvar_sst_bcasts; /* broadcasts through the SST's slots */
     unsigned long long pvar_sst_writes; /* one-sided SST writes posted */
+    unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
 } mca_coll_rdmc_component_t;
 
 OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;

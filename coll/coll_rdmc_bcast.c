@@ -412,6 +412,19 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
     return MPI_SUCCESS;
 }
 
+/* A barrier into the stream: it completes once every member has reached it. */
+static mca_coll_rdmc_request_t *issue_barrier(mca_coll_rdmc_module_t *m, const char *what)
+{
+    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_new(m, what);
+
+    if (req != NULL) {
+        req->coll.kind = RDMC_COLL_BARRIER;
+        mca_coll_rdmc_request_issue(req);
+        mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_barriers, 1);
+    }
+    return req;
+}
+
 int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module_t *module)
 {
     mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
@@ -422,13 +435,8 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
         return rc != MPI_SUCCESS ? rc
                                  : m->previous_barrier(comm, m->previous_barrier_module);
     }
-    req = mca_coll_rdmc_request_new(m, "MPI_Barrier");
-    if (req == NULL) {
-        return MPI_ERR_NO_MEM;
-    }
-    req->coll.kind = RDMC_COLL_BARRIER;
-    mca_coll_rdmc_request_issue(req);
-    return mca_coll_rdmc_request_wait_and_free(req);
+    req = issue_barrier(m, "MPI_Barrier");
+    return req != NULL ? mca_coll_rdmc_request_wait_and_free(req) : MPI_ERR_NO_MEM;
 }
 
 int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **request,
@@ -443,12 +451,10 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
                    ? rc
                    : m->previous_ibarrier(comm, request, m->previous_ibarrier_module);
     }
-    req = mca_coll_rdmc_request_new(m, "MPI_Ibarrier");
+    req = issue_barrier(m, "MPI_Ibarrier");
     if (req == NULL) {
         return MPI_ERR_NO_MEM;
     }
-    req->coll.kind = RDMC_COLL_BARRIER;
-    mca_coll_rdmc_request_issue(req);
     *request = &req->super;
     return MPI_SUCCESS;
 }

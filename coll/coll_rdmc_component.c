@@ -247,6 +247,8 @@ static int rdmc_register(void)
                      &c->pvar_sst_bcasts);
     register_counter("sst_writes", "One-sided writes this process posted to push its SST row",
                      &c->pvar_sst_writes);
+    register_counter("barriers", "MPI_Barriers and MPI_Ibarriers this process took part in "
+                     "through rdmc", &c->pvar_barriers);
     return OMPI_SUCCESS;
 }
 

@@ -27,7 +27,7 @@
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
 /* Polls finding nothing before a blocking wait may sleep. */
-#define SPINS_BEFORE_SLEEP 64
+#define SPINS_BEFORE_SLEEP 1
 
 /* Modules with a running stream, for the opal_progress callback. */
 static mca_coll_rdmc_module_t *active_modules[256];

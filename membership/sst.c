@@ -22,6 +22,8 @@
 #define TABLE_ALIGN 4096
 #define SLOT_CHECK_SALT 0x53535431u   /* "SST1" */
 #define HEAD_BYTES (RDMC_SST_NFIELDS * sizeof(rdmc_sst_cell_t))
+/* A slot range up to this many inject-sized pieces goes as injects. */
+#define INJECT_PIECES_MAX 2
 
 typedef struct sst_write_req {
     rdmc_req_t base;
@@ -330,6 +332,51 @@ static int post_write(rdmc_sst_t *sst, int peer, size_t offset, size_t len, bool
     return rc;
 }
 
+static bool writes_ordered(const rdmc_sst_t *sst)
+{
+    return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
+}
+
+/* Bytes of slots [first, first + count) of our row worth writing: all of
+ * the earlier slots, only the header and message of the last (an 8-byte
+ * message must not cost a whole slot's write). */
+static size_t slots_used_bytes(const rdmc_sst_t *sst, unsigned first, unsigned count)
+{
+    const rdmc_sst_slot_header_t *last =
+        (const rdmc_sst_slot_header_t *)(row_of(sst, sst->p.me) +
+                                         slot_offset(sst, first + count - 1));
+
+    size_t len = last->len <= sst->p.slot_payload ? last->len : sst->p.slot_payload;
+
+    return (size_t)(count - 1) * sst->slot_bytes + sizeof(*last) + len;
+}
+
+/* One range of our row.  Where writes are ordered and the range is small,
+ * injected in pieces the provider copies at once (no completion to await,
+ * and on shm no cross-memory read by the target); otherwise one write whose
+ * completion moves `placed`. */
+static int post_range(rdmc_sst_t *sst, int peer, size_t offset, size_t len,
+                      sst_write_req_t *req)
+{
+    sst_peer_t *pp = &sst->peers[peer];
+    size_t piece = sst->p.tp->inject_limit;
+    int rc = 0;
+
+    if (writes_ordered(sst) && piece > 0 && len <= INJECT_PIECES_MAX * piece) {
+        for (size_t done = 0; done < len && rc == 0; done += piece) {
+            rc = post_write(sst, peer, offset + done, len - done < piece ? len - done : piece,
+                            false, NULL);
+        }
+        return rc;
+    }
+    pp->inflight++;
+    rc = post_write(sst, peer, offset, len, false, req);
+    if (rc != 0) {
+        pp->inflight--;
+    }
+    return rc;
+}
+
 /* Slots of seqs [from, to) in our row, as at most two contiguous ranges. */
 static int post_slots(rdmc_sst_t *sst, int peer, uint64_t from, uint64_t to)
 {
@@ -343,24 +390,14 @@ static int post_slots(rdmc_sst_t *sst, int peer, uint64_t from, uint64_t to)
     int rc = 0;
 
     pp->inflight_upto = to;
-    for (int i = 0; i < 2 && ranges[i][1] > 0; i++) {
+    for (int i = 0; i < 2 && ranges[i][1] > 0 && rc == 0; i++) {
         size_t offset = row + slot_offset(sst, ranges[i][0]);
-        size_t len = (size_t)ranges[i][1] * sst->slot_bytes;
-        pp->inflight++;
-        rc = post_write(sst, peer, offset, len, false, &pp->data_reqs[i]);
-        if (rc != 0) {
-            pp->inflight--;
-            break;
-        }
+        size_t len = slots_used_bytes(sst, ranges[i][0], ranges[i][1]);
+        rc = post_range(sst, peer, offset, len, &pp->data_reqs[i]);
     }
     return rc;
 }
 
-
-static bool writes_ordered(const rdmc_sst_t *sst)
-{
-    return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
-}
 
 static int push_head(rdmc_sst_t *sst, int peer)
 {

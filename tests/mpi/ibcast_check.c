@@ -108,6 +108,7 @@ typedef struct stats {
     long long bcasts, barriers, bytes;          /* completed */
     long long issued[4];                        /* by op_kind_t */
     long long eligible;     /* MPI_Ibcasts on communicators of 2+ ranks */
+    long long eligible_barriers;   /* barriers on communicators of 2+ ranks */
     long long failures, order_failures, printed;
 } stats_t;
 
@@ -375,6 +376,7 @@ static void start(run_t *run, flight_t *f)
 
     if (f->op.kind == OP_IBARRIER) {
         rc = MPI_Ibarrier(run->comm, &f->req);
+        stats.eligible_barriers += run->size > 1;
     } else {
         rc = MPI_Ibcast(f->mem + GUARD, f->op.count, elem_type, f->op.root, run->comm, &f->req);
         /* Open MPI completes an empty MPI_Ibcast itself, before any component. */
@@ -475,6 +477,7 @@ static void run_blocking(run_t *run, const op_t *op)
                  MPI_Bcast(f.mem + GUARD, op->count, elem_type, op->root, run->comm));
     } else {
         check_rc(run, op, "MPI_Barrier", MPI_Barrier(run->comm));
+        stats.eligible_barriers += run->size > 1;
     }
     if (run->nflight > 0) {
         poll_pass(run, op);
@@ -518,26 +521,27 @@ static void run_stream(MPI_Comm comm, const options_t *opt)
 
 /* ---- set-up and the verdict -------------------------------------------- */
 
-static int check_counter(expect_t expect, long long before)
+/* Did rdmc carry `want` of what `counter` counts (all eligible, or none)? */
+static int check_counter(expect_t expect, const char *counter, const char *what,
+                         long long before, long long eligible)
 {
-    long long after = rdmc_pvar_read("coll_rdmc_ibcasts");
+    long long after = rdmc_pvar_read(counter);
     long long grew = after - before;
 
     if (expect == EXPECT_OFF) {
         return 1;
     }
     if (before < 0 || after < 0) {
-        printf("FAIL rank %d: MPI_T has no coll_rdmc_ibcasts counter (is coll/rdmc loaded, "
-               "and does it carry MPI_Ibcast?)\n",
-               world_rank);
+        printf("FAIL rank %d: MPI_T has no %s counter (is coll/rdmc loaded, and does it carry "
+               "%s?)\n",
+               world_rank, counter, what);
         return 0;
     }
-    long long want = expect == EXPECT_RDMC ? stats.eligible : 0;
+    long long want = expect == EXPECT_RDMC ? eligible : 0;
     if (grew != want) {
-        printf("FAIL rank %d: MPI_T says rdmc carried %lld MPI_Ibcasts; %lld were issued on "
+        printf("FAIL rank %d: MPI_T says rdmc carried %lld %s; %lld were issued on "
                "communicators of 2+ ranks, expected %s\n",
-               world_rank, grew, stats.eligible,
-               expect == EXPECT_RDMC ? "all of them" : "none");
+               world_rank, grew, what, eligible, expect == EXPECT_RDMC ? "all of them" : "none");
         return 0;
     }
     return 1;
@@ -672,12 +676,16 @@ int main(int argc, char **argv)
     }
     MPI_Comm comm = make_comm(opt.comm);
     long long ibcasts_before = rdmc_pvar_read("coll_rdmc_ibcasts");
+    long long barriers_before = rdmc_pvar_read("coll_rdmc_barriers");
     double t0 = MPI_Wtime();
 
     run_stream(comm, &opt);
 
     double seconds = MPI_Wtime() - t0;
-    int ok = check_counter(opt.expect, ibcasts_before);
+    int ok = check_counter(opt.expect, "coll_rdmc_ibcasts", "MPI_Ibcasts", ibcasts_before,
+                           stats.eligible);
+    ok = check_counter(opt.expect, "coll_rdmc_barriers", "barriers", barriers_before,
+                       stats.eligible_barriers) && ok;
     if (comm != MPI_COMM_WORLD) {
         MPI_Comm_free(&comm);
     }
