@@ -54,6 +54,7 @@ typedef struct bench {
     rdmc_sst_t *sst;
     uint64_t seq;       /* the current message, in both directions */
     uint32_t size;      /* its length */
+    double deadline;    /* of the current wait */
     double end;         /* when the final progress stops */
 } bench_t;
 
@@ -67,14 +68,14 @@ static void die(const bench_t *b, const char *what)
 /* Flush and progress, yielding the core while idle, until ready() holds. */
 static void wait_until(bench_t *b, bool (*ready)(bench_t *b), const char *what)
 {
-    double deadline = MPI_Wtime() + TIME_LIMIT_S;
     int done = 0;
 
+    b->deadline = MPI_Wtime() + TIME_LIMIT_S;
     while (!ready(b)) {
         if (rdmc_sst_flush(b->sst) != 0 || (done = b->tp->ops->progress(b->tp)) < 0) {
             die(b, "an SST write or the transport failed");
         }
-        if (MPI_Wtime() > deadline) {
+        if (MPI_Wtime() > b->deadline) {
             die(b, what);
         }
         if (done == 0) {
@@ -108,9 +109,16 @@ static bool slot_arrived(bench_t *b)
 }
 
 /* Both players are done and nothing of ours waits to be pushed; then keep
- * progressing a little longer, so that the last pushes land. */
+ * progressing a little longer, so that the last pushes land.  The time
+ * limit counts from the players' last message. */
 static bool all_done(bench_t *b)
 {
+    uint64_t published = rdmc_sst_get(b->sst, 0, RDMC_SST_PUBLISHED);
+
+    if (published > b->seq) {
+        b->seq = published;
+        b->deadline = MPI_Wtime() + TIME_LIMIT_S;
+    }
     if (b->end == 0 && rdmc_sst_get(b->sst, 0, RDMC_SST_DELIVERED) > 0 &&
         rdmc_sst_get(b->sst, 1, RDMC_SST_DELIVERED) > 0 && !rdmc_sst_flush_pending(b->sst)) {
         b->end = MPI_Wtime() + GRACE_S;

@@ -112,6 +112,7 @@ typedef struct mca_coll_rdmc_module_t {
     rdmc_stream_t stream;
     struct mca_coll_rdmc_request *finished;   /* done, not yet reported to MPI */
     int pending;                   /* requests issued, not yet reported */
+    int held;                      /* of those, nonblocking ones the user holds */
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     pthread_t thread;
     bool thread_running;
@@ -146,6 +147,7 @@ typedef struct mca_coll_rdmc_request {
     int stream_status;           /* its status from the stream */
     char stream_error[192];
     bool user_freed;             /* MPI_Request_free before completion */
+    bool held;                   /* handed to the user, not yet completed */
     struct mca_coll_rdmc_request *next_finished;
 } mca_coll_rdmc_request_t;
 
@@ -178,6 +180,8 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what);
 /* Hand the request's collective to the stream. */
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
+/* Give a nonblocking request to the user (MPI_Ibcast, MPI_Ibarrier). */
+void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request);
 /* Wait for it (blocking calls), then free it; returns its MPI status. */
 int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req);
 /* The MPI outcome of a finished broadcast (coll_rdmc_bcast.c). */

@@ -408,7 +408,7 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
         return rc;
     }
     mca_coll_rdmc_count(&c->pvar_ibcasts, 1);
-    *request = &req->super;
+    mca_coll_rdmc_request_hand_out(req, request);
     return MPI_SUCCESS;
 }
 
@@ -455,6 +455,6 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
     if (req == NULL) {
         return MPI_ERR_NO_MEM;
     }
-    *request = &req->super;
+    mca_coll_rdmc_request_hand_out(req, request);
     return MPI_SUCCESS;
 }

@@ -44,32 +44,13 @@ static bool node_oversubscribed(void)
 
 static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
 {
-    m->comm = NULL;
-    m->previous_bcast = NULL;
-    m->previous_bcast_module = NULL;
-    m->previous_allgather = NULL;
-    m->previous_allgather_module = NULL;
-    m->previous_allreduce = NULL;
-    m->previous_allreduce_module = NULL;
-    m->previous_ibcast = NULL;
-    m->previous_ibcast_module = NULL;
-    m->previous_barrier = NULL;
-    m->previous_barrier_module = NULL;
-    m->previous_ibarrier = NULL;
-    m->previous_ibarrier_module = NULL;
+    /* Everything after the base class starts at zero (NULL, false, 0),
+     * so a field added later cannot be left uninitialised. */
+    memset((char *)m + sizeof(m->super), 0, sizeof(*m) - sizeof(m->super));
     m->state = RDMC_SETUP_NOT_YET;
-    m->ep = NULL;
     m->model = shm_model;
     m->auto_schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     pthread_mutex_init(&m->lock, NULL);
-    m->sst = NULL;
-    memset(&m->stream, 0, sizeof(m->stream));
-    m->finished = NULL;
-    m->pending = 0;
-    m->sst_writes_counted = 0;
-    m->thread_running = false;
-    m->thread_stop = 0;
-    m->app_waiting = 0;
 }
 
 /* Stop the thread, close the transport, then fail whatever is in flight

@@ -55,6 +55,7 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->stream_status = 0;
     req->stream_error[0] = '\0';
     req->user_freed = false;
+    req->held = false;
     req->next_finished = NULL;
 }
 
@@ -119,6 +120,22 @@ void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
     pthread_mutex_unlock(&m->lock);
 }
 
+void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request)
+{
+    req->held = true;
+    req->module->held++;
+    *request = &req->super;
+}
+
+/* The user no longer holds it: completed, or freed by MPI_Request_free. */
+static void let_go(mca_coll_rdmc_request_t *req)
+{
+    if (req->held) {
+        req->held = false;
+        req->module->held--;
+    }
+}
+
 /* The MPI status of a finished request, with its message logged. */
 static int outcome(mca_coll_rdmc_request_t *req)
 {
@@ -166,6 +183,7 @@ static int report_finished(mca_coll_rdmc_module_t *m)
             OMPI_DATATYPE_RELEASE(req->ctx.dtype);
         }
         __atomic_sub_fetch(&m->pending, 1, __ATOMIC_RELAXED);
+        let_go(req);
         if (req->user_freed) {
             OBJ_RELEASE(req);
         } else {
@@ -183,6 +201,7 @@ static int request_free(ompi_request_t **rptr)
         OBJ_RELEASE(req);
     } else {
         req->user_freed = true;   /* released once it completes */
+        let_go(req);
     }
     *rptr = MPI_REQUEST_NULL;
     return MPI_SUCCESS;
@@ -323,6 +342,61 @@ void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
     }
 }
 
+/* ---- MPI_Comm_free with collectives in flight --------------------------- */
+
+/* Open MPI runs attribute delete callbacks first in MPI_Comm_free and gives
+ * up freeing (returning the callback's error) if one fails: the way to
+ * refuse, with the communicator still valid, to free it under requests the
+ * user still holds. */
+static int free_guard_keyval = MPI_KEYVAL_INVALID;
+
+static int on_comm_free(MPI_Comm comm, int keyval, void *value, void *extra)
+{
+    mca_coll_rdmc_module_t *m = value;
+
+    (void)comm;
+    (void)keyval;
+    (void)extra;
+    if (m->state == RDMC_SETUP_READY) {
+        if (mca_coll_rdmc_module_progress(m) < 0) {
+            handle_broken(m);
+        }
+        report_finished(m);
+    }
+    if (m->held > 0) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: MPI_Comm_free(%s) refused at rank %d: %d nonblocking "
+                            "collective(s) still in flight on it; complete them (MPI_Wait, "
+                            "MPI_Test) first",
+                            m->comm->c_name, ompi_comm_rank(m->comm), m->held);
+        return MPI_ERR_PENDING;
+    }
+    /* Only requests the user let go of (MPI_Request_free) may be left. */
+    if (m->state == RDMC_SETUP_READY) {
+        mca_coll_rdmc_drain(m);
+    }
+    return MPI_SUCCESS;
+}
+
+static void guard_comm_free(mca_coll_rdmc_module_t *m)
+{
+    int rc = MPI_SUCCESS;
+
+    if (free_guard_keyval == MPI_KEYVAL_INVALID) {
+        rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_comm_free, &free_guard_keyval,
+                                     NULL);
+    }
+    if (rc == MPI_SUCCESS) {
+        rc = PMPI_Comm_set_attr(m->comm, free_guard_keyval, m);
+    }
+    if (rc != MPI_SUCCESS) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: no guard against freeing it with collectives in "
+                            "flight (attribute error %d)",
+                            m->comm->c_name, rc);
+    }
+}
+
 /* ---- module life cycle -------------------------------------------------- */
 
 int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
@@ -349,6 +423,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         return rc;
     }
     track_module(m, true);
+    guard_comm_free(m);
     return 0;
 }
 

@@ -5,7 +5,11 @@
  *   a receiver smaller than the root's message -> MPI_ERR_TRUNCATE, what
  *   fits is delivered and no byte past its buffer is written; a receiver
  *   larger than the message -> MPI_ERR_COUNT with the message delivered;
- *   the communicator keeps working afterwards.
+ *   the communicator keeps working afterwards;
+ *   MPI_Comm_free while the user still holds an MPI_Ibcast on the
+ *   communicator -> MPI_ERR_PENDING, the communicator stays usable, and
+ *   once the broadcast is waited for it frees; one the user let go of
+ *   (MPI_Request_free) completes within MPI_Comm_free instead.
  * With --silent-peer T (run with coll_rdmc_timeout_ms T), the last rank
  * never enters a broadcast: nobody waits much longer than T, the root gets
  * MPI_ERR_OTHER, the others the right bytes or MPI_ERR_OTHER.
@@ -128,6 +132,53 @@ static void truncated_vector(void)
     free(buf);
 }
 
+static void free_in_flight(void)
+{
+    const size_t bytes = 1 << 20;
+    uint8_t *buf = malloc(bytes);
+    MPI_Comm dup, handle;
+    MPI_Request req;
+
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    MPI_Barrier(dup);   /* sets rdmc up on dup */
+    for (size_t i = 0; i < bytes; i++) {
+        buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
+    }
+    /* The others free dup while the root has not even started. */
+    if (rank == 0) {
+        usleep(200 * 1000);
+    }
+    expect_class("MPI_Ibcast before MPI_Comm_free",
+                 MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req), MPI_SUCCESS);
+    if (rank != 0) {
+        handle = dup;
+        expect_class("MPI_Comm_free with an MPI_Ibcast in flight", MPI_Comm_free(&handle),
+                     MPI_ERR_PENDING);
+    }
+    expect_class("MPI_Wait after the refused MPI_Comm_free", MPI_Wait(&req, MPI_STATUS_IGNORE),
+                 MPI_SUCCESS);
+    expect_bytes("MPI_Ibcast after the refused MPI_Comm_free", buf, 0, bytes, 1);
+    expect_class("MPI_Barrier after the refused MPI_Comm_free", MPI_Barrier(dup), MPI_SUCCESS);
+    expect_class("MPI_Comm_free once nothing is in flight", MPI_Comm_free(&dup), MPI_SUCCESS);
+
+    /* A request the user let go of does not hold the communicator: its
+     * broadcast completes within MPI_Comm_free. */
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    MPI_Barrier(dup);
+    if (rank == 0) {
+        usleep(100 * 1000);
+    } else {
+        memset(buf, GUARD_BYTE, bytes);
+    }
+    MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req);
+    MPI_Request_free(&req);
+    expect_class("MPI_Comm_free after MPI_Request_free", MPI_Comm_free(&dup), MPI_SUCCESS);
+    expect_bytes("MPI_Ibcast completed by MPI_Comm_free", buf, 0, bytes, 1);
+    free(buf);
+}
+
 static double now(void)
 {
     return MPI_Wtime();
@@ -230,6 +281,7 @@ int main(int argc, char **argv)
             printf("FAIL rank %d: rdmc carried %lld of the 4 broadcasts\n", rank, carried);
             failures++;
         }
+        free_in_flight();
     }
 
     int all = 0;
