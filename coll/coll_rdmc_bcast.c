@@ -235,20 +235,22 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     }
     req->root = root;
     coll->root = (uint32_t)root;
-    if (small) {
-        coll->kind = RDMC_COLL_BCAST_SMALL;
-        coll->nbytes = nbytes;
-        coll->hooks.fill_small = hook_fill_small;
-        coll->hooks.take_small = hook_take_small;
-        return MPI_SUCCESS;
-    }
-    coll->kind = RDMC_COLL_BCAST_LARGE;
-    coll->large.hooks.arg = ctx;
+    coll->kind = small ? RDMC_COLL_BCAST_SMALL : RDMC_COLL_BCAST_LARGE;
     if (!is_root) {
+        /* The root's size decides the path; ours may differ (an error the
+         * stream detects): be ready to receive either way. */
+        coll->hooks.take_small = hook_take_small;
+        coll->large.hooks.arg = ctx;
         coll->large.hooks.place = hook_place;
         coll->large.hooks.arrived = ctx->contiguous ? NULL : hook_arrived;
         return MPI_SUCCESS;
     }
+    if (small) {
+        coll->nbytes = nbytes;
+        coll->hooks.fill_small = hook_fill_small;
+        return MPI_SUCCESS;
+    }
+    coll->large.hooks.arg = ctx;
     coll->large.nbytes = nbytes;
     coll->large.schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
                                                              : (rdmc_schedule_alg_t)c->schedule;

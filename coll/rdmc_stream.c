@@ -87,6 +87,8 @@ static bool small_arrived(const rdmc_sst_t *sst, void *arg)
     return c != NULL && rdmc_sst_get(sst, (int)c->root, RDMC_SST_PUBLISHED) > c->seq;
 }
 
+static void start_large(rdmc_stream_t *s, rdmc_coll_t *c);
+
 /* Take the message of c from `member`'s row; false if it isn't there yet.
  * Only the root's row must hold it: elsewhere (looking for a root this rank
  * did not name) a slot holding something else just means "not here". */
@@ -106,6 +108,16 @@ static bool take_from(rdmc_stream_t *s, rdmc_coll_t *c, int member, bool must_ho
     }
     if (data == NULL) {
         return false;
+    }
+    if (len == RDMC_SST_SLOT_ENGINE) {
+        /* The root's message is larger than this rank's: join the engine's
+         * broadcast, which delivers what fits and reports the truncation. */
+        if (!must_hold) {
+            return false;
+        }
+        c->kind = RDMC_COLL_BCAST_LARGE;
+        start_large(s, c);
+        return true;
     }
     c->actual_root = (uint32_t)member;
     c->hooks.take_small(c->hooks.arg, data, len, (uint32_t)member);
@@ -186,6 +198,14 @@ static bool start_one(rdmc_stream_t *s, rdmc_coll_t *c)
         s->small_bcasts++;
         return true;
     case RDMC_COLL_BCAST_LARGE:
+        if (c->root == s->p.rank) {
+            /* A marker in our slot tells a member that sized this broadcast
+             * for the SST that it comes through the engine. */
+            if (!rdmc_sst_slot_free(s->p.sst, c->seq)) {
+                return false;
+            }
+            rdmc_sst_publish(s->p.sst, c->seq, RDMC_SST_SLOT_ENGINE);
+        }
         start_large(s, c);
         return true;
     }
@@ -220,6 +240,41 @@ static void look_for_other_root(rdmc_stream_t *s, rdmc_coll_t *c, double now)
     }
 }
 
+/* A member sized c for the engine, but the root may have sent it through
+ * its slot (its message is smaller): then take it from there.  The engine
+ * op, whose header receive stays posted, is kept until the transport is
+ * closed. */
+static void take_small_instead(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    const char *error;
+    uint32_t len;
+    rdmc_op_t **grown;
+
+    if (c->root == s->p.rank) {
+        return;
+    }
+    if (rdmc_sst_slot_read(s->p.sst, (int)c->root, c->seq, &len, &error) == NULL) {
+        if (error != NULL) {
+            stream_fail(s, -EPROTO, "broadcast #%llu from rank %u: %s",
+                        (unsigned long long)c->seq, c->root, error);
+        }
+        return;
+    }
+    if (len == RDMC_SST_SLOT_ENGINE) {
+        return;   /* as this rank expected */
+    }
+    grown = realloc(s->abandoned, (s->nabandoned + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        stream_fail(s, -ENOMEM, "out of memory for broadcast #%llu", (unsigned long long)c->seq);
+        return;
+    }
+    s->abandoned = grown;
+    s->abandoned[s->nabandoned++] = c->op;
+    c->op = NULL;
+    c->kind = RDMC_COLL_BCAST_SMALL;
+    take_from(s, c, (int)c->root, true);
+}
+
 static void poll_running(rdmc_stream_t *s, double now)
 {
     for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
@@ -234,6 +289,8 @@ static void poll_running(rdmc_stream_t *s, double now)
             }
             c->actual_root = c->op->header.root;
             c->state = RDMC_COLL_RECEIVED;
+        } else if (c->kind == RDMC_COLL_BCAST_LARGE) {
+            take_small_instead(s, c);
         } else if (c->kind == RDMC_COLL_BCAST_SMALL) {
             look_for_other_root(s, c, now);
         }
@@ -340,6 +397,13 @@ void rdmc_stream_fini(rdmc_stream_t *s)
         c->hooks.done(c->hooks.arg, s->error, s->error_text);
     }
     s->tail = NULL;
+    for (unsigned i = 0; i < s->nabandoned; i++) {
+        rdmc_op_release(s->abandoned[i]);
+        free(s->abandoned[i]);
+    }
+    free(s->abandoned);
+    s->abandoned = NULL;
+    s->nabandoned = 0;
 }
 
 void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)

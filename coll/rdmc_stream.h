@@ -94,6 +94,8 @@ typedef struct rdmc_stream {
     double next_heartbeat_ms;
     int predicates[3];
     uint64_t small_bcasts;         /* carried through the slots */
+    rdmc_op_t **abandoned;         /* engine ops a slot made moot (see poll_running) */
+    unsigned nabandoned;
 } rdmc_stream_t;
 
 int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params);

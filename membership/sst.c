@@ -263,7 +263,8 @@ const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, 
         *error = "the slot holds another message (bad sequence number)";
         return NULL;
     }
-    if (h->len > sst->p.slot_payload || h->check != rdmc_sst_slot_check(h->seq, h->len)) {
+    if ((h->len > sst->p.slot_payload && h->len != RDMC_SST_SLOT_ENGINE) ||
+        h->check != rdmc_sst_slot_check(h->seq, h->len)) {
         *error = "the slot's length is malformed";
         return NULL;
     }
@@ -346,7 +347,7 @@ static size_t slots_used_bytes(const rdmc_sst_t *sst, unsigned first, unsigned c
         (const rdmc_sst_slot_header_t *)(row_of(sst, sst->p.me) +
                                          slot_offset(sst, first + count - 1));
 
-    size_t len = last->len <= sst->p.slot_payload ? last->len : sst->p.slot_payload;
+    size_t len = last->len <= sst->p.slot_payload ? last->len : 0;   /* engine marker */
 
     return (size_t)(count - 1) * sst->slot_bytes + sizeof(*last) + len;
 }

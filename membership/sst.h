@@ -110,11 +110,13 @@ bool rdmc_sst_slot_free(const rdmc_sst_t *sst, uint64_t seq);
 /* Our slot for seq, to fill with up to slot_payload bytes. */
 void *rdmc_sst_slot_buffer(rdmc_sst_t *sst, uint64_t seq);
 /* The slot for seq is filled with len bytes: publish it (with every earlier
- * one) at the next flush.  seqs must grow. */
+ * one) at the next flush.  seqs must grow.  len RDMC_SST_SLOT_ENGINE marks
+ * a message that travels another way (the engine): a header, no bytes. */
+#define RDMC_SST_SLOT_ENGINE UINT32_MAX
 void rdmc_sst_publish(rdmc_sst_t *sst, uint64_t seq, uint32_t len);
 /* A member's message seq: NULL while not yet published; otherwise its
- * bytes, or NULL with *error set when the slot is malformed (a wrong
- * sequence number or length). */
+ * bytes (*len may be RDMC_SST_SLOT_ENGINE), or NULL with *error set when
+ * the slot is malformed (a wrong sequence number or length). */
 const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, uint32_t *len,
                                const char **error);
 uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t len);

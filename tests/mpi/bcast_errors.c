@@ -73,8 +73,9 @@ static void bad_arguments(void)
     expect_class("count == -1", MPI_Bcast(buf, -1, MPI_CHAR, 0, MPI_COMM_WORLD), MPI_ERR_COUNT);
 }
 
-/* Rank 1 holds `mine` bytes of the root's `sent`; everyone else all of it. */
-static void size_mismatch(size_t sent, size_t mine, int want_class)
+/* Rank 1 holds `mine` bytes of the root's `sent`; everyone else all of it.
+ * Through MPI_Bcast, or (nonblocking) MPI_Ibcast + MPI_Wait. */
+static void mismatch(size_t sent, size_t mine, int want_class, int nonblocking)
 {
     size_t have = rank == 1 ? mine : sent;
     uint8_t *buf = malloc(have + GUARD);
@@ -86,13 +87,28 @@ static void size_mismatch(size_t sent, size_t mine, int want_class)
             buf[i] = pattern(i);
         }
     }
-    int rc = MPI_Bcast(buf, (int)have, MPI_BYTE, 0, MPI_COMM_WORLD);
-    snprintf(what, sizeof(what), "%zu bytes into %zu", sent, have);
+    int rc;
+    if (nonblocking) {
+        MPI_Request req;
+        rc = MPI_Ibcast(buf, (int)have, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
+        if (rc == MPI_SUCCESS) {
+            rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
+        }
+    } else {
+        rc = MPI_Bcast(buf, (int)have, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+    snprintf(what, sizeof(what), "%s of %zu bytes into %zu", nonblocking ? "MPI_Ibcast" : "MPI_Bcast",
+             sent, have);
     expect_class(what, rc, rank == 1 ? want_class : MPI_SUCCESS);
     size_t delivered = have < sent ? have : sent;
     expect_bytes(what, buf, 0, delivered, 1);
     expect_bytes(what, buf, delivered, have + GUARD, 0);   /* nothing past the message */
     free(buf);
+}
+
+static void size_mismatch(size_t sent, size_t mine, int want_class)
+{
+    mismatch(sent, mine, want_class, 0);
 }
 
 /* The same with a non-contiguous type: 2 ints taken out of every 4. */
@@ -281,6 +297,13 @@ int main(int argc, char **argv)
             printf("FAIL rank %d: rdmc carried %lld of the 4 broadcasts\n", rank, carried);
             failures++;
         }
+        /* Sizes on both sides of coll_rdmc_sst_max_bytes (4096): the root's
+         * size picks the path, rank 1 learns it from the root's slot at once. */
+        double start = now();
+        mismatch(8000, 2000, MPI_ERR_TRUNCATE, 1);
+        mismatch(2000, 8000, MPI_ERR_COUNT, 1);
+        mismatch(3000, 3000, MPI_SUCCESS, 1);
+        expect_bounded("sizes across sst_max_bytes", now() - start, 0);
         free_in_flight();
     }
 
