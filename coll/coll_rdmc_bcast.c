@@ -431,11 +431,18 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
 {
     mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
     mca_coll_rdmc_request_t *req;
-    int rc;
+    int rc = MPI_SUCCESS;
 
-    if (!rdmc_usable(m, "MPI_Barrier", &rc)) {
-        return rc != MPI_SUCCESS ? rc
-                                 : m->previous_barrier(comm, m->previous_barrier_module);
+    /* Like a small MPI_Bcast: Open MPI's own barrier unless the SST path is
+     * wanted (it is what survives failures); after what was issued before. */
+    if (!mca_coll_rdmc_component.small_path_sst || !rdmc_usable(m, "MPI_Barrier", &rc)) {
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+        if (m->state == RDMC_SETUP_READY) {
+            mca_coll_rdmc_drain(m);
+        }
+        return m->previous_barrier(comm, m->previous_barrier_module);
     }
     req = issue_barrier(m, "MPI_Barrier");
     return req != NULL ? mca_coll_rdmc_request_wait_and_free(req) : MPI_ERR_NO_MEM;

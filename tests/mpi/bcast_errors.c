@@ -157,7 +157,8 @@ static void free_in_flight(void)
 
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
     MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-    MPI_Barrier(dup);   /* sets rdmc up on dup */
+    MPI_Ibarrier(dup, &req);   /* sets rdmc up on dup */
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
     for (size_t i = 0; i < bytes; i++) {
         buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
     }
@@ -182,7 +183,8 @@ static void free_in_flight(void)
      * broadcast completes within MPI_Comm_free. */
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
     MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-    MPI_Barrier(dup);
+    MPI_Ibarrier(dup, &req);
+    MPI_Wait(&req, MPI_STATUS_IGNORE);
     if (rank == 0) {
         usleep(100 * 1000);
     } else {

@@ -8,7 +8,7 @@
  *
  *   ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]
  *                [--dtype byte|int] [--order|--no-order] [--barriers]
- *                [--comm world|dup|split] [--expect rdmc|fallback|off]
+ *                [--comm world|dup|split] [--expect rdmc|fallback|off] [--sst-path]
  *                [--time-limit SEC] [--inject-error K] [--inject-guard K]
  *
  *   --count     broadcasts in the stream (10000)
@@ -30,8 +30,12 @@
  *   --comm      dup: a duplicate of MPI_COMM_WORLD; split: even and odd
  *               ranks run their streams at the same time
  *   --expect    rdmc: MPI_T's coll_rdmc_ibcasts grew by the MPI_Ibcasts
- *               issued on communicators of two or more ranks; fallback: it
- *               did not grow; off (the default): not checked
+ *               issued on communicators of two or more ranks, and
+ *               coll_rdmc_barriers by the MPI_Ibarriers (and with
+ *               --sst-path the MPI_Barriers); fallback: neither grew; off
+ *               (the default): not checked
+ *   --sst-path  the job runs with coll_rdmc_small_path sst, so blocking
+ *               barriers go through rdmc too
  *   --time-limit  seconds (300) for the whole stream: a rank polling past
  *               them reports a failure and aborts the job instead of hanging
  *               (a blocking call that never returns is left to mpirun's
@@ -75,6 +79,7 @@ typedef struct options {
     int elem;               /* bytes per element: 1 (MPI_BYTE) or 4 (MPI_INT) */
     int order;
     int barriers;
+    int sst_path;
     comm_mode_t comm;
     expect_t expect;
     double time_limit;
@@ -477,7 +482,7 @@ static void run_blocking(run_t *run, const op_t *op)
                  MPI_Bcast(f.mem + GUARD, op->count, elem_type, op->root, run->comm));
     } else {
         check_rc(run, op, "MPI_Barrier", MPI_Barrier(run->comm));
-        stats.eligible_barriers += run->size > 1;
+        stats.eligible_barriers += run->size > 1 && run->opt->sst_path;
     }
     if (run->nflight > 0) {
         poll_pass(run, op);
@@ -576,7 +581,7 @@ static int usage(const char *arg)
                 "ibcast_check: bad argument %s\n"
                 "usage: ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]\n"
                 "       [--dtype byte|int] [--order|--no-order] [--barriers]\n"
-                "       [--comm world|dup|split] [--expect rdmc|fallback|off]\n"
+                "       [--comm world|dup|split] [--expect rdmc|fallback|off] [--sst-path]\n"
                 "       [--time-limit SEC] [--inject-error K] [--inject-guard K]\n",
                 arg);
     }
@@ -591,7 +596,9 @@ static int parse_args(int argc, char **argv, options_t *o)
 {
     int dtype = 0, comm = 0, expect = 0;
 
-    *o = (options_t){ 10000, 8, 20240917, 4u << 20, 1, 1, 0, COMM_WORLD, EXPECT_OFF, 300, -1, -1 };
+    *o = (options_t){ .count = 10000, .window = 8, .seed = 20240917, .max_bytes = 4u << 20,
+                      .elem = 1, .order = 1, .comm = COMM_WORLD, .expect = EXPECT_OFF,
+                      .time_limit = 300, .inject_error = -1, .inject_guard = -1 };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(a, "--order") == 0) {
@@ -602,6 +609,9 @@ static int parse_args(int argc, char **argv, options_t *o)
             continue;
         } else if (strcmp(a, "--barriers") == 0) {
             o->barriers = 1;
+            continue;
+        } else if (strcmp(a, "--sst-path") == 0) {
+            o->sst_path = 1;
             continue;
         }
         /* The rest take a value. */
