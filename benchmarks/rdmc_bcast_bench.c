@@ -36,8 +36,8 @@
  *               default 200
  *
  * Sizes without -m: 1 B .. 1 MiB as OSU, 1 B .. 8 KiB for rate.  idle
- * measures only the two ends of -m (default 8 B and 4 MiB, coll/rdmc's
- * default crossover): each size takes iterations x C ms.
+ * measures only the two ends of -m (default 8 B and 4 MiB): each size
+ * takes iterations x C ms.
  *
  * At the end it says, through MPI_T, how many broadcasts coll/rdmc carried,
  * so that a table can never silently mix up who did the work.
