@@ -62,6 +62,7 @@ static void request_construct(mca_coll_rdmc_request_t *req)
 OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, NULL);
 
 static void on_done(void *arg, int status, const char *error);
+static void handle_broken(mca_coll_rdmc_module_t *m);
 
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what)
 {
@@ -118,12 +119,21 @@ void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
     m->pending++;
     rdmc_stream_issue(&m->stream, &req->coll);
     pthread_mutex_unlock(&m->lock);
+    /* Push out what the issue queued (a slot, the first sends) now: the
+     * progress thread sleeps until a peer wakes it, and the application
+     * may compute for a long while before it calls MPI again. */
+    if (mca_coll_rdmc_module_progress(m) < 0) {
+        handle_broken(m);
+    }
 }
 
 void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request)
 {
-    req->held = true;
-    req->module->held++;
+    /* It may have failed already, in the issue's own progress. */
+    if (!REQUEST_COMPLETE(&req->super)) {
+        req->held = true;
+        req->module->held++;
+    }
     *request = &req->super;
 }
 
