@@ -115,14 +115,19 @@ void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
     if (req->ctx.dtype != NULL) {
         OMPI_DATATYPE_RETAIN(req->ctx.dtype);
     }
+    bool was_idle;
+
     pthread_mutex_lock(&m->lock);
     m->pending++;
+    was_idle = !rdmc_stream_busy(&m->stream);
     rdmc_stream_issue(&m->stream, &req->coll);
     pthread_mutex_unlock(&m->lock);
-    /* Push out what the issue queued (a slot, the first sends) now: the
-     * progress thread sleeps until a peer wakes it, and the application
-     * may compute for a long while before it calls MPI again. */
-    if (mca_coll_rdmc_module_progress(m) < 0) {
+    /* The first collective after a quiet spell is pushed out (its slot, its
+     * first sends) at once: the progress thread sleeps until a peer wakes
+     * it, and the application may compute for long before it calls MPI
+     * again.  Later ones join the batch that the next progress pass sends,
+     * which the peers' answers to the first will trigger. */
+    if (was_idle && mca_coll_rdmc_module_progress(m) < 0) {
         handle_broken(m);
     }
 }
