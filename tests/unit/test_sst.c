@@ -216,6 +216,34 @@ static void test_malformed_slot_is_an_error(void **state)
     group_close(&g);
 }
 
+/* A slot write carries the message, not the whole slot; an engine marker
+ * reads as such, with no payload. */
+static void test_slot_writes_and_engine_marker(void **state)
+{
+    group_t g;
+    const char *error;
+    uint32_t len;
+    const uint8_t *data;
+
+    (void)state;
+    group_open(&g, 2, 4, 16, 5, false, false, false);
+    memset(rdmc_sst_slot_buffer(g.sst[0], 0), 0xEE, 16);
+    rdmc_sst_publish(g.sst[0], 0, 4);
+    group_settle(&g);
+    data = rdmc_sst_slot_read(g.sst[1], 0, 0, &len, &error);
+    assert_non_null(data);
+    assert_int_equal(len, 4);
+    for (int i = 0; i < 16; i++) {
+        assert_int_equal(data[i], i < 4 ? 0xEE : 0);   /* nothing past the message */
+    }
+    rdmc_sst_publish(g.sst[0], 1, RDMC_SST_SLOT_ENGINE);
+    group_settle(&g);
+    assert_non_null(rdmc_sst_slot_read(g.sst[1], 0, 1, &len, &error));
+    assert_null(error);
+    assert_int_equal(len, RDMC_SST_SLOT_ENGINE);
+    group_close(&g);
+}
+
 /* ---- predicates ---------------------------------------------------------- */
 
 typedef struct pred_state {
@@ -420,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_guarded_slots_fenced),
         cmocka_unit_test(test_guarded_slots_unordered_torn),
         cmocka_unit_test(test_malformed_slot_is_an_error),
+        cmocka_unit_test(test_slot_writes_and_engine_marker),
         cmocka_unit_test(test_predicate_kinds),
         cmocka_unit_test(test_predicate_over_rows),
         cmocka_unit_test(test_stream_stable_in_order),
