@@ -27,6 +27,7 @@
 #include "ompi/request/request.h"
 #include "opal/datatype/opal_convertor.h"
 
+#include "membership/rdmc_group.h"
 #include "ofi/rdmc_ofi.h"
 #include "rdmc_blocksize.h"
 #include "rdmc_schedule.h"
@@ -118,6 +119,7 @@ typedef struct mca_coll_rdmc_module_t {
     bool thread_running;
     int thread_stop;               /* atomic */
     int app_waiting;               /* atomic: the application waits in our code */
+    rdmc_group_t group;            /* READY: what librdmc's API sees of us */
 } mca_coll_rdmc_module_t;
 
 /* One collective rdmc carries, blocking or not. */
@@ -191,6 +193,10 @@ void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx);
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m);
 /* Run the stream once and report finished requests; from opal_progress. */
 int mca_coll_rdmc_progress(void);
+/* MPI_Comm_free is starting: MPI_SUCCESS, or MPI_ERR_PENDING to refuse. */
+int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m);
+/* The communicator's group manager, for the extended API (rdmc.h). */
+void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m);
 /* Module start-up and shut-down of the stream and its thread. */
 int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m);
 void mca_coll_rdmc_stream_stop(mca_coll_rdmc_module_t *m);

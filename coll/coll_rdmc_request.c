@@ -359,19 +359,11 @@ void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 
 /* ---- MPI_Comm_free with collectives in flight --------------------------- */
 
-/* Open MPI runs attribute delete callbacks first in MPI_Comm_free and gives
- * up freeing (returning the callback's error) if one fails: the way to
- * refuse, with the communicator still valid, to free it under requests the
- * user still holds. */
-static int free_guard_keyval = MPI_KEYVAL_INVALID;
-
-static int on_comm_free(MPI_Comm comm, int keyval, void *value, void *extra)
+/* Asked by the communicator's group (coll_rdmc_group.c) when MPI_Comm_free
+ * starts: refuse while the user holds requests that have not completed;
+ * complete those the user let go of (MPI_Request_free). */
+int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
 {
-    mca_coll_rdmc_module_t *m = value;
-
-    (void)comm;
-    (void)keyval;
-    (void)extra;
     if (m->state == RDMC_SETUP_READY) {
         if (mca_coll_rdmc_module_progress(m) < 0) {
             handle_broken(m);
@@ -386,30 +378,10 @@ static int on_comm_free(MPI_Comm comm, int keyval, void *value, void *extra)
                             m->comm->c_name, ompi_comm_rank(m->comm), m->held);
         return MPI_ERR_PENDING;
     }
-    /* Only requests the user let go of (MPI_Request_free) may be left. */
     if (m->state == RDMC_SETUP_READY) {
         mca_coll_rdmc_drain(m);
     }
     return MPI_SUCCESS;
-}
-
-static void guard_comm_free(mca_coll_rdmc_module_t *m)
-{
-    int rc = MPI_SUCCESS;
-
-    if (free_guard_keyval == MPI_KEYVAL_INVALID) {
-        rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_comm_free, &free_guard_keyval,
-                                     NULL);
-    }
-    if (rc == MPI_SUCCESS) {
-        rc = PMPI_Comm_set_attr(m->comm, free_guard_keyval, m);
-    }
-    if (rc != MPI_SUCCESS) {
-        opal_output_verbose(1, mca_coll_rdmc_component.output,
-                            "coll:rdmc: %s: no guard against freeing it with collectives in "
-                            "flight (attribute error %d)",
-                            m->comm->c_name, rc);
-    }
 }
 
 /* ---- module life cycle -------------------------------------------------- */
@@ -438,7 +410,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         return rc;
     }
     track_module(m, true);
-    guard_comm_free(m);
+    mca_coll_rdmc_group_attach(m);
     return 0;
 }
 

@@ -1,0 +1,282 @@
+/*
+ * librdmc: the extended API of rdmc.h.  It finds a communicator's group
+ * manager through an attribute that coll/rdmc sets (rdmc_group_attach)
+ * and asks it through its ops table; the error classes live here too, so
+ * that the component and the application see the same values.
+ *
+ * Only MPI's PMPI_ entry points are called, so that tools intercepting
+ * MPI_ calls see the application's own calls only.
+ */
+#include "rdmc_group.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define RDMC_VISIBLE __attribute__((visibility("default")))
+
+/* ---- error classes ------------------------------------------------------- */
+
+enum { NCLASSES = 4 };
+
+static const char *const class_strings[NCLASSES] = {
+    "RDMC_ERR_PROC_FAILED: a member of the communicator that the call needed has failed",
+    "RDMC_ERR_PARTITIONED: this process lost contact with a majority of its group and left it",
+    "RDMC_ERR_ACCESS: the join was refused (unknown group, or a wrong or missing token)",
+    "RDMC_ERR_NOT_ACTIVE: ompi-rdmc does not manage this communicator",
+};
+static int classes[NCLASSES];
+static int codes[NCLASSES];   /* one code per class: what functions return */
+static bool classes_added;
+static pthread_mutex_t classes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Added all together, in one order, so that every process gets the same
+ * values (MPI_Add_error_class is local).  Functions return a code of each
+ * class: Open MPI's MPI_Error_class does not map a bare class to itself. */
+static int add_classes(void)
+{
+    int initialized = 0, finalized = 0, rc = MPI_SUCCESS;
+
+    PMPI_Initialized(&initialized);
+    PMPI_Finalized(&finalized);
+    if (!initialized || finalized) {
+        return MPI_ERR_OTHER;
+    }
+    for (int i = 0; i < NCLASSES && rc == MPI_SUCCESS; i++) {
+        rc = PMPI_Add_error_class(&classes[i]);
+        if (rc == MPI_SUCCESS) {
+            rc = PMPI_Add_error_string(classes[i], class_strings[i]);
+        }
+        if (rc == MPI_SUCCESS) {
+            rc = PMPI_Add_error_code(classes[i], &codes[i]);
+        }
+        if (rc == MPI_SUCCESS) {
+            rc = PMPI_Add_error_string(codes[i], class_strings[i]);
+        }
+    }
+    return rc;
+}
+
+static int added(int which, const int *values)
+{
+    int rc = MPI_SUCCESS;
+
+    if (which < 0 || which >= NCLASSES) {
+        return MPI_ERR_ARG;
+    }
+    pthread_mutex_lock(&classes_lock);
+    if (!classes_added) {
+        rc = add_classes();
+        classes_added = rc == MPI_SUCCESS;
+    }
+    pthread_mutex_unlock(&classes_lock);
+    return rc == MPI_SUCCESS ? values[which] : rc;
+}
+
+RDMC_VISIBLE int RDMC_Error_class(int which)
+{
+    return added(which, classes);
+}
+
+RDMC_VISIBLE int rdmc_error_code(int which)
+{
+    return added(which, codes);
+}
+
+/* ---- the attribute that holds a communicator's group ------------------- */
+
+static int group_keyval = MPI_KEYVAL_INVALID;
+
+/* MPI_Comm_free runs attribute delete callbacks first and gives the free
+ * up if one fails: the group may refuse while collectives are in flight. */
+static int on_comm_free(MPI_Comm comm, int keyval, void *value, void *extra)
+{
+    rdmc_group_t *group = value;
+
+    (void)comm;
+    (void)keyval;
+    (void)extra;
+    return group->ops->comm_freeing(group);
+}
+
+RDMC_VISIBLE int rdmc_group_attach(MPI_Comm comm, rdmc_group_t *group)
+{
+    int rc = MPI_SUCCESS;
+
+    if (group_keyval == MPI_KEYVAL_INVALID) {
+        rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, on_comm_free, &group_keyval, NULL);
+    }
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    group->comm = comm;
+    return PMPI_Comm_set_attr(comm, group_keyval, group);
+}
+
+RDMC_VISIBLE rdmc_group_t *rdmc_group_of(MPI_Comm comm)
+{
+    void *value = NULL;
+    int found = 0;
+
+    if (group_keyval == MPI_KEYVAL_INVALID || comm == MPI_COMM_NULL ||
+        PMPI_Comm_get_attr(comm, group_keyval, &value, &found) != MPI_SUCCESS || !found) {
+        return NULL;
+    }
+    return value;
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+/* The active group on comm, or NULL with *rc set. */
+static rdmc_group_t *active_group(MPI_Comm comm, int *rc)
+{
+    rdmc_group_t *group;
+
+    if (comm == MPI_COMM_NULL) {
+        *rc = MPI_ERR_COMM;
+        return NULL;
+    }
+    group = rdmc_group_of(comm);
+    if (group == NULL || !group->ops->active(group)) {
+        *rc = rdmc_error_code(RDMC_NOT_ACTIVE);
+        return NULL;
+    }
+    *rc = MPI_SUCCESS;
+    return group;
+}
+
+RDMC_VISIBLE int RDMC_Comm_active(MPI_Comm comm, int *flag)
+{
+    int inter = 0, size = 0, rc;
+
+    if (flag == NULL) {
+        return MPI_ERR_ARG;
+    }
+    *flag = 0;
+    if (comm == MPI_COMM_NULL) {
+        return MPI_ERR_COMM;
+    }
+    (void)RDMC_Error_class(0);
+    if (rdmc_group_of(comm) == NULL) {
+        PMPI_Comm_test_inter(comm, &inter);
+        PMPI_Comm_size(comm, &size);
+        if (inter || size < 2) {
+            return MPI_SUCCESS;
+        }
+        /* An MPI_Ibarrier always goes through rdmc where it is loaded:
+         * it sets rdmc up, at every member together. */
+        MPI_Request request;
+        rc = PMPI_Ibarrier(comm, &request);
+        if (rc == MPI_SUCCESS) {
+            rc = PMPI_Wait(&request, MPI_STATUS_IGNORE);
+        }
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+    }
+    *flag = active_group(comm, &rc) != NULL;
+    return MPI_SUCCESS;
+}
+
+RDMC_VISIBLE int RDMC_Comm_get_view(MPI_Comm comm, uint64_t *view_id, MPI_Group *members)
+{
+    int rc;
+    rdmc_group_t *group = active_group(comm, &rc);
+
+    if (group == NULL) {
+        return rc;
+    }
+    if (view_id == NULL || members == NULL) {
+        return MPI_ERR_ARG;
+    }
+    return group->ops->get_view(group, view_id, members);
+}
+
+RDMC_VISIBLE int RDMC_Comm_get_failed(MPI_Comm comm, MPI_Group *failed)
+{
+    int rc;
+    rdmc_group_t *group = active_group(comm, &rc);
+
+    if (group == NULL) {
+        return rc;
+    }
+    if (failed == NULL) {
+        return MPI_ERR_ARG;
+    }
+    return group->ops->get_failed(group, failed);
+}
+
+RDMC_VISIBLE int RDMC_Comm_set_view_callback(MPI_Comm comm, RDMC_View_fn *fn, void *arg)
+{
+    int rc;
+    rdmc_group_t *group = active_group(comm, &rc);
+
+    if (group != NULL) {
+        group->view_fn = fn;
+        group->view_arg = fn != NULL ? arg : NULL;
+    }
+    return rc;
+}
+
+RDMC_VISIBLE int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm)
+{
+    enum { SHRINK_TAG = 0x52444d43 };   /* "RDMC" */
+    uint64_t view_id;
+    MPI_Group members;
+    int rc, flag;
+
+    if (newcomm == NULL) {
+        return MPI_ERR_ARG;
+    }
+    rc = RDMC_Comm_get_view(comm, &view_id, &members);
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    /* Collective over the members only: failed ranks take no part. */
+    rc = PMPI_Comm_create_group(comm, members, SHRINK_TAG, newcomm);
+    PMPI_Group_free(&members);
+    if (rc == MPI_SUCCESS) {
+        rc = RDMC_Comm_active(*newcomm, &flag);
+    }
+    return rc;
+}
+
+/* Joins come with the group manager's join protocol; until then they say
+ * so instead of pretending. */
+static int not_yet(const char *what)
+{
+    fprintf(stderr, "rdmc: %s: joins are not implemented in this version of ompi-rdmc\n", what);
+    return MPI_ERR_UNSUPPORTED_OPERATION;
+}
+
+RDMC_VISIBLE int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info info)
+{
+    (void)comm;
+    (void)group_name;
+    (void)info;
+    return not_yet("RDMC_Comm_open");
+}
+
+RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
+                                 MPI_Comm *newcomm)
+{
+    (void)comm;
+    (void)max_joiners;
+    (void)timeout_ms;
+    (void)newcomm;
+    return not_yet("RDMC_Comm_admit");
+}
+
+RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm *newcomm)
+{
+    (void)group_name;
+    (void)info;
+    (void)newcomm;
+    return not_yet("RDMC_Comm_join");
+}
+
+RDMC_VISIBLE int RDMC_Comm_close(MPI_Comm comm)
+{
+    (void)comm;
+    return not_yet("RDMC_Comm_close");
+}
