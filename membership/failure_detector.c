@@ -1,0 +1,73 @@
+#include "failure_detector.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "sst.h"
+
+int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms)
+{
+    if (n < 1 || n > RDMC_FD_MAX_MEMBERS || me < 0 || me >= n) {
+        return -EINVAL;
+    }
+    memset(fd, 0, sizeof(*fd));
+    fd->n = n;
+    fd->me = me;
+    fd->timeout_ms = timeout_ms;
+    for (int m = 0; m < n; m++) {
+        fd->moved_ms[m] = now_ms;
+    }
+    return 0;
+}
+
+static bool watched(const rdmc_fd_t *fd, int m)
+{
+    return m != fd->me && !(fd->suspected & (UINT64_C(1) << m)) &&
+           fd->beat[m] != RDMC_SST_LEAVING;
+}
+
+uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
+{
+    uint64_t fresh = 0;
+
+    for (int m = 0; m < fd->n; m++) {
+        if (!watched(fd, m)) {
+            continue;
+        }
+        if (beats[m] != fd->beat[m]) {
+            fd->beat[m] = beats[m];
+            fd->moved_ms[m] = now_ms;
+        } else if (now_ms - fd->moved_ms[m] >= fd->timeout_ms) {
+            fresh |= UINT64_C(1) << m;
+        }
+    }
+    fd->suspected |= fresh;
+    return fresh;
+}
+
+uint64_t rdmc_fd_report_error(rdmc_fd_t *fd, int m)
+{
+    uint64_t bit;
+
+    if (m < 0 || m >= fd->n || m == fd->me) {
+        return 0;
+    }
+    bit = UINT64_C(1) << m;
+    if (fd->suspected & bit) {
+        return 0;
+    }
+    fd->suspected |= bit;
+    return bit;
+}
+
+double rdmc_fd_next_deadline_ms(const rdmc_fd_t *fd)
+{
+    double next = 1e300;
+
+    for (int m = 0; m < fd->n; m++) {
+        if (watched(fd, m) && fd->moved_ms[m] + fd->timeout_ms < next) {
+            next = fd->moved_ms[m] + fd->timeout_ms;
+        }
+    }
+    return next;
+}

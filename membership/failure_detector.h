@@ -1,0 +1,44 @@
+/*
+ * Failure detection from heartbeats (pure: time and the table's values
+ * come in as arguments).  Every member bumps its heartbeat cell in the SST
+ * every coll_rdmc_heartbeat_ms, from its progress thread, so even a rank
+ * that computes for minutes keeps beating; a member whose cell has not
+ * moved for timeout_ms, or whose writes the provider failed, is suspected.
+ * A member that announced it is leaving (RDMC_SST_LEAVING) is never
+ * suspected: that is a departure, not a failure.
+ *
+ * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
+ */
+#ifndef RDMC_FAILURE_DETECTOR_H
+#define RDMC_FAILURE_DETECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RDMC_FD_MAX_MEMBERS 64
+
+typedef struct rdmc_fd {
+    int n, me;
+    double timeout_ms;
+    uint64_t beat[RDMC_FD_MAX_MEMBERS];        /* last heartbeat value seen */
+    double moved_ms[RDMC_FD_MAX_MEMBERS];      /* when it last changed */
+    uint64_t suspected;                        /* bit m: member m is suspected */
+} rdmc_fd_t;
+
+/* Returns 0, or -EINVAL for n out of 1..RDMC_FD_MAX_MEMBERS or me out of
+ * range.  Every member counts as just heard from at now_ms. */
+int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms);
+
+/* beats[m]: member m's heartbeat cell as this member sees it now.  Returns
+ * the members suspected by this call (bits), newly; suspicions stay. */
+uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms);
+
+/* The transport failed a write or message to member m: suspect it now.
+ * Returns its bit if the suspicion is new, else 0. */
+uint64_t rdmc_fd_report_error(rdmc_fd_t *fd, int m);
+
+/* Earliest time at which a member that stays silent becomes suspected
+ * (for sleeping until then), or a huge value when nobody can be. */
+double rdmc_fd_next_deadline_ms(const rdmc_fd_t *fd);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * Unit tests of membership/failure_detector.c: who is suspected, when, and
+ * who never is.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "membership/failure_detector.h"
+#include "membership/sst.h"
+
+#define BIT(m) (UINT64_C(1) << (m))
+
+/* Member 2 of 4 stops beating at t = 0; the others beat every 10 ms. */
+static void test_silence_is_suspected_at_the_timeout(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[4] = { 0, 0, 0, 0 }, seen = 0;
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 4, 0, 100, 0), 0);
+    for (int t = 10; t <= 300; t += 10) {
+        beats[1]++;
+        beats[3]++;
+        uint64_t fresh = rdmc_fd_observe(&fd, beats, t);
+        if (t < 100) {
+            assert_int_equal(fresh, 0);
+        } else if (t == 100) {
+            assert_int_equal(fresh, BIT(2));   /* exactly once, at the timeout */
+        } else {
+            assert_int_equal(fresh, 0);
+        }
+        seen |= fresh;
+    }
+    assert_int_equal(seen, BIT(2));
+    assert_int_equal(fd.suspected, BIT(2));
+}
+
+/* Beating slowly but within the timeout is never a failure, however long. */
+static void test_a_slow_beat_is_not_a_failure(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[3] = { 0, 0, 0 };
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 3, 1, 100, 0), 0);
+    for (int t = 0; t <= 100000; t += 99) {
+        beats[0]++;
+        beats[2]++;
+        assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    }
+    assert_int_equal(fd.suspected, 0);
+}
+
+/* A member that said it is leaving, then went silent, departed. */
+static void test_leaving_is_not_a_failure(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[2] = { 5, 5 };
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 2, 0, 50, 0), 0);
+    beats[1] = RDMC_SST_LEAVING;
+    for (int t = 0; t <= 1000; t += 10) {
+        assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    }
+    assert_true(rdmc_fd_next_deadline_ms(&fd) > 1e100);
+}
+
+static void test_errors_suspect_at_once(void **state)
+{
+    rdmc_fd_t fd;
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 5, 2, 1000, 0), 0);
+    assert_int_equal(rdmc_fd_report_error(&fd, 4), BIT(4));
+    assert_int_equal(rdmc_fd_report_error(&fd, 4), 0);   /* once */
+    assert_int_equal(rdmc_fd_report_error(&fd, 2), 0);   /* never oneself */
+    assert_int_equal(rdmc_fd_report_error(&fd, 5), 0);   /* out of range */
+    assert_int_equal(rdmc_fd_report_error(&fd, -1), 0);
+    assert_int_equal(fd.suspected, BIT(4));
+}
+
+static void test_bad_arguments_and_deadline(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[3] = { 0, 0, 0 };
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 0, 0, 10, 0), -EINVAL);
+    assert_int_equal(rdmc_fd_init(&fd, RDMC_FD_MAX_MEMBERS + 1, 0, 10, 0), -EINVAL);
+    assert_int_equal(rdmc_fd_init(&fd, 3, 3, 10, 0), -EINVAL);
+    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 10, 5), 0);
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 15);
+    beats[1] = 1;
+    rdmc_fd_observe(&fd, beats, 8);   /* member 1 moved at 8, member 2 not since 5 */
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 15);
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 15), BIT(2));
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 18);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_silence_is_suspected_at_the_timeout),
+        cmocka_unit_test(test_a_slow_beat_is_not_a_failure),
+        cmocka_unit_test(test_leaving_is_not_a_failure),
+        cmocka_unit_test(test_errors_suspect_at_once),
+        cmocka_unit_test(test_bad_arguments_and_deadline),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
