@@ -44,15 +44,40 @@ static void op_fail(rdmc_op_t *op, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Ranks relative to the root, as the schedules see them. */
+/* How many ranks take part, and where a rank sits among them (UINT32_MAX:
+ * not a member). */
+static uint32_t op_width(const rdmc_op_t *op)
+{
+    return op->p.members != NULL ? op->p.nmembers : op->p.n;
+}
+
+static uint32_t op_index(const rdmc_op_t *op, uint32_t rank)
+{
+    if (op->p.members == NULL) {
+        return rank < op->p.n ? rank : UINT32_MAX;
+    }
+    for (uint32_t i = 0; i < op->p.nmembers; i++) {
+        if (op->p.members[i] == rank) {
+            return i;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Ranks relative to the root, as the schedules see them: positions among
+ * the members, counted from the root's. */
 static uint32_t op_relative(const rdmc_op_t *op, uint32_t rank)
 {
-    return (rank + op->p.n - op->header.root) % op->p.n;
+    uint32_t width = op_width(op);
+
+    return (op_index(op, rank) + width - op_index(op, op->header.root)) % width;
 }
 
 static uint32_t op_absolute(const rdmc_op_t *op, uint32_t relative)
 {
-    return (relative + op->header.root) % op->p.n;
+    uint32_t index = (relative + op_index(op, op->header.root)) % op_width(op);
+
+    return op->p.members != NULL ? op->p.members[index] : index;
 }
 
 static uint64_t op_block_len(const rdmc_op_t *op, uint64_t block)
@@ -333,7 +358,7 @@ static int op_list_transfers(rdmc_op_t *op, bool sending, rdmc_step_transfer_t *
 {
     rdmc_schedule_alg_t alg = (rdmc_schedule_alg_t)op->header.schedule;
     uint32_t me = op_relative(op, op->p.rank);
-    uint64_t steps = rdmc_schedule_num_steps(alg, op->p.n, op->nblocks);
+    uint64_t steps = rdmc_schedule_num_steps(alg, op_width(op), op->nblocks);
     rdmc_step_transfer_t *list = NULL;
     size_t len = 0;
     rdmc_transfer_t x;
@@ -342,8 +367,8 @@ static int op_list_transfers(rdmc_op_t *op, bool sending, rdmc_step_transfer_t *
     for (int pass = 0; pass < 2; pass++) {
         len = 0;
         for (uint64_t t = 0; t < steps; t++) {
-            bool has = sending ? rdmc_schedule_send(alg, op->p.n, me, op->nblocks, t, &x)
-                               : rdmc_schedule_recv(alg, op->p.n, me, op->nblocks, t, &x);
+            bool has = sending ? rdmc_schedule_send(alg, op_width(op), me, op->nblocks, t, &x)
+                               : rdmc_schedule_recv(alg, op_width(op), me, op->nblocks, t, &x);
             if (!has) {
                 continue;
             }
@@ -383,7 +408,7 @@ static void op_forward_header(rdmc_op_t *op)
             continue;
         }
         seen[child] = 1;
-        if (rdmc_schedule_first_recv(alg, op->p.n, op_relative(op, child), op->nblocks,
+        if (rdmc_schedule_first_recv(alg, op_width(op), op_relative(op, child), op->nblocks,
                                      &first_step, &first) &&
             first.peer == me) {
             op_queue_ctrl(op, child, rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), true);
@@ -396,7 +421,7 @@ static void op_forward_header(rdmc_op_t *op)
  * rank's sends in step order, two at a time. */
 static void op_set_windows(rdmc_op_t *op)
 {
-    size_t width = op->p.n - 1;
+    size_t width = op_width(op) - 1;
 
     op->send_window = RDMC_SENDS_IN_FLIGHT;
     if (op->header.schedule == RDMC_SCHEDULE_FANOUT && width > op->send_window) {
@@ -441,7 +466,8 @@ static int op_setup_transfers(rdmc_op_t *op)
 
 static bool header_is_valid(const rdmc_op_t *op, const rdmc_bcast_header_t *h, size_t len)
 {
-    return len == sizeof(*h) && h->magic == RDMC_HEADER_MAGIC && h->root < op->p.n &&
+    return len == sizeof(*h) && h->magic == RDMC_HEADER_MAGIC &&
+           op_index(op, h->root) != UINT32_MAX &&
            h->root != op->p.rank && h->schedule < RDMC_SCHEDULE_COUNT &&
            h->block_bytes >= RDMC_BLOCK_BYTES_MIN &&
            rdmc_block_count(h->nbytes, h->block_bytes) <= RDMC_MAX_BLOCKS &&
@@ -508,6 +534,12 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params)
 
     memset(op, 0, sizeof(*op));
     op->p = *params;
+    if ((params->members != NULL && params->nmembers == 0) ||
+        op_index(op, params->rank) == UINT32_MAX || op_index(op, params->root) == UINT32_MAX) {
+        op_fail(op, -EINVAL, "rank %u or root %u is not among the members", params->rank,
+                params->root);
+        return op->status;
+    }
 
     if (params->rank != params->root) {
         op_post_header_recv(op);

@@ -75,6 +75,10 @@ typedef struct rdmc_op_params {
     rdmc_transport_t *tp;
     uint32_t n;             /* communicator size */
     uint32_t rank;          /* my communicator rank */
+    /* The ranks taking part, ascending (after failures, the view's
+     * members); NULL: all n.  The schedule runs over them only. */
+    const uint32_t *members;
+    uint32_t nmembers;
     uint32_t root;          /* the root as this rank was told */
     uint64_t seq;           /* per-communicator op number, equal at all ranks */
     /* Root only: what to send and how. */

@@ -111,6 +111,89 @@ static void run_case(const bcast_case_t *c)
     fake_world_destroy(w);
 }
 
+/* After failures the schedule runs over the members only: every byte
+ * reaches them, nothing is sent to (or expected from) anyone else. */
+static void test_members_only(void **state)
+{
+    static const uint32_t members[] = { 0, 2, 3, 5, 8, 9, 11 };
+    const int n = 12, nm = (int)(sizeof(members) / sizeof(members[0]));
+    const uint64_t nbytes = 9 * 1024 + 3;
+
+    (void)state;
+    for (int alg = 0; alg < RDMC_SCHEDULE_COUNT; alg++) {
+        for (int ri = 0; ri < nm; ri += 2) {
+            unsigned seed = (unsigned)(alg * 16 + ri + 1);
+            fake_world_t *w = fake_world_create(n, seed, 10);
+            rdmc_op_t ops[MAX_RANKS];
+            uint8_t *bufs[MAX_RANKS];
+            uint32_t root = members[ri];
+            for (int i = 0; i < nm; i++) {
+                uint32_t r = members[i];
+                bufs[i] = calloc(nbytes, 1);
+                for (uint64_t b = 0; r == root && b < nbytes; b++) {
+                    bufs[i][b] = pattern(b, seed);
+                }
+                rdmc_op_params_t p = {
+                    .tp = fake_world_endpoint(w, (int)r), .n = (uint32_t)n, .rank = r,
+                    .members = members, .nmembers = (uint32_t)nm, .root = root, .seq = 5,
+                    .buf = bufs[i], .nbytes = nbytes, .block_bytes = 1024,
+                    .schedule = (rdmc_schedule_alg_t)alg,
+                };
+                assert_int_equal(rdmc_op_start(&ops[i], &p), 0);
+            }
+            /* drive() progresses ranks 0..nm-1 of ops[]; progress all of the world. */
+            for (long round = 0; round < MAX_ROUNDS; round++) {
+                bool all = true;
+                for (int r = 0; r < n; r++) {
+                    rdmc_transport_t *tp = fake_world_endpoint(w, r);
+                    tp->ops->progress(tp);
+                }
+                for (int i = 0; i < nm; i++) {
+                    all = rdmc_op_test(&ops[i]) && all;
+                }
+                if (all) {
+                    break;
+                }
+            }
+            for (int i = 0; i < nm; i++) {
+                assert_int_equal(ops[i].status, 0);
+                assert_true(ops[i].done);
+                for (uint64_t b = 0; b < nbytes; b++) {
+                    if (bufs[i][b] != pattern(b, seed)) {
+                        fail_msg("schedule %d root %u: member %u byte %llu wrong", alg, root,
+                                 members[i], (unsigned long long)b);
+                    }
+                }
+                rdmc_op_release(&ops[i]);
+                free(bufs[i]);
+            }
+            assert_int_equal(fake_world_undelivered(w), 0);   /* nothing sent to a non-member */
+            assert_int_equal(fake_world_wrong_senders(w), 0);
+            fake_world_destroy(w);
+        }
+    }
+}
+
+/* A rank or root outside the members is refused. */
+static void test_non_member_is_refused(void **state)
+{
+    static const uint32_t members[] = { 1, 2 };
+    fake_world_t *w = fake_world_create(3, 1, 0);
+    uint8_t buf[16] = { 0 };
+    rdmc_op_t op;
+    rdmc_op_params_t p = { .tp = fake_world_endpoint(w, 0), .n = 3, .rank = 0,
+                           .members = members, .nmembers = 2, .root = 1, .seq = 1,
+                           .buf = buf, .nbytes = sizeof(buf), .block_bytes = 8 };
+
+    (void)state;
+    assert_int_equal(rdmc_op_start(&op, &p), -EINVAL);
+    p.tp = fake_world_endpoint(w, 1);
+    p.rank = 1;
+    p.root = 0;
+    assert_int_equal(rdmc_op_start(&op, &p), -EINVAL);
+    fake_world_destroy(w);
+}
+
 static void test_every_schedule_delivers_every_byte(void **state)
 {
     (void)state;
@@ -412,6 +495,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tags_keep_kinds_ops_and_steps_apart),
         cmocka_unit_test(test_every_schedule_delivers_every_byte),
+        cmocka_unit_test(test_members_only),
+        cmocka_unit_test(test_non_member_is_refused),
         cmocka_unit_test(test_binomial_pipeline_larger_groups),
         cmocka_unit_test(test_short_receiver_learns_the_true_size),
         cmocka_unit_test(test_hooks_see_blocks_in_order),
