@@ -369,9 +369,7 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
             return rc;
         }
         mca_coll_rdmc_count(&c->pvar_fallbacks, 1);
-        if (m->state == RDMC_SETUP_READY) {
-            mca_coll_rdmc_drain(m);   /* after the collectives issued before it */
-        }
+        mca_coll_rdmc_drain(m);   /* after the collectives issued before it */
         return m->previous_bcast(buf, count, dtype, root, comm, m->previous_bcast_module);
     }
     rc = start_bcast(m, "MPI_Bcast", buf, count, dtype, root, nbytes, small, &req);
@@ -439,9 +437,7 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
         if (rc != MPI_SUCCESS) {
             return rc;
         }
-        if (m->state == RDMC_SETUP_READY) {
-            mca_coll_rdmc_drain(m);
-        }
+        mca_coll_rdmc_drain(m);
         return m->previous_barrier(comm, m->previous_barrier_module);
     }
     req = issue_barrier(m, "MPI_Barrier");

@@ -26,8 +26,6 @@
 #define MPI_PROGRESS_INTERVAL_MS 1.0
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
-/* Polls finding nothing before a blocking wait may sleep. */
-#define SPINS_BEFORE_SLEEP 1
 
 /* Modules with a running stream, for the opal_progress callback. */
 static mca_coll_rdmc_module_t *active_modules[256];
@@ -112,11 +110,11 @@ void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
 {
     mca_coll_rdmc_module_t *m = req->module;
 
+    bool was_idle;
+
     if (req->ctx.dtype != NULL) {
         OMPI_DATATYPE_RETAIN(req->ctx.dtype);
     }
-    bool was_idle;
-
     pthread_mutex_lock(&m->lock);
     m->pending++;
     was_idle = !rdmc_stream_busy(&m->stream);
@@ -305,7 +303,7 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
     mca_coll_rdmc_module_t *m = req->module;
     rdmc_transport_t *tp = rdmc_ofi_ep_transport(m->ep);
     double last_mpi_progress = rdmc_now_ms();
-    int idle = 0, rc;
+    int rc;
 
     __atomic_add_fetch(&m->app_waiting, 1, __ATOMIC_RELAXED);
     while (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
@@ -314,16 +312,13 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
             break;
         }
         if (work > 0) {
-            idle = 0;
             continue;
         }
         if (rdmc_now_ms() - last_mpi_progress >= MPI_PROGRESS_INTERVAL_MS) {
             opal_progress();
             last_mpi_progress = rdmc_now_ms();
         }
-        if (++idle < SPINS_BEFORE_SLEEP) {
-            continue;
-        }
+        /* Nothing to do: the transport's wait yields the core (or sleeps). */
         pthread_mutex_lock(&m->lock);
         int sleep_ms = rdmc_stream_sleep_ms(&m->stream, WAIT_SLICE_MS);
         pthread_mutex_unlock(&m->lock);
@@ -344,6 +339,9 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
  * Local waiting only, so every rank may decide differently to wait. */
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 {
+    if (m->state != RDMC_SETUP_READY) {
+        return;   /* nothing of ours can be in flight */
+    }
     while (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0) {
         int work = mca_coll_rdmc_module_progress(m);
         if (work < 0) {
@@ -378,9 +376,7 @@ int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
                             m->comm->c_name, ompi_comm_rank(m->comm), m->held);
         return MPI_ERR_PENDING;
     }
-    if (m->state == RDMC_SETUP_READY) {
-        mca_coll_rdmc_drain(m);
-    }
+    mca_coll_rdmc_drain(m);
     return MPI_SUCCESS;
 }
 
