@@ -301,12 +301,19 @@ int main(int argc, char **argv)
         }
         /* Sizes on both sides of coll_rdmc_sst_max_bytes (4096): the root's
          * size picks the path, rank 1 learns it from the root's slot at once. */
+        long long ibcasts_before = rdmc_pvar_read("coll_rdmc_ibcasts");
         double start = now();
         mismatch(8000, 2000, MPI_ERR_TRUNCATE, 1);
         mismatch(2000, 8000, MPI_ERR_COUNT, 1);
         mismatch(3000, 3000, MPI_SUCCESS, 1);
         expect_bounded("sizes across sst_max_bytes", now() - start, 0);
         free_in_flight();
+        /* The three above and free_in_flight's two MPI_Ibcasts went through rdmc. */
+        long long ibcasts = rdmc_pvar_read("coll_rdmc_ibcasts") - ibcasts_before;
+        if (ibcasts != 5) {
+            printf("FAIL rank %d: rdmc carried %lld of the 5 MPI_Ibcasts\n", rank, ibcasts);
+            failures++;
+        }
     }
 
     int all = 0;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "membership/rdmc.h"
+#include "rdmc_pvars.h"
 
 static int rank, size, failures;
 
@@ -145,8 +146,11 @@ static void shrink(void)
     for (int i = 0; i < count; i++) {
         buf[i] = rank == 0 ? i * 7 + 1 : -1;
     }
+    long long ibcasts = rdmc_pvar_read("coll_rdmc_ibcasts");
     MPI_Ibcast(buf, count, MPI_INT, 0, small, &request);
     MPI_Wait(&request, MPI_STATUS_IGNORE);
+    expect_int("MPI_Ibcasts rdmc carried on the shrunk communicator",
+               (long)(rdmc_pvar_read("coll_rdmc_ibcasts") - ibcasts), 1);
     for (int i = 0; i < count; i++) {
         if (buf[i] != i * 7 + 1) {
             fail("%s: int %ld is wrong (%ld)", "MPI_Ibcast on the shrunk communicator", i, buf[i]);
