@@ -396,6 +396,11 @@ static int post_slots(rdmc_sst_t *sst, int peer, uint64_t from, uint64_t to)
         size_t len = slots_used_bytes(sst, ranges[i][0], ranges[i][1]);
         rc = post_range(sst, peer, offset, len, &pp->data_reqs[i]);
     }
+    if (rc != 0) {
+        /* A range was refused (-EAGAIN: later): writes already on the way
+         * must not move `placed` past it; the next flush posts from there. */
+        pp->inflight_upto = pp->placed;
+    }
     return rc;
 }
 

@@ -24,13 +24,16 @@ typedef struct group {
     rdmc_sst_t *sst[MAX_N];
 } group_t;
 
+/* Percent of posts the fake transport refuses (-EAGAIN) in the next group. */
+static int group_refusals;
+
 static void group_open(group_t *g, int n, unsigned nslots, size_t payload, unsigned seed,
                        bool unordered, bool torn, bool force_fence)
 {
     uint8_t blob[RDMC_WINDOW_BLOB];
 
     g->n = n;
-    g->world = fake_world_create(n, seed, 0);
+    g->world = fake_world_create(n, seed, group_refusals);
     fake_world_set_writes(g->world, unordered, torn);
     for (int r = 0; r < n; r++) {
         size_t len = sizeof(blob);
@@ -191,6 +194,19 @@ static void test_guarded_slots_unordered_torn(void **state)
 {
     (void)state;
     check_guarded_slots(true, true, false, 5);
+}
+
+/* Refused posts (-EAGAIN) are retried; a range refused after the one
+ * before it was posted must not let the guard pass it. */
+static void test_guarded_slots_refused(void **state)
+{
+    (void)state;
+    group_refusals = 20;
+    for (unsigned seed = 6; seed < 12; seed++) {
+        check_guarded_slots(true, false, false, seed);
+        check_guarded_slots(false, false, true, seed);
+    }
+    group_refusals = 0;
 }
 
 /* A slot that holds another sequence number is reported, not delivered. */
@@ -447,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_guarded_slots_ordered),
         cmocka_unit_test(test_guarded_slots_fenced),
         cmocka_unit_test(test_guarded_slots_unordered_torn),
+        cmocka_unit_test(test_guarded_slots_refused),
         cmocka_unit_test(test_malformed_slot_is_an_error),
         cmocka_unit_test(test_slot_writes_and_engine_marker),
         cmocka_unit_test(test_predicate_kinds),
