@@ -2,7 +2,9 @@
  * The SST: table layout, checked cells, guarded pushes, predicates (sst.h).
  *
  * Row layout: RDMC_SST_NFIELDS cells, then nslots slots of
- * {header, payload rounded up to 8 bytes}; rows are padded to 64 bytes.
+ * {header, payload rounded up to 8 bytes}, then the view region
+ * {version, checksum, view_bytes rounded up to 8}; rows are padded to 64
+ * bytes.
  *
  * Pushing: each peer has a "placed" mark, the published value whose slots
  * are known to be in that peer's copy (ordered transport: once the writes
@@ -37,9 +39,19 @@ typedef struct sst_peer {
     unsigned inflight;        /* data writes not yet completed (0..2) */
     bool head_dirty;          /* our cells changed since the last push */
     bool head_inflight;       /* a head write (not injected) not yet completed */
+    bool view_dirty;          /* our view region changed since the last push */
+    bool view_inflight;
+    bool live;                /* see rdmc_sst_remove */
+    bool failed;              /* a write to this peer failed */
     sst_write_req_t data_reqs[2];
     sst_write_req_t head_req;
+    sst_write_req_t view_req;
 } sst_peer_t;
+
+typedef struct sst_view_header {
+    uint64_t version;
+    uint64_t check;           /* view_check(version, region) */
+} sst_view_header_t;
 
 typedef struct sst_predicate {
     rdmc_sst_pred_kind_t kind;
@@ -53,6 +65,7 @@ typedef struct sst_predicate {
 struct rdmc_sst {
     rdmc_sst_params_t p;
     size_t slot_bytes, row_bytes;
+    size_t view_offset;       /* of the view region within a row */
     uint8_t *table;
     uint64_t *accepted;       /* last whole value per member and field */
     sst_peer_t *peers;
@@ -110,7 +123,10 @@ int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *b
     }
     sst->p = *params;
     sst->slot_bytes = sizeof(rdmc_sst_slot_header_t) + round_up(params->slot_payload, 8);
-    sst->row_bytes = round_up(HEAD_BYTES + params->nslots * sst->slot_bytes, ROW_ALIGN);
+    sst->view_offset = HEAD_BYTES + params->nslots * sst->slot_bytes;
+    sst->row_bytes = round_up(sst->view_offset + sizeof(sst_view_header_t) +
+                                  (params->view_bytes > 0 ? round_up(params->view_bytes, 8) : 0),
+                              ROW_ALIGN);
     table_bytes = round_up(sst->row_bytes * (size_t)params->n, TABLE_ALIGN);
     sst->accepted = calloc((size_t)params->n * RDMC_SST_NFIELDS, sizeof(*sst->accepted));
     sst->peers = calloc((size_t)params->n, sizeof(*sst->peers));
@@ -133,6 +149,9 @@ int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *b
         }
         sst->peers[m].head_req.sst = sst;
         sst->peers[m].head_req.peer = m;
+        sst->peers[m].view_req.sst = sst;
+        sst->peers[m].view_req.peer = m;
+        sst->peers[m].live = true;
     }
     rc = params->tp->ops->window_expose(params->tp, sst->table, table_bytes, blob, blob_len);
     if (rc != 0) {
@@ -184,6 +203,42 @@ uint64_t rdmc_sst_writes(const rdmc_sst_t *sst)
     return sst->writes;
 }
 
+/* ---- members ------------------------------------------------------------ */
+
+void rdmc_sst_remove(rdmc_sst_t *sst, int member)
+{
+    if (member >= 0 && member < sst->p.n && member != sst->p.me) {
+        sst->peers[member].live = false;
+    }
+}
+
+bool rdmc_sst_is_live(const rdmc_sst_t *sst, int member)
+{
+    return member >= 0 && member < sst->p.n && sst->peers[member].live;
+}
+
+bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member)
+{
+    return member >= 0 && member < sst->p.n && sst->peers[member].failed;
+}
+
+/* A peer we still push to. */
+static bool reachable(const rdmc_sst_t *sst, int member)
+{
+    return member != sst->p.me && sst->peers[member].live && !sst->peers[member].failed;
+}
+
+/* A write to a peer failed: with tolerate_peer_errors only that peer is
+ * written off (the failure detector hears of it), otherwise the table. */
+static void write_failed(rdmc_sst_t *sst, int peer, int status)
+{
+    if (sst->p.tolerate_peer_errors) {
+        sst->peers[peer].failed = true;
+    } else if (sst->error == 0) {
+        sst->error = status;
+    }
+}
+
 /* ---- cells -------------------------------------------------------------- */
 
 uint64_t rdmc_sst_get(const rdmc_sst_t *sst, int member, rdmc_sst_field_t field)
@@ -206,8 +261,10 @@ uint64_t rdmc_sst_min(const rdmc_sst_t *sst, rdmc_sst_field_t field)
     uint64_t min = UINT64_MAX;
 
     for (int m = 0; m < sst->p.n; m++) {
-        uint64_t v = rdmc_sst_get(sst, m, field);
-        min = v < min ? v : min;
+        if (sst->peers[m].live) {
+            uint64_t v = rdmc_sst_get(sst, m, field);
+            min = v < min ? v : min;
+        }
     }
     return min;
 }
@@ -279,7 +336,7 @@ static uint64_t min_placed(const rdmc_sst_t *sst)
     uint64_t min = sst->pending_publish;
 
     for (int m = 0; m < sst->p.n; m++) {
-        if (m != sst->p.me && sst->peers[m].placed < min) {
+        if (reachable(sst, m) && sst->peers[m].placed < min) {
             min = sst->peers[m].placed;
         }
     }
@@ -304,11 +361,15 @@ static void on_write_done(rdmc_req_t *base, int status, size_t len, uint64_t imm
 
     (void)len;
     (void)imm;
-    if (status != 0 && sst->error == 0) {
-        sst->error = status;
+    if (status != 0) {
+        write_failed(sst, req->peer, status);
     }
     if (req == &peer->head_req) {
         peer->head_inflight = false;
+        return;
+    }
+    if (req == &peer->view_req) {
+        peer->view_inflight = false;
         return;
     }
     if (--peer->inflight == 0 && status == 0) {
@@ -443,20 +504,49 @@ static int flush_slots(rdmc_sst_t *sst, int peer)
     return rc;
 }
 
+/* The whole view region, one write at a time: a newer copy must never be
+ * overtaken by an older one. */
+static int push_view(rdmc_sst_t *sst, int peer)
+{
+    sst_peer_t *pp = &sst->peers[peer];
+    size_t offset = (size_t)sst->p.me * sst->row_bytes + sst->view_offset;
+    int rc;
+
+    if (!pp->view_dirty || pp->view_inflight) {
+        return 0;
+    }
+    pp->view_dirty = false;
+    pp->view_inflight = true;
+    pp->view_req.base.complete = on_write_done;
+    rc = sst->p.tp->ops->write(sst->p.tp, peer, offset,
+                               sizeof(sst_view_header_t) + sst->p.view_bytes, true,
+                               &pp->view_req.base);
+    if (rc != 0) {
+        pp->view_dirty = true;
+        pp->view_inflight = false;
+    } else {
+        sst->writes++;
+    }
+    return rc;
+}
+
 int rdmc_sst_flush(rdmc_sst_t *sst)
 {
     bool all_pushed = true;
 
     for (int pass = 0; pass < 2 && sst->error == 0; pass++) {
         for (int m = 0; m < sst->p.n; m++) {
-            if (m == sst->p.me) {
+            if (!reachable(sst, m)) {
                 continue;
             }
             /* Pass 0 posts data, pass 1 the cells, the guard among them. */
             int rc = pass == 0 ? flush_slots(sst, m)
                                : sst->peers[m].head_dirty ? push_head(sst, m) : 0;
+            if (rc == 0 && pass == 1) {
+                rc = push_view(sst, m);
+            }
             if (rc != 0 && rc != -EAGAIN) {
-                sst->error = rc;
+                write_failed(sst, m, rc);
             }
             all_pushed = all_pushed && (pass == 0 || !sst->peers[m].head_dirty);
         }
@@ -474,12 +564,64 @@ bool rdmc_sst_flush_pending(const rdmc_sst_t *sst)
 {
     for (int m = 0; m < sst->p.n; m++) {
         const sst_peer_t *pp = &sst->peers[m];
-        if (m != sst->p.me &&
-            (pp->head_dirty || pp->inflight > 0 || pp->placed < sst->pending_publish)) {
+        if (reachable(sst, m) && (pp->head_dirty || pp->inflight > 0 || pp->view_dirty ||
+                                  pp->view_inflight || pp->placed < sst->pending_publish)) {
             return true;
         }
     }
     return false;
+}
+
+/* ---- the view region ---------------------------------------------------- */
+
+static uint64_t view_check(uint64_t version, const uint8_t *bytes, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ version;   /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ bytes[i]) * 0x100000001b3ull;
+    }
+    return h ^ (version * 0x9e3779b97f4a7c15ull);
+}
+
+static sst_view_header_t *view_header_of(const rdmc_sst_t *sst, int member)
+{
+    return (sst_view_header_t *)(row_of(sst, member) + sst->view_offset);
+}
+
+void *rdmc_sst_view_region(rdmc_sst_t *sst)
+{
+    return view_header_of(sst, sst->p.me) + 1;
+}
+
+void rdmc_sst_view_push(rdmc_sst_t *sst)
+{
+    sst_view_header_t *h = view_header_of(sst, sst->p.me);
+
+    h->version++;
+    h->check = view_check(h->version, (const uint8_t *)(h + 1), sst->p.view_bytes);
+    for (int m = 0; m < sst->p.n; m++) {
+        sst->peers[m].view_dirty = m != sst->p.me;
+    }
+}
+
+bool rdmc_sst_view_read(const rdmc_sst_t *sst, int member, void *out, uint64_t *version_p)
+{
+    const sst_view_header_t *h = view_header_of(sst, member);
+    sst_view_header_t copy;
+
+    /* A write may be landing right now: take a copy, then check it. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    memcpy(&copy, h, sizeof(copy));
+    if (copy.version <= *version_p) {
+        return false;
+    }
+    memcpy(out, h + 1, sst->p.view_bytes);
+    if (copy.check != view_check(copy.version, out, sst->p.view_bytes)) {
+        return false;
+    }
+    *version_p = copy.version;
+    return true;
 }
 
 /* ---- predicates --------------------------------------------------------- */

@@ -13,7 +13,10 @@
  *           keeps the last value it accepted;
  *   slots   a ring of small-message slots (the SST multicast path), guarded
  *           by the `published` cell: the slot of a message with sequence s is
- *           valid at a reader once the owner's published > s.
+ *           valid at a reader once the owner's published > s;
+ *   view    optionally, an opaque region (the group manager's row), pushed
+ *           whole with a version and a checksum, so a reader accepts only
+ *           whole copies, each newer than the last.
  *
  * Guards are written after their data, never in the same write, and the
  * order is guaranteed, not assumed: when the transport places writes in
@@ -73,6 +76,10 @@ typedef struct rdmc_sst_params {
     unsigned nslots;        /* small-message slots per row */
     size_t slot_payload;    /* largest small message */
     bool force_fence;       /* complete data before guards even on ordered transports */
+    size_t view_bytes;      /* size of the view region (0: none) */
+    /* A failed write to a peer marks that peer failed (for the failure
+     * detector) instead of making the whole table unusable. */
+    bool tolerate_peer_errors;
 } rdmc_sst_params_t;
 
 #define RDMC_SST_MAX_PREDICATES 16
@@ -90,9 +97,16 @@ int rdmc_sst_members(const rdmc_sst_t *sst);
 int rdmc_sst_me(const rdmc_sst_t *sst);
 uint64_t rdmc_sst_writes(const rdmc_sst_t *sst);   /* one-sided writes posted so far */
 
+/* Members whose rows count (minimums, slot reuse) and to whom we push: all
+ * at first.  A member a view change removed is taken out for good. */
+void rdmc_sst_remove(rdmc_sst_t *sst, int member);
+bool rdmc_sst_is_live(const rdmc_sst_t *sst, int member);
+/* Did a write to this peer fail (tolerate_peer_errors)? */
+bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member);
+
 /* The last whole value of a member's cell (our own: the current one). */
 uint64_t rdmc_sst_get(const rdmc_sst_t *sst, int member, rdmc_sst_field_t field);
-/* The minimum of a field over all members (e.g. stability: RECEIVED). */
+/* The minimum of a field over the live members (e.g. stability: RECEIVED). */
 uint64_t rdmc_sst_min(const rdmc_sst_t *sst, rdmc_sst_field_t field);
 /* How a change of our own cell travels. */
 typedef enum rdmc_sst_push {
@@ -127,6 +141,15 @@ int rdmc_sst_flush(rdmc_sst_t *sst);
 /* Does a flush have work it could not post yet (refused, or waiting for a
  * completion)? */
 bool rdmc_sst_flush_pending(const rdmc_sst_t *sst);
+
+/* The view region of our own row (view_bytes): change it in place, then
+ * push it; the next flush sends the whole region to every live peer, one
+ * write at a time per peer. */
+void *rdmc_sst_view_region(rdmc_sst_t *sst);
+void rdmc_sst_view_push(rdmc_sst_t *sst);
+/* Copy member's region into out (view_bytes) when a whole copy newer than
+ * *version_p is there (then *version_p moves on); false otherwise. */
+bool rdmc_sst_view_read(const rdmc_sst_t *sst, int member, void *out, uint64_t *version_p);
 
 /* Predicates.  add returns a handle (>= 0) or -1 when the table is full. */
 int rdmc_sst_predicate_add(rdmc_sst_t *sst, rdmc_sst_pred_kind_t kind, rdmc_sst_pred_fn_t pred,

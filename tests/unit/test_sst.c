@@ -26,6 +26,8 @@ typedef struct group {
 
 /* Percent of posts the fake transport refuses (-EAGAIN) in the next group. */
 static int group_refusals;
+/* Size of the view region of the next group's tables. */
+static size_t group_view_bytes;
 
 static void group_open(group_t *g, int n, unsigned nslots, size_t payload, unsigned seed,
                        bool unordered, bool torn, bool force_fence)
@@ -38,7 +40,7 @@ static void group_open(group_t *g, int n, unsigned nslots, size_t payload, unsig
     for (int r = 0; r < n; r++) {
         size_t len = sizeof(blob);
         rdmc_sst_params_t p = { fake_world_endpoint(g->world, r), n, r, nslots, payload,
-                                force_fence };
+                                force_fence, group_view_bytes, false };
         assert_int_equal(rdmc_sst_create(&p, &g->sst[r], blob, &len), 0);
     }
     for (int r = 0; r < n; r++) {
@@ -443,6 +445,72 @@ static void test_stream_stable_in_order(void **state)
     run_stream(true, 8);
 }
 
+/* The view region: whatever order and pieces the writes land in, a reader
+ * accepts only whole copies, each newer than the one before. */
+static void test_view_region_whole_copies(void **state)
+{
+    enum { WORDS = 100 };
+    group_t g;
+    uint64_t copy[WORDS], version = 0, last_value = 0;
+
+    (void)state;
+    group_view_bytes = sizeof(copy);
+    group_open(&g, 2, 2, 8, 11, true, true, false);
+    group_view_bytes = 0;
+    for (uint64_t v = 1; v <= 200; v++) {
+        uint64_t *mine = rdmc_sst_view_region(g.sst[0]);
+        for (int w = 0; w < WORDS; w++) {
+            mine[w] = v;
+        }
+        rdmc_sst_view_push(g.sst[0]);
+        group_round(&g);
+        if (rdmc_sst_view_read(g.sst[1], 0, copy, &version)) {
+            for (int w = 0; w < WORDS; w++) {
+                assert_int_equal(copy[w], copy[0]);
+            }
+            assert_true(copy[0] > last_value);
+            last_value = copy[0];
+        }
+    }
+    group_settle(&g);
+    if (rdmc_sst_view_read(g.sst[1], 0, copy, &version)) {
+        last_value = copy[WORDS - 1];
+    }
+    assert_int_equal(last_value, 200);
+    /* Nothing newer: no copy. */
+    assert_false(rdmc_sst_view_read(g.sst[1], 0, copy, &version));
+    group_close(&g);
+}
+
+/* A removed member no longer holds back minimums (stability, slot reuse)
+ * and is no longer written to. */
+static void test_removed_member_is_ignored(void **state)
+{
+    group_t g;
+    uint64_t writes;
+
+    (void)state;
+    group_open(&g, 3, 2, 8, 5, false, false, false);
+    rdmc_sst_set(g.sst[0], RDMC_SST_RECEIVED, 7, RDMC_SST_NOTIFY);
+    rdmc_sst_set(g.sst[1], RDMC_SST_RECEIVED, 9, RDMC_SST_NOTIFY);
+    group_settle(&g);
+    assert_int_equal(rdmc_sst_min(g.sst[0], RDMC_SST_RECEIVED), 0);   /* member 2 lags */
+    assert_false(rdmc_sst_slot_free(g.sst[0], 4));
+    rdmc_sst_remove(g.sst[0], 2);
+    assert_false(rdmc_sst_is_live(g.sst[0], 2));
+    assert_int_equal(rdmc_sst_min(g.sst[0], RDMC_SST_RECEIVED), 7);
+    assert_true(rdmc_sst_slot_free(g.sst[0], 4));
+    writes = rdmc_sst_writes(g.sst[0]);
+    rdmc_sst_set(g.sst[0], RDMC_SST_RECEIVED, 8, RDMC_SST_NOTIFY);
+    group_settle(&g);
+    assert_int_equal(rdmc_sst_writes(g.sst[0]), writes + 1);   /* to member 1 only */
+    assert_int_equal(rdmc_sst_get(g.sst[2], 0, RDMC_SST_RECEIVED), 7);
+    /* Removing ourselves means nothing. */
+    rdmc_sst_remove(g.sst[0], 0);
+    assert_true(rdmc_sst_is_live(g.sst[0], 0));
+    group_close(&g);
+}
+
 static void test_stream_local_in_order(void **state)
 {
     (void)state;
@@ -471,6 +539,8 @@ int main(void)
         cmocka_unit_test(test_stream_stable_in_order),
         cmocka_unit_test(test_stream_local_in_order),
         cmocka_unit_test(test_stream_window_of_one),
+        cmocka_unit_test(test_view_region_whole_copies),
+        cmocka_unit_test(test_removed_member_is_ignored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
