@@ -196,7 +196,7 @@ static void setup(bench_t *b)
         die(b, "the provider is unavailable");
     }
     b->tp = rdmc_ofi_ep_transport(b->ep);
-    rdmc_sst_params_t params = { b->tp, b->n, b->rank, SLOTS, PAYLOAD, false };
+    rdmc_sst_params_t params = { b->tp, b->n, b->rank, SLOTS, PAYLOAD, false, 0, false };
     rdmc_ofi_ep_address(b->ep, mine.addr, &len);
     mine.addr_len = (uint32_t)len;
     len = sizeof(mine.window);

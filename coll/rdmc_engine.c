@@ -28,6 +28,19 @@ uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step)
            ((seq & seq_mask) << TAG_STEP_BITS) | (step & step_mask);
 }
 
+/* The sequence bits of an op's tags: the low bits of its seq, and above
+ * them the low bits of its epoch, so that an op re-run after a view change
+ * never matches a message of the run it replaces. */
+#define TAG_EPOCH_SHIFT 20
+
+static uint64_t op_tag(const rdmc_op_t *op, enum rdmc_tag_kind kind, uint64_t step)
+{
+    uint64_t seq = (op->p.seq & (((uint64_t)1 << TAG_EPOCH_SHIFT) - 1)) |
+                   ((uint64_t)op->p.epoch << TAG_EPOCH_SHIFT);
+
+    return rdmc_tag(kind, seq, step);
+}
+
 static void op_fail(rdmc_op_t *op, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -197,7 +210,7 @@ static void op_try_sends(rdmc_op_t *op)
         req->base.complete = on_send_done;
         int rc = tp->ops->send(tp, (int)x->peer, op_block_ptr(op, x->block),
                                op_block_len(op, x->block),
-                               rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), x->block,
+                               op_tag(op, RDMC_TAG_DATA, x->step), x->block,
                                &req->base);
         if (rc == -EAGAIN) {
             op->refused = true;
@@ -226,7 +239,7 @@ static void op_post_ready_recvs(rdmc_op_t *op)
         size_t i = op->readies_posted;
         req->base.complete = on_ready;
         int rc = tp->ops->recv(tp, (int)op->sends[i].peer, NULL, 0,
-                               rdmc_tag(RDMC_TAG_READY, op->p.seq, op->sends[i].step), 0,
+                               op_tag(op, RDMC_TAG_READY, op->sends[i].step), 0,
                                &req->base);
         if (rc == -EAGAIN) {
             op->refused = true;
@@ -256,7 +269,7 @@ static void op_post_block_recvs(rdmc_op_t *op)
         req->base.complete = on_block;
         int rc = tp->ops->recv(tp, (int)x->peer, op_block_ptr(op, x->block),
                                op_block_len(op, x->block),
-                               rdmc_tag(RDMC_TAG_DATA, op->p.seq, x->step), 0, &req->base);
+                               op_tag(op, RDMC_TAG_DATA, x->step), 0, &req->base);
         if (rc == -EAGAIN) {
             op->refused = true;
             return;
@@ -270,7 +283,7 @@ static void op_post_block_recvs(rdmc_op_t *op)
         req->index = i;
         op->recvs_posted++;
         /* The credit: only now may the sender push this block. */
-        op_queue_ctrl(op, x->peer, rdmc_tag(RDMC_TAG_READY, op->p.seq, x->step), false);
+        op_queue_ctrl(op, x->peer, op_tag(op, RDMC_TAG_READY, x->step), false);
     }
 }
 
@@ -411,7 +424,7 @@ static void op_forward_header(rdmc_op_t *op)
         if (rdmc_schedule_first_recv(alg, op_width(op), op_relative(op, child), op->nblocks,
                                      &first_step, &first) &&
             first.peer == me) {
-            op_queue_ctrl(op, child, rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), true);
+            op_queue_ctrl(op, child, op_tag(op, RDMC_TAG_HEADER, 0), true);
         }
     }
     free(seen);
@@ -518,7 +531,7 @@ static void op_post_header_recv(rdmc_op_t *op)
     op->header_req.base.complete = on_header;
     /* Who sends the header depends on the root, unknown until it comes. */
     rc = tp->ops->recv(tp, -1, &op->header, sizeof(op->header),
-                       rdmc_tag(RDMC_TAG_HEADER, op->p.seq, 0), 0, &op->header_req.base);
+                       op_tag(op, RDMC_TAG_HEADER, 0), 0, &op->header_req.base);
     if (rc == 0) {
         op->header_req.op = op;
     } else if (rc == -EAGAIN) {
@@ -628,6 +641,57 @@ int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
         }
     }
     return op->status;
+}
+
+void rdmc_op_abandon(rdmc_op_t *op)
+{
+    rdmc_transport_t *tp = op->p.tp;
+
+    op_fail(op, -ECANCELED, "abandoned after a view change");
+    if (tp->ops->cancel == NULL) {
+        return;
+    }
+    if (op->header_req.op != NULL) {
+        tp->ops->cancel(tp, &op->header_req.base);
+    }
+    for (size_t i = 0; i < RDMC_RECV_AHEAD; i++) {
+        if (op->recv_reqs[i].op != NULL) {
+            tp->ops->cancel(tp, &op->recv_reqs[i].base);
+        }
+    }
+    for (size_t i = 0; i < 2 * RDMC_MAX_IN_FLIGHT; i++) {
+        if (op->ready_reqs[i].op != NULL) {
+            tp->ops->cancel(tp, &op->ready_reqs[i].base);
+        }
+    }
+}
+
+bool rdmc_op_receives_quiet(const rdmc_op_t *op)
+{
+    if (op->header_req.op != NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < RDMC_RECV_AHEAD; i++) {
+        if (op->recv_reqs[i].op != NULL) {
+            return false;
+        }
+    }
+    for (size_t i = 0; i < 2 * RDMC_MAX_IN_FLIGHT; i++) {
+        if (op->ready_reqs[i].op != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool rdmc_op_quiet(const rdmc_op_t *op)
+{
+    for (size_t i = 0; i < RDMC_MAX_IN_FLIGHT; i++) {
+        if (op->send_reqs[i].op != NULL) {
+            return false;
+        }
+    }
+    return rdmc_op_receives_quiet(op);
 }
 
 void rdmc_op_release(rdmc_op_t *op)

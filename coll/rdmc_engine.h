@@ -81,6 +81,7 @@ typedef struct rdmc_op_params {
     uint32_t nmembers;
     uint32_t root;          /* the root as this rank was told */
     uint64_t seq;           /* per-communicator op number, equal at all ranks */
+    uint32_t epoch;         /* the view it runs in (its low 8 bits are in the tags) */
     /* Root only: what to send and how. */
     const void *buf;
     uint64_t nbytes;
@@ -161,6 +162,14 @@ bool rdmc_op_test(rdmc_op_t *op);
 /* Drive progress until the op is done, fails, or sees no completion for
  * timeout_ms.  Returns op->status. */
 int rdmc_op_wait(rdmc_op_t *op, int timeout_ms);
+
+/* A view change made the op moot: fail it (-ECANCELED) and cancel every
+ * receive it has posted, so that nothing lands in its buffer any more once
+ * rdmc_op_receives_quiet.  Its sends may never finish (a dead peer); keep
+ * the op until rdmc_op_quiet, or until the transport is closed. */
+void rdmc_op_abandon(rdmc_op_t *op);
+bool rdmc_op_receives_quiet(const rdmc_op_t *op);
+bool rdmc_op_quiet(const rdmc_op_t *op);
 
 /* Free what the op allocated.  Only call when it is done, or when its
  * transport is being closed (failed op with operations still posted). */

@@ -123,6 +123,13 @@ static int ofi_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t le
     return (int)rc;
 }
 
+/* The provider reports the receive with FI_ECANCELED; -FI_ENOENT means it
+ * already completed. */
+static int ofi_cancel(rdmc_transport_t *tp, rdmc_req_t *req)
+{
+    return (int)fi_cancel(&ep_of(tp)->ep->fid, req);
+}
+
 static int ofi_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint64_t tag,
                     uint64_t ignore, rdmc_req_t *req)
 {
@@ -415,6 +422,7 @@ static const rdmc_transport_ops_t ofi_ops = {
     .send = ofi_send,
     .inject = ofi_inject,
     .recv = ofi_recv,
+    .cancel = ofi_cancel,
     .progress = ofi_progress,
     .wait = ofi_wait,
     .mem_acquire = ofi_mem_acquire,

@@ -44,6 +44,9 @@ typedef struct rdmc_transport_ops {
      * bits set in `ignore` are not matched. */
     int (*recv)(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint64_t tag,
                 uint64_t ignore, rdmc_req_t *req);
+    /* Cancel a posted receive: its completion then comes with -ECANCELED
+     * (or normally, if it matched first).  NULL: not supported. */
+    int (*cancel)(rdmc_transport_t *tp, rdmc_req_t *req);
     /* Run the completions that are ready; returns how many ran, or < 0. */
     int (*progress)(rdmc_transport_t *tp);
     /* Sleep until a completion may be ready or timeout_ms passes.  Called

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     rdmc_transport_t *tp = rdmc_ofi_ep_transport(ep);
-    rdmc_sst_params_t params = { tp, n, rank, SLOTS, PAYLOAD, argc > 4 };
+    rdmc_sst_params_t params = { tp, n, rank, SLOTS, PAYLOAD, argc > 4, 0, false };
     len = sizeof(mine.addr);
     rdmc_ofi_ep_address(ep, mine.addr, &len);
     mine.addr_len = (uint32_t)len;

@@ -27,6 +27,7 @@ typedef struct fake_recv {
 
 typedef struct fake_done {
     rdmc_req_t *req;
+    int status;
     struct fake_done *next;
 } fake_done_t;
 
@@ -46,7 +47,7 @@ typedef struct fake_node {
     uint8_t *window;
     size_t window_len;
     fake_recv_t *posted;     /* in posting order */
-    fake_done_t *sends_done; /* send completions to report */
+    fake_done_t *sends_done; /* send and cancel completions to report */
     uint64_t posted_data, max_posted_data;
 } fake_node_t;
 
@@ -164,6 +165,30 @@ static int fake_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, uint
         }
     }
     return 0;
+}
+
+static int fake_cancel(rdmc_transport_t *tp, rdmc_req_t *req)
+{
+    fake_node_t *node = node_of(tp);
+
+    for (fake_recv_t **rp = &node->posted; *rp; rp = &(*rp)->next) {
+        fake_recv_t *r = *rp;
+        if (r->req != req) {
+            continue;
+        }
+        *rp = r->next;
+        if (is_data(r->tag)) {
+            node->posted_data--;
+        }
+        fake_done_t *d = calloc(1, sizeof(*d));
+        d->req = req;
+        d->status = -ECANCELED;
+        d->next = node->sends_done;
+        node->sends_done = d;
+        free(r);
+        return 0;
+    }
+    return -ENOENT;
 }
 
 static int fake_window_expose(rdmc_transport_t *tp, void *base, size_t len, void *blob,
@@ -304,7 +329,7 @@ static int fake_progress(rdmc_transport_t *tp)
     while (node->sends_done) {
         fake_done_t *d = node->sends_done;
         node->sends_done = d->next;
-        d->req->complete(d->req, 0, 0, 0);
+        d->req->complete(d->req, d->status, 0, 0);
         free(d);
         ran++;
     }
@@ -339,6 +364,7 @@ static const rdmc_transport_ops_t fake_ops = {
     .send = fake_send,
     .inject = fake_inject,
     .recv = fake_recv,
+    .cancel = fake_cancel,
     .progress = fake_progress,
     .wait = fake_wait,
     .mem_acquire = fake_mem_acquire,
