@@ -144,6 +144,7 @@ static void op_flush_ctrl(rdmc_op_t *op)
             return;
         }
         if (rc != 0) {
+            op->error_peer = (int)m->peer;
             op_fail(op, rc, "sending a control message to rank %u failed (%d)", m->peer, rc);
             return;
         }
@@ -315,6 +316,7 @@ static void on_send_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
     (void)len;
     (void)imm;
     if (status != 0) {
+        op->error_peer = (int)op->sends[index].peer;
         op_fail(op, status, "sending block %llu to rank %u failed (%d)",
                 (unsigned long long)op->sends[index].block, op->sends[index].peer, status);
         return;
@@ -330,6 +332,7 @@ static void on_ready(rdmc_req_t *base, int status, size_t len, uint64_t imm)
 
     (void)imm;
     if (status != 0 || len != 0) {
+        op->error_peer = (int)op->sends[index].peer;
         op_fail(op, status ? status : -EPROTO,
                 "bad ready-for-block message from rank %u (status %d, %zu bytes)",
                 op->sends[index].peer, status, len);
@@ -346,6 +349,7 @@ static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm)
     const rdmc_step_transfer_t *x = &op->recvs[index];
 
     if (status != 0) {
+        op->error_peer = (int)x->peer;
         op_fail(op, status, "receiving block %llu from rank %u failed (%d)",
                 (unsigned long long)x->block, x->peer, status);
         return;
@@ -547,6 +551,7 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params)
 
     memset(op, 0, sizeof(*op));
     op->p = *params;
+    op->error_peer = -1;
     if ((params->members != NULL && params->nmembers == 0) ||
         op_index(op, params->rank) == UINT32_MAX || op_index(op, params->root) == UINT32_MAX) {
         op_fail(op, -EINVAL, "rank %u or root %u is not among the members", params->rank,

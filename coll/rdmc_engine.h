@@ -123,6 +123,7 @@ struct rdmc_op {
     bool done;
     int status;                     /* 0, or the first error (negative) */
     char error[192];                /* what went wrong, for the log */
+    int error_peer;                 /* the rank the failed transfer was with, or -1 */
     uint64_t events;                /* completions seen, for the idle timeout */
 
     uint8_t *base;                  /* the whole message at this rank */

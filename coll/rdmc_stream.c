@@ -8,7 +8,8 @@
  *      free, the stable frontier moved;
  *   4. count what is here contiguously, publish it in our row;
  *   5. complete, in order, what delivery allows;
- *   6. push our row (flush) and the heartbeat.
+ *   6. push our row (flush) and the heartbeat;
+ *   7. with failure handling, a step of the group manager.
  */
 #include "rdmc_stream.h"
 
@@ -24,6 +25,14 @@
 #define ROOT_SCAN_AFTER_MS 5.0
 /* Transport progress calls per pass, so one pass stays short. */
 #define PROGRESS_ROUNDS 8
+/* The group manager steps this often (more often while a view changes). */
+#define GM_STEP_MS 1.0
+#define GM_STEP_WEDGED_MS 0.1
+
+static uint64_t bit(uint32_t r)
+{
+    return UINT64_C(1) << r;
+}
 
 double rdmc_now_ms(void)
 {
@@ -166,8 +175,13 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
     c->large.tp = s->p.tp;
     c->large.n = s->p.n;
     c->large.rank = s->p.rank;
-    c->large.root = c->root;
+    c->large.root = c->run_root;
     c->large.seq = c->seq;
+    c->large.epoch = s->epoch;
+    c->large.members = c->run_members != NULL ? c->run_members
+                       : s->dead != 0        ? s->members
+                                             : NULL;
+    c->large.nmembers = c->run_members != NULL ? c->nrun_members : s->nmembers;
     rc = rdmc_op_start(c->op, &c->large);
     if (rc != 0) {
         stream_fail(s, rc, "broadcast #%llu could not start: %s", (unsigned long long)c->seq,
@@ -177,9 +191,14 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
     c->state = RDMC_COLL_RUNNING;
 }
 
+static bool start_after_view_change(rdmc_stream_t *s, rdmc_coll_t *c);
+
 /* Returns false when c must wait (its slot is still in use). */
 static bool start_one(rdmc_stream_t *s, rdmc_coll_t *c)
 {
+    if (start_after_view_change(s, c)) {
+        return true;
+    }
     switch (c->kind) {
     case RDMC_COLL_BARRIER:
         c->state = RDMC_COLL_RECEIVED;
@@ -214,6 +233,9 @@ static bool start_one(rdmc_stream_t *s, rdmc_coll_t *c)
 
 static void start_ready(rdmc_stream_t *s)
 {
+    if (s->wedged) {
+        return;   /* nothing new until the next view is installed */
+    }
     for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
         if (c->seq >= s->completed + s->p.window) {
             break;
@@ -221,6 +243,233 @@ static void start_ready(rdmc_stream_t *s)
         if (c->state == RDMC_COLL_QUEUED && !start_one(s, c)) {
             break;   /* later small publishes wait for this one's slot */
         }
+    }
+}
+
+/* ---- view changes ------------------------------------------------------- */
+
+/* What a collective not yet completed needs after a view change. */
+typedef enum plan {
+    PLAN_NORMAL,   /* nothing to settle: run it as usual (again) */
+    PLAN_HOLD,     /* this rank has it: nothing to move */
+    PLAN_FAIL,     /* its root died and no survivor has it */
+    PLAN_SLOT,     /* small, its root survives: take it from the root's slot */
+    PLAN_RESEND,   /* on the ragged edge: a survivor that has it sends it */
+} plan_t;
+
+static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
+{
+    const rdmc_vc_view_t *v = &s->edge;
+    bool root_alive = !(s->dead & bit(c->root));
+    bool holds;
+
+    if (!s->have_edge || c->kind == RDMC_COLL_BARRIER) {
+        return PLAN_NORMAL;
+    }
+    if (c->seq >= v->trim) {
+        return root_alive ? PLAN_NORMAL : PLAN_FAIL;
+    }
+    if (c->seq < v->low) {
+        return PLAN_HOLD;
+    }
+    /* A root has its own message even if its sends were cut short. */
+    holds = c->root == s->p.rank || v->edge[s->p.rank] > c->seq;
+    if (c->kind == RDMC_COLL_BCAST_SMALL && root_alive) {
+        return holds ? PLAN_HOLD : PLAN_SLOT;
+    }
+    if (holds && rdmc_vc_view_resender(v, c->seq) != (int)s->p.rank) {
+        return PLAN_HOLD;
+    }
+    return PLAN_RESEND;
+}
+
+/* The ranks of a re-send: its sender and the members that lack it (every
+ * rank computes the same list from the same view). */
+static uint32_t resend_members(const rdmc_stream_t *s, const rdmc_coll_t *c, uint32_t sender,
+                               uint32_t *list)
+{
+    uint32_t count = 0;
+
+    for (uint32_t i = 0; i < s->nmembers; i++) {
+        uint32_t r = s->members[i];
+        bool lacks = r != c->root && s->edge.edge[r] <= c->seq;
+        if (r == sender || lacks) {
+            list[count++] = r;
+        }
+    }
+    return count;
+}
+
+/* A new engine run of c from `sender`, over c->run_members or the view. */
+static void run_engine(rdmc_stream_t *s, rdmc_coll_t *c, uint32_t sender)
+{
+    /* The root already holds the sender's part; everyone else is told. */
+    if (c->root != s->p.rank) {
+        c->hooks.rerun(c->hooks.arg, &c->large, sender == s->p.rank);
+    }
+    c->kind = RDMC_COLL_BCAST_LARGE;
+    c->run_root = sender;
+    start_large(s, c);
+}
+
+static void resend(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    uint32_t sender = (uint32_t)rdmc_vc_view_resender(&s->edge, c->seq);
+    uint32_t *list = malloc(sizeof(*list) * (s->nmembers ? s->nmembers : 1));
+
+    if (list == NULL) {
+        stream_fail(s, -ENOMEM, "out of memory re-sending #%llu", (unsigned long long)c->seq);
+        return;
+    }
+    c->nrun_members = resend_members(s, c, sender, list);
+    if (c->nrun_members < 2) {
+        free(list);   /* nobody lacks it */
+        c->nrun_members = 0;
+        c->state = RDMC_COLL_RECEIVED;
+        return;
+    }
+    c->run_members = list;
+    run_engine(s, c, sender);
+}
+
+/* Put c on the path its plan says (NORMAL: as at a first start). */
+static void apply_plan(rdmc_stream_t *s, rdmc_coll_t *c, plan_t plan)
+{
+    switch (plan) {
+    case PLAN_HOLD:
+        c->state = RDMC_COLL_RECEIVED;
+        break;
+    case PLAN_FAIL:
+        c->status = -EOWNERDEAD;
+        c->state = RDMC_COLL_RECEIVED;
+        break;
+    case PLAN_SLOT:
+        if (c->state != RDMC_COLL_RECEIVED) {
+            c->state = RDMC_COLL_RUNNING;   /* small_arrived takes it */
+        }
+        break;
+    case PLAN_RESEND:
+        resend(s, c);
+        break;
+    case PLAN_NORMAL:
+        if (c->kind == RDMC_COLL_BCAST_LARGE) {
+            run_engine(s, c, c->root);
+        }
+        break;   /* small and barriers: where they were */
+    }
+}
+
+static bool start_after_view_change(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    plan_t plan = plan_of(s, c);
+
+    if (plan == PLAN_NORMAL) {
+        return false;
+    }
+    apply_plan(s, c, plan);
+    return true;
+}
+
+/* Keep an engine run that a view change made moot until it is quiet. */
+static void drop_op(rdmc_stream_t *s, rdmc_coll_t *c)
+{
+    rdmc_dropped_op_t *grown;
+
+    free(c->run_members);
+    c->run_members = NULL;
+    c->nrun_members = 0;
+    if (c->op == NULL) {
+        return;
+    }
+    rdmc_op_abandon(c->op);
+    grown = realloc(s->dropped, (s->ndropped + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        stream_fail(s, -ENOMEM, "out of memory after a view change");
+        return;   /* c->op stays: released with the stream */
+    }
+    s->dropped = grown;
+    s->dropped[s->ndropped++] = (rdmc_dropped_op_t){ c->op, c->seq };
+    c->op = NULL;
+}
+
+static void reap_dropped(rdmc_stream_t *s)
+{
+    for (unsigned i = 0; i < s->ndropped;) {
+        if (rdmc_op_quiet(s->dropped[i].op)) {
+            rdmc_op_release(s->dropped[i].op);
+            free(s->dropped[i].op);
+            s->dropped[i] = s->dropped[--s->ndropped];
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Could an abandoned run of seq still write into its buffer? */
+static bool draining(const rdmc_stream_t *s, uint64_t seq)
+{
+    for (unsigned i = 0; i < s->ndropped; i++) {
+        if (s->dropped[i].seq == seq && !rdmc_op_receives_quiet(s->dropped[i].op)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void count_received(rdmc_stream_t *s);
+
+static void install(rdmc_stream_t *s, const rdmc_vc_view_t *v)
+{
+    s->epoch = (uint32_t)v->vid;
+    s->dead |= v->failed;
+    s->nmembers = 0;
+    for (uint32_t r = 0; r < s->p.n; r++) {
+        if (v->members & bit(r)) {
+            s->members[s->nmembers++] = r;
+        }
+    }
+    s->edge = *v;
+    s->have_edge = true;
+    s->wedged = false;
+    /* What we published when we wedged; anything later is re-examined. */
+    s->received = v->edge[s->p.rank];
+    for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
+        if (c->state == RDMC_COLL_QUEUED) {
+            continue;   /* planned when it starts */
+        }
+        drop_op(s, c);
+        apply_plan(s, c, plan_of(s, c));
+    }
+    s->views_installed++;
+    count_received(s);
+}
+
+static void membership_step(rdmc_stream_t *s, double now)
+{
+    rdmc_vc_out_t out;
+
+    if (s->p.gm == NULL || s->error != 0 || now < s->next_gm_ms) {
+        return;
+    }
+    s->next_gm_ms = now + (s->wedged ? GM_STEP_WEDGED_MS : GM_STEP_MS);
+    rdmc_gm_step(s->p.gm, now, rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_RECEIVED), &out);
+    switch (out.action) {
+    case RDMC_VC_WEDGE:
+        s->wedged = true;
+        s->next_gm_ms = now + GM_STEP_WEDGED_MS;
+        break;
+    case RDMC_VC_INSTALL:
+        rdmc_gm_installed(s->p.gm, &out.view);
+        install(s, &out.view);
+        break;
+    case RDMC_VC_PARTITIONED:
+        stream_fail(s, -ENETUNREACH,
+                    "rank %u can no longer reach a majority of view %llu (or was removed "
+                    "from it) and stopped",
+                    s->p.rank, (unsigned long long)s->p.gm->vid);
+        break;
+    case RDMC_VC_NONE:
+        break;
     }
 }
 
@@ -282,6 +531,12 @@ static void poll_running(rdmc_stream_t *s, double now)
             continue;
         }
         if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_op_test(c->op)) {
+            if (c->op->status != 0 && s->p.gm != NULL && c->op->status != -EPROTO &&
+                c->op->status != -EMSGSIZE) {
+                /* Most likely a dead peer: the view change settles c. */
+                rdmc_gm_peer_error(s->p.gm, c->op->error_peer);
+                continue;
+            }
             if (c->op->status != 0) {
                 stream_fail(s, c->op->status, "broadcast #%llu: %s", (unsigned long long)c->seq,
                             c->op->error);
@@ -306,7 +561,7 @@ static void count_received(rdmc_stream_t *s)
             s->received++;
         }
     }
-    if (s->received != before) {
+    if (s->received != before && !s->wedged) {
         rdmc_sst_set(s->p.sst, RDMC_SST_RECEIVED, s->received, RDMC_SST_NOTIFY);
         /* Our own row counts too: a rank alone may complete at once. */
         on_stable_moved(s->p.sst, s);
@@ -315,7 +570,7 @@ static void count_received(rdmc_stream_t *s)
 
 static bool may_complete(const rdmc_stream_t *s, const rdmc_coll_t *c)
 {
-    if (c->state != RDMC_COLL_RECEIVED) {
+    if (c->state != RDMC_COLL_RECEIVED || draining(s, c->seq)) {
         return false;
     }
     if (c->kind == RDMC_COLL_BARRIER || s->p.stable) {
@@ -331,6 +586,8 @@ static void release_op(rdmc_coll_t *c)
         free(c->op);
         c->op = NULL;
     }
+    free(c->run_members);
+    c->run_members = NULL;
 }
 
 static int complete_in_order(rdmc_stream_t *s)
@@ -346,7 +603,14 @@ static int complete_in_order(rdmc_stream_t *s)
         s->completed++;
         c->state = RDMC_COLL_DONE;
         release_op(c);
-        c->hooks.done(c->hooks.arg, 0, NULL);
+        if (c->status != 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "its root (rank %u) failed and no survivor had it",
+                     c->root);
+            c->hooks.done(c->hooks.arg, c->status, why);
+        } else {
+            c->hooks.done(c->hooks.arg, 0, NULL);
+        }
         completed++;
     }
     if (completed > 0) {
@@ -380,6 +644,11 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
     return 0;
 }
 
+void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why)
+{
+    stream_fail(s, status, "%s", why);
+}
+
 void rdmc_stream_fini(rdmc_stream_t *s)
 {
     for (int i = 0; i < 3; i++) {
@@ -404,6 +673,13 @@ void rdmc_stream_fini(rdmc_stream_t *s)
     free(s->abandoned);
     s->abandoned = NULL;
     s->nabandoned = 0;
+    for (unsigned i = 0; i < s->ndropped; i++) {
+        rdmc_op_release(s->dropped[i].op);
+        free(s->dropped[i].op);
+    }
+    free(s->dropped);
+    s->dropped = NULL;
+    s->ndropped = 0;
 }
 
 void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)
@@ -411,6 +687,10 @@ void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)
     c->seq = s->next_seq++;
     c->state = RDMC_COLL_QUEUED;
     c->actual_root = c->root;
+    c->run_root = c->root;
+    c->run_members = NULL;
+    c->nrun_members = 0;
+    c->status = 0;
     c->op = NULL;
     c->next = NULL;
     if (s->tail != NULL) {
@@ -471,8 +751,10 @@ int rdmc_stream_progress(rdmc_stream_t *s)
     poll_running(s, now);
     work += rdmc_sst_evaluate(s->p.sst);
     count_received(s);
+    reap_dropped(s);
     complete_in_order(s);
     heartbeat(s, now);
+    membership_step(s, now);
     if (s->error == 0) {
         int rc = rdmc_sst_flush(s->p.sst);
         if (rc != 0) {
@@ -505,7 +787,8 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
         return true;   /* nothing more can be written anyway */
     }
     for (uint32_t m = 0; m < s->p.n; m++) {
-        all_left = all_left && rdmc_sst_get(sst, (int)m, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING;
+        all_left = all_left && (!rdmc_sst_is_live(sst, (int)m) ||
+                                rdmc_sst_get(sst, (int)m, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING);
     }
     return all_left && !rdmc_sst_flush_pending(sst);
 }
@@ -523,6 +806,12 @@ int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms)
     if (s->head != NULL) {
         double timeout_in = s->last_event_ms + s->p.timeout_ms - now;
         until = timeout_in < until ? timeout_in : until;
+    }
+    if (s->p.gm != NULL) {
+        double suspect_in = rdmc_gm_next_deadline_ms(s->p.gm) - now;
+        double step_in = s->wedged ? s->next_gm_ms - now : until;
+        until = suspect_in < until ? suspect_in : until;
+        until = step_in < until ? step_in : until;
     }
     if (until < 0) {
         return 0;

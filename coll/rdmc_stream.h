@@ -14,6 +14,20 @@
  * broadcast completes only when stable (Derecho's rule); with local delivery
  * when this rank's copy is done.  Barriers always wait for stability.
  *
+ * Failures (params.gm set): the group manager runs from every pass.  On
+ * WEDGE the stream starts nothing new and freezes the received count it
+ * publishes; on INSTALL it removes the failed ranks and settles every
+ * collective not yet completed by the new view's ragged edge:
+ *   seq < low            every survivor has it: it completes as usual;
+ *   low <= seq < trim    a survivor has it: the lowest such survivor sends
+ *                        it again (engine) to those that lack it; a small
+ *                        broadcast whose root survives stays in its slot;
+ *   seq >= trim          nobody has it: rerun from its root, or, if the root
+ *                        died, failed with -EOWNERDEAD at every survivor.
+ * Collectives issued later follow the same rules.  Engine runs carry the
+ * view id in their tags, so nothing of an abandoned run lands in a new one.
+ * A member that loses its majority fails everything with -ENETUNREACH.
+ *
  * No MPI and no libfabric in here (unit-tested over the fake transport).
  * Not thread-safe: the caller serialises every call (the module's lock).
  */
@@ -23,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "membership/group_manager.h"
 #include "membership/sst.h"
 #include "rdmc_engine.h"
 
@@ -48,9 +63,14 @@ typedef struct rdmc_coll_hooks {
     /* Small receiver: the root's message, in place; from_root is who sent it
      * (it differs from the root this rank named on a root mismatch). */
     void (*take_small)(void *arg, const void *data, uint32_t len, uint32_t from_root);
+    /* After a view change: this rank takes part in a new run of the
+     * broadcast, as its sender (it holds the message) or as a receiver
+     * (start over).  Set `large` for that role. */
+    void (*rerun)(void *arg, rdmc_op_params_t *large, bool as_sender);
     /* Completion, in issue order.  status: 0, or negative (engine codes,
      * -ETIMEDOUT, -EPROTO for a malformed slot, -ECANCELED when an earlier
-     * failure broke the stream). */
+     * failure broke the stream, -EOWNERDEAD when its root died and no
+     * survivor had it, -ENETUNREACH when this rank lost its majority). */
     void (*done)(void *arg, int status, const char *error);
     void *arg;
 } rdmc_coll_hooks_t;
@@ -68,6 +88,10 @@ struct rdmc_coll {
     rdmc_coll_state_t state;
     uint32_t actual_root;          /* who really sent it (root mismatch) */
     rdmc_op_t *op;                 /* large only */
+    int status;                    /* 0, or -EOWNERDEAD (see above) */
+    uint32_t run_root;             /* who sends it in its current engine run */
+    uint32_t *run_members;         /* ranks of a re-send run; NULL: the view's */
+    uint32_t nrun_members;
     rdmc_coll_t *next;
 };
 
@@ -79,7 +103,15 @@ typedef struct rdmc_stream_params {
     bool stable;                   /* stable (true) or local delivery */
     int timeout_ms;                /* no progress this long while waiting: error */
     int heartbeat_ms;
+    rdmc_gm_t *gm;                 /* failure handling, or NULL */
 } rdmc_stream_params_t;
+
+/* An engine run a view change made moot, kept until nothing of it can land
+ * in a buffer any more. */
+typedef struct rdmc_dropped_op {
+    rdmc_op_t *op;
+    uint64_t seq;
+} rdmc_dropped_op_t;
 
 typedef struct rdmc_stream {
     rdmc_stream_params_t p;
@@ -96,6 +128,19 @@ typedef struct rdmc_stream {
     uint64_t small_bcasts;         /* carried through the slots */
     rdmc_op_t **abandoned;         /* engine ops a slot made moot (see poll_running) */
     unsigned nabandoned;
+
+    /* Failure handling (p.gm). */
+    bool wedged;                   /* a view change is under way */
+    uint32_t epoch;                /* the installed view's id */
+    uint64_t dead;                 /* ranks the view changes removed */
+    uint32_t members[RDMC_VC_MAX_MEMBERS];   /* the view's members, ascending */
+    uint32_t nmembers;
+    bool have_edge;                /* edge: the last view change's ragged edge */
+    rdmc_vc_view_t edge;
+    uint64_t views_installed;
+    double next_gm_ms;             /* the next group manager step */
+    rdmc_dropped_op_t *dropped;
+    unsigned ndropped;
 } rdmc_stream_t;
 
 int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params);
@@ -116,6 +161,9 @@ int rdmc_stream_progress(rdmc_stream_t *s);
  * and our last writes completed, so closing the transport cannot race a
  * peer's write.  Call until true or a deadline. */
 bool rdmc_stream_leave(rdmc_stream_t *s);
+
+/* Fail everything, now and later (e.g. the communicator is unusable). */
+void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why);
 
 /* Something issued and not yet completed? */
 bool rdmc_stream_busy(const rdmc_stream_t *s);

@@ -394,7 +394,7 @@ static void run_stream(bool stable, unsigned window)
     group_open(g, SN, window, SPAYLOAD, 11, false, false, false);
     for (int r = 0; r < SN; r++) {
         rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], SN, (uint32_t)r,
-                                   window, stable, 100000, 1000 };
+                                   window, stable, 100000, 1000, NULL };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
     /* Every rank issues the same collectives: small broadcasts from
@@ -406,7 +406,8 @@ static void run_stream(bool stable, unsigned window)
             c->kind = i % 7 == 6 ? RDMC_COLL_BARRIER : RDMC_COLL_BCAST_SMALL;
             c->root = (uint32_t)(i % SN);
             c->nbytes = SPAYLOAD;
-            c->hooks = (rdmc_coll_hooks_t){ fill, take, done, &hook_args[r][i] };
+            c->hooks = (rdmc_coll_hooks_t){
+                .fill_small = fill, .take_small = take, .done = done, .arg = &hook_args[r][i] };
             rdmc_stream_issue(&ranks[r].stream, c);
         }
     }

@@ -1,0 +1,121 @@
+/*
+ * The group manager (group_manager.h): the detector and the view-change
+ * state machine, fed from the SST and pushing through it.
+ */
+#include "group_manager.h"
+
+#include <errno.h>
+#include <string.h>
+
+static uint64_t bit(int r)
+{
+    return UINT64_C(1) << r;
+}
+
+static void push_own_row(rdmc_gm_t *gm)
+{
+    memcpy(rdmc_sst_view_region(gm->sst), &gm->rows[gm->me], sizeof(rdmc_vc_row_t));
+    rdmc_sst_view_push(gm->sst);
+}
+
+int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
+{
+    int rc;
+
+    if (params->n < 1 || params->n > RDMC_VC_MAX_MEMBERS || params->me < 0 ||
+        params->me >= params->n) {
+        return -EINVAL;
+    }
+    memset(gm, 0, sizeof(*gm));
+    gm->sst = params->sst;
+    gm->n = params->n;
+    gm->me = params->me;
+    gm->members = params->n == 64 ? UINT64_MAX : bit(params->n) - 1;
+    rc = rdmc_fd_init(&gm->fd, params->n, params->me, params->failure_timeout_ms, now_ms);
+    if (rc != 0) {
+        return rc;
+    }
+    /* Until a member's first push arrives, our copy of its row is the row it
+     * starts with: a state it really was in. */
+    for (int m = 0; m < params->n; m++) {
+        rdmc_vc_t scratch;
+        rc = rdmc_vc_init(m == params->me ? &gm->vc : &scratch, params->n, m, 0, &gm->rows[m]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    push_own_row(gm);
+    return 0;
+}
+
+/* Fresh copies of the others' rows; a torn or older copy is skipped. */
+static void read_rows(rdmc_gm_t *gm)
+{
+    rdmc_vc_row_t copy;
+
+    for (int m = 0; m < gm->n; m++) {
+        if (m != gm->me && rdmc_sst_view_read(gm->sst, m, &copy, &gm->versions[m])) {
+            gm->rows[m] = copy;
+        }
+    }
+}
+
+static uint64_t detect(rdmc_gm_t *gm, double now_ms)
+{
+    uint64_t beats[RDMC_FD_MAX_MEMBERS];
+    uint64_t newly;
+
+    for (int m = 0; m < gm->n; m++) {
+        beats[m] = rdmc_sst_get(gm->sst, m, RDMC_SST_HEARTBEAT);
+    }
+    newly = rdmc_fd_observe(&gm->fd, beats, now_ms);
+    for (int m = 0; m < gm->n; m++) {
+        if (rdmc_sst_peer_failed(gm->sst, m)) {
+            newly |= rdmc_fd_report_error(&gm->fd, m);
+        }
+    }
+    return newly & gm->members;
+}
+
+void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t *out_p)
+{
+    uint64_t newly = detect(gm, now_ms);
+
+    read_rows(gm);
+    for (uint64_t set = newly; set != 0; set &= set - 1) {
+        rdmc_vc_suspect(&gm->vc, gm->rows, __builtin_ctzll(set));
+    }
+    /* -EPROTO: malformed rows were ignored, *out_p is still valid. */
+    (void)rdmc_vc_step(&gm->vc, gm->rows, received, out_p);
+    if (out_p->changed != 0) {
+        push_own_row(gm);
+    }
+    if (out_p->action == RDMC_VC_PARTITIONED) {
+        gm->stopped = true;
+    }
+}
+
+void rdmc_gm_peer_error(rdmc_gm_t *gm, int peer)
+{
+    if (peer >= 0 && peer < gm->n && (gm->members & bit(peer)) &&
+        rdmc_fd_report_error(&gm->fd, peer) != 0) {
+        rdmc_vc_suspect(&gm->vc, gm->rows, peer);
+    }
+}
+
+void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view)
+{
+    (void)rdmc_vc_installed(&gm->vc, gm->rows);
+    for (uint64_t set = view->failed; set != 0; set &= set - 1) {
+        rdmc_sst_remove(gm->sst, __builtin_ctzll(set));
+    }
+    gm->vid = view->vid;
+    gm->members = view->members;
+    gm->failed |= view->failed;
+    push_own_row(gm);
+}
+
+double rdmc_gm_next_deadline_ms(const rdmc_gm_t *gm)
+{
+    return rdmc_fd_next_deadline_ms(&gm->fd);
+}

@@ -1,0 +1,60 @@
+/*
+ * The group manager of one communicator: the failure detector and the
+ * view-change state machine (failure_detector.h, view_change.h) run over
+ * the SST.  Each member's view-change row travels in the SST's view region
+ * (whole copies, version and checksum), heartbeats in its heartbeat cell.
+ *
+ * No MPI, no libfabric: the caller (the stream) hands in the time and how
+ * many collectives it has received, and carries out the actions one step
+ * returns: WEDGE, INSTALL (then rdmc_gm_installed), PARTITIONED.
+ *
+ * Not thread-safe: the caller serialises every call (the module's lock).
+ */
+#ifndef RDMC_GROUP_MANAGER_H
+#define RDMC_GROUP_MANAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "failure_detector.h"
+#include "sst.h"
+#include "view_change.h"
+
+typedef struct rdmc_gm {
+    rdmc_sst_t *sst;
+    int n, me;
+    rdmc_fd_t fd;
+    rdmc_vc_t vc;
+    rdmc_vc_row_t rows[RDMC_VC_MAX_MEMBERS];   /* our row and our copies of the others' */
+    uint64_t versions[RDMC_VC_MAX_MEMBERS];    /* of the copies we accepted */
+    uint64_t vid;                              /* the installed view */
+    uint64_t members;                          /* its members */
+    uint64_t failed;                           /* every rank removed so far */
+    bool stopped;                              /* partitioned or removed */
+} rdmc_gm_t;
+
+typedef struct rdmc_gm_params {
+    rdmc_sst_t *sst;            /* created with view_bytes = sizeof(rdmc_vc_row_t) */
+    int n, me;                  /* n <= RDMC_VC_MAX_MEMBERS */
+    double failure_timeout_ms;  /* heartbeat silence that makes a suspicion */
+} rdmc_gm_params_t;
+
+/* View 0: every rank.  -EINVAL for bad sizes. */
+int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms);
+
+/* One step: read the rows and heartbeats, suspect the silent and the peers
+ * whose writes failed, run the state machine, push our row if it changed.
+ * received: our SST received count (frozen by the caller once wedged). */
+void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t *out_p);
+
+/* The transport failed something addressed to `peer`: suspect it. */
+void rdmc_gm_peer_error(rdmc_gm_t *gm, int peer);
+
+/* The caller moved to out.view (RDMC_VC_INSTALL): the removed ranks leave
+ * the SST for good. */
+void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view);
+
+/* When a silent member would be suspected (to bound a sleep). */
+double rdmc_gm_next_deadline_ms(const rdmc_gm_t *gm);
+
+#endif

@@ -1,0 +1,333 @@
+/*
+ * Failures end to end over the fake transport: five streams, each with its
+ * SST and group manager, carry a mix of small broadcasts (slots), large
+ * ones (engine) and barriers; one or two ranks stop dead in the middle (no
+ * more progress, nothing they posted completes).  Every survivor must
+ * complete every collective, in order, with one outcome per collective
+ * shared by all survivors: the right bytes whenever the root survived, the
+ * right bytes or -EOWNERDEAD everywhere when it did not.  And the view
+ * must change once, to the survivors.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "coll/rdmc_stream.h"
+#include "fake_transport.h"
+#include "membership/group_manager.h"
+#include "membership/sst.h"
+
+enum {
+    N = 5,
+    COLLS = 60,
+    WINDOW = 6,
+    SLOTS = 8,
+    SMALL_BYTES = 48,
+    LARGE_BYTES = 9000,
+    BLOCK_BYTES = 1024,
+};
+#define FAILURE_TIMEOUT_MS 60.0
+#define HEARTBEAT_MS 5
+#define DEADLINE_MS 20000.0
+#define SEEDS 12
+
+typedef struct rank_state rank_state_t;
+
+typedef struct coll_slot {
+    rank_state_t *rank;
+    int index;
+    rdmc_coll_t coll;
+    uint8_t buf[LARGE_BYTES];
+    int status;
+    bool done;
+} coll_slot_t;
+
+struct rank_state {
+    int me;
+    bool dead;
+    rdmc_sst_t *sst;
+    rdmc_gm_t gm;
+    rdmc_stream_t stream;
+    coll_slot_t colls[COLLS];
+    int ndone;
+    int order[COLLS];
+};
+
+static rank_state_t ranks[N];
+
+static rdmc_coll_kind_t kind_of(int i)
+{
+    return i % 7 == 6 ? RDMC_COLL_BARRIER : i % 3 == 0 ? RDMC_COLL_BCAST_SMALL
+                                                       : RDMC_COLL_BCAST_LARGE;
+}
+
+static uint32_t root_of(int i)
+{
+    return (uint32_t)((i * 2) % N);
+}
+
+static uint64_t bytes_of(int i)
+{
+    return kind_of(i) == RDMC_COLL_BCAST_SMALL ? SMALL_BYTES : LARGE_BYTES - (uint64_t)(i % 5) * 700;
+}
+
+static uint8_t pattern(int i, uint64_t b)
+{
+    return (uint8_t)(i * 37 + b * 11 + (b >> 8));
+}
+
+static void fill_small(void *arg, void *slot, uint64_t nbytes)
+{
+    coll_slot_t *c = arg;
+    memcpy(slot, c->buf, nbytes);
+}
+
+static void take_small(void *arg, const void *data, uint32_t len, uint32_t from_root)
+{
+    coll_slot_t *c = arg;
+    (void)from_root;
+    assert_true(len <= sizeof(c->buf));
+    memcpy(c->buf, data, len);
+}
+
+static void *place(void *arg, uint64_t nbytes)
+{
+    coll_slot_t *c = arg;
+    return nbytes <= sizeof(c->buf) ? c->buf : NULL;
+}
+
+static void set_sender(coll_slot_t *c, rdmc_op_params_t *large)
+{
+    large->buf = c->buf;
+    large->nbytes = bytes_of(c->index);
+    large->block_bytes = BLOCK_BYTES;
+    large->schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+    large->hooks = (rdmc_op_hooks_t){ .arg = c };
+}
+
+static void rerun(void *arg, rdmc_op_params_t *large, bool as_sender)
+{
+    coll_slot_t *c = arg;
+
+    if (as_sender) {
+        set_sender(c, large);
+    } else {
+        large->hooks = (rdmc_op_hooks_t){ .place = place, .arg = c };
+    }
+}
+
+static void done(void *arg, int status, const char *error)
+{
+    coll_slot_t *c = arg;
+
+    (void)error;
+    assert_false(c->done);
+    c->done = true;
+    c->status = status;
+    c->rank->order[c->rank->ndone++] = c->index;
+}
+
+static void open_ranks(fake_world_t *world)
+{
+    uint8_t blobs[N][RDMC_WINDOW_BLOB];
+
+    memset(ranks, 0, sizeof(ranks));
+    for (int r = 0; r < N; r++) {
+        size_t len = sizeof(blobs[r]);
+        rdmc_sst_params_t sp = { fake_world_endpoint(world, r), N, r, SLOTS, SMALL_BYTES,
+                                 false, sizeof(rdmc_vc_row_t), true };
+        ranks[r].me = r;
+        assert_int_equal(rdmc_sst_create(&sp, &ranks[r].sst, blobs[r], &len), 0);
+    }
+    for (int r = 0; r < N; r++) {
+        for (int m = 0; m < N; m++) {
+            assert_int_equal(rdmc_sst_attach(ranks[r].sst, m, blobs[m], 1), 0);
+        }
+        rdmc_gm_params_t gp = { ranks[r].sst, N, r, FAILURE_TIMEOUT_MS };
+        assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, rdmc_now_ms()), 0);
+        rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
+                                   WINDOW, true, 100000, HEARTBEAT_MS, &ranks[r].gm };
+        assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
+    }
+}
+
+static void issue_all(void)
+{
+    for (int i = 0; i < COLLS; i++) {
+        for (int r = 0; r < N; r++) {
+            coll_slot_t *cs = &ranks[r].colls[i];
+            rdmc_coll_t *c = &cs->coll;
+            cs->rank = &ranks[r];
+            cs->index = i;
+            c->kind = kind_of(i);
+            c->root = root_of(i);
+            c->nbytes = bytes_of(i);
+            c->hooks = (rdmc_coll_hooks_t){ .fill_small = fill_small, .take_small = take_small,
+                                            .rerun = rerun, .done = done, .arg = cs };
+            if ((uint32_t)r == c->root) {
+                for (uint64_t b = 0; b < bytes_of(i); b++) {
+                    cs->buf[b] = pattern(i, b);
+                }
+                set_sender(cs, &c->large);
+            } else {
+                c->large.hooks = (rdmc_op_hooks_t){ .place = place, .arg = cs };
+            }
+            rdmc_stream_issue(&ranks[r].stream, c);
+        }
+    }
+}
+
+/* Run until every survivor is done; ranks in `victims` stop for good
+ * `delay` rounds after the first survivor completed `kill_after`
+ * collectives (a round progresses every rank once, so the kill lands at
+ * varying points of the transfers under way). */
+static void run(uint64_t victims, int kill_after, int delay)
+{
+    int watcher = __builtin_ctzll(~victims);
+    double start = rdmc_now_ms();
+
+    for (;;) {
+        bool busy = false;
+        if (ranks[watcher].ndone >= kill_after && delay-- <= 0) {
+            for (int r = 0; r < N; r++) {
+                ranks[r].dead = ranks[r].dead || (victims >> r & 1);
+            }
+        }
+        for (int r = 0; r < N; r++) {
+            if (ranks[r].dead) {
+                continue;
+            }
+            rdmc_stream_progress(&ranks[r].stream);
+            assert_int_equal(ranks[r].stream.error, 0);
+            busy = busy || rdmc_stream_busy(&ranks[r].stream);
+        }
+        if (!busy) {
+            return;
+        }
+        if (rdmc_now_ms() - start > DEADLINE_MS) {
+            for (int r = 0; r < N; r++) {
+                print_message("rank %d: dead %d done %d wedged %d vid %llu received %llu\n", r,
+                              ranks[r].dead, ranks[r].ndone, ranks[r].stream.wedged,
+                              (unsigned long long)ranks[r].gm.vid,
+                              (unsigned long long)ranks[r].stream.received);
+            }
+            fail_msg("the survivors did not finish");
+        }
+    }
+}
+
+static void check_outcomes(uint64_t victims)
+{
+    int failed_dead_root = 0;
+
+    for (int r = 0; r < N; r++) {
+        if (victims >> r & 1) {
+            continue;
+        }
+        assert_int_equal(ranks[r].ndone, COLLS);
+        assert_int_equal(ranks[r].gm.vid, 1);
+        assert_int_equal(ranks[r].gm.members, ((1u << N) - 1) & ~victims);
+        for (int i = 0; i < COLLS; i++) {
+            const coll_slot_t *cs = &ranks[r].colls[i];
+            bool root_died = victims >> root_of(i) & 1;
+            assert_int_equal(ranks[r].order[i], i);
+            /* One outcome per collective at every survivor. */
+            for (int q = 0; q < r; q++) {
+                if (!(victims >> q & 1)) {
+                    assert_int_equal(ranks[q].colls[i].status, cs->status);
+                }
+            }
+            if (!root_died || kind_of(i) == RDMC_COLL_BARRIER) {
+                assert_int_equal(cs->status, 0);
+            } else {
+                assert_true(cs->status == 0 || cs->status == -EOWNERDEAD);
+            }
+            if (cs->status == -EOWNERDEAD) {
+                failed_dead_root++;
+                continue;
+            }
+            if (kind_of(i) != RDMC_COLL_BARRIER) {
+                for (uint64_t b = 0; b < bytes_of(i); b++) {
+                    if (cs->buf[b] != pattern(i, b)) {
+                        fail_msg("rank %d, collective %d, byte %llu: %u, not %u", r, i,
+                                 (unsigned long long)b, cs->buf[b], pattern(i, b));
+                    }
+                }
+            }
+        }
+    }
+    /* The victims stopped early: their later broadcasts cannot succeed. */
+    assert_true(failed_dead_root > 0);
+}
+
+static void close_ranks(fake_world_t *world)
+{
+    for (int r = 0; r < N; r++) {
+        rdmc_stream_fini(&ranks[r].stream);
+    }
+    fake_world_destroy(world);   /* before the tables: writes point into them */
+    for (int r = 0; r < N; r++) {
+        rdmc_sst_destroy(ranks[r].sst);
+    }
+}
+
+static void failover(uint64_t victims, int kill_after, unsigned seed)
+{
+    fake_world_t *world = fake_world_create(N, seed, 3);
+
+    open_ranks(world);
+    issue_all();
+    run(victims, kill_after, (int)(seed * 7 % 40));
+    check_outcomes(victims);
+    close_ranks(world);
+}
+
+static void test_member_fails(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= SEEDS; seed++) {
+        failover(1u << 3, 5 + (int)seed % 9, seed);
+    }
+}
+
+static void test_root_fails(void **state)
+{
+    (void)state;
+    /* Rank 2 roots collectives 1, 6, 11, ... */
+    for (unsigned seed = 1; seed <= SEEDS; seed++) {
+        failover(1u << 2, 4 + (int)seed % 11, seed);
+    }
+}
+
+static void test_leader_fails(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= SEEDS; seed++) {
+        failover(1u << 0, 3 + (int)seed % 13, seed);
+    }
+}
+
+static void test_two_fail_at_once(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= SEEDS; seed++) {
+        failover((1u << 1) | (1u << 4), 2 + (int)seed % 10, seed);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_member_fails),
+        cmocka_unit_test(test_root_fails),
+        cmocka_unit_test(test_leader_fails),
+        cmocka_unit_test(test_two_fail_at_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
