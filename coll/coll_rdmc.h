@@ -52,6 +52,8 @@ typedef struct mca_coll_rdmc_component_t {
     bool small_path_sst;         /* coll_rdmc_small_path: sst (true) or fallback */
     size_t sst_max_bytes;        /* largest broadcast through the SST's slots */
     int heartbeat_ms;
+    bool failures;               /* coll_rdmc_failures, resolved */
+    int failure_timeout_ms;
     bool sst_fence;              /* coll_rdmc_sst_ordering=completion (testing) */
 
     int output;                  /* opal_output stream */
@@ -120,6 +122,10 @@ typedef struct mca_coll_rdmc_module_t {
     int thread_stop;               /* atomic */
     int app_waiting;               /* atomic: the application waits in our code */
     rdmc_group_t group;            /* READY: what librdmc's API sees of us */
+    rdmc_gm_t *gm;                 /* failure handling on this communicator, or NULL */
+    uint64_t views_reported;       /* views the user's callback has seen */
+    uint64_t failed_reported;      /* ranks it was told have left */
+    int broken_status;             /* BROKEN: the stream's error */
 } mca_coll_rdmc_module_t;
 
 /* One collective rdmc carries, blocking or not. */
@@ -202,6 +208,15 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m);
 void mca_coll_rdmc_stream_stop(mca_coll_rdmc_module_t *m);
 int mca_coll_rdmc_thread_start(mca_coll_rdmc_module_t *m);
 void mca_coll_rdmc_thread_stop(mca_coll_rdmc_module_t *m);
+/* The request whose context is ctx (the hooks' argument). */
+static inline struct mca_coll_rdmc_request *mca_coll_rdmc_request_of_ctx(void *ctx)
+{
+    return (struct mca_coll_rdmc_request *)((char *)ctx -
+                                            offsetof(mca_coll_rdmc_request_t, ctx));
+}
+/* Tell the user's view callback of views installed since the last call;
+ * application thread, without the lock. */
+void mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m);
 /* Run the stream under the lock; returns the work done, < 0 when broken. */
 int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m);
 

@@ -19,6 +19,7 @@
  */
 #include "coll_rdmc.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,6 +163,33 @@ static void hook_take_small(void *arg, const void *data, uint32_t len, uint32_t 
     }
 }
 
+static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large);
+
+/* After a view change: send what this rank holds (it is the lowest-ranked
+ * survivor that has it), or receive it all over again. */
+static void hook_rerun(void *arg, rdmc_op_params_t *large, bool as_sender)
+{
+    rdmc_bcast_ctx_t *ctx = arg;
+
+    mca_coll_rdmc_bcast_ctx_release(ctx);
+    ctx->packed_upto = 0;
+    ctx->truncated = false;
+    ctx->root_bytes = 0;
+    if (!ctx->contiguous && prepare_convertor(ctx, as_sender) != OPAL_SUCCESS) {
+        large->hooks = (rdmc_op_hooks_t){ .arg = ctx };   /* place fails: op error */
+        return;
+    }
+    if (as_sender) {
+        set_large_root(mca_coll_rdmc_request_of_ctx(ctx), large);
+        return;
+    }
+    large->hooks = (rdmc_op_hooks_t){
+        .place = hook_place,
+        .arrived = ctx->contiguous ? NULL : hook_arrived,
+        .arg = ctx,
+    };
+}
+
 void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx)
 {
     if (ctx->convertor_ready) {
@@ -215,11 +243,9 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
 static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
                    struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small)
 {
-    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     mca_coll_rdmc_module_t *m = req->module;
     rdmc_bcast_ctx_t *ctx = &req->ctx;
     rdmc_coll_t *coll = &req->coll;
-    int n = ompi_comm_size(m->comm);
     bool is_root = ompi_comm_rank(m->comm) == root;
     ptrdiff_t true_lb, true_extent;
 
@@ -236,6 +262,7 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     req->root = root;
     coll->root = (uint32_t)root;
     coll->kind = small ? RDMC_COLL_BCAST_SMALL : RDMC_COLL_BCAST_LARGE;
+    coll->hooks.rerun = hook_rerun;
     if (!is_root) {
         /* The root's size decides the path; ours may differ (an error the
          * stream detects): be ready to receive either way. */
@@ -250,23 +277,32 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
         coll->hooks.fill_small = hook_fill_small;
         return MPI_SUCCESS;
     }
-    coll->large.hooks.arg = ctx;
-    coll->large.nbytes = nbytes;
-    coll->large.schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
-                                                             : (rdmc_schedule_alg_t)c->schedule;
-    coll->large.block_bytes = rdmc_block_bytes(coll->large.schedule, (uint32_t)n, nbytes,
-                                               c->block_bytes, &m->model);
+    set_large_root(req, &coll->large);
+    return !ctx->contiguous && ctx->packed == NULL ? MPI_ERR_NO_MEM : MPI_SUCCESS;
+}
+
+/* The engine's view of a sender: the user's bytes, or a copy packed block
+ * by block (ctx->packed stays NULL when out of memory). */
+static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_module_t *m = req->module;
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
+    uint64_t nbytes = ctx->own_bytes;
+
+    large->hooks = (rdmc_op_hooks_t){ .arg = ctx };
+    large->nbytes = nbytes;
+    large->schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
+                                                        : (rdmc_schedule_alg_t)c->schedule;
+    large->block_bytes = rdmc_block_bytes(large->schedule, (uint32_t)ompi_comm_size(m->comm),
+                                          nbytes, c->block_bytes, &m->model);
     if (ctx->contiguous) {
-        coll->large.buf = ctx->user_data;
-        return MPI_SUCCESS;
+        large->buf = ctx->user_data;
+        return;
     }
     ctx->packed = malloc(nbytes ? nbytes : 1);
-    if (ctx->packed == NULL) {
-        return MPI_ERR_NO_MEM;
-    }
-    coll->large.buf = ctx->packed;
-    coll->large.hooks.fill = hook_fill;
-    return MPI_SUCCESS;
+    large->buf = ctx->packed;
+    large->hooks.fill = hook_fill;
 }
 
 static int check_args(const char *what, int count, int root, ompi_communicator_t *comm)
@@ -298,7 +334,13 @@ static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, int *rc)
     if (m->state == RDMC_SETUP_READY) {
         return true;
     }
-    if (m->state == RDMC_SETUP_BROKEN) {
+    if (m->state == RDMC_SETUP_BROKEN && m->broken_status == -ENETUNREACH) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s on %s: refused, this rank lost its majority and "
+                            "left the group",
+                            what, m->comm->c_name);
+        *rc = rdmc_error_code(RDMC_PARTITIONED);
+    } else if (m->state == RDMC_SETUP_BROKEN) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, an earlier rdmc collective on this "
                             "communicator failed",

@@ -50,11 +50,14 @@ mca_coll_rdmc_component_t mca_coll_rdmc_component = {
 #define DEFAULT_WINDOW 8
 #define DEFAULT_SST_MAX_BYTES 4096
 #define DEFAULT_HEARTBEAT_MS 100
+#define DEFAULT_FAILURE_TIMEOUT_MS 1000
 #define MAX_WINDOW 1024
 #define MAX_SST_BYTES (1024 * 1024)
 
 enum { SMALL_PATH_AUTO = -1, SMALL_PATH_FALLBACK = 0, SMALL_PATH_SST = 1 };
 static int small_path = SMALL_PATH_AUTO;
+enum { FAILURES_AUTO = -1, FAILURES_OFF = 0, FAILURES_ON = 1 };
+static int failures = FAILURES_AUTO;
 static int delivery = 1;
 static int sst_ordering = 0;
 
@@ -62,6 +65,13 @@ static const mca_base_var_enum_value_t small_path_names[] = {
     { SMALL_PATH_AUTO, "auto" },
     { SMALL_PATH_FALLBACK, "fallback" },
     { SMALL_PATH_SST, "sst" },
+    { 0, NULL },
+};
+
+static const mca_base_var_enum_value_t failures_names[] = {
+    { FAILURES_AUTO, "auto" },
+    { FAILURES_OFF, "off" },
+    { FAILURES_ON, "on" },
     { 0, NULL },
 };
 
@@ -213,8 +223,8 @@ static int rdmc_register(void)
                   "SST's slots up to sst_max_bytes (and the RDMC engine above), so every "
                   "broadcast stays within rdmc, as failure handling needs; fallback: the "
                   "component selected before rdmc (Open MPI's fast small broadcasts).  auto "
-                  "(default): sst when the job runs with recovery enabled (mpirun "
-                  "--enable-recovery), fallback otherwise.  MPI_Ibcast always uses rdmc",
+                  "(default): sst when failure handling is on (see failures), fallback "
+                  "otherwise.  MPI_Ibcast always uses rdmc",
                   OPAL_INFO_LVL_4, small_path_names, &small_path);
 
     c->sst_max_bytes = DEFAULT_SST_MAX_BYTES;
@@ -227,6 +237,21 @@ static int rdmc_register(void)
     register_int("heartbeat_ms",
                  "Period of the heartbeat each member writes into its SST row",
                  OPAL_INFO_LVL_5, &c->heartbeat_ms);
+
+    register_enum("failures",
+                  "Failure handling: heartbeats and provider errors make suspicions, the "
+                  "survivors agree on a new view and go on with the same communicator "
+                  "(broadcasts of a dead root fail with RDMC_ERR_PROC_FAILED at every "
+                  "survivor).  auto (default): on when the job runs with recovery enabled "
+                  "(mpirun --enable-recovery), off otherwise (mpirun then ends the job "
+                  "anyway).  Communicators of more than 64 ranks run without it",
+                  OPAL_INFO_LVL_4, failures_names, &failures);
+
+    c->failure_timeout_ms = DEFAULT_FAILURE_TIMEOUT_MS;
+    register_int("failure_timeout_ms",
+                 "With failure handling, a member whose heartbeat has not moved for this "
+                 "many milliseconds is suspected of having failed",
+                 OPAL_INFO_LVL_4, &c->failure_timeout_ms);
 
     register_enum("sst_ordering",
                   "How SST guards are kept behind their data.  auto (default): where the "
@@ -297,8 +322,13 @@ static int rdmc_open(void)
     if (c->heartbeat_ms <= 0) {
         c->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     }
+    if (c->failure_timeout_ms <= 0) {
+        c->failure_timeout_ms = DEFAULT_FAILURE_TIMEOUT_MS;
+    }
     c->stable_delivery = delivery != 0;
-    c->small_path_sst = small_path == SMALL_PATH_AUTO ? recovery_enabled()
+    c->failures = failures == FAILURES_AUTO ? recovery_enabled() : failures == FAILURES_ON;
+    /* Failure handling needs every broadcast inside rdmc. */
+    c->small_path_sst = small_path == SMALL_PATH_AUTO ? c->failures
                                                       : small_path == SMALL_PATH_SST;
     c->sst_fence = sst_ordering == 1;
     return OMPI_SUCCESS;

@@ -1,8 +1,8 @@
 /*
  * The communicator's group manager as the extended API (librdmc, rdmc.h)
- * sees it: an ops table over the module.  Views are numbered from 0; until
- * failures are detected and agreed on (the membership protocol) the view
- * is the communicator's first and has every rank in it.
+ * sees it: an ops table over the module.  Views are numbered from 0; with
+ * failure handling off the view stays the communicator's first, with every
+ * rank in it.
  */
 #include "coll_rdmc.h"
 
@@ -23,22 +23,91 @@ static int group_comm_freeing(rdmc_group_t *group)
     return mca_coll_rdmc_comm_freeing(module_of(group));
 }
 
+/* The installed view: its id, its members and every rank removed so far
+ * (as bits of communicator ranks). */
+static void current_view(mca_coll_rdmc_module_t *m, uint64_t *vid, uint64_t *members,
+                         uint64_t *failed)
+{
+    int n = ompi_comm_size(m->comm);
+
+    *vid = 0;
+    *members = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
+    *failed = 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->gm != NULL && m->state == RDMC_SETUP_READY) {
+        *vid = m->gm->vid;
+        *members = m->gm->members;
+        *failed = m->gm->failed;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* The ranks of the communicator named by `set`, as a group the caller frees. */
+static int group_of_ranks(MPI_Comm comm, uint64_t set, MPI_Group *group)
+{
+    int ranks[64], count = 0;
+    MPI_Group all;
+    int rc = PMPI_Comm_group(comm, &all);
+
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    for (; set != 0 && count < 64; set &= set - 1) {
+        ranks[count++] = __builtin_ctzll(set);
+    }
+    rc = PMPI_Group_incl(all, count, ranks, group);
+    PMPI_Group_free(&all);
+    return rc;
+}
+
 static int group_get_view(rdmc_group_t *group, uint64_t *view_id, MPI_Group *members)
 {
-    *view_id = 0;
-    return PMPI_Comm_group(group->comm, members);
+    mca_coll_rdmc_module_t *m = module_of(group);
+    uint64_t in_view, failed;
+
+    current_view(m, view_id, &in_view, &failed);
+    if (m->gm == NULL) {
+        return PMPI_Comm_group(group->comm, members);   /* any size */
+    }
+    return group_of_ranks(group->comm, in_view, members);
 }
 
 static int group_get_failed(rdmc_group_t *group, MPI_Group *failed)
 {
-    MPI_Group all;
-    int rc = PMPI_Comm_group(group->comm, &all);
+    uint64_t vid, in_view, gone;
 
-    if (rc == MPI_SUCCESS) {
-        rc = PMPI_Group_incl(all, 0, NULL, failed);   /* nobody, in a group the caller frees */
-        PMPI_Group_free(&all);
+    current_view(module_of(group), &vid, &in_view, &gone);
+    return group_of_ranks(group->comm, gone, failed);
+}
+
+void mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m)
+{
+    uint64_t installed, vid, in_view, gone;
+    MPI_Group joined, left;
+
+    pthread_mutex_lock(&m->lock);
+    installed = m->state == RDMC_SETUP_READY ? m->stream.views_installed : m->views_reported;
+    pthread_mutex_unlock(&m->lock);
+    if (installed == m->views_reported) {
+        return;
     }
-    return rc;
+    current_view(m, &vid, &in_view, &gone);
+    m->views_reported = installed;
+    if (m->group.view_fn == NULL) {
+        m->failed_reported = gone;
+        return;
+    }
+    if (group_of_ranks(m->comm, 0, &joined) != MPI_SUCCESS) {
+        return;
+    }
+    if (group_of_ranks(m->comm, gone & ~m->failed_reported, &left) != MPI_SUCCESS) {
+        PMPI_Group_free(&joined);
+        return;
+    }
+    m->failed_reported = gone;
+    m->group.view_fn(m->comm, vid, joined, left, m->group.view_arg);
+    PMPI_Group_free(&joined);
+    PMPI_Group_free(&left);
 }
 
 static const rdmc_group_ops_t group_ops = {

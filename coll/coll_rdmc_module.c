@@ -81,6 +81,8 @@ static void shut_down(mca_coll_rdmc_module_t *m)
         rdmc_sst_destroy(m->sst);
         m->sst = NULL;
     }
+    free(m->gm);
+    m->gm = NULL;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -200,9 +202,17 @@ static bool everyone_ok(mca_coll_rdmc_module_t *m, bool mine)
 }
 
 /* The table, exposed through the endpoint: its address goes to the peers. */
+/* Failure handling on this communicator?  (A view row names ranks by the
+ * bits of a 64-bit word.) */
+static bool handles_failures(const mca_coll_rdmc_module_t *m)
+{
+    return mca_coll_rdmc_component.failures && ompi_comm_size(m->comm) <= RDMC_VC_MAX_MEMBERS;
+}
+
 static int open_sst(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool failures = handles_failures(m);
     rdmc_sst_params_t params = {
         .tp = rdmc_ofi_ep_transport(m->ep),
         .n = ompi_comm_size(m->comm),
@@ -210,6 +220,8 @@ static int open_sst(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
         .nslots = (unsigned)c->window,
         .slot_payload = c->sst_max_bytes,
         .force_fence = c->sst_fence,
+        .view_bytes = failures ? sizeof(rdmc_vc_row_t) : 0,
+        .tolerate_peer_errors = failures,
     };
     size_t len = sizeof(mine->window);
     int rc = rdmc_sst_create(&params, &m->sst, mine->window, &len);
@@ -218,6 +230,16 @@ static int open_sst(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
         opal_output_verbose(1, c->output, "coll:rdmc: %s: cannot create the SST (%d)",
                             m->comm->c_name, rc);
         return rc;
+    }
+    if (failures) {
+        m->gm = malloc(sizeof(*m->gm));
+        if (m->gm == NULL) {
+            return -ENOMEM;
+        }
+    } else if (c->failures) {
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: %s: %d ranks, more than failure handling supports (%d)",
+                            m->comm->c_name, ompi_comm_size(m->comm), RDMC_VC_MAX_MEMBERS);
     }
     mine->window_len = (uint32_t)len;
     opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",

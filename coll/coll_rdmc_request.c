@@ -83,15 +83,10 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     return req;
 }
 
-static mca_coll_rdmc_request_t *request_of_ctx(void *ctx)
-{
-    return (mca_coll_rdmc_request_t *)((char *)ctx - offsetof(mca_coll_rdmc_request_t, ctx));
-}
-
 /* Under the module lock, in any thread. */
 static void on_done(void *arg, int status, const char *error)
 {
-    mca_coll_rdmc_request_t *req = request_of_ctx(arg);
+    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_of_ctx(arg);
     mca_coll_rdmc_module_t *m = req->module;
 
     req->stream_status = status;
@@ -153,7 +148,18 @@ static void let_go(mca_coll_rdmc_request_t *req)
 static int outcome(mca_coll_rdmc_request_t *req)
 {
     mca_coll_rdmc_module_t *m = req->module;
+    int out = mca_coll_rdmc_component.output;
 
+    if (req->stream_status == -EOWNERDEAD) {
+        opal_output_verbose(1, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
+                            m->comm->c_name, ompi_comm_rank(m->comm), req->stream_error);
+        return rdmc_error_code(RDMC_PROC_FAILED);
+    }
+    if (req->stream_status == -ENETUNREACH) {
+        opal_output_verbose(0, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
+                            m->comm->c_name, ompi_comm_rank(m->comm), req->stream_error);
+        return rdmc_error_code(RDMC_PARTITIONED);
+    }
     if (req->stream_status != 0) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s failed at rank %d: %s; rdmc is off on this "
@@ -248,6 +254,7 @@ int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m)
 static void handle_broken(mca_coll_rdmc_module_t *m)
 {
     if (m->state == RDMC_SETUP_READY) {
+        m->broken_status = m->stream.error;
         mca_coll_rdmc_module_break(m);
         report_finished(m);
     }
@@ -255,24 +262,30 @@ static void handle_broken(mca_coll_rdmc_module_t *m)
 
 int mca_coll_rdmc_progress(void)
 {
-    mca_coll_rdmc_module_t *busy[sizeof(active_modules) / sizeof(active_modules[0])];
-    int nbusy = 0, count = 0;
+    mca_coll_rdmc_module_t *all[sizeof(active_modules) / sizeof(active_modules[0])];
+    int nall, count = 0;
 
     /* Modules are created and freed by the application's thread, the one
-     * running this: the list may be copied and used unlocked. */
+     * running this: the copy stays valid until a view callback runs, which
+     * may free communicators, so at most one runs, last. */
     pthread_mutex_lock(&active_lock);
-    for (int i = 0; i < nactive; i++) {
-        if (__atomic_load_n(&active_modules[i]->pending, __ATOMIC_RELAXED) > 0) {
-            busy[nbusy++] = active_modules[i];
+    nall = nactive;
+    memcpy(all, active_modules, sizeof(all[0]) * (size_t)nall);
+    pthread_mutex_unlock(&active_lock);
+    for (int i = 0; i < nall; i++) {
+        mca_coll_rdmc_module_t *m = all[i];
+        if (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0) {
+            if (mca_coll_rdmc_module_progress(m) < 0) {
+                handle_broken(m);
+            }
+            count += report_finished(m);
         }
     }
-    pthread_mutex_unlock(&active_lock);
-    for (int i = 0; i < nbusy; i++) {
-        mca_coll_rdmc_module_t *m = busy[i];
-        if (mca_coll_rdmc_module_progress(m) < 0) {
-            handle_broken(m);
+    for (int i = 0; i < nall; i++) {
+        if (all[i]->stream.views_installed != all[i]->views_reported) {
+            mca_coll_rdmc_report_views(all[i]);
+            break;
         }
-        count += report_finished(m);
     }
     return count;
 }
@@ -329,6 +342,7 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
         handle_broken(m);   /* fails req, with everything else in flight */
     }
     report_finished(m);
+    mca_coll_rdmc_report_views(m);
     rc = req->super.req_status.MPI_ERROR;
     OBJ_RELEASE(req);
     return rc;
@@ -394,9 +408,23 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .stable = c->stable_delivery,
         .timeout_ms = c->timeout_ms,
         .heartbeat_ms = c->heartbeat_ms,
+        .gm = m->gm,
     };
-    int rc = rdmc_stream_init(&m->stream, &params);
+    int rc;
 
+    if (m->gm != NULL) {
+        rdmc_gm_params_t gm_params = {
+            .sst = m->sst,
+            .n = (int)params.n,
+            .me = (int)params.rank,
+            .failure_timeout_ms = c->failure_timeout_ms,
+        };
+        rc = rdmc_gm_init(m->gm, &gm_params, rdmc_now_ms());
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    rc = rdmc_stream_init(&m->stream, &params);
     if (rc != 0) {
         return rc;
     }

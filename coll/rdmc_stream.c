@@ -783,6 +783,11 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
         rdmc_sst_set(sst, RDMC_SST_HEARTBEAT, RDMC_SST_LEAVING, RDMC_SST_NOTIFY);
     }
     run_transport(s);
+    /* A member that died meanwhile leaves through a view change. */
+    membership_step(s, rdmc_now_ms());
+    if (s->error != 0) {
+        return true;   /* partitioned: nobody will wait for us */
+    }
     if (rdmc_sst_flush(sst) != 0) {
         return true;   /* nothing more can be written anyway */
     }

@@ -1,0 +1,337 @@
+/*
+ * Members killed (SIGKILL) in the middle of a stream of broadcasts, under
+ * mpirun --enable-recovery.  Every survivor checks its own result:
+ *
+ *   - every broadcast whose root survived arrived with the right bytes;
+ *   - a broadcast whose root died either arrived whole or failed with
+ *     RDMC_ERR_PROC_FAILED, and the later ones of a dead root failed;
+ *   - MPI_Barrier completes among the survivors;
+ *   - the view moved on, without the victims, within 2x the failure
+ *     timeout of the kill (the view callback's clock against the victim's);
+ *   - RDMC_Comm_shrink gives a communicator of the survivors on which the
+ *     survivors compare what they saw: one outcome per broadcast, and the
+ *     same bytes, at all of them.
+ *
+ *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D]
+ *
+ * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
+ * itself.  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
+ * mpirun's exit code means nothing with recovery enabled.
+ */
+#include <mpi.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "membership/rdmc.h"
+
+#define MAX_COUNT 200
+
+static const int sizes[] = { 1024, 4096, 65536, 1 << 20, 16 << 20, 3000 };
+#define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))
+
+static int rank, size, failures;
+static int victims[8], nvictims;
+static double view_at_s;           /* wall clock of the first view change */
+static uint64_t last_view_id;
+
+typedef struct outcome {
+    int32_t ok;                    /* 1 arrived, 0 RDMC_ERR_PROC_FAILED */
+    uint32_t checksum;
+} outcome_t;
+
+static outcome_t seen[MAX_COUNT];
+
+static double wall_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    printf("FAIL rank %d: ", rank);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    failures++;
+}
+
+static bool is_victim(int r)
+{
+    for (int i = 0; i < nvictims; i++) {
+        if (victims[i] == r) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int root_of(int i)
+{
+    return (i * 3 + 1) % size;
+}
+
+static uint8_t pattern(int i, size_t b)
+{
+    return (uint8_t)(i * 29 + b * 7 + (b >> 10));
+}
+
+static uint32_t checksum(const uint8_t *buf, size_t len)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t b = 0; b < len; b++) {
+        h = (h ^ buf[b]) * 16777619u;
+    }
+    return h;
+}
+
+static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left,
+                    void *arg)
+{
+    int nleft = 0;
+
+    (void)comm;
+    (void)joined;
+    (void)arg;
+    MPI_Group_size(left, &nleft);
+    if (view_at_s == 0) {
+        view_at_s = wall_s();
+    }
+    last_view_id = view_id;
+    printf("rank %d: view %llu installed, %d left\n", rank, (unsigned long long)view_id, nleft);
+    fflush(stdout);
+}
+
+/* The victim's end: its broadcast under way, then SIGKILL. */
+static void die_during(int i, uint8_t *buf, size_t len, const char *dir)
+{
+    MPI_Request req;
+    char path[512];
+    FILE *f;
+    int done = 0;
+
+    if (rank == root_of(i)) {
+        for (size_t b = 0; b < len; b++) {
+            buf[b] = pattern(i, b);
+        }
+    }
+    MPI_Ibcast(buf, (int)len, MPI_BYTE, root_of(i), MPI_COMM_WORLD, &req);
+    for (int k = 0; k < 5 + rank * 3 && !done; k++) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        usleep(200);
+    }
+    snprintf(path, sizeof(path), "%s/killed.%d", dir, rank);
+    f = fopen(path, "w");
+    if (f != NULL) {
+        fprintf(f, "%.6f\n", wall_s());
+        fclose(f);
+    }
+    raise(SIGKILL);
+}
+
+static double kill_time(const char *dir)
+{
+    double first = 0;
+
+    for (int v = 0; v < nvictims; v++) {
+        char path[512];
+        double t = 0;
+        snprintf(path, sizeof(path), "%s/killed.%d", dir, victims[v]);
+        FILE *f = fopen(path, "r");
+        if (f != NULL && fscanf(f, "%lf", &t) == 1 && (first == 0 || t < first)) {
+            first = t;
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    return first;
+}
+
+/* One broadcast at a survivor: record and check what came. */
+static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
+{
+    int root = root_of(i), rc, cls = MPI_SUCCESS;
+
+    if (rank == root) {
+        for (size_t b = 0; b < len; b++) {
+            buf[b] = pattern(i, b);
+        }
+    } else {
+        memset(buf, 0, len);
+    }
+    rc = MPI_Bcast(buf, (int)len, MPI_BYTE, root, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) {
+        MPI_Error_class(rc, &cls);
+    }
+    if (cls == RDMC_ERR_PROC_FAILED) {
+        seen[i].ok = 0;
+        if (!is_victim(root)) {
+            fail("broadcast %d (root %d alive) failed with RDMC_ERR_PROC_FAILED", i, root);
+        }
+        return;
+    }
+    if (rc != MPI_SUCCESS) {
+        char text[MPI_MAX_ERROR_STRING];
+        int tlen = 0;
+        MPI_Error_string(rc, text, &tlen);
+        printf("rank %d: broadcast %d: %s\n", rank, i, text);
+        fail("broadcast %d failed with class %d", i, cls);
+        return;
+    }
+    seen[i].ok = 1;
+    seen[i].checksum = checksum(buf, len);
+    for (size_t b = 0; b < len; b++) {
+        if (buf[b] != pattern(i, b)) {
+            fail("broadcast %d: wrong byte at %zu", i, b);
+            break;
+        }
+    }
+    if (is_victim(root) && i > kill_at) {
+        fail("broadcast %d of dead root %d succeeded", i, root);
+    }
+}
+
+static void parse_victims(char *list)
+{
+    for (char *tok = strtok(list, ","); tok != NULL && nvictims < 8; tok = strtok(NULL, ",")) {
+        victims[nvictims++] = atoi(tok);
+    }
+}
+
+/* Survivors compare outcomes on the shrunk communicator. */
+static void compare_with_survivors(int count)
+{
+    MPI_Comm survivors;
+    uint32_t mine = checksum((const uint8_t *)seen, sizeof(seen[0]) * (size_t)count);
+    uint32_t lo = 0, hi = 0;
+    int nsurv = 0, rc;
+
+    rc = RDMC_Comm_shrink(MPI_COMM_WORLD, &survivors);
+    if (rc != MPI_SUCCESS) {
+        fail("RDMC_Comm_shrink returned %d", rc);
+        return;
+    }
+    MPI_Comm_size(survivors, &nsurv);
+    if (nsurv != size - nvictims) {
+        fail("the shrunk communicator has %d ranks, expected %d", nsurv, size - nvictims);
+    }
+    MPI_Allreduce(&mine, &lo, 1, MPI_UINT32_T, MPI_MIN, survivors);
+    MPI_Allreduce(&mine, &hi, 1, MPI_UINT32_T, MPI_MAX, survivors);
+    if (lo != hi) {
+        fail("survivors saw different outcomes (%x vs %x)", lo, hi);
+    }
+    /* rdmc carries the shrunk communicator too. */
+    int flag = 0;
+    RDMC_Comm_active(survivors, &flag);
+    if (!flag) {
+        fail("rdmc is not active on the shrunk communicator");
+    }
+    MPI_Comm_free(&survivors);
+}
+
+static void check_view(int timeout_ms, const char *dir)
+{
+    uint64_t vid = 0;
+    MPI_Group members, failed;
+    int nmembers = 0, nfailed = 0;
+    double killed = kill_time(dir);
+
+    RDMC_Comm_get_view(MPI_COMM_WORLD, &vid, &members);
+    RDMC_Comm_get_failed(MPI_COMM_WORLD, &failed);
+    MPI_Group_size(members, &nmembers);
+    MPI_Group_size(failed, &nfailed);
+    if (vid < 1 || nmembers != size - nvictims || nfailed != nvictims) {
+        fail("view %llu has %d members and %d failed", (unsigned long long)vid, nmembers, nfailed);
+    }
+    MPI_Group_free(&members);
+    MPI_Group_free(&failed);
+    if (view_at_s == 0 || killed == 0) {
+        fail("no view callback (%d) or no kill time (%d)", view_at_s != 0, killed != 0);
+        return;
+    }
+    printf("rank %d: kill -> view %.0f ms (failure timeout %d ms)\n", rank,
+           (view_at_s - killed) * 1e3, timeout_ms);
+    if ((view_at_s - killed) * 1e3 > 2.0 * timeout_ms) {
+        fail("the view changed %.0f ms after the kill (limit %d)", (view_at_s - killed) * 1e3,
+             2 * timeout_ms);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int count = 30, kill_at = 10, timeout_ms = 1000;
+    const char *dir = ".";
+    uint8_t *buf;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--victims") == 0 && a + 1 < argc) {
+            parse_victims(argv[++a]);
+        } else if (strcmp(argv[a], "--kill-at") == 0 && a + 1 < argc) {
+            kill_at = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--count") == 0 && a + 1 < argc) {
+            count = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--timeout-ms") == 0 && a + 1 < argc) {
+            timeout_ms = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--dir") == 0 && a + 1 < argc) {
+            dir = argv[++a];
+        }
+    }
+    if (count > MAX_COUNT || kill_at >= count || nvictims == 0) {
+        if (rank == 0) {
+            fprintf(stderr, "usage: failover --victims R[,R] --kill-at I [--count N<=%d]\n",
+                    MAX_COUNT);
+        }
+        MPI_Finalize();
+        return 2;
+    }
+    buf = malloc((size_t)sizes[4]);
+    /* Sets rdmc up on the communicator (collective), then the callback. */
+    int active = 0;
+    if (RDMC_Comm_active(MPI_COMM_WORLD, &active) != MPI_SUCCESS || !active ||
+        RDMC_Comm_set_view_callback(MPI_COMM_WORLD, on_view, NULL) != MPI_SUCCESS) {
+        fail("rdmc is not active on MPI_COMM_WORLD");
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+
+    for (int i = 0; i < count; i++) {
+        size_t len = (size_t)sizes[i % NSIZES];
+        if (i == kill_at && is_victim(rank)) {
+            die_during(i, buf, len, dir);
+        }
+        one_bcast(i, buf, len, kill_at);
+    }
+    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
+        fail("MPI_Barrier among the survivors failed");
+    }
+    check_view(timeout_ms, dir);
+    compare_with_survivors(count);
+    if (failures == 0) {
+        printf("PASS rank %d: %d broadcasts, view %llu\n", rank, count,
+               (unsigned long long)last_view_id);
+    }
+    free(buf);
+    MPI_Finalize();
+    return failures == 0 ? 0 : 1;
+}
