@@ -1,0 +1,433 @@
+/*
+ * rdmc_sim: how long RDMC's broadcasts take on a LogGP-style network of up
+ * to thousands of nodes, next to what MPI libraries do and to the lower
+ * bound.  It replays the engine's own schedules (coll/rdmc_schedule.c) and
+ * block-size choice (coll/rdmc_blocksize.c); the model is in sim_model.h.
+ *
+ * This file only reads the command line and says what to print.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_report.h"
+#include "sim_study.h"
+#include "sim_units.h"
+
+#define MAX_VALUES 4096
+#define MAX_FACTORS 64
+#define MAX_NODES ((uint64_t)1 << 20)
+#define DEFAULT_FIXED_N 64
+
+static const char usage_text[] =
+    "usage: rdmc_sim [options]\n"
+    "\n"
+    "Simulates broadcasts on n nodes with full-duplex links: a node sends one message\n"
+    "and receives one at a time, and a message of b bytes takes alpha + beta*b.\n"
+    "RDMC's schedules are replayed as the engine runs them (each node in its own step\n"
+    "order, a block forwarded once it has arrived); the MPI broadcasts are modelled\n"
+    "directly.  Times are in microseconds; 'bound' is the best equal-block broadcast,\n"
+    "(k + ceil(log2 n) - 1)(alpha + beta m/k) at the best k.\n"
+    "\n"
+    "Network:\n"
+    "  --alpha-us A        per-message latency in us (default 30)\n"
+    "  --rate-gbps G       link rate, sets beta = 8/G ns per byte (default 1)\n"
+    "  --beta-ns B         per-byte time in ns instead of --rate-gbps\n"
+    "  --slow-node R       rank R (relative to the root) has a slow link ...\n"
+    "  --slow-factor F     ... at 1/F of the rate (default 4)\n"
+    "  --jitter J          every transfer takes up to J (a fraction) longer, at random\n"
+    "  --seed S            seed of the jitter (default 1; runs repeat exactly)\n"
+    "\n"
+    "Broadcasts:\n"
+    "  --alg LIST          comma-separated; 'all' (default), 'rdmc', 'mpi', or names:\n"
+    "                      binomial_pipeline chain sequential binomial_tree fanout (RDMC)\n"
+    "                      mpi_binomial mpi_chain mpi_scatter_allgather (MPI)\n"
+    "  --block BYTES       RDMC block size (default: automatic, rdmc_block_bytes)\n"
+    "  --segment BYTES     mpi_chain segment size (default 128K)\n"
+    "\n"
+    "What to print (LIST: 2,3,4 or 2,4,8,...,4096 or 4K:1G = powers of two;\n"
+    "sizes take K, M, G suffixes, powers of 1024):\n"
+    "  --n LIST            one row per n, 2 <= n <= 2^20 (default 2:4096), at --size\n"
+    "  --size BYTES        message size of the rows per n (default 1M)\n"
+    "  --sizes LIST        one row per message size instead, at --fixed-n\n"
+    "  --slow-factors LIST one row per slowdown factor of the slow node (default\n"
+    "                      rank 1): the completion time of all the other nodes\n"
+    "  --fixed-n N         n of the size and slowdown rows (default: the only --n\n"
+    "                      value if there is one, else 64)\n"
+    "  --sweep-block       the automatic RDMC block size against every fixed one from\n"
+    "                      16K to 4M, for the pipelined schedules (per n, or per size)\n"
+    "  --steps             only the step and block counts, without simulating\n"
+    "  --plot PREFIX       all three studies (by n, by size, slow node) as tables,\n"
+    "                      PREFIX-*.dat, PREFIX.gp, and PREFIX-*.png if gnuplot is on PATH\n"
+    "\n"
+    "Examples:\n"
+    "  rdmc_sim --alpha-us 30 --rate-gbps 1 --n 2,4,8,...,4096 --size 1M\n"
+    "  rdmc_sim --n 64 --sizes 4K:1G --alg binomial_pipeline,mpi\n"
+    "  rdmc_sim --n 256 --size 64M --slow-node 1 --slow-factors 1,2,4,8,16\n"
+    "  rdmc_sim --n 2:4096 --size 64M --sweep-block\n"
+    "  rdmc_sim --plot /tmp/rdmc\n";
+
+typedef struct options {
+    sim_setup_t setup;
+    uint64_t ns[MAX_VALUES];
+    size_t n_count;
+    uint64_t size;
+    uint64_t sizes[MAX_VALUES];
+    size_t size_count;   /* 0: no --sizes */
+    double factors[MAX_FACTORS];
+    size_t factor_count;   /* 0: no --slow-factors */
+    uint32_t fixed_n;      /* 0: not given */
+    bool sweep_block;
+    bool steps_only;
+    const char *plot_prefix;
+} options_t;
+
+enum option_id {
+    OPT_ALPHA = 256, OPT_RATE, OPT_BETA, OPT_SLOW_NODE, OPT_SLOW_FACTOR, OPT_JITTER, OPT_SEED,
+    OPT_ALG, OPT_BLOCK, OPT_SEGMENT, OPT_N, OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N,
+    OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT, OPT_HELP
+};
+
+static const struct option long_options[] = {
+    { "alpha-us", required_argument, NULL, OPT_ALPHA },
+    { "rate-gbps", required_argument, NULL, OPT_RATE },
+    { "beta-ns", required_argument, NULL, OPT_BETA },
+    { "slow-node", required_argument, NULL, OPT_SLOW_NODE },
+    { "slow-factor", required_argument, NULL, OPT_SLOW_FACTOR },
+    { "jitter", required_argument, NULL, OPT_JITTER },
+    { "seed", required_argument, NULL, OPT_SEED },
+    { "alg", required_argument, NULL, OPT_ALG },
+    { "block", required_argument, NULL, OPT_BLOCK },
+    { "segment", required_argument, NULL, OPT_SEGMENT },
+    { "n", required_argument, NULL, OPT_N },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "sizes", required_argument, NULL, OPT_SIZES },
+    { "slow-factors", required_argument, NULL, OPT_SLOW_FACTORS },
+    { "fixed-n", required_argument, NULL, OPT_FIXED_N },
+    { "sweep-block", no_argument, NULL, OPT_SWEEP_BLOCK },
+    { "steps", no_argument, NULL, OPT_STEPS },
+    { "plot", required_argument, NULL, OPT_PLOT },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+static void set_defaults(options_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->setup.params.alpha_us = 30;
+    o->setup.params.beta_ns_per_byte = 8;
+    o->setup.params.slow_node = SIM_NO_SLOW_NODE;
+    o->setup.params.slow_factor = 4;
+    o->setup.params.seed = 1;
+    o->setup.segment_bytes = SIM_DEFAULT_SEGMENT_BYTES;
+    for (unsigned a = 0; a < SIM_ALG_COUNT; a++) {
+        o->setup.selected[a] = true;
+    }
+    for (uint64_t n = 2; n <= 4096; n *= 2) {
+        o->ns[o->n_count++] = n;
+    }
+    o->size = (uint64_t)1 << 20;
+}
+
+static int parse_number(const char *text, double min, double *value_p)
+{
+    char *end;
+
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || !(v >= min)) {
+        return -EINVAL;
+    }
+    *value_p = v;
+    return 0;
+}
+
+static int parse_algs(const char *text, bool *selected)
+{
+    char name[64];
+    bool chosen[SIM_ALG_COUNT] = { false };
+
+    for (const char *p = text; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof(name)) {
+            return -EINVAL;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        p += len + (p[len] == ',');
+        for (unsigned a = 0; a < SIM_ALG_COUNT; a++) {
+            bool rdmc = sim_alg_is_rdmc((sim_alg_t)a);
+            if (strcmp(name, "all") == 0 || (strcmp(name, "rdmc") == 0 && rdmc) ||
+                (strcmp(name, "mpi") == 0 && !rdmc)) {
+                chosen[a] = true;
+            }
+        }
+        if (strcmp(name, "all") != 0 && strcmp(name, "rdmc") != 0 && strcmp(name, "mpi") != 0) {
+            sim_alg_t alg = sim_alg_from_name(name);
+            if (alg == SIM_ALG_COUNT) {
+                return -EINVAL;
+            }
+            chosen[alg] = true;
+        }
+    }
+    memcpy(selected, chosen, sizeof(chosen));
+    return 0;
+}
+
+static int check_ns(const uint64_t *ns, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (ns[i] < 2 || ns[i] > MAX_NODES) {
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int parse_option(options_t *o, int id, const char *arg)
+{
+    sim_params_t *p = &o->setup.params;
+    double v;
+    uint64_t bytes;
+    int rc = 0;
+
+    switch (id) {
+    case OPT_ALPHA:
+        rc = parse_number(arg, 0, &p->alpha_us);
+        break;
+    case OPT_RATE:
+        rc = parse_number(arg, 1e-9, &v);
+        if (rc == 0) {
+            p->beta_ns_per_byte = 8.0 / v;
+        }
+        break;
+    case OPT_BETA:
+        rc = parse_number(arg, 0, &p->beta_ns_per_byte);
+        break;
+    case OPT_SLOW_NODE:
+        rc = sim_parse_bytes(arg, &bytes);
+        if (rc == 0 && bytes >= MAX_NODES) {
+            rc = -EINVAL;
+        }
+        if (rc == 0) {
+            p->slow_node = (uint32_t)bytes;
+        }
+        break;
+    case OPT_SLOW_FACTOR:
+        rc = parse_number(arg, 1, &p->slow_factor);
+        break;
+    case OPT_JITTER:
+        rc = parse_number(arg, 0, &p->jitter);
+        break;
+    case OPT_SEED:
+        rc = sim_parse_bytes(arg, &p->seed);
+        break;
+    case OPT_ALG:
+        rc = parse_algs(arg, o->setup.selected);
+        break;
+    case OPT_BLOCK:
+        rc = sim_parse_bytes(arg, &o->setup.block_bytes);
+        break;
+    case OPT_SEGMENT:
+        rc = sim_parse_bytes(arg, &bytes);
+        if (rc == 0 && bytes == 0) {
+            rc = -EINVAL;
+        }
+        if (rc == 0) {
+            o->setup.segment_bytes = bytes;
+        }
+        break;
+    case OPT_N:
+        rc = sim_parse_list(arg, o->ns, MAX_VALUES, &o->n_count);
+        if (rc == 0) {
+            rc = check_ns(o->ns, o->n_count);
+        }
+        break;
+    case OPT_SIZE:
+        rc = sim_parse_bytes(arg, &o->size);
+        break;
+    case OPT_SIZES:
+        rc = sim_parse_list(arg, o->sizes, MAX_VALUES, &o->size_count);
+        break;
+    case OPT_SLOW_FACTORS:
+        rc = sim_parse_number_list(arg, o->factors, MAX_FACTORS, &o->factor_count);
+        break;
+    case OPT_FIXED_N:
+        rc = sim_parse_bytes(arg, &bytes);
+        if (rc == 0) {
+            rc = check_ns(&bytes, 1);
+        }
+        if (rc == 0) {
+            o->fixed_n = (uint32_t)bytes;
+        }
+        break;
+    case OPT_SWEEP_BLOCK:
+        o->sweep_block = true;
+        break;
+    case OPT_STEPS:
+        o->steps_only = true;
+        break;
+    case OPT_PLOT:
+        o->plot_prefix = arg;
+        break;
+    default:
+        rc = -EINVAL;
+        break;
+    }
+    return rc;
+}
+
+static const char *option_name(int id)
+{
+    for (const struct option *opt = long_options; opt->name != NULL; opt++) {
+        if (opt->val == id) {
+            return opt->name;
+        }
+    }
+    return "?";
+}
+
+static int parse_args(int argc, char **argv, options_t *o)
+{
+    int id;
+
+    set_defaults(o);
+    while ((id = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        if (id == 'h' || id == OPT_HELP) {
+            fputs(usage_text, stdout);
+            exit(EXIT_SUCCESS);
+        }
+        if (id == '?') {
+            fprintf(stderr, "rdmc_sim: try --help\n");
+            return -EINVAL;
+        }
+        if (parse_option(o, id, optarg) != 0) {
+            fprintf(stderr, "rdmc_sim: bad value for --%s: '%s' (see --help)\n",
+                    option_name(id), optarg);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "rdmc_sim: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -EINVAL;
+    }
+    if (o->fixed_n == 0) {
+        o->fixed_n = o->n_count == 1 ? (uint32_t)o->ns[0] : DEFAULT_FIXED_N;
+    }
+    return 0;
+}
+
+/* The rows of --steps and --sweep-block: n by n at --size, or size by size
+ * at the fixed n. */
+static void table_axes(const options_t *o, const uint64_t **ns_p, size_t *n_count_p,
+                       const uint64_t **sizes_p, size_t *size_count_p, uint64_t *fixed_n)
+{
+    *fixed_n = o->fixed_n;
+    if (o->size_count > 0) {
+        *ns_p = fixed_n;
+        *n_count_p = 1;
+        *sizes_p = o->sizes;
+        *size_count_p = o->size_count;
+    } else {
+        *ns_p = o->ns;
+        *n_count_p = o->n_count;
+        *sizes_p = &o->size;
+        *size_count_p = 1;
+    }
+}
+
+static int run_sweep(const options_t *o)
+{
+    const uint64_t *ns, *sizes;
+    size_t n_count, size_count;
+    uint64_t fixed_n;
+    sim_sweep_t sweep;
+
+    table_axes(o, &ns, &n_count, &sizes, &size_count, &fixed_n);
+    int rc = sim_sweep_run(&o->setup, ns, n_count, sizes, size_count, &sweep);
+    if (rc != 0) {
+        return rc;
+    }
+    sim_table_print_sweep(stdout, &sweep);
+    sim_sweep_free(&sweep);
+    return 0;
+}
+
+static const uint64_t default_plot_sizes[] = {
+    (uint64_t)4 << 10, (uint64_t)16 << 10, (uint64_t)64 << 10, (uint64_t)256 << 10,
+    (uint64_t)1 << 20, (uint64_t)4 << 20, (uint64_t)16 << 20, (uint64_t)64 << 20,
+    (uint64_t)256 << 20, (uint64_t)1 << 30,
+};
+static const double default_factors[] = { 1, 1.5, 2, 3, 4, 6, 8, 12, 16 };
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static int run_studies(const options_t *o)
+{
+    bool plot = o->plot_prefix != NULL;
+    bool by_n = plot || (o->size_count == 0 && o->factor_count == 0);
+    bool by_size = plot || o->size_count > 0;
+    bool by_slowdown = plot || o->factor_count > 0;
+    sim_setup_t slow_setup = o->setup;
+    sim_study_t studies[3];
+    const sim_study_t *done[3];
+    size_t count = 0;
+    int rc = 0;
+
+    if (slow_setup.params.slow_node == SIM_NO_SLOW_NODE) {
+        slow_setup.params.slow_node = 1;
+    }
+    if (by_n) {
+        rc = sim_study_by_n(&o->setup, o->ns, o->n_count, o->size, &studies[count]);
+        count += rc == 0;
+    }
+    if (rc == 0 && by_size) {
+        const uint64_t *sizes = o->size_count ? o->sizes : default_plot_sizes;
+        size_t size_count = o->size_count ? o->size_count : ARRAY_LEN(default_plot_sizes);
+        rc = sim_study_by_size(&o->setup, o->fixed_n, sizes, size_count, &studies[count]);
+        count += rc == 0;
+    }
+    if (rc == 0 && by_slowdown) {
+        const double *factors = o->factor_count ? o->factors : default_factors;
+        size_t factor_count = o->factor_count ? o->factor_count : ARRAY_LEN(default_factors);
+        rc = sim_study_by_slowdown(&slow_setup, o->fixed_n, o->size, factors, factor_count,
+                                   &studies[count]);
+        count += rc == 0;
+    }
+    for (size_t i = 0; i < count; i++) {
+        sim_table_print_study(stdout, &studies[i]);
+        sim_table_print_rdmc_model(stdout, &studies[i]);
+        done[i] = &studies[i];
+    }
+    if (rc == 0 && plot) {
+        fflush(stdout);
+        rc = sim_plot_write(o->plot_prefix, done, count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        sim_study_free(&studies[i]);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static options_t options;   /* large: kept off the stack */
+    int rc;
+
+    if (parse_args(argc, argv, &options) != 0) {
+        return EXIT_FAILURE;
+    }
+    sim_table_print_setup(stdout, &options.setup);
+    if (options.steps_only) {
+        const uint64_t *ns, *sizes;
+        size_t n_count, size_count;
+        uint64_t fixed_n;
+        table_axes(&options, &ns, &n_count, &sizes, &size_count, &fixed_n);
+        sim_table_print_step_counts(stdout, &options.setup, ns, n_count, sizes, size_count);
+        return EXIT_SUCCESS;
+    }
+    rc = options.sweep_block ? run_sweep(&options) : run_studies(&options);
+    return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
