@@ -174,7 +174,8 @@ static void hook_rerun(void *arg, rdmc_op_params_t *large, bool as_sender)
     mca_coll_rdmc_bcast_ctx_release(ctx);
     ctx->packed_upto = 0;
     ctx->truncated = false;
-    ctx->root_bytes = 0;
+    /* A sender has the whole message: it is what the root sent. */
+    ctx->root_bytes = as_sender ? ctx->own_bytes : 0;
     if (!ctx->contiguous && prepare_convertor(ctx, as_sender) != OPAL_SUCCESS) {
         large->hooks = (rdmc_op_hooks_t){ .arg = ctx };   /* place fails: op error */
         return;

@@ -248,6 +248,29 @@ static int open_sst(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     return 0;
 }
 
+/* shm's queues are guarded by locks in shared memory: a member killed
+ * while it holds one blocks, forever, everyone who sends to that peer.
+ * Sockets fail cleanly, so with failure handling "auto" means tcp (over
+ * loopback when the communicator is on one node). */
+static void choose_failure_safe_provider(rdmc_ofi_request_t *req)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool auto_provider = req->provider == NULL || req->provider[0] == '\0' ||
+                         strcmp(req->provider, "auto") == 0;
+
+    if (auto_provider) {
+        req->provider = "tcp";
+        if (req->all_local && (req->domain == NULL || req->domain[0] == '\0')) {
+            req->domain = "lo";
+        }
+    } else if (strcmp(req->provider, "shm") == 0) {
+        opal_output_verbose(0, c->output,
+                            "coll:rdmc: warning: provider shm with failure handling: a process "
+                            "killed inside shm's shared queues can block its peers for good; "
+                            "tcp is safe");
+    }
+}
+
 static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -260,6 +283,9 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     size_t len = sizeof(mine->addr);
     int rc;
 
+    if (handles_failures(m)) {
+        choose_failure_safe_provider(&req);
+    }
     rc = rdmc_ofi_fabric_get(&req, &fab);
     if (rc != 0) {
         opal_output_verbose(1, c->output, "coll:rdmc: no usable libfabric provider for %s (%d)",
@@ -269,6 +295,12 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     rc = rdmc_ofi_ep_open(fab, ompi_comm_size(m->comm), &m->ep);
     if (rc != 0) {
         return rc;
+    }
+    if (handles_failures(m)) {
+        rc = rdmc_ofi_ep_set_failure_safe(m->ep);
+        if (rc != 0) {
+            return rc;
+        }
     }
     rc = rdmc_ofi_ep_address(m->ep, mine->addr, &len);
     if (rc != 0) {

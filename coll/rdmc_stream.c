@@ -542,7 +542,8 @@ static void poll_running(rdmc_stream_t *s, double now)
                             c->op->error);
                 return;
             }
-            c->actual_root = c->op->header.root;
+            /* A re-send comes from a survivor on the root's behalf. */
+            c->actual_root = c->run_root != c->root ? c->root : c->op->header.root;
             c->state = RDMC_COLL_RECEIVED;
         } else if (c->kind == RDMC_COLL_BCAST_LARGE) {
             take_small_instead(s, c);

@@ -399,6 +399,13 @@ static bool writes_ordered(const rdmc_sst_t *sst)
     return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
 }
 
+/* Injected writes report no failure: with tolerate_peer_errors every write
+ * has a completion. */
+static bool may_inject(const rdmc_sst_t *sst)
+{
+    return writes_ordered(sst) && !sst->p.tolerate_peer_errors;
+}
+
 /* Bytes of slots [first, first + count) of our row worth writing: all of
  * the earlier slots, only the header and message of the last (an 8-byte
  * message must not cost a whole slot's write). */
@@ -424,7 +431,7 @@ static int post_range(rdmc_sst_t *sst, int peer, size_t offset, size_t len,
     size_t piece = sst->p.tp->inject_limit;
     int rc = 0;
 
-    if (writes_ordered(sst) && piece > 0 && len <= INJECT_PIECES_MAX * piece) {
+    if (may_inject(sst) && piece > 0 && len <= INJECT_PIECES_MAX * piece) {
         for (size_t done = 0; done < len && rc == 0; done += piece) {
             rc = post_write(sst, peer, offset + done, len - done < piece ? len - done : piece,
                             false, NULL);
@@ -472,7 +479,7 @@ static int push_head(rdmc_sst_t *sst, int peer)
     size_t offset = (size_t)sst->p.me * sst->row_bytes;
     /* Unordered writes could land older cells over newer ones: there, one
      * head write per peer at a time, each awaiting its completion. */
-    bool inject = HEAD_BYTES <= sst->p.tp->inject_limit && writes_ordered(sst);
+    bool inject = HEAD_BYTES <= sst->p.tp->inject_limit && may_inject(sst);
     int rc;
 
     if (pp->head_inflight) {

@@ -77,7 +77,23 @@ struct rdmc_ofi_ep {
     size_t window_len;
     struct rdmc_window_peer *window_peers;
     pthread_mutex_t *progress_lock; /* held by whoever runs completions */
+
+    /* Failure-safe mode (rdmc_ofi_ep_set_failure_safe). */
+    bool failure_safe;
+    bool *peer_failed;             /* by rank: an operation with it failed */
+    struct quiet_send *quiet;      /* contexts of sends standing in for injects */
 };
+
+/* A small message sent with a completion instead of injected, so that a
+ * failure to deliver it is seen (and its peer no longer written to). */
+#define QUIET_SENDS 256
+#define QUIET_BYTES 64
+
+typedef struct quiet_send {
+    rdmc_req_t base;
+    bool used;
+    uint8_t data[QUIET_BYTES];
+} quiet_send_t;
 
 /* Where a peer's window is: the address to write to and its key. */
 typedef struct rdmc_window_peer {
@@ -99,10 +115,50 @@ static void *desc_for(rdmc_ofi_ep_t *ep, const void *buf, size_t len)
     return ep->fab->mr_local ? rdmc_mr_cache_desc(&ep->mr_cache, buf, len) : NULL;
 }
 
+/* Failure-safe mode: nothing more goes to a peer once an operation with it
+ * failed.  (tcp;ofi_rxm may reconnect to a dead peer on the next post, and
+ * crashes handling the refusal.) */
+static bool peer_refused(const rdmc_ofi_ep_t *ep, int peer)
+{
+    return ep->failure_safe && peer >= 0 && peer < ep->npeers && ep->peer_failed[peer];
+}
+
+static void quiet_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
+{
+    (void)status;
+    (void)len;
+    (void)imm;
+    ((quiet_send_t *)base)->used = false;
+}
+
+static int send_quietly(rdmc_ofi_ep_t *ep, int peer, const void *buf, size_t len, uint64_t tag)
+{
+    for (int i = 0; i < QUIET_SENDS; i++) {
+        quiet_send_t *q = &ep->quiet[i];
+        if (q->used) {
+            continue;
+        }
+        if (len > 0) {
+            memcpy(q->data, buf, len);
+        }
+        q->base.complete = quiet_done;
+        q->base.transport_peer = peer;
+        ssize_t rc = fi_tsend(ep->ep, q->data, len, NULL, ep->peers[peer], tag, &q->base);
+        q->used = rc == 0;
+        return (int)rc;
+    }
+    return -FI_EAGAIN;
+}
+
 static int ofi_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len, uint64_t tag,
                     uint64_t imm, rdmc_req_t *req)
 {
     rdmc_ofi_ep_t *ep = ep_of(tp);
+
+    if (peer_refused(ep, peer)) {
+        return -FI_ECONNRESET;
+    }
+    req->transport_peer = peer;
     ssize_t rc = fi_tsenddata(ep->ep, buf, len, desc_for(ep, buf, len), imm, ep->peers[peer],
                               tag, req);
     if (rc == 0) {
@@ -115,7 +171,16 @@ static int ofi_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t le
 {
     static const char empty;
     rdmc_ofi_ep_t *ep = ep_of(tp);
-    ssize_t rc = fi_tinject(ep->ep, buf ? buf : &empty, len, ep->peers[peer], tag);
+    ssize_t rc;
+
+    if (peer_refused(ep, peer)) {
+        return -FI_ECONNRESET;
+    }
+    if (ep->failure_safe && len <= QUIET_BYTES && !ep->fab->mr_local) {
+        rc = send_quietly(ep, peer, buf, len, tag);
+    } else {
+        rc = fi_tinject(ep->ep, buf ? buf : &empty, len, ep->peers[peer], tag);
+    }
 
     if (rc == 0) {
         rdmc_doorbell_ring(&ep->peer_doorbells[peer]);
@@ -162,6 +227,11 @@ static int report_cq_error(rdmc_ofi_ep_t *ep)
              fi_cq_strerror(ep->cq, err.prov_errno, err.err_data, detail, sizeof(detail)));
     if (err.op_context != NULL) {
         rdmc_req_t *req = err.op_context;
+        int peer = req->transport_peer;
+        if (ep->failure_safe && err.err != FI_ECANCELED && peer >= 0 && peer < ep->npeers &&
+            !(err.flags & FI_RECV)) {
+            ep->peer_failed[peer] = true;
+        }
         req->complete(req, -(err.err ? err.err : FI_EIO), err.len, err.data);
     }
     return 1;
@@ -397,8 +467,11 @@ static int ofi_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len, 
     if (offset + len > ep->window_len) {
         return -FI_EINVAL;
     }
+    if (peer_refused(ep, peer)) {
+        return -FI_ECONNRESET;
+    }
     if (req != NULL) {
-        req->transport_peer = -1;
+        req->transport_peer = peer;
     }
     /* Remote CQ data is what makes the target's CQ report the write. */
     if (req == NULL && notify) {
@@ -478,6 +551,17 @@ static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
     return rc;
 }
 
+int rdmc_ofi_ep_set_failure_safe(rdmc_ofi_ep_t *ep)
+{
+    ep->peer_failed = calloc((size_t)ep->npeers, sizeof(*ep->peer_failed));
+    ep->quiet = calloc(QUIET_SENDS, sizeof(*ep->quiet));
+    if (ep->peer_failed == NULL || ep->quiet == NULL) {
+        return -FI_ENOMEM;
+    }
+    ep->failure_safe = true;
+    return 0;
+}
+
 int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p)
 {
     rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
@@ -546,6 +630,8 @@ err_close_cq:
     fi_close(&ep->cq->fid);
 err_free_peers:
     free(ep->sst_peers);
+    free(ep->peer_failed);
+    free(ep->quiet);
     free(ep->window_peers);
     free(ep->peer_doorbells);
     free(ep->peers);
@@ -665,6 +751,8 @@ void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
     }
     rdmc_doorbell_close(&ep->doorbell);
     free(ep->sst_peers);
+    free(ep->peer_failed);
+    free(ep->quiet);
     free(ep->window_peers);
     free(ep->peer_doorbells);
     free(ep->peers);

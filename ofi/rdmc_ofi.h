@@ -35,6 +35,10 @@ const char *rdmc_ofi_fabric_domain(const rdmc_ofi_fabric_t *fab);
 
 /* An endpoint for a communicator of nranks ranks. */
 int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p);
+/* For failure handling: small messages are sent with completions instead
+ * of injected, so that no failure goes unseen, and once an operation with a
+ * peer failed nothing more is posted to it (-FI_ECONNRESET). */
+int rdmc_ofi_ep_set_failure_safe(rdmc_ofi_ep_t *ep);
 /* This endpoint's address, to be exchanged with the peers. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
 int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len);
