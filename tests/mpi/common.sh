@@ -21,8 +21,10 @@ rdmc_mpirun() {
     shift
     echo "+ mpirun -np $np $*"
     # shellcheck disable=SC2086
+    # No stdin: mpirun forwards it to rank 0, and with --enable-recovery and
+    # a killed rank, Open MPI 4.1's MPI_Finalize can then wait for minutes.
     timeout "${RDMC_MPIRUN_TIMEOUT:-600}" "$MPIRUN" --allow-run-as-root --oversubscribe \
-        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $SANITIZER_ENV "$@"
+        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $SANITIZER_ENV "$@" </dev/null
 }
 
 # Provider options: shm, or tcp over loopback only.
