@@ -15,6 +15,15 @@
  * on a communicator (a large MPI_Bcast, any MPI_Ibcast or MPI_Ibarrier,
  * or a barrier when small collectives go through rdmc); RDMC_Comm_active
  * sets it up at once if it has not happened yet.
+ *
+ * Failures (mpirun --enable-recovery, or coll_rdmc_failures=on): the
+ * group manager suspects a member whose heartbeat stops for
+ * coll_rdmc_failure_timeout_ms or whose connection fails, and the
+ * survivors install a new view (id + 1) of the same communicator.  Every
+ * broadcast then has one outcome at every survivor: the root's bytes when
+ * the root survived or a survivor held all of them, RDMC_ERR_PROC_FAILED
+ * otherwise (and at once for later broadcasts of a dead root).  A member
+ * that loses its view's majority gets RDMC_ERR_PARTITIONED.
  */
 #ifndef RDMC_H
 #define RDMC_H

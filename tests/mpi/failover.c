@@ -48,6 +48,7 @@ typedef struct outcome {
 } outcome_t;
 
 static outcome_t seen[MAX_COUNT];
+static double took_s[MAX_COUNT];   /* how long each broadcast took here */
 
 static double wall_s(void)
 {
@@ -177,7 +178,9 @@ static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
     } else {
         memset(buf, 0, len);
     }
+    double start = MPI_Wtime();
     rc = MPI_Bcast(buf, (int)len, MPI_BYTE, root, MPI_COMM_WORLD);
+    took_s[i] = MPI_Wtime() - start;
     if (rc != MPI_SUCCESS) {
         MPI_Error_class(rc, &cls);
     }
@@ -206,6 +209,26 @@ static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
     }
     if (is_victim(root) && i > kill_at) {
         fail("broadcast %d of dead root %d succeeded", i, root);
+    }
+}
+
+/* Throughput of the largest broadcasts of live roots, before the kill and
+ * after the view change (the one just after the kill is left out). */
+static void report_throughput(int count, int kill_at)
+{
+    double bytes[2] = { 0, 0 }, secs[2] = { 0, 0 };
+
+    for (int i = 0; i < count; i++) {
+        if (sizes[i % NSIZES] != sizes[4] || is_victim(root_of(i)) ||
+            (i >= kill_at && i <= kill_at + NSIZES)) {
+            continue;
+        }
+        bytes[i > kill_at] += sizes[4];
+        secs[i > kill_at] += took_s[i];
+    }
+    if (secs[0] > 0 && secs[1] > 0) {
+        printf("rank %d: 16 MiB broadcasts %.0f MB/s before the failure, %.0f MB/s after\n",
+               rank, bytes[0] / secs[0] / 1e6, bytes[1] / secs[1] / 1e6);
     }
 }
 
@@ -326,6 +349,7 @@ int main(int argc, char **argv)
         fail("MPI_Barrier among the survivors failed");
     }
     check_view(timeout_ms, dir);
+    report_throughput(count, kill_at);
     compare_with_survivors(count);
     if (failures == 0) {
         printf("PASS rank %d: %d broadcasts, view %llu\n", rank, count,
