@@ -356,6 +356,10 @@ int main(int argc, char **argv)
                (unsigned long long)last_view_id);
     }
     free(buf);
-    MPI_Finalize();
-    return failures == 0 ? 0 : 1;
+    fflush(stdout);
+    /* Open MPI 4.1's MPI_Finalize starts with a runtime fence over every
+     * process the job started, dead ones included; with recovery enabled it
+     * was seen to wait there from seconds to forever.  The verdict is out,
+     * so leave without it (mpirun --enable-recovery accepts that). */
+    _exit(failures == 0 ? 0 : 1);
 }
