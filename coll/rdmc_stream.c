@@ -34,6 +34,12 @@ static uint64_t bit(uint32_t r)
     return UINT64_C(1) << r;
 }
 
+/* Ranks the view changes removed. */
+static uint64_t dead_ranks(const rdmc_stream_t *s)
+{
+    return s->p.gm != NULL ? s->p.gm->failed : 0;
+}
+
 double rdmc_now_ms(void)
 {
     struct timespec ts;
@@ -178,9 +184,9 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
     c->large.root = c->run_root;
     c->large.seq = c->seq;
     c->large.epoch = s->epoch;
-    c->large.members = c->run_members != NULL ? c->run_members
-                       : s->dead != 0        ? s->members
-                                             : NULL;
+    c->large.members = c->run_members != NULL   ? c->run_members
+                       : s->views_installed != 0 ? s->members
+                                                 : NULL;
     c->large.nmembers = c->run_members != NULL ? c->nrun_members : s->nmembers;
     rc = rdmc_op_start(c->op, &c->large);
     if (rc != 0) {
@@ -260,10 +266,10 @@ typedef enum plan {
 static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
 {
     const rdmc_vc_view_t *v = &s->edge;
-    bool root_alive = !(s->dead & bit(c->root));
+    bool root_alive = !(dead_ranks(s) & bit(c->root));
     bool holds;
 
-    if (!s->have_edge || c->kind == RDMC_COLL_BARRIER) {
+    if (s->views_installed == 0 || c->kind == RDMC_COLL_BARRIER) {
         return PLAN_NORMAL;
     }
     if (c->seq >= v->trim) {
@@ -370,7 +376,8 @@ static bool start_after_view_change(rdmc_stream_t *s, rdmc_coll_t *c)
     return true;
 }
 
-/* Keep an engine run that a view change made moot until it is quiet. */
+/* An engine run made moot (by a view change, or because the root sent the
+ * message through its slot) is abandoned and kept until it is quiet. */
 static void drop_op(rdmc_stream_t *s, rdmc_coll_t *c)
 {
     rdmc_dropped_op_t *grown;
@@ -384,7 +391,8 @@ static void drop_op(rdmc_stream_t *s, rdmc_coll_t *c)
     rdmc_op_abandon(c->op);
     grown = realloc(s->dropped, (s->ndropped + 1) * sizeof(*grown));
     if (grown == NULL) {
-        stream_fail(s, -ENOMEM, "out of memory after a view change");
+        stream_fail(s, -ENOMEM, "out of memory abandoning broadcast #%llu",
+                    (unsigned long long)c->seq);
         return;   /* c->op stays: released with the stream */
     }
     s->dropped = grown;
@@ -421,7 +429,6 @@ static void count_received(rdmc_stream_t *s);
 static void install(rdmc_stream_t *s, const rdmc_vc_view_t *v)
 {
     s->epoch = (uint32_t)v->vid;
-    s->dead |= v->failed;
     s->nmembers = 0;
     for (uint32_t r = 0; r < s->p.n; r++) {
         if (v->members & bit(r)) {
@@ -429,7 +436,7 @@ static void install(rdmc_stream_t *s, const rdmc_vc_view_t *v)
         }
     }
     s->edge = *v;
-    s->have_edge = true;
+    s->views_installed++;
     s->wedged = false;
     /* What we published when we wedged; anything later is re-examined. */
     s->received = v->edge[s->p.rank];
@@ -440,7 +447,6 @@ static void install(rdmc_stream_t *s, const rdmc_vc_view_t *v)
         drop_op(s, c);
         apply_plan(s, c, plan_of(s, c));
     }
-    s->views_installed++;
     count_received(s);
 }
 
@@ -451,12 +457,10 @@ static void membership_step(rdmc_stream_t *s, double now)
     if (s->p.gm == NULL || s->error != 0 || now < s->next_gm_ms) {
         return;
     }
-    s->next_gm_ms = now + (s->wedged ? GM_STEP_WEDGED_MS : GM_STEP_MS);
     rdmc_gm_step(s->p.gm, now, rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_RECEIVED), &out);
     switch (out.action) {
     case RDMC_VC_WEDGE:
         s->wedged = true;
-        s->next_gm_ms = now + GM_STEP_WEDGED_MS;
         break;
     case RDMC_VC_INSTALL:
         rdmc_gm_installed(s->p.gm, &out.view);
@@ -471,6 +475,7 @@ static void membership_step(rdmc_stream_t *s, double now)
     case RDMC_VC_NONE:
         break;
     }
+    s->next_gm_ms = now + (s->wedged ? GM_STEP_WEDGED_MS : GM_STEP_MS);
 }
 
 /* ---- receiving and completing ------------------------------------------- */
@@ -490,14 +495,12 @@ static void look_for_other_root(rdmc_stream_t *s, rdmc_coll_t *c, double now)
 }
 
 /* A member sized c for the engine, but the root may have sent it through
- * its slot (its message is smaller): then take it from there.  The engine
- * op, whose header receive stays posted, is kept until the transport is
- * closed. */
+ * its slot (its message is smaller): then take it from there, and drop the
+ * engine run (its header receive is cancelled). */
 static void take_small_instead(rdmc_stream_t *s, rdmc_coll_t *c)
 {
     const char *error;
     uint32_t len;
-    rdmc_op_t **grown;
 
     if (c->root == s->p.rank) {
         return;
@@ -512,14 +515,7 @@ static void take_small_instead(rdmc_stream_t *s, rdmc_coll_t *c)
     if (len == RDMC_SST_SLOT_ENGINE) {
         return;   /* as this rank expected */
     }
-    grown = realloc(s->abandoned, (s->nabandoned + 1) * sizeof(*grown));
-    if (grown == NULL) {
-        stream_fail(s, -ENOMEM, "out of memory for broadcast #%llu", (unsigned long long)c->seq);
-        return;
-    }
-    s->abandoned = grown;
-    s->abandoned[s->nabandoned++] = c->op;
-    c->op = NULL;
+    drop_op(s, c);
     c->kind = RDMC_COLL_BCAST_SMALL;
     take_from(s, c, (int)c->root, true);
 }
@@ -667,13 +663,6 @@ void rdmc_stream_fini(rdmc_stream_t *s)
         c->hooks.done(c->hooks.arg, s->error, s->error_text);
     }
     s->tail = NULL;
-    for (unsigned i = 0; i < s->nabandoned; i++) {
-        rdmc_op_release(s->abandoned[i]);
-        free(s->abandoned[i]);
-    }
-    free(s->abandoned);
-    s->abandoned = NULL;
-    s->nabandoned = 0;
     for (unsigned i = 0; i < s->ndropped; i++) {
         rdmc_op_release(s->dropped[i].op);
         free(s->dropped[i].op);

@@ -106,8 +106,8 @@ typedef struct rdmc_stream_params {
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
 } rdmc_stream_params_t;
 
-/* An engine run a view change made moot, kept until nothing of it can land
- * in a buffer any more. */
+/* An engine run made moot (a view change, or a message that came through
+ * the root's slot), kept until nothing of it can land anywhere any more. */
 typedef struct rdmc_dropped_op {
     rdmc_op_t *op;
     uint64_t seq;
@@ -126,18 +126,14 @@ typedef struct rdmc_stream {
     double next_heartbeat_ms;
     int predicates[3];
     uint64_t small_bcasts;         /* carried through the slots */
-    rdmc_op_t **abandoned;         /* engine ops a slot made moot (see poll_running) */
-    unsigned nabandoned;
 
     /* Failure handling (p.gm). */
     bool wedged;                   /* a view change is under way */
     uint32_t epoch;                /* the installed view's id */
-    uint64_t dead;                 /* ranks the view changes removed */
     uint32_t members[RDMC_VC_MAX_MEMBERS];   /* the view's members, ascending */
     uint32_t nmembers;
-    bool have_edge;                /* edge: the last view change's ragged edge */
-    rdmc_vc_view_t edge;
-    uint64_t views_installed;
+    rdmc_vc_view_t edge;           /* the last view change's ragged edge */
+    uint64_t views_installed;      /* edge is valid once this is non-zero */
     double next_gm_ms;             /* the next group manager step */
     rdmc_dropped_op_t *dropped;
     unsigned ndropped;

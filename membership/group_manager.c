@@ -90,9 +90,6 @@ void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t
     if (out_p->changed != 0) {
         push_own_row(gm);
     }
-    if (out_p->action == RDMC_VC_PARTITIONED) {
-        gm->stopped = true;
-    }
 }
 
 void rdmc_gm_peer_error(rdmc_gm_t *gm, int peer)

@@ -30,7 +30,6 @@ typedef struct rdmc_gm {
     uint64_t vid;                              /* the installed view */
     uint64_t members;                          /* its members */
     uint64_t failed;                           /* every rank removed so far */
-    bool stopped;                              /* partitioned or removed */
 } rdmc_gm_t;
 
 typedef struct rdmc_gm_params {
