@@ -10,7 +10,8 @@
  *     timeout of the kill (the view callback's clock against the victim's);
  *   - RDMC_Comm_shrink gives a communicator of the survivors on which the
  *     survivors compare what they saw: one outcome per broadcast, and the
- *     same bytes, at all of them.
+ *     same bytes, at all of them;
+ *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on.
  *
  *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D]
  *
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "membership/rdmc.h"
+#include "rdmc_pvars.h"
 
 #define MAX_COUNT 200
 
@@ -337,6 +339,9 @@ int main(int argc, char **argv)
         fail("rdmc is not active on MPI_COMM_WORLD");
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
+    long long barriers = rdmc_pvar_read("coll_rdmc_barriers");
+    long long fallbacks = rdmc_pvar_read("coll_rdmc_fallbacks");
 
     for (int i = 0; i < count; i++) {
         size_t len = (size_t)sizes[i % NSIZES];
@@ -347,6 +352,15 @@ int main(int argc, char **argv)
     }
     if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
         fail("MPI_Barrier among the survivors failed");
+    }
+    if (rdmc_pvar_read("coll_rdmc_bcasts") - bcasts != count ||
+        rdmc_pvar_read("coll_rdmc_barriers") - barriers != 1 ||
+        rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks != 0) {
+        fail("MPI_T says rdmc carried %lld broadcasts of %d and %lld barriers of 1, and "
+             "handed on %lld",
+             rdmc_pvar_read("coll_rdmc_bcasts") - bcasts, count,
+             rdmc_pvar_read("coll_rdmc_barriers") - barriers,
+             rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
     }
     check_view(timeout_ms, dir);
     report_throughput(count, kill_at);
