@@ -329,6 +329,9 @@ static int check_args(const char *what, int count, int root, ompi_communicator_t
 static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, int *rc)
 {
     *rc = MPI_SUCCESS;
+    if (m->state == RDMC_SETUP_NOT_YET && rdmc_comm_exempt(m->comm)) {
+        return false;   /* a join's communicator on the way: not set up yet */
+    }
     if (m->state == RDMC_SETUP_NOT_YET) {
         mca_coll_rdmc_module_ensure_setup(m);
     }

@@ -299,6 +299,23 @@ static void log_to_opal(int level, const char *msg)
     opal_output_verbose(level, mca_coll_rdmc_component.output, "coll:rdmc: %s", msg);
 }
 
+/* What every member of a communicator must share, as one line a joiner's
+ * can be compared with (and shown beside) the group's.  Where each rank may
+ * differ (domain, verbosity, timeouts of its own) is left out. */
+static void settings_text(char *buf, size_t len)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    snprintf(buf, len,
+             "failures=%s failure_timeout_ms=%d heartbeat_ms=%d small_path=%s "
+             "bcast_min_bytes=%zu block_bytes=%zu schedule=%d window=%d sst_max_bytes=%zu "
+             "delivery=%s sst_ordering=%s provider=%s",
+             c->failures ? "on" : "off", c->failure_timeout_ms, c->heartbeat_ms,
+             c->small_path_sst ? "sst" : "fallback", c->bcast_min_bytes, c->block_bytes,
+             c->schedule, c->window, c->sst_max_bytes, c->stable_delivery ? "stable" : "local",
+             c->sst_fence ? "completion" : "provider", c->provider != NULL ? c->provider : "");
+}
+
 static int rdmc_open(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -331,6 +348,7 @@ static int rdmc_open(void)
     c->small_path_sst = small_path == SMALL_PATH_AUTO ? c->failures
                                                       : small_path == SMALL_PATH_SST;
     c->sst_fence = sst_ordering == 1;
+    rdmc_set_settings_fn(settings_text);
     return OMPI_SUCCESS;
 }
 
@@ -369,6 +387,7 @@ static int rdmc_close(void)
         c->mem_hooks_registered = false;
     }
     opal_progress_unregister(mca_coll_rdmc_progress);
+    rdmc_set_settings_fn(NULL);
     rdmc_ofi_finalize();
     rdmc_log_set_sink(NULL);
     opal_output_close(c->output);

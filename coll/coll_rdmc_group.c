@@ -30,12 +30,12 @@ static void current_view(mca_coll_rdmc_module_t *m, uint64_t *vid, uint64_t *mem
 {
     int n = ompi_comm_size(m->comm);
 
-    *vid = 0;
+    *vid = m->group.view_base;
     *members = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
     *failed = 0;
     pthread_mutex_lock(&m->lock);
     if (m->gm != NULL && m->state == RDMC_SETUP_READY) {
-        *vid = m->gm->vid;
+        *vid += m->gm->vid;
         *members = m->gm->members;
         *failed = m->gm->failed;
     }

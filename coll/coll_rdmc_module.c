@@ -274,10 +274,11 @@ static void choose_failure_safe_provider(rdmc_ofi_request_t *req)
 static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    /* Agreed: a joiner from another job may not know it shares our node. */
     rdmc_ofi_request_t req = {
         .provider = c->provider,
         .domain = c->domain,
-        .all_local = !ompi_group_have_remote_peers(m->comm->c_local_group),
+        .all_local = everyone_ok(m, !ompi_group_have_remote_peers(m->comm->c_local_group)),
     };
     rdmc_ofi_fabric_t *fab;
     size_t len = sizeof(mine->addr);

@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 
 #define RDMC_VISIBLE __attribute__((visibility("default")))
 
@@ -125,10 +124,56 @@ RDMC_VISIBLE rdmc_group_t *rdmc_group_of(MPI_Comm comm)
     return value;
 }
 
+/* ---- what the component shares ------------------------------------------ */
+
+static rdmc_settings_fn *settings_fn;
+
+RDMC_VISIBLE void rdmc_set_settings_fn(rdmc_settings_fn *fn)
+{
+    settings_fn = fn;
+}
+
+RDMC_VISIBLE bool rdmc_settings(char *buf, size_t len)
+{
+    if (settings_fn == NULL) {
+        return false;
+    }
+    settings_fn(buf, len);
+    return true;
+}
+
+static int exempt_keyval = MPI_KEYVAL_INVALID;
+static int exempt_marker;
+
+RDMC_VISIBLE int rdmc_comm_set_exempt(MPI_Comm comm, bool exempt)
+{
+    int rc = MPI_SUCCESS;
+
+    if (exempt_keyval == MPI_KEYVAL_INVALID) {
+        rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN,
+                                     &exempt_keyval, NULL);
+    }
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    if (exempt) {
+        return PMPI_Comm_set_attr(comm, exempt_keyval, &exempt_marker);
+    }
+    return rdmc_comm_exempt(comm) ? PMPI_Comm_delete_attr(comm, exempt_keyval) : MPI_SUCCESS;
+}
+
+RDMC_VISIBLE bool rdmc_comm_exempt(MPI_Comm comm)
+{
+    void *value = NULL;
+    int found = 0;
+
+    return exempt_keyval != MPI_KEYVAL_INVALID &&
+           PMPI_Comm_get_attr(comm, exempt_keyval, &value, &found) == MPI_SUCCESS && found;
+}
+
 /* ---- the API ------------------------------------------------------------ */
 
-/* The active group on comm, or NULL with *rc set. */
-static rdmc_group_t *active_group(MPI_Comm comm, int *rc)
+rdmc_group_t *rdmc_active_group(MPI_Comm comm, int *rc)
 {
     rdmc_group_t *group;
 
@@ -174,14 +219,14 @@ RDMC_VISIBLE int RDMC_Comm_active(MPI_Comm comm, int *flag)
             return rc;
         }
     }
-    *flag = active_group(comm, &rc) != NULL;
+    *flag = rdmc_active_group(comm, &rc) != NULL;
     return MPI_SUCCESS;
 }
 
 RDMC_VISIBLE int RDMC_Comm_get_view(MPI_Comm comm, uint64_t *view_id, MPI_Group *members)
 {
     int rc;
-    rdmc_group_t *group = active_group(comm, &rc);
+    rdmc_group_t *group = rdmc_active_group(comm, &rc);
 
     if (group == NULL) {
         return rc;
@@ -195,7 +240,7 @@ RDMC_VISIBLE int RDMC_Comm_get_view(MPI_Comm comm, uint64_t *view_id, MPI_Group 
 RDMC_VISIBLE int RDMC_Comm_get_failed(MPI_Comm comm, MPI_Group *failed)
 {
     int rc;
-    rdmc_group_t *group = active_group(comm, &rc);
+    rdmc_group_t *group = rdmc_active_group(comm, &rc);
 
     if (group == NULL) {
         return rc;
@@ -209,7 +254,7 @@ RDMC_VISIBLE int RDMC_Comm_get_failed(MPI_Comm comm, MPI_Group *failed)
 RDMC_VISIBLE int RDMC_Comm_set_view_callback(MPI_Comm comm, RDMC_View_fn *fn, void *arg)
 {
     int rc;
-    rdmc_group_t *group = active_group(comm, &rc);
+    rdmc_group_t *group = rdmc_active_group(comm, &rc);
 
     if (group != NULL) {
         group->view_fn = fn;
@@ -239,44 +284,4 @@ RDMC_VISIBLE int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm)
         rc = RDMC_Comm_active(*newcomm, &flag);
     }
     return rc;
-}
-
-/* Joins come with the group manager's join protocol; until then they say
- * so instead of pretending. */
-static int not_yet(const char *what)
-{
-    fprintf(stderr, "rdmc: %s: joins are not implemented in this version of ompi-rdmc\n", what);
-    return MPI_ERR_UNSUPPORTED_OPERATION;
-}
-
-RDMC_VISIBLE int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info info)
-{
-    (void)comm;
-    (void)group_name;
-    (void)info;
-    return not_yet("RDMC_Comm_open");
-}
-
-RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
-                                 MPI_Comm *newcomm)
-{
-    (void)comm;
-    (void)max_joiners;
-    (void)timeout_ms;
-    (void)newcomm;
-    return not_yet("RDMC_Comm_admit");
-}
-
-RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm *newcomm)
-{
-    (void)group_name;
-    (void)info;
-    (void)newcomm;
-    return not_yet("RDMC_Comm_join");
-}
-
-RDMC_VISIBLE int RDMC_Comm_close(MPI_Comm comm)
-{
-    (void)comm;
-    return not_yet("RDMC_Comm_close");
 }

@@ -9,6 +9,7 @@
 #define RDMC_GROUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rdmc.h"
@@ -31,6 +32,8 @@ struct rdmc_group {
     MPI_Comm comm;
     RDMC_View_fn *view_fn;     /* RDMC_Comm_set_view_callback's */
     void *view_arg;
+    uint64_t view_base;        /* the id of the communicator's first view: 0, or
+                                * what it continues (RDMC_Comm_admit) */
 };
 
 /* A code of the error class RDMC_Error_class(which): what calls return. */
@@ -41,5 +44,22 @@ int rdmc_error_code(int which);
 int rdmc_group_attach(MPI_Comm comm, rdmc_group_t *group);
 /* The group on comm, or NULL. */
 rdmc_group_t *rdmc_group_of(MPI_Comm comm);
+/* The group on comm if rdmc carries comm's collectives, else NULL with
+ * *rc = MPI_ERR_COMM (no communicator) or a RDMC_ERR_NOT_ACTIVE code. */
+rdmc_group_t *rdmc_active_group(MPI_Comm comm, int *rc);
+
+/* coll/rdmc's settings that every member of a communicator must share
+ * (a joiner's are compared with the group's): the component sets the
+ * function while it is loaded, NULL when it goes. */
+typedef void rdmc_settings_fn(char *buf, size_t len);
+void rdmc_set_settings_fn(rdmc_settings_fn *fn);
+/* Writes them into buf; false when coll/rdmc is not loaded here. */
+bool rdmc_settings(char *buf, size_t len);
+
+/* Communicators a join builds on the way (exempt) keep coll/rdmc out:
+ * their collectives take the previous component, and rdmc is set up only
+ * on the one the join gives. */
+int rdmc_comm_set_exempt(MPI_Comm comm, bool exempt);
+bool rdmc_comm_exempt(MPI_Comm comm);
 
 #endif
