@@ -75,13 +75,55 @@ int RDMC_Comm_set_view_callback(MPI_Comm comm, RDMC_View_fn *fn, void *arg);
  * them), on which every MPI collective works and rdmc is active. */
 int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm);
 
-/* Joins, across separately started mpiruns sharing an ompi-server.
- * RDMC_Comm_open (collective) makes the group known as group_name to
- * joiners holding its secret (info key "rdmc_token_file": a file of mode
- * 0600); RDMC_Comm_admit (collective) admits up to max_joiners within
- * timeout_ms and gives the new communicator: old members first, in their
- * order, then the joiners; RDMC_Comm_join is the joiner's side;
- * RDMC_Comm_close stops accepting. */
+/* Joins, across separately started mpiruns that share an ompi-server
+ * (ompi-server --no-daemonize -r URIFILE, then every mpirun gets
+ * --ompi-server file:URIFILE).  The joiner's mpirun must load coll/rdmc
+ * with the group's coll_rdmc settings (and --enable-recovery if the
+ * group's has it): a joiner whose settings differ is refused and told
+ * which.
+ *
+ * Info keys:
+ *   rdmc_token_file  (open and join; required) a file holding the group's
+ *                    secret, readable by its owner only (mode 0600 or
+ *                    0400).  The secret never crosses the wire: each side
+ *                    proves it holds it (HMAC-SHA256 over fresh nonces).
+ *   rdmc_timeout_ms  (join) how long the joiner waits to be admitted,
+ *                    default 60000.
+ *   rdmc_host        (open) the name or address joiners reach the group's
+ *                    leader at, default its host name.
+ *
+ * RDMC_Comm_open: collective over comm's current members.  Makes the
+ * group known as group_name.  MPI_ERR_ARG for a bad name (1 to 127
+ * characters) or a communicator open already.  It fails at every member
+ * or none: a member that cannot read the token file returns
+ * RDMC_ERR_ACCESS, the leader the error of MPI_Publish_name if the name
+ * cannot be published, the other members MPI_ERR_OTHER.
+ *
+ * RDMC_Comm_admit: collective over comm's current members.  Admits up to
+ * max_joiners, waiting at most timeout_ms for them, and gives everyone,
+ * joiners included, the same new communicator: the current members first,
+ * in their order, then the joiners in the order they were admitted.  It
+ * is a new communicator even if nobody came.  rdmc is active on it and its
+ * view ids continue comm's (its first view is comm's current id + 1).  The
+ * opening moves to it: admit again, or close, on the new communicator.
+ * Joiners that fail the handshake are refused and never seen by the
+ * members.  RDMC_ERR_PROC_FAILED if the member that opened the group has
+ * failed (close, then open again).
+ *
+ * RDMC_Comm_join: the joiner's side; returns the communicator admit gives.
+ * RDMC_ERR_ACCESS: no or a readable token file, no group of that name, a
+ * wrong secret, or a peer that cannot prove it holds the secret;
+ * MPI_ERR_PORT: the group cannot be reached; MPI_ERR_OTHER: not admitted
+ * within rdmc_timeout_ms, or different coll_rdmc settings;
+ * RDMC_ERR_NOT_ACTIVE: coll/rdmc is not loaded in this process.
+ *
+ * RDMC_Comm_close: local, at each member.  Once the group's leader has
+ * closed (or freed) the communicator holding the opening, the name is
+ * unpublished and joiners can no longer reach the group.
+ *
+ * Limit: Open MPI's MPI_Comm_accept cannot time out.  The members enter it
+ * only after the admitted joiner said it is connecting; a joiner killed in
+ * that instant leaves them waiting. */
 int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info info);
 int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms, MPI_Comm *newcomm);
 int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm *newcomm);

@@ -461,7 +461,7 @@ RDMC_VISIBLE int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info 
     if (rc == MPI_SUCCESS && o->leader) {
         rc = open_doors(o, info);
     }
-    rc = agree(members, rc, rdmc_error_code(RDMC_ACCESS));
+    rc = agree(members, rc, MPI_ERR_OTHER);
     if (rc == MPI_SUCCESS) {
         rc = opening_attach(comm, o);
     }
