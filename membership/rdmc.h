@@ -105,7 +105,9 @@ int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm);
  * in their order, then the joiners in the order they were admitted.  It
  * is a new communicator even if nobody came.  rdmc is active on it and its
  * view ids continue comm's (its first view is comm's current id + 1).  The
- * opening moves to it: admit again, or close, on the new communicator.
+ * opening moves to it: admit again, or close, on the new communicator;
+ * so does comm's view callback, which is called once, before admit
+ * returns, for the new communicator's first view with who joined.
  * Joiners that fail the handshake are refused and never seen by the
  * members.  RDMC_ERR_PROC_FAILED if the member that opened the group has
  * failed (close, then open again).

@@ -470,6 +470,40 @@ RDMC_VISIBLE int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info 
     return rc;
 }
 
+/* The view callback of the old communicator moves to the new one and
+ * hears of its first view: who joined (the ranks after the old members). */
+static void report_joiners(MPI_Comm old, MPI_Comm fresh)
+{
+    rdmc_group_t *before = rdmc_group_of(old), *after = rdmc_group_of(fresh);
+    MPI_Group all, joiners;
+    int old_members, size;
+    uint64_t view_id;
+
+    if (before == NULL || after == NULL || before->view_fn == NULL) {
+        return;
+    }
+    after->view_fn = before->view_fn;
+    after->view_arg = before->view_arg;
+    if (RDMC_Comm_get_view(old, &view_id, &all) != MPI_SUCCESS) {
+        return;
+    }
+    PMPI_Group_size(all, &old_members);
+    PMPI_Group_free(&all);
+    PMPI_Comm_size(fresh, &size);
+    PMPI_Comm_group(fresh, &all);
+    int range[1][3] = { { old_members, size - 1, 1 } };
+    if (size > old_members) {
+        PMPI_Group_range_incl(all, 1, range, &joiners);
+    } else {
+        joiners = MPI_GROUP_EMPTY;
+    }
+    after->view_fn(fresh, after->view_base, joiners, MPI_GROUP_EMPTY, after->view_arg);
+    if (joiners != MPI_GROUP_EMPTY) {
+        PMPI_Group_free(&joiners);
+    }
+    PMPI_Group_free(&all);
+}
+
 RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
                                  MPI_Comm *newcomm)
 {
@@ -512,6 +546,7 @@ RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
         return rc;
     }
     PMPI_Comm_delete_attr(comm, opening_keyval);   /* moved to the new communicator */
+    report_joiners(comm, joined);
     *newcomm = joined;
     return MPI_SUCCESS;
 }

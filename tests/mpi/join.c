@@ -182,6 +182,22 @@ static int live_size(MPI_Comm comm)
     return n;
 }
 
+/* What the view callback heard during one admission. */
+static struct {
+    int calls, joined, left;
+    uint64_t view;
+} heard;
+
+static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left, void *arg)
+{
+    (void)comm;
+    (void)arg;
+    heard.calls++;
+    heard.view = view_id;
+    MPI_Group_size(joined, &heard.joined);
+    MPI_Group_size(left, &heard.left);
+}
+
 /* Tell the driver that admission k is done (-1: the group is open). */
 static void mark(int k)
 {
@@ -206,6 +222,9 @@ static void admit(MPI_Comm *comm, int k)
 
     MPI_Comm_rank(*comm, &old_rank);
     snprintf(where, sizeof(where), "%s %d, admission %d", opt.role, old_rank, k);
+    memset(&heard, 0, sizeof(heard));
+    rc = RDMC_Comm_set_view_callback(*comm, on_view, NULL);
+    CHECK(rc == MPI_SUCCESS, "RDMC_Comm_set_view_callback returned %d", rc);
     rc = RDMC_Comm_admit(*comm, opt.admits[k], ADMIT_TIMEOUT_MS, &next);
     CHECK(rc == MPI_SUCCESS, "RDMC_Comm_admit returned %d", rc);
     if (rc != MPI_SUCCESS) {
@@ -223,6 +242,10 @@ static void admit(MPI_Comm *comm, int k)
     CHECK(RDMC_Comm_active(next, &flag) == MPI_SUCCESS && flag, "rdmc not active on it");
     CHECK(view_of(next) == old_view + 1, "view %llu after %llu",
           (unsigned long long)view_of(next), (unsigned long long)old_view);
+    CHECK(heard.calls == 1 && heard.view == old_view + 1 && heard.joined == opt.admits[k] &&
+              heard.left == 0,
+          "view callback: %d calls, view %llu, %d joined, %d left", heard.calls,
+          (unsigned long long)heard.view, heard.joined, heard.left);
     broadcast_round(next, "new communicator");
     if (*comm != MPI_COMM_WORLD) {
         MPI_Comm_free(comm);
