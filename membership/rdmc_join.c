@@ -189,8 +189,9 @@ static int view_members(MPI_Comm comm, MPI_Comm *members_p, uint64_t *view_id_p)
     return rc;
 }
 
-/* Every member's own result, agreed: MPI_SUCCESS everywhere, or the worst
- * class everywhere (a member that succeeded itself returns that class). */
+/* Every member's own result, agreed: MPI_SUCCESS everywhere, or an error
+ * everywhere (its own where a member failed, failed_elsewhere where it
+ * did not). */
 static int agree(MPI_Comm members, int mine, int failed_elsewhere)
 {
     int bad = mine != MPI_SUCCESS, any = 0;
