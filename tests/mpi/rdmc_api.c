@@ -87,6 +87,7 @@ static void not_managed(MPI_Comm comm, const char *what)
 {
     uint64_t view_id;
     MPI_Group group;
+    MPI_Comm other;
     int flag = -1;
 
     expect_class(what, RDMC_Comm_active(comm, &flag), MPI_SUCCESS);
@@ -95,6 +96,12 @@ static void not_managed(MPI_Comm comm, const char *what)
                  RDMC_Comm_get_view(comm, &view_id, &group), RDMC_ERR_NOT_ACTIVE);
     expect_class("RDMC_Comm_get_failed on an unmanaged communicator",
                  RDMC_Comm_get_failed(comm, &group), RDMC_ERR_NOT_ACTIVE);
+    expect_class("RDMC_Comm_open on an unmanaged communicator",
+                 RDMC_Comm_open(comm, "g", MPI_INFO_NULL), RDMC_ERR_NOT_ACTIVE);
+    expect_class("RDMC_Comm_admit on an unmanaged communicator",
+                 RDMC_Comm_admit(comm, 1, 0, &other), RDMC_ERR_NOT_ACTIVE);
+    expect_class("RDMC_Comm_close on an unmanaged communicator", RDMC_Comm_close(comm),
+                 RDMC_ERR_NOT_ACTIVE);
 }
 
 static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left, void *arg)
@@ -184,6 +191,37 @@ static void bad_arguments(void)
                  MPI_ERR_ARG);
 }
 
+/* Joins' arguments, and what needs no second mpirun: refusals before any
+ * group is reached (tests/mpi/join.test does the rest). */
+static void join_arguments(void)
+{
+    char long_name[200];
+    MPI_Comm comm;
+
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    long_name[sizeof(long_name) - 1] = '\0';
+    expect_class("RDMC_Comm_open(name NULL)", RDMC_Comm_open(MPI_COMM_WORLD, NULL, MPI_INFO_NULL),
+                 MPI_ERR_ARG);
+    expect_class("RDMC_Comm_open(name of 199 characters)",
+                 RDMC_Comm_open(MPI_COMM_WORLD, long_name, MPI_INFO_NULL), MPI_ERR_ARG);
+    expect_class("RDMC_Comm_open without rdmc_token_file (at every member)",
+                 RDMC_Comm_open(MPI_COMM_WORLD, "g", MPI_INFO_NULL), RDMC_ERR_ACCESS);
+    expect_class("RDMC_Comm_admit before RDMC_Comm_open",
+                 RDMC_Comm_admit(MPI_COMM_WORLD, 1, 0, &comm), MPI_ERR_ARG);
+    expect_class("RDMC_Comm_admit(max_joiners -1)",
+                 RDMC_Comm_admit(MPI_COMM_WORLD, -1, 0, &comm), MPI_ERR_ARG);
+    expect_class("RDMC_Comm_admit(newcomm NULL)",
+                 RDMC_Comm_admit(MPI_COMM_WORLD, 1, 0, NULL), MPI_ERR_ARG);
+    expect_class("RDMC_Comm_close before RDMC_Comm_open", RDMC_Comm_close(MPI_COMM_WORLD),
+                 MPI_ERR_ARG);
+    expect_class("RDMC_Comm_join(name NULL)", RDMC_Comm_join(NULL, MPI_INFO_NULL, &comm),
+                 MPI_ERR_ARG);
+    expect_class("RDMC_Comm_join(newcomm NULL)", RDMC_Comm_join("g", MPI_INFO_NULL, NULL),
+                 MPI_ERR_ARG);
+    expect_class("RDMC_Comm_join without rdmc_token_file",
+                 RDMC_Comm_join("g", MPI_INFO_NULL, &comm), RDMC_ERR_ACCESS);
+}
+
 int main(int argc, char **argv)
 {
     int expect_rdmc = argc > 2 && strcmp(argv[1], "--expect") == 0 && strcmp(argv[2], "rdmc") == 0;
@@ -198,8 +236,12 @@ int main(int argc, char **argv)
         first_view(MPI_COMM_WORLD);
         shrink();
         bad_arguments();
+        join_arguments();
     } else {
+        MPI_Comm comm;
         not_managed(MPI_COMM_WORLD, "RDMC_Comm_active(MPI_COMM_WORLD) without rdmc");
+        expect_class("RDMC_Comm_join without coll/rdmc",
+                     RDMC_Comm_join("g", MPI_INFO_NULL, &comm), RDMC_ERR_NOT_ACTIVE);
     }
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
