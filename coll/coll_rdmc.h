@@ -42,6 +42,7 @@ typedef struct mca_coll_rdmc_component_t {
     int priority;
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
     size_t block_bytes;          /* 0: from the cost model */
+    double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
     int schedule;                /* rdmc_schedule_alg_t or RDMC_SCHEDULE_AUTO */
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */

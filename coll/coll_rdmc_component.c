@@ -111,6 +111,13 @@ static void register_size(const char *name, const char *help, int level, size_t 
                                           MCA_BASE_VAR_SCOPE_READONLY, storage);
 }
 
+static void register_double(const char *name, const char *help, int level, double *storage)
+{
+    (void)mca_base_component_var_register(&mca_coll_rdmc_component.super.collm_version, name,
+                                          help, MCA_BASE_VAR_TYPE_DOUBLE, NULL, 0, 0, level,
+                                          MCA_BASE_VAR_SCOPE_READONLY, storage);
+}
+
 static void register_string(const char *name, const char *help, int level, char **storage)
 {
     (void)mca_base_component_var_register(&mca_coll_rdmc_component.super.collm_version, name,
@@ -166,6 +173,20 @@ static int rdmc_register(void)
                   "the message size and the number of ranks with the schedule's cost model; "
                   "other values are clamped to 1 KiB .. 64 MiB",
                   OPAL_INFO_LVL_5, &c->block_bytes);
+
+    c->alpha_us = 0;
+    register_double("alpha_us",
+                    "The cost model's fixed cost of one pipeline step, in microseconds, for "
+                    "the automatic block size.  0 (default): the provider's built-in figure "
+                    "(tcp between nodes 3.5, shm 15, other networks 40; 2000 when a node runs "
+                    "more ranks than cores).  benchmarks/emu/calibrate.sh shows how to measure it",
+                    OPAL_INFO_LVL_6, &c->alpha_us);
+    c->beta_ns = 0;
+    register_double("beta_ns",
+                    "The cost model's time per byte of one link, in nanoseconds (8 for 1 Gbit/s), "
+                    "for the automatic block size.  0 (default): the provider's built-in figure "
+                    "(tcp between nodes 8.4, shm 0.16, other networks 0.4)",
+                    OPAL_INFO_LVL_6, &c->beta_ns);
 
     c->schedule = RDMC_SCHEDULE_AUTO;
     register_enum("schedule",

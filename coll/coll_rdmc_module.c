@@ -31,6 +31,12 @@
 static const rdmc_cost_model_t shm_model = { 15.0, 0.16 };
 static const rdmc_cost_model_t network_model = { 40.0, 0.40 };
 static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16 };
+/* TCP between nodes (the tcp and sockets providers), calibrated on the
+ * emulated cluster (benchmarks/emu/calibrate.sh): 1 Gbit/s links cost
+ * 8.4 ns/B and 3.5 us per pipelined step, 200 Mbit/s links 41.8 ns/B and
+ * 20 us.  The ratio (about 420 bytes) is what sets the block size, and it
+ * is the same for both. */
+static const rdmc_cost_model_t sockets_model = { 3.5, 8.4 };
 
 static bool node_oversubscribed(void)
 {
@@ -40,6 +46,32 @@ static bool node_oversubscribed(void)
                         "coll:rdmc: this node runs %d ranks of the job on %d cores%s", ranks,
                         cores, ranks > cores ? ": oversubscribed, few large blocks" : "");
     return ranks > cores;
+}
+
+/* The cost model for this communicator's provider; coll_rdmc_alpha_us and
+ * coll_rdmc_beta_ns replace either figure (a user's own calibration). */
+static rdmc_cost_model_t choose_model(const char *provider, bool all_local)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool sockets = strncmp(provider, "tcp", 3) == 0 || strncmp(provider, "sockets", 7) == 0;
+    rdmc_cost_model_t model = network_model;
+
+    if (node_oversubscribed()) {
+        model = oversubscribed_model;
+    } else if (strcmp(provider, "shm") == 0) {
+        model = shm_model;
+    } else if (sockets && !all_local) {
+        model = sockets_model;
+    }
+    if (c->alpha_us > 0) {
+        model.alpha_us = c->alpha_us;
+    }
+    if (c->beta_ns > 0) {
+        model.beta_ns_per_byte = c->beta_ns;
+    }
+    opal_output_verbose(1, c->output, "coll:rdmc: cost model: %.1f us per step, %.2f ns per byte",
+                        model.alpha_us, model.beta_ns_per_byte);
+    return model;
 }
 
 static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
@@ -319,11 +351,7 @@ static int open_endpoint(mca_coll_rdmc_module_t *m, rdmc_setup_record_t *mine)
     opal_output_verbose(1, c->output, "coll:rdmc: %s: endpoint on %s, domain %s",
                         m->comm->c_name, mine->provider, rdmc_ofi_fabric_domain(fab));
     bool shm = strcmp(rdmc_ofi_fabric_provider(fab), "shm") == 0;
-    if (node_oversubscribed()) {
-        m->model = oversubscribed_model;
-    } else {
-        m->model = shm ? shm_model : network_model;
-    }
+    m->model = choose_model(rdmc_ofi_fabric_provider(fab), req.all_local);
     m->auto_schedule = shm ? RDMC_SCHEDULE_FANOUT : RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     return open_sst(m, mine);
 }

@@ -107,10 +107,10 @@ for n in ${ns//,/ }; do
         pipe=$(bench "$out/raw/pipe.$n.$s" "$s" --mca coll ^rdmc \
             --mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_bcast_algorithm 3 \
             --mca coll_tuned_bcast_algorithm_segmentsize 65536)
-        # The engine's block size: its network model is alpha 40 us,
-        # beta 0.4 ns/B (coll_rdmc_module.c), whatever the link.
-        k=$("$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline --alpha-us 40 \
-            --beta-ns 0.4 | awk '/^# blocks/ { getline; getline; print $3 }')
+        # The engine's block size: its model for tcp (EMU_RDMC_MODEL),
+        # whatever the link.
+        k=$("$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline "${EMU_RDMC_MODEL[@]}" |
+            awk '/^# blocks/ { getline; getline; print $3 }')
         block=$(( ((s + k - 1) / k + 4095) / 4096 * 4096 ))
         sim_rdmc=$("$SIM" --n "$n" --size "$s" --alg binomial_pipeline --block "$block" \
             --alpha-us "$alpha" --beta-ns "$beta" |

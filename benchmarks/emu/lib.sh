@@ -80,6 +80,12 @@ emu_rate_bps() {
     esac
 }
 
+# The engine's cost model for tcp between nodes (sockets_model in
+# coll/coll_rdmc_module.c), from which it chooses its block size: rdmc_sim
+# replays that choice with these figures.
+# shellcheck disable=SC2034
+EMU_RDMC_MODEL=(--alpha-us 3.5 --beta-ns 8.4)
+
 # Up to about 8 Gbit/s of links busy at once, this machine's two cores keep
 # up and the links stay the bottleneck (4% at most); above, CPU time enters
 # the figures.

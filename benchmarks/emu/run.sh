@@ -132,9 +132,9 @@ done >"$out/results.dat"
 
 # The cost model's blocks: rdmc's automatic block size as the engine
 # computes it (rdmc_sim runs the engine's rdmc_block_bytes() with the
-# engine's network model, alpha 40 us and beta 0.4 ns/B, coll_rdmc_module.c).
+# engine's model for tcp, EMU_RDMC_MODEL in lib.sh).
 for s in $byte_sizes; do
-    "$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline --alpha-us 40 --beta-ns 0.4 |
+    "$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline "${EMU_RDMC_MODEL[@]}" |
         awk -v s="$s" '/^# steps/ { what = "steps" } /^# blocks/ { what = "blocks" }
                        /^ *[0-9]/ && what != "" { v[what] = $3; what = "" }
                        END { print "model", s, v["blocks"], v["steps"] }'

@@ -102,11 +102,11 @@ for f in "$out"/raw/*; do
 done >"$out/measured.dat"
 
 # The simulator: the other nodes' completion at slowdown 1 and FACTOR, with
-# the engine's automatic block size (its network model: alpha 40 us, beta
-# 0.4 ns/B) and the best pipeline segment of the slow cluster.
+# the engine's automatic block size (its model for tcp, EMU_RDMC_MODEL) and
+# the best pipeline segment of the slow cluster.
 gbps=$(awk -v b="$bps" 'BEGIN { print b / 1e9 }')
 for s in $byte_sizes; do
-    k=$("$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline --alpha-us 40 --beta-ns 0.4 |
+    k=$("$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline "${EMU_RDMC_MODEL[@]}" |
         awk '/^# blocks/ { getline; getline; print $3 }')
     block=$(( ((s + k - 1) / k + 4095) / 4096 * 4096 ))
     seg=$(awk -v s="$s" '$1 == "slow" && $2 ~ /^pipeline-/ && $3 == s { print $4, $2 }' \
