@@ -48,6 +48,12 @@ double rdmc_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Heartbeats, suspicions and timeouts all read the stream's clock. */
+static double stream_now(const rdmc_stream_t *s)
+{
+    return s->p.clock_ms != NULL ? s->p.clock_ms() : rdmc_now_ms();
+}
+
 static void stream_fail(rdmc_stream_t *s, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -625,7 +631,7 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
     if (s->p.window == 0) {
         s->p.window = 1;
     }
-    s->last_event_ms = rdmc_now_ms();
+    s->last_event_ms = stream_now(s);
     s->next_heartbeat_ms = s->last_event_ms + s->p.heartbeat_ms;
     s->predicates[0] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, small_arrived,
                                               on_small_arrived, s);
@@ -690,7 +696,7 @@ void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)
     }
     s->tail = c;
     if (s->head == c) {
-        s->last_event_ms = rdmc_now_ms();   /* the timeout counts from here */
+        s->last_event_ms = stream_now(s);   /* the timeout counts from here */
     }
     if (s->error == 0) {
         start_ready(s);
@@ -736,7 +742,7 @@ int rdmc_stream_progress(rdmc_stream_t *s)
         return 0;
     }
     work = run_transport(s);
-    now = rdmc_now_ms();
+    now = stream_now(s);
     start_ready(s);
     poll_running(s, now);
     work += rdmc_sst_evaluate(s->p.sst);
@@ -774,7 +780,7 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
     }
     run_transport(s);
     /* A member that died meanwhile leaves through a view change. */
-    membership_step(s, rdmc_now_ms());
+    membership_step(s, stream_now(s));
     if (s->error != 0) {
         return true;   /* partitioned: nobody will wait for us */
     }
@@ -795,7 +801,7 @@ bool rdmc_stream_busy(const rdmc_stream_t *s)
 
 int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms)
 {
-    double now = rdmc_now_ms();
+    double now = stream_now(s);
     double until = s->next_heartbeat_ms - now;
 
     if (s->head != NULL) {

@@ -104,6 +104,7 @@ typedef struct rdmc_stream_params {
     int timeout_ms;                /* no progress this long while waiting: error */
     int heartbeat_ms;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
+    double (*clock_ms)(void);      /* NULL: rdmc_now_ms; unit tests pass a virtual clock */
 } rdmc_stream_params_t;
 
 /* An engine run made moot (a view change, or a message that came through
