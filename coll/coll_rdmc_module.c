@@ -28,15 +28,9 @@
  * ranks than it has cores, a step waits for the scheduler to run the rank
  * that holds the next block: about a scheduling quantum, so few large
  * blocks win. */
-static const rdmc_cost_model_t shm_model = { 15.0, 0.16 };
-static const rdmc_cost_model_t network_model = { 40.0, 0.40 };
-static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16 };
-/* TCP between nodes (the tcp and sockets providers), calibrated on the
- * emulated cluster (benchmarks/emu/calibrate.sh): 1 Gbit/s links cost
- * 8.4 ns/B and 3.5 us per pipelined step, 200 Mbit/s links 41.8 ns/B and
- * 20 us.  The ratio (about 420 bytes) is what sets the block size, and it
- * is the same for both. */
-static const rdmc_cost_model_t sockets_model = { 3.5, 8.4 };
+static const rdmc_cost_model_t shm_model = { 15.0, 0.16, 0 };
+static const rdmc_cost_model_t network_model = { 40.0, 0.40, 0 };
+static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16, 0 };
 
 static bool node_oversubscribed(void)
 {
@@ -61,7 +55,7 @@ static rdmc_cost_model_t choose_model(const char *provider, bool all_local)
     } else if (strcmp(provider, "shm") == 0) {
         model = shm_model;
     } else if (sockets && !all_local) {
-        model = sockets_model;
+        model = rdmc_tcp_model;
     }
     if (c->alpha_us > 0) {
         model.alpha_us = c->alpha_us;

@@ -80,11 +80,11 @@ emu_rate_bps() {
     esac
 }
 
-# The engine's cost model for tcp between nodes (sockets_model in
-# coll/coll_rdmc_module.c), from which it chooses its block size: rdmc_sim
-# replays that choice with these figures.
+# The engine's cost model for tcp between nodes (rdmc_tcp_model in
+# coll/rdmc_blocksize.c), from which it chooses its block size: rdmc_sim
+# replays that choice with the same figures.
 # shellcheck disable=SC2034
-EMU_RDMC_MODEL=(--alpha-us 3.5 --beta-ns 8.4)
+EMU_RDMC_MODEL=(--tcp-model)
 
 # Up to about 8 Gbit/s of links busy at once, this machine's two cores keep
 # up and the links stay the bottleneck (4% at most); above, CPU time enters

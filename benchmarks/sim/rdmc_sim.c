@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coll/rdmc_blocksize.h"
 #include "sim_report.h"
 #include "sim_study.h"
 #include "sim_units.h"
@@ -45,6 +46,9 @@ static const char usage_text[] =
     "                      binomial_pipeline chain sequential binomial_tree fanout (RDMC)\n"
     "                      mpi_binomial mpi_chain mpi_scatter_allgather (MPI)\n"
     "  --block BYTES       RDMC block size (default: automatic, rdmc_block_bytes)\n"
+    "  --min-block BYTES   floor of the automatic block (default none)\n"
+    "  --tcp-model         alpha, beta and floor of the engine's model for tcp between\n"
+    "                      nodes (rdmc_tcp_model), so that blocks are chosen as there\n"
     "  --segment BYTES     mpi_chain segment size (default 128K)\n"
     "\n"
     "What to print (LIST: 2,3,4 or 2,4,8,...,4096 or 4K:1G = powers of two;\n"
@@ -86,7 +90,7 @@ typedef struct options {
 
 enum option_id {
     OPT_ALPHA = 256, OPT_RATE, OPT_BETA, OPT_SLOW_NODE, OPT_SLOW_FACTOR, OPT_JITTER, OPT_SEED,
-    OPT_ALG, OPT_BLOCK, OPT_SEGMENT, OPT_N, OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N,
+    OPT_ALG, OPT_BLOCK, OPT_MIN_BLOCK, OPT_TCP_MODEL, OPT_SEGMENT, OPT_N, OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N,
     OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT, OPT_HELP
 };
 
@@ -100,6 +104,8 @@ static const struct option long_options[] = {
     { "seed", required_argument, NULL, OPT_SEED },
     { "alg", required_argument, NULL, OPT_ALG },
     { "block", required_argument, NULL, OPT_BLOCK },
+    { "min-block", required_argument, NULL, OPT_MIN_BLOCK },
+    { "tcp-model", no_argument, NULL, OPT_TCP_MODEL },
     { "segment", required_argument, NULL, OPT_SEGMENT },
     { "n", required_argument, NULL, OPT_N },
     { "size", required_argument, NULL, OPT_SIZE },
@@ -229,6 +235,14 @@ static int parse_option(options_t *o, int id, const char *arg)
         break;
     case OPT_BLOCK:
         rc = sim_parse_bytes(arg, &o->setup.block_bytes);
+        break;
+    case OPT_MIN_BLOCK:
+        rc = sim_parse_bytes(arg, &p->min_block_bytes);
+        break;
+    case OPT_TCP_MODEL:
+        p->alpha_us = rdmc_tcp_model.alpha_us;
+        p->beta_ns_per_byte = rdmc_tcp_model.beta_ns_per_byte;
+        p->min_block_bytes = rdmc_tcp_model.min_block_bytes;
         break;
     case OPT_SEGMENT:
         rc = sim_parse_bytes(arg, &bytes);

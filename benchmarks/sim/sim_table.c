@@ -56,6 +56,10 @@ void sim_table_print_setup(FILE *out, const sim_setup_t *setup)
     if (setup->block_bytes != 0) {
         sim_format_bytes(setup->block_bytes, text, sizeof(text));
         fprintf(out, "# RDMC blocks: %s bytes (clamped as the engine does)\n", text);
+    } else if (p->min_block_bytes != 0) {
+        sim_format_bytes(p->min_block_bytes, text, sizeof(text));
+        fprintf(out, "# RDMC blocks: automatic, rdmc_block_bytes() from alpha and beta, at "
+                     "least %s bytes\n", text);
     } else {
         fprintf(out, "# RDMC blocks: automatic, rdmc_block_bytes() from alpha and beta\n");
     }

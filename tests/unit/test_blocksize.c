@@ -8,7 +8,7 @@
 
 #include "coll/rdmc_blocksize.h"
 
-static const rdmc_cost_model_t model = { 12.0, 0.2 };
+static const rdmc_cost_model_t model = { 12.0, 0.2, 0 };
 
 static void test_requested_sizes_are_clamped(void **state)
 {
@@ -54,30 +54,50 @@ static void test_pipelines_cut_large_messages_into_many_blocks(void **state)
                 rdmc_block_bytes(RDMC_SCHEDULE_CHAIN, 4, 16u << 20, 0, &model));
 }
 
-/* The tcp model (coll_rdmc_module.c) lands where the emulated cluster's
- * best fixed blocks were (benchmarks/emu/calibrate.sh): 64 KiB at 4 and
- * 8 hosts for 16 MiB, 16 KiB at 16 hosts for 1 MiB; and the figures of
- * 200 Mbit/s links, which keep alpha/beta, choose within 10% (or one page)
- * of them. */
+/* The tcp model lands where the emulated cluster's best fixed blocks were
+ * (benchmarks/emu/calibrate.sh): 16-84 KiB at 4 and 8 hosts for 16 MiB,
+ * 32 KiB (the floor) at 8 and 16 hosts for 1 MiB and at 16 hosts for
+ * 4 MiB; and the figures of 200 Mbit/s links, which keep alpha/beta, choose
+ * within 10% (or one page) of them. */
 static void test_tcp_model_matches_the_emulator(void **state)
 {
-    const rdmc_cost_model_t gigabit = { 3.5, 8.4 }, slow = { 20.0, 41.8 };
+    const rdmc_cost_model_t *gigabit = &rdmc_tcp_model;
+    const rdmc_cost_model_t slow = { 20.0, 41.8, rdmc_tcp_model.min_block_bytes };
     const rdmc_schedule_alg_t bp = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     const struct { uint32_t n; uint64_t size, lo, hi; } cases[] = {
         { 4, 16u << 20, 64 << 10, 128 << 10 },
         { 8, 16u << 20, 32 << 10, 96 << 10 },
-        { 16, 1u << 20, 8 << 10, 24 << 10 },
-        { 16, 4u << 20, 16 << 10, 48 << 10 },
+        { 8, 1u << 20, 32 << 10, 32 << 10 },
+        { 16, 1u << 20, 32 << 10, 32 << 10 },
+        { 16, 4u << 20, 32 << 10, 48 << 10 },
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        uint64_t b = rdmc_block_bytes(bp, cases[i].n, cases[i].size, 0, &gigabit);
+        uint64_t b = rdmc_block_bytes(bp, cases[i].n, cases[i].size, 0, gigabit);
         uint64_t b_slow = rdmc_block_bytes(bp, cases[i].n, cases[i].size, 0, &slow);
         assert_in_range(b, cases[i].lo, cases[i].hi);
         uint64_t slack = b / 10 > 4096 ? b / 10 : 4096;
         assert_in_range(b_slow, b - slack, b + slack);
     }
+}
+
+/* A model's floor bounds automatic blocks only: a message under it goes
+ * whole, and a block the user asked for is taken as it is. */
+static void test_floor_bounds_automatic_blocks(void **state)
+{
+    const rdmc_cost_model_t floored = { model.alpha_us, model.beta_ns_per_byte, 256 << 10 };
+    const rdmc_schedule_alg_t bp = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+
+    (void)state;
+    assert_true(rdmc_block_bytes(bp, 64, 1u << 20, 0, &model) < (256 << 10));
+    assert_int_equal(rdmc_block_bytes(bp, 64, 1u << 20, 0, &floored), 256 << 10);
+    assert_int_equal(rdmc_block_bytes(bp, 64, 100000, 0, &floored), 102400);
+    assert_int_equal(rdmc_block_count(100000, rdmc_block_bytes(bp, 64, 100000, 0, &floored)), 1);
+    assert_int_equal(rdmc_block_bytes(bp, 64, 1u << 20, 8192, &floored), 8192);
+    /* above the floor the model decides alone */
+    assert_int_equal(rdmc_block_bytes(bp, 4, 256u << 20, 0, &floored),
+                     rdmc_block_bytes(bp, 4, 256u << 20, 0, &model));
 }
 
 static void test_schedules_without_pipelining_use_one_block(void **state)
@@ -127,6 +147,7 @@ int main(void)
         cmocka_unit_test(test_requested_sizes_are_clamped),
         cmocka_unit_test(test_pipelines_cut_large_messages_into_many_blocks),
         cmocka_unit_test(test_tcp_model_matches_the_emulator),
+        cmocka_unit_test(test_floor_bounds_automatic_blocks),
         cmocka_unit_test(test_schedules_without_pipelining_use_one_block),
         cmocka_unit_test(test_block_count_is_bounded),
         cmocka_unit_test(test_block_arithmetic),
