@@ -43,6 +43,7 @@ typedef struct mca_coll_rdmc_component_t {
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
     size_t block_bytes;          /* 0: from the cost model */
     double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
+    int sends_in_flight;         /* > 0: a pipeline's sends posted at once */
     int schedule;                /* rdmc_schedule_alg_t or RDMC_SCHEDULE_AUTO */
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
@@ -107,6 +108,7 @@ typedef struct mca_coll_rdmc_module_t {
     rdmc_setup_state_t state;
     rdmc_ofi_ep_t *ep;             /* READY only */
     rdmc_cost_model_t model;       /* for automatic block sizes */
+    unsigned sends_in_flight;      /* per engine run; see choose_sends_in_flight */
     rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
 
     /* READY only.  The lock serialises the stream, the SST and the engine

@@ -188,6 +188,13 @@ static int rdmc_register(void)
                     "(tcp between nodes 8.4, shm 0.16, other networks 0.4)",
                     OPAL_INFO_LVL_6, &c->beta_ns);
 
+    c->sends_in_flight = 0;
+    register_int("sends_in_flight",
+                 "Blocks a rank of a pipelined schedule sends at once (1 to 64).  0 (default): "
+                 "1 over tcp between nodes, where a second block to another peer shares the "
+                 "link with the first and delays the one the pipeline waits for; 2 otherwise",
+                 OPAL_INFO_LVL_6, &c->sends_in_flight);
+
     c->schedule = RDMC_SCHEDULE_AUTO;
     register_enum("schedule",
         "Block schedule.  binomial_pipeline: RDMC's hypercube pipeline, about one message "
@@ -350,6 +357,9 @@ static int rdmc_open(void)
     }
     if (c->schedule < RDMC_SCHEDULE_AUTO || c->schedule >= RDMC_SCHEDULE_COUNT) {
         c->schedule = RDMC_SCHEDULE_AUTO;
+    }
+    if (c->sends_in_flight < 0 || c->sends_in_flight > RDMC_MAX_IN_FLIGHT) {
+        c->sends_in_flight = c->sends_in_flight < 0 ? 0 : RDMC_MAX_IN_FLIGHT;
     }
     if (c->window < 1 || c->window > MAX_WINDOW) {
         c->window = c->window < 1 ? 1 : MAX_WINDOW;

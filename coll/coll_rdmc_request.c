@@ -409,6 +409,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .timeout_ms = c->timeout_ms,
         .heartbeat_ms = c->heartbeat_ms,
         .gm = m->gm,
+        .sends_in_flight = m->sends_in_flight,
     };
     int rc;
 

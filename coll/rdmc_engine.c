@@ -435,12 +435,15 @@ static void op_forward_header(rdmc_op_t *op)
 }
 
 /* The fan-out's root serves every receiver at once; pipelines keep a
- * rank's sends in step order, two at a time. */
+ * rank's sends in step order, a few at a time (p.sends_in_flight). */
 static void op_set_windows(rdmc_op_t *op)
 {
     size_t width = op_width(op) - 1;
 
-    op->send_window = RDMC_SENDS_IN_FLIGHT;
+    op->send_window = op->p.sends_in_flight != 0 ? op->p.sends_in_flight : RDMC_SENDS_IN_FLIGHT;
+    if (op->send_window > RDMC_MAX_IN_FLIGHT) {
+        op->send_window = RDMC_MAX_IN_FLIGHT;
+    }
     if (op->header.schedule == RDMC_SCHEDULE_FANOUT && width > op->send_window) {
         op->send_window = width < RDMC_MAX_IN_FLIGHT ? width : RDMC_MAX_IN_FLIGHT;
     }

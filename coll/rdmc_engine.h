@@ -88,6 +88,9 @@ typedef struct rdmc_op_params {
     uint64_t block_bytes;
     rdmc_schedule_alg_t schedule;
     rdmc_op_hooks_t hooks;
+    /* Every rank: a pipeline's sends posted at once (0: RDMC_SENDS_IN_FLIGHT;
+     * at most RDMC_MAX_IN_FLIGHT).  Not agreed: each rank paces its own. */
+    unsigned sends_in_flight;
 } rdmc_op_params_t;
 
 /* One transfer of this rank's schedule. */

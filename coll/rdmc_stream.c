@@ -189,6 +189,7 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
     c->large.rank = s->p.rank;
     c->large.root = c->run_root;
     c->large.seq = c->seq;
+    c->large.sends_in_flight = s->p.sends_in_flight;
     c->large.epoch = s->epoch;
     c->large.members = c->run_members != NULL   ? c->run_members
                        : s->views_installed != 0 ? s->members

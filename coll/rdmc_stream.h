@@ -105,6 +105,7 @@ typedef struct rdmc_stream_params {
     int heartbeat_ms;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
     double (*clock_ms)(void);      /* NULL: rdmc_now_ms; unit tests pass a virtual clock */
+    unsigned sends_in_flight;      /* for every engine run (rdmc_op_params_t) */
 } rdmc_stream_params_t;
 
 /* An engine run made moot (a view change, or a message that came through

@@ -29,6 +29,7 @@ typedef struct bcast_case {
     rdmc_schedule_alg_t schedule;
     unsigned seed;
     int eagain_percent;
+    unsigned sends_in_flight;   /* 0: the engine's default */
 } bcast_case_t;
 
 static uint8_t pattern(uint64_t i, unsigned seed)
@@ -84,8 +85,12 @@ static void run_case(const bcast_case_t *c)
             .nbytes = c->nbytes,
             .block_bytes = c->block_bytes,
             .schedule = c->schedule,
+            .sends_in_flight = c->sends_in_flight,
         };
         assert_int_equal(rdmc_op_start(&ops[r], &p), 0);
+        if (r == c->root && c->sends_in_flight != 0 && c->schedule != RDMC_SCHEDULE_FANOUT) {
+            assert_int_equal(ops[r].send_window, c->sends_in_flight);
+        }
     }
     drive(w, ops, c->n);
 
@@ -205,7 +210,7 @@ static void test_every_schedule_delivers_every_byte(void **state)
         for (int n = 2; n <= 12; n++) {
             for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
                 for (int root = 0; root < n; root += (n > 6 ? 3 : 1)) {
-                    bcast_case_t c = { n, root, sizes[s], B, alg, seed++, 10 };
+                    bcast_case_t c = { n, root, sizes[s], B, alg, seed++, 10, 0 };
                     run_case(&c);
                 }
             }
@@ -219,8 +224,22 @@ static void test_binomial_pipeline_larger_groups(void **state)
     const int ns[] = { 16, 17, 31, 32, 33, 40 };
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
         bcast_case_t c = { ns[i], ns[i] / 3, 37 * 1024 + 11, 1024,
-                           RDMC_SCHEDULE_BINOMIAL_PIPELINE, (unsigned)(100 + i), 5 };
+                           RDMC_SCHEDULE_BINOMIAL_PIPELINE, (unsigned)(100 + i), 5, 0 };
         run_case(&c);
+    }
+}
+
+/* One send at a time (tcp's choice) or many: the same bytes everywhere. */
+static void test_sends_in_flight_is_honoured(void **state)
+{
+    (void)state;
+    const unsigned windows[] = { 1, 3, RDMC_MAX_IN_FLIGHT };
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+        for (int alg = 0; alg < RDMC_SCHEDULE_COUNT; alg++) {
+            bcast_case_t c = { 9, 2, 29 * 1024 + 7, 1024, (rdmc_schedule_alg_t)alg,
+                               (unsigned)(200 + i), 10, windows[i] };
+            run_case(&c);
+        }
     }
 }
 
@@ -498,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_members_only),
         cmocka_unit_test(test_non_member_is_refused),
         cmocka_unit_test(test_binomial_pipeline_larger_groups),
+        cmocka_unit_test(test_sends_in_flight_is_honoured),
         cmocka_unit_test(test_short_receiver_learns_the_true_size),
         cmocka_unit_test(test_hooks_see_blocks_in_order),
         cmocka_unit_test(test_too_small_without_hook_is_an_error),

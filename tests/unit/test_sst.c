@@ -394,7 +394,7 @@ static void run_stream(bool stable, unsigned window)
     group_open(g, SN, window, SPAYLOAD, 11, false, false, false);
     for (int r = 0; r < SN; r++) {
         rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], SN, (uint32_t)r,
-                                   window, stable, 100000, 1000, NULL, NULL };
+                                   window, stable, 100000, 1000, NULL, NULL, 0 };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
     /* Every rank issues the same collectives: small broadcasts from
