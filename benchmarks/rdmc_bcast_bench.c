@@ -54,11 +54,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
 #include "rdmc_pvars.h"
 
 #define DEFAULT_MAX_BYTES (1 << 20)
 #define LARGE_MESSAGE (8 * 1024)
-#define OFFSET_PINGS 20
 #define DEFAULT_WINDOW 8
 #define DEFAULT_COMPUTE_MS 200.0
 #define COMPUTE_DIM 25           /* OSU's dummy computation: a 25x25 matrix */
@@ -252,41 +252,6 @@ static double process_cpu_seconds(void)
 }
 
 /* ---- -t bcast ---- */
-
-/* Offset of this rank's clock to the root's, from the ping-pong with the
- * smallest round trip (Cristian's method); 0 at the root. */
-static double clock_offset_to_root(int root, int rank, int size)
-{
-    double offset = 0;
-
-    for (int peer = 0; peer < size; peer++) {
-        if (peer == root) {
-            continue;
-        }
-        double best_rtt = 1e9, best_offset = 0;
-        for (int i = 0; i < OFFSET_PINGS; i++) {
-            if (rank == peer) {
-                double t0 = MPI_Wtime(), root_time;
-                MPI_Send(&t0, 1, MPI_DOUBLE, root, 7, MPI_COMM_WORLD);
-                MPI_Recv(&root_time, 1, MPI_DOUBLE, root, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                double t1 = MPI_Wtime();
-                if (t1 - t0 < best_rtt) {
-                    best_rtt = t1 - t0;
-                    best_offset = root_time - (t0 + t1) / 2;
-                }
-            } else if (rank == root) {
-                double t, now;
-                MPI_Recv(&t, 1, MPI_DOUBLE, peer, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                now = MPI_Wtime();
-                MPI_Send(&now, 1, MPI_DOUBLE, peer, 7, MPI_COMM_WORLD);
-            }
-        }
-        if (rank == peer) {
-            offset = best_offset;
-        }
-    }
-    return offset;
-}
 
 static void header_bcast(const bench_t *b)
 {
@@ -715,7 +680,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    b.offset = o->extended ? clock_offset_to_root(o->root, b.rank, b.size) : 0;
+    b.offset = o->extended ? bench_clock_offset_to_root(o->root, b.rank, b.size) : 0;
     int slots = o->type->measure == measure_rate ? o->window : 1;
     b.slot_bytes = o->max_bytes ? o->max_bytes : 1;
     b.buf = malloc(b.slot_bytes * (size_t)slots);

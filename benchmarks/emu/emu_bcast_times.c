@@ -20,8 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_clock.h"
+
 #define MAX_SIZES 32
-#define OFFSET_PINGS 20
 
 typedef struct options {
     size_t sizes[MAX_SIZES];
@@ -73,35 +74,6 @@ static int parse_options(int argc, char **argv, options_t *o)
     return o->nsizes > 0 && o->iterations > 0 && o->warmup >= 0 ? 0 : -1;
 }
 
-/* This rank's clock minus the root's (rank 0), from the ping-pong with the
- * shortest round trip; 0 at the root. */
-static double clock_offset(int rank, int size)
-{
-    double offset = 0;
-
-    for (int peer = 1; peer < size; peer++) {
-        double best_rtt = 1e9;
-        for (int i = 0; i < OFFSET_PINGS; i++) {
-            if (rank == peer) {
-                double t0 = MPI_Wtime(), root_time;
-                MPI_Send(&t0, 1, MPI_DOUBLE, 0, 7, MPI_COMM_WORLD);
-                MPI_Recv(&root_time, 1, MPI_DOUBLE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                double t1 = MPI_Wtime();
-                if (t1 - t0 < best_rtt) {
-                    best_rtt = t1 - t0;
-                    offset = (t0 + t1) / 2 - root_time;
-                }
-            } else if (rank == 0) {
-                double t;
-                MPI_Recv(&t, 1, MPI_DOUBLE, peer, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                t = MPI_Wtime();
-                MPI_Send(&t, 1, MPI_DOUBLE, peer, 7, MPI_COMM_WORLD);
-            }
-        }
-    }
-    return offset;
-}
-
 static unsigned char pattern(size_t i, int seed)
 {
     return (unsigned char)((i * 13 + (size_t)seed) & 0xff);
@@ -134,7 +106,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "rank %d: cannot allocate %zu bytes\n", rank, max);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    double offset = clock_offset(rank, size);
+    double offset = bench_clock_offset_to_root(0, rank, size);
 
     if (rank == 0) {
         printf("# completion time (us) from the root's start, mean of %d; slow rank %d\n",
@@ -154,7 +126,7 @@ int main(int argc, char **argv)
             MPI_Barrier(MPI_COMM_WORLD);
             double start = MPI_Wtime();
             MPI_Bcast(buf, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
-            double end = MPI_Wtime() - offset;
+            double end = MPI_Wtime() + offset;
             if (rank != 0 && o.check) {
                 for (size_t b = 0; b < bytes; b++) {
                     wrong += buf[b] != pattern(b, seed);
