@@ -10,6 +10,7 @@
  * bytes, and the final view is exactly the majority.  The minority must
  * stop: a call returns RDMC_ERR_PARTITIONED, later calls return it at
  * once, and it never installs a view (its view callback never runs).
+ * MPI_T shows that rdmc carried every broadcast the majority completed.
  * Each rank prints PASS or FAIL for itself; mpirun's exit code means
  * nothing here.
  */
@@ -23,6 +24,7 @@
 #include <mpi.h>
 
 #include "membership/rdmc.h"
+#include "rdmc_pvars.h"
 
 enum { LEN = 64 * 1024 };
 
@@ -91,6 +93,8 @@ int main(int argc, char **argv)
     CHECK(RDMC_Comm_active(MPI_COMM_WORLD, &flag) == MPI_SUCCESS && flag, "rdmc not active");
     CHECK(RDMC_Comm_set_view_callback(MPI_COMM_WORLD, on_view, NULL) == MPI_SUCCESS,
           "no view callback");
+    long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
+    long long fallbacks = rdmc_pvar_read("coll_rdmc_fallbacks");
     for (i = 0; i < count; i++) {
         if (i == 10 && rank == 0 && dir != NULL) {
             char path[512];
@@ -132,6 +136,11 @@ int main(int argc, char **argv)
         MPI_Group members;
         int n = 0, expect = 0;
         CHECK(rc == MPI_SUCCESS, "broadcast %d of %d failed: rc %d class %d", i, count, rc, cls);
+        CHECK(rdmc_pvar_read("coll_rdmc_bcasts") - bcasts == count &&
+                  rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks == 0,
+              "MPI_T: rdmc carried %lld of %d broadcasts, %lld handed on",
+              rdmc_pvar_read("coll_rdmc_bcasts") - bcasts, count,
+              rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
         rc = RDMC_Comm_get_view(MPI_COMM_WORLD, &view_id, &members);
         CHECK(rc == MPI_SUCCESS, "RDMC_Comm_get_view returned %d", rc);
         if (rc == MPI_SUCCESS) {
