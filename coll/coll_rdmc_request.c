@@ -311,31 +311,51 @@ static void track_module(mca_coll_rdmc_module_t *m, bool add)
 
 /* ---- blocking waits ----------------------------------------------------- */
 
+/* One turn of a blocking wait: progress rdmc; when idle, let the rest of
+ * MPI progress now and then, and sleep on the transport until rdmc's next
+ * deadline.  Returns false once the module has broken (everything that was
+ * in flight has failed by then).  opal_progress() runs our own progress
+ * callback, which may break the module and free its stream and transport,
+ * so nothing of either is touched after it without looking again. */
+static bool wait_turn(mca_coll_rdmc_module_t *m, double *last_mpi_progress)
+{
+    int work, sleep_ms;
+
+    if (m->state != RDMC_SETUP_READY) {
+        return false;
+    }
+    work = mca_coll_rdmc_module_progress(m);
+    if (work < 0) {
+        handle_broken(m);
+        return false;
+    }
+    if (work > 0) {
+        return true;
+    }
+    if (rdmc_now_ms() - *last_mpi_progress >= MPI_PROGRESS_INTERVAL_MS) {
+        opal_progress();
+        *last_mpi_progress = rdmc_now_ms();
+        if (m->state != RDMC_SETUP_READY) {
+            return false;
+        }
+    }
+    pthread_mutex_lock(&m->lock);
+    sleep_ms = rdmc_stream_sleep_ms(&m->stream, WAIT_SLICE_MS);
+    pthread_mutex_unlock(&m->lock);
+    rdmc_transport_t *tp = rdmc_ofi_ep_transport(m->ep);
+    tp->ops->wait(tp, sleep_ms);
+    return true;
+}
+
 int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
 {
     mca_coll_rdmc_module_t *m = req->module;
-    rdmc_transport_t *tp = rdmc_ofi_ep_transport(m->ep);
     double last_mpi_progress = rdmc_now_ms();
     int rc;
 
     __atomic_add_fetch(&m->app_waiting, 1, __ATOMIC_RELAXED);
-    while (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
-        int work = mca_coll_rdmc_module_progress(m);
-        if (work < 0) {
-            break;
-        }
-        if (work > 0) {
-            continue;
-        }
-        if (rdmc_now_ms() - last_mpi_progress >= MPI_PROGRESS_INTERVAL_MS) {
-            opal_progress();
-            last_mpi_progress = rdmc_now_ms();
-        }
-        /* Nothing to do: the transport's wait yields the core (or sleeps). */
-        pthread_mutex_lock(&m->lock);
-        int sleep_ms = rdmc_stream_sleep_ms(&m->stream, WAIT_SLICE_MS);
-        pthread_mutex_unlock(&m->lock);
-        tp->ops->wait(tp, sleep_ms);
+    while (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE) &&
+           wait_turn(m, &last_mpi_progress)) {
     }
     __atomic_sub_fetch(&m->app_waiting, 1, __ATOMIC_RELAXED);
     if (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
@@ -353,19 +373,11 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
  * Local waiting only, so every rank may decide differently to wait. */
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 {
-    if (m->state != RDMC_SETUP_READY) {
-        return;   /* nothing of ours can be in flight */
-    }
-    while (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0) {
-        int work = mca_coll_rdmc_module_progress(m);
-        if (work < 0) {
-            handle_broken(m);
-        }
-        if (report_finished(m) == 0 && work == 0) {
-            rdmc_transport_t *tp = rdmc_ofi_ep_transport(m->ep);
-            opal_progress();
-            tp->ops->wait(tp, 1);
-        }
+    double last_mpi_progress = rdmc_now_ms();
+
+    while (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0 &&
+           wait_turn(m, &last_mpi_progress)) {
+        report_finished(m);
     }
 }
 

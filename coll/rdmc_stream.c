@@ -175,6 +175,19 @@ static void on_slot_freed(rdmc_sst_t *sst, void *arg)
 
 /* ---- starting ----------------------------------------------------------- */
 
+/* With a group manager, a transfer that failed most likely failed because
+ * its peer died or was cut off: suspect the peer and let the view change
+ * settle the collective.  Malformed or oversized messages stay fatal. */
+static bool left_to_view_change(rdmc_stream_t *s, const rdmc_op_t *op)
+{
+    if (s->p.gm == NULL || op->status == 0 || op->status == -EPROTO ||
+        op->status == -EMSGSIZE) {
+        return false;
+    }
+    rdmc_gm_peer_error(s->p.gm, op->error_peer);
+    return true;
+}
+
 static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
 {
     int rc;
@@ -196,6 +209,12 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
                                                  : NULL;
     c->large.nmembers = c->run_members != NULL ? c->nrun_members : s->nmembers;
     rc = rdmc_op_start(c->op, &c->large);
+    if (rc != 0 && rc == c->op->status && left_to_view_change(s, c->op)) {
+        /* E.g. a control message to a peer behind a cut: poll_running sees
+         * the failed op, and the next view settles the collective. */
+        c->state = RDMC_COLL_RUNNING;
+        return;
+    }
     if (rc != 0) {
         stream_fail(s, rc, "broadcast #%llu could not start: %s", (unsigned long long)c->seq,
                     c->op->error[0] ? c->op->error : "transport refused");
@@ -534,10 +553,7 @@ static void poll_running(rdmc_stream_t *s, double now)
             continue;
         }
         if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_op_test(c->op)) {
-            if (c->op->status != 0 && s->p.gm != NULL && c->op->status != -EPROTO &&
-                c->op->status != -EMSGSIZE) {
-                /* Most likely a dead peer: the view change settles c. */
-                rdmc_gm_peer_error(s->p.gm, c->op->error_peer);
+            if (left_to_view_change(s, c->op)) {
                 continue;
             }
             if (c->op->status != 0) {

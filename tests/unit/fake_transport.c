@@ -59,6 +59,7 @@ struct fake_world {
     fake_msg_t *in_flight;
     fake_write_t *writes;    /* in posting order */
     bool unordered, torn;
+    uint64_t cut;            /* ranks no post may reach or leave */
     uint64_t overruns;
     uint64_t wrong_senders;
     int64_t mem_holds;
@@ -93,6 +94,13 @@ static bool refuse(fake_world_t *w)
     return w->eagain_percent > 0 && rnd(w, 100) < w->eagain_percent;
 }
 
+/* A post across the cut fails at once, as the tcp provider's does once its
+ * connection is gone (-EINVAL from the rxm layer, seen in the emulator). */
+static bool across_cut(const fake_world_t *w, int from, int to)
+{
+    return ((w->cut >> from) & 1) != ((w->cut >> to) & 1);
+}
+
 static void enqueue(fake_world_t *w, int from, int to, const void *buf, size_t len,
                     uint64_t tag, uint64_t imm, rdmc_req_t *req)
 {
@@ -125,6 +133,9 @@ static int fake_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len
                      uint64_t tag, uint64_t imm, rdmc_req_t *req)
 {
     fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    if (across_cut(ep->world, ep->rank, peer)) {
+        return -EINVAL;
+    }
     if (refuse(ep->world)) {
         return -EAGAIN;
     }
@@ -136,6 +147,9 @@ static int fake_inject(rdmc_transport_t *tp, int peer, const void *buf, size_t l
                        uint64_t tag)
 {
     fake_endpoint_t *ep = (fake_endpoint_t *)tp;
+    if (across_cut(ep->world, ep->rank, peer)) {
+        return -EINVAL;
+    }
     if (refuse(ep->world)) {
         return -EAGAIN;
     }
@@ -218,6 +232,9 @@ static int fake_write(rdmc_transport_t *tp, int peer, size_t offset, size_t len,
     fake_write_t *wr, **tail;
 
     (void)notify;
+    if (across_cut(ep->world, ep->rank, peer)) {
+        return -EINVAL;
+    }
     if (refuse(ep->world)) {
         return -EAGAIN;
     }
@@ -494,4 +511,9 @@ void fake_world_forge(fake_world_t *w, int from, int to, uint64_t tag, const voi
                       size_t len, uint64_t imm)
 {
     enqueue(w, from, to, buf, len, tag, imm, NULL);
+}
+
+void fake_world_cut(fake_world_t *world, uint64_t ranks)
+{
+    world->cut = ranks;
 }

@@ -43,6 +43,10 @@ uint64_t fake_world_max_posted_data(const fake_world_t *world);
 void fake_world_set_writes(fake_world_t *world, bool unordered, bool torn);
 uint64_t fake_world_writes_in_flight(const fake_world_t *world);
 
+/* Cut `ranks` (bits) off from the others: from now on a send, inject or
+ * write between the two sides fails at once with -EINVAL. */
+void fake_world_cut(fake_world_t *world, uint64_t ranks);
+
 /* Deliver a raw message as if `from` had sent it (for malformed input). */
 void fake_world_forge(fake_world_t *world, int from, int to, uint64_t tag,
                       const void *buf, size_t len, uint64_t imm);

@@ -2,7 +2,8 @@
  * Failures end to end over the fake transport: five streams, each with its
  * SST and group manager, carry a mix of small broadcasts (slots), large
  * ones (engine) and barriers; one or two ranks stop dead in the middle (no
- * more progress, nothing they posted completes).  Every survivor must
+ * more progress, nothing they posted completes), or are also cut off (the
+ * survivors' posts to them fail at once).  Every survivor must
  * complete every collective, in order, with one outcome per collective
  * shared by all survivors: the right bytes whenever the root survived, the
  * right bytes or -EOWNERDEAD everywhere when it did not.  And the view
@@ -200,7 +201,7 @@ static void issue_all(void)
  * `delay` rounds after the first survivor completed `kill_after`
  * collectives (a round progresses every rank once, so the kill lands at
  * varying points of the transfers under way). */
-static void run(uint64_t victims, int kill_after, int delay)
+static void run(fake_world_t *world, uint64_t victims, bool cut, int kill_after, int delay)
 {
     int watcher = __builtin_ctzll(~victims);
     double start = rdmc_now_ms();
@@ -210,6 +211,9 @@ static void run(uint64_t victims, int kill_after, int delay)
         if (ranks[watcher].ndone >= kill_after && delay-- <= 0) {
             for (int r = 0; r < N; r++) {
                 ranks[r].dead = ranks[r].dead || (victims >> r & 1);
+            }
+            if (cut) {
+                fake_world_cut(world, victims);
             }
         }
         for (int r = 0; r < N; r++) {
@@ -294,15 +298,17 @@ static void close_ranks(fake_world_t *world)
 }
 
 /* Every seed: the victims stop after the first survivor completed
- * first_kill + seed % spread collectives (the same cases as before). */
-static void failover(uint64_t victims, int first_kill, int spread)
+ * first_kill + seed % spread collectives (the same cases as before).
+ * With cut, the survivors' posts to the victims fail at once from then on,
+ * as over a network partition, instead of never completing. */
+static void failover(uint64_t victims, bool cut, int first_kill, int spread)
 {
     for (unsigned seed = 1; seed <= SEEDS; seed++) {
         fake_world_t *world = fake_world_create(N, seed, 3);
 
         open_ranks(world);
         issue_all();
-        run(victims, first_kill + (int)seed % spread, (int)(seed * 7 % 40));
+        run(world, victims, cut, first_kill + (int)seed % spread, (int)(seed * 7 % 40));
         check_outcomes(victims);
         close_ranks(world);
     }
@@ -311,25 +317,39 @@ static void failover(uint64_t victims, int first_kill, int spread)
 static void test_member_fails(void **state)
 {
     (void)state;
-    failover(1u << 3, 5, 9);
+    failover(1u << 3, false, 5, 9);
 }
 
 static void test_root_fails(void **state)
 {
     (void)state;
-    failover(1u << 2, 4, 11);   /* rank 2 roots collectives 1, 6, 11, ... */
+    failover(1u << 2, false, 4, 11);   /* rank 2 roots collectives 1, 6, 11, ... */
 }
 
 static void test_leader_fails(void **state)
 {
     (void)state;
-    failover(1u << 0, 3, 13);
+    failover(1u << 0, false, 3, 13);
 }
 
 static void test_two_fail_at_once(void **state)
 {
     (void)state;
-    failover((1u << 1) | (1u << 4), 2, 10);
+    failover((1u << 1) | (1u << 4), false, 2, 10);
+}
+
+/* A partition: two members (one of them a root) cut off mid-stream; the
+ * survivors' sends, control messages and SST writes to them fail. */
+static void test_two_cut_off(void **state)
+{
+    (void)state;
+    failover((1u << 2) | (1u << 4), true, 4, 11);
+}
+
+static void test_leader_cut_off(void **state)
+{
+    (void)state;
+    failover(1u << 0, true, 3, 13);
 }
 
 int main(void)
@@ -339,6 +359,8 @@ int main(void)
         cmocka_unit_test(test_root_fails),
         cmocka_unit_test(test_leader_fails),
         cmocka_unit_test(test_two_fail_at_once),
+        cmocka_unit_test(test_two_cut_off),
+        cmocka_unit_test(test_leader_cut_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
