@@ -3,7 +3,8 @@
  * vector, and the transport ops the engine uses.
  *
  * Progress is hybrid.  The engine polls the CQ a little; when it finds
- * nothing it calls wait(), which sleeps on the CQ's file descriptor where the
+ * nothing it calls wait(), which yields the core for a millisecond after
+ * the last completion and then sleeps on the CQ's file descriptor where the
  * provider offers one (tcp), and otherwise (shm, whose CQ has no real wait
  * object and whose fi_cq_sread spins) on the endpoint's doorbell, which the
  * peers ring when they give it work (ofi_doorbell.h).  Idle and
@@ -309,6 +310,14 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
     rdmc_ofi_ep_t *ep = ep_of(tp);
     long limit_us = (long)timeout_ms * 1000;
 
+    /* Hybrid polling, as RDMC's: work comes in bursts, so for SPIN_US after
+     * the last of it only yield the core.  Sleeping on tcp's fd at once
+     * left its sends waiting for the wake-up (8 emulated hosts at 1 Gbit/s,
+     * 16 MiB: 152 ms, against 143 ms yielding first). */
+    if (us_since(&ep->last_work) < SPIN_US) {
+        sched_yield();
+        return;
+    }
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
         if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {
@@ -320,9 +329,7 @@ static void ofi_wait(rdmc_transport_t *tp, int timeout_ms)
     if (limit_us > SLEEP_MAX_US) {
         limit_us = SLEEP_MAX_US;
     }
-    if (us_since(&ep->last_work) < SPIN_US) {
-        sched_yield();
-    } else if (ep->doorbell.page != NULL) {
+    if (ep->doorbell.page != NULL) {
         rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, tp);
     } else {
         unsigned doublings = ep->idle_waits++;
