@@ -28,9 +28,9 @@
  * ranks than it has cores, a step waits for the scheduler to run the rank
  * that holds the next block: about a scheduling quantum, so few large
  * blocks win. */
-static const rdmc_cost_model_t shm_model = { 15.0, 0.16, 0 };
-static const rdmc_cost_model_t network_model = { 40.0, 0.40, 0 };
-static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16, 0 };
+static const rdmc_cost_model_t shm_model = { 15.0, 0.16, 0, 0 };
+static const rdmc_cost_model_t network_model = { 40.0, 0.40, 0, 0 };
+static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16, 0, 0 };
 
 static bool node_oversubscribed(void)
 {

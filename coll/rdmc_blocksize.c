@@ -9,10 +9,15 @@
  * 8.4 ns/B and 3.5 us per pipelined step, 200 Mbit/s links 41.8 ns/B and
  * 20 us.  The ratio (about 420 bytes) is what sets the block size, and it
  * is the same for both.  That alpha was measured with two hosts, whose CPUs
- * keep up; with more hosts, blocks under 32 KiB lost to 32 KiB ones by
- * 1.6-3x (system calls and wake-ups per message outgrow the link time of a
- * small block), so automatic blocks stop there. */
-const rdmc_cost_model_t rdmc_tcp_model = { 3.5, 8.4, 32768 };
+ * keep up, and the model's cost is linear in the block; with more hosts
+ * neither holds at the ends, so automatic blocks stay within 32-64 KiB:
+ * - blocks under 32 KiB lost to 32 KiB ones by 1.6-3x (system calls and
+ *   wake-ups per message outgrow the link time of a small block);
+ * - blocks over 64 KiB lost too, more with more hosts: 64 MiB at 1 Gbit/s,
+ *   8 hosts, took 573/584 ms with 48/64 KiB blocks, 600 with 96 KiB, 616
+ *   with the model's 116 KiB and 832 with 256 KiB; 4 hosts 572 (64 KiB)
+ *   against 583; 2 hosts 566 against 561. */
+const rdmc_cost_model_t rdmc_tcp_model = { 3.5, 8.4, 32768, 65536 };
 
 static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
 {
@@ -55,6 +60,9 @@ uint64_t rdmc_block_bytes(rdmc_schedule_alg_t alg, uint32_t n, uint64_t nbytes,
         if (block < model->min_block_bytes) {
             block = nbytes < model->min_block_bytes ? round_up(nbytes, PAGE_BYTES)
                                                     : model->min_block_bytes;
+        }
+        if (model->max_block_bytes != 0 && block > model->max_block_bytes) {
+            block = model->max_block_bytes;
         }
     }
     block = clamp_u64(block, RDMC_BLOCK_BYTES_MIN, RDMC_BLOCK_BYTES_MAX);

@@ -23,6 +23,7 @@ typedef struct rdmc_cost_model {
     double alpha_us;          /* fixed cost of one step */
     double beta_ns_per_byte;  /* per-byte cost of one step */
     uint64_t min_block_bytes; /* smallest automatic block; 0: RDMC_BLOCK_BYTES_MIN */
+    uint64_t max_block_bytes; /* largest automatic block; 0: RDMC_BLOCK_BYTES_MAX */
 } rdmc_cost_model_t;
 
 /* TCP between nodes (coll_rdmc_module.c picks it for the tcp and sockets
@@ -30,9 +31,9 @@ typedef struct rdmc_cost_model {
 extern const rdmc_cost_model_t rdmc_tcp_model;
 
 /* Block size for `nbytes` on n ranks: `requested` (clamped) when non-zero,
- * otherwise the cost model's optimum rounded to whole pages, and no smaller
- * than the model's min_block_bytes.  The result never yields more than
- * RDMC_MAX_BLOCKS blocks. */
+ * otherwise the cost model's optimum rounded to whole pages, within the
+ * model's min_block_bytes and max_block_bytes.  The result never yields
+ * more than RDMC_MAX_BLOCKS blocks. */
 uint64_t rdmc_block_bytes(rdmc_schedule_alg_t alg, uint32_t n, uint64_t nbytes,
                           uint64_t requested, const rdmc_cost_model_t *model);
 

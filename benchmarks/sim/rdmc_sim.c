@@ -47,7 +47,8 @@ static const char usage_text[] =
     "                      mpi_binomial mpi_chain mpi_scatter_allgather (MPI)\n"
     "  --block BYTES       RDMC block size (default: automatic, rdmc_block_bytes)\n"
     "  --min-block BYTES   floor of the automatic block (default none)\n"
-    "  --tcp-model         alpha, beta and floor of the engine's model for tcp between\n"
+    "  --max-block BYTES   cap of the automatic block (default none)\n"
+    "  --tcp-model         alpha, beta, floor and cap of the engine's model for tcp between\n"
     "                      nodes (rdmc_tcp_model), so that blocks are chosen as there\n"
     "  --segment BYTES     mpi_chain segment size (default 128K)\n"
     "\n"
@@ -90,8 +91,8 @@ typedef struct options {
 
 enum option_id {
     OPT_ALPHA = 256, OPT_RATE, OPT_BETA, OPT_SLOW_NODE, OPT_SLOW_FACTOR, OPT_JITTER, OPT_SEED,
-    OPT_ALG, OPT_BLOCK, OPT_MIN_BLOCK, OPT_TCP_MODEL, OPT_SEGMENT, OPT_N, OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N,
-    OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT, OPT_HELP
+    OPT_ALG, OPT_BLOCK, OPT_MIN_BLOCK, OPT_MAX_BLOCK, OPT_TCP_MODEL, OPT_SEGMENT, OPT_N,
+    OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N, OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT, OPT_HELP
 };
 
 static const struct option long_options[] = {
@@ -105,6 +106,7 @@ static const struct option long_options[] = {
     { "alg", required_argument, NULL, OPT_ALG },
     { "block", required_argument, NULL, OPT_BLOCK },
     { "min-block", required_argument, NULL, OPT_MIN_BLOCK },
+    { "max-block", required_argument, NULL, OPT_MAX_BLOCK },
     { "tcp-model", no_argument, NULL, OPT_TCP_MODEL },
     { "segment", required_argument, NULL, OPT_SEGMENT },
     { "n", required_argument, NULL, OPT_N },
@@ -239,10 +241,14 @@ static int parse_option(options_t *o, int id, const char *arg)
     case OPT_MIN_BLOCK:
         rc = sim_parse_bytes(arg, &p->min_block_bytes);
         break;
+    case OPT_MAX_BLOCK:
+        rc = sim_parse_bytes(arg, &p->max_block_bytes);
+        break;
     case OPT_TCP_MODEL:
         p->alpha_us = rdmc_tcp_model.alpha_us;
         p->beta_ns_per_byte = rdmc_tcp_model.beta_ns_per_byte;
         p->min_block_bytes = rdmc_tcp_model.min_block_bytes;
+        p->max_block_bytes = rdmc_tcp_model.max_block_bytes;
         break;
     case OPT_SEGMENT:
         rc = sim_parse_bytes(arg, &bytes);

@@ -91,7 +91,7 @@ int sim_plan(const sim_case_t *c, const sim_params_t *params, sim_plan_t *plan_p
     default: {
         rdmc_schedule_alg_t alg = (rdmc_schedule_alg_t)c->alg;
         rdmc_cost_model_t model = { params->alpha_us, params->beta_ns_per_byte,
-                                    params->min_block_bytes };
+                                    params->min_block_bytes, params->max_block_bytes };
         plan.block_bytes = rdmc_block_bytes(alg, c->n, c->nbytes, c->block_bytes, &model);
         plan.blocks = rdmc_block_count(c->nbytes, plan.block_bytes);
         plan.steps = rdmc_schedule_num_steps(alg, c->n, plan.blocks);

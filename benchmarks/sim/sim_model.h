@@ -49,6 +49,7 @@ typedef struct sim_params {
     double alpha_us;           /* per-message latency */
     double beta_ns_per_byte;   /* per-byte time: 8 / (link rate in Gbit/s) */
     uint64_t min_block_bytes;  /* floor of automatic RDMC blocks (rdmc_cost_model_t) */
+    uint64_t max_block_bytes;  /* and their cap; 0: none */
     uint32_t slow_node;        /* SIM_NO_SLOW_NODE, or a rank relative to the root */
     double slow_factor;        /* the slow node's link runs at 1/slow_factor of the rate */
     double jitter;             /* each transfer takes up to this fraction longer; 0 = none */

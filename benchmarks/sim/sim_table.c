@@ -56,10 +56,16 @@ void sim_table_print_setup(FILE *out, const sim_setup_t *setup)
     if (setup->block_bytes != 0) {
         sim_format_bytes(setup->block_bytes, text, sizeof(text));
         fprintf(out, "# RDMC blocks: %s bytes (clamped as the engine does)\n", text);
-    } else if (p->min_block_bytes != 0) {
+    } else if (p->min_block_bytes != 0 || p->max_block_bytes != 0) {
+        char cap[32];
         sim_format_bytes(p->min_block_bytes, text, sizeof(text));
-        fprintf(out, "# RDMC blocks: automatic, rdmc_block_bytes() from alpha and beta, at "
-                     "least %s bytes\n", text);
+        if (p->max_block_bytes != 0) {
+            sim_format_bytes(p->max_block_bytes, cap, sizeof(cap));
+        } else {
+            snprintf(cap, sizeof(cap), "any");
+        }
+        fprintf(out, "# RDMC blocks: automatic, rdmc_block_bytes() from alpha and beta, "
+                     "%s to %s bytes\n", text, cap);
     } else {
         fprintf(out, "# RDMC blocks: automatic, rdmc_block_bytes() from alpha and beta\n");
     }

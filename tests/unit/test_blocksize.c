@@ -8,7 +8,7 @@
 
 #include "coll/rdmc_blocksize.h"
 
-static const rdmc_cost_model_t model = { 12.0, 0.2, 0 };
+static const rdmc_cost_model_t model = { 12.0, 0.2, 0, 0 };
 
 static void test_requested_sizes_are_clamped(void **state)
 {
@@ -62,7 +62,8 @@ static void test_pipelines_cut_large_messages_into_many_blocks(void **state)
 static void test_tcp_model_matches_the_emulator(void **state)
 {
     const rdmc_cost_model_t *gigabit = &rdmc_tcp_model;
-    const rdmc_cost_model_t slow = { 20.0, 41.8, rdmc_tcp_model.min_block_bytes };
+    const rdmc_cost_model_t slow = { 20.0, 41.8, rdmc_tcp_model.min_block_bytes,
+                                     rdmc_tcp_model.max_block_bytes };
     const rdmc_schedule_alg_t bp = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
     const struct { uint32_t n; uint64_t size, lo, hi; } cases[] = {
         { 4, 16u << 20, 64 << 10, 128 << 10 },
@@ -70,6 +71,9 @@ static void test_tcp_model_matches_the_emulator(void **state)
         { 8, 1u << 20, 32 << 10, 32 << 10 },
         { 16, 1u << 20, 32 << 10, 32 << 10 },
         { 16, 4u << 20, 32 << 10, 48 << 10 },
+        /* the cap: the model alone would take 116 KiB */
+        { 8, 64u << 20, 64 << 10, 64 << 10 },
+        { 4, 256u << 20, 64 << 10, 64 << 10 },
     };
 
     (void)state;
@@ -86,7 +90,7 @@ static void test_tcp_model_matches_the_emulator(void **state)
  * whole, and a block the user asked for is taken as it is. */
 static void test_floor_bounds_automatic_blocks(void **state)
 {
-    const rdmc_cost_model_t floored = { model.alpha_us, model.beta_ns_per_byte, 256 << 10 };
+    const rdmc_cost_model_t floored = { model.alpha_us, model.beta_ns_per_byte, 256 << 10, 0 };
     const rdmc_schedule_alg_t bp = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
 
     (void)state;
@@ -98,6 +102,24 @@ static void test_floor_bounds_automatic_blocks(void **state)
     /* above the floor the model decides alone */
     assert_int_equal(rdmc_block_bytes(bp, 4, 256u << 20, 0, &floored),
                      rdmc_block_bytes(bp, 4, 256u << 20, 0, &model));
+}
+
+/* A cap bounds automatic blocks only, too; a message that would need more
+ * than RDMC_MAX_BLOCKS capped blocks gets larger ones. */
+static void test_cap_bounds_automatic_blocks(void **state)
+{
+    const rdmc_cost_model_t capped = { model.alpha_us, model.beta_ns_per_byte, 0, 16 << 10 };
+    const rdmc_schedule_alg_t bp = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+
+    (void)state;
+    assert_true(rdmc_block_bytes(bp, 4, 256u << 20, 0, &model) > (16 << 10));
+    assert_int_equal(rdmc_block_bytes(bp, 4, 256u << 20, 0, &capped), 16 << 10);
+    assert_int_equal(rdmc_block_bytes(bp, 4, 256u << 20, 1u << 20, &capped), 1u << 20);
+    /* below the cap the model decides alone */
+    assert_int_equal(rdmc_block_bytes(bp, 64, 16u << 10, 0, &capped),
+                     rdmc_block_bytes(bp, 64, 16u << 10, 0, &model));
+    assert_true(rdmc_block_count(64ull << 30, rdmc_block_bytes(bp, 4, 64ull << 30, 0, &capped)) <=
+                RDMC_MAX_BLOCKS);
 }
 
 static void test_schedules_without_pipelining_use_one_block(void **state)
@@ -148,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_pipelines_cut_large_messages_into_many_blocks),
         cmocka_unit_test(test_tcp_model_matches_the_emulator),
         cmocka_unit_test(test_floor_bounds_automatic_blocks),
+        cmocka_unit_test(test_cap_bounds_automatic_blocks),
         cmocka_unit_test(test_schedules_without_pipelining_use_one_block),
         cmocka_unit_test(test_block_count_is_bounded),
         cmocka_unit_test(test_block_arithmetic),

@@ -19,9 +19,9 @@
 
 #define MAX_NODES 1100
 
-static const sim_params_t nominal = { 30.0, 8.0, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
+static const sim_params_t nominal = { 30.0, 8.0, 0, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
 /* 3 Gbit/s: beta is not a whole number of picoseconds per byte. */
-static const sim_params_t odd_rate = { 12.5, 8.0 / 3.0, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
+static const sim_params_t odd_rate = { 12.5, 8.0 / 3.0, 0, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
 
 static const uint32_t small_ns[] = { 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
                                      100, 127, 128, 129 };
@@ -153,7 +153,7 @@ static void test_lower_bound_is_below_every_algorithm(void **state)
  * bound, but not the strict one.  (A case found by scanning.) */
 static void test_a_short_last_block_may_beat_the_equal_block_bound(void **state)
 {
-    sim_params_t p = { 15.0, 0.8, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
+    sim_params_t p = { 15.0, 0.8, 0, 0, SIM_NO_SLOW_NODE, 1.0, 0.0, 1 };
     sim_result_t r;
 
     (void)state;
@@ -212,7 +212,7 @@ static void test_jitter_is_repeatable_and_only_delays(void **state)
 static void test_rdmc_blocks_come_from_the_engine(void **state)
 {
     rdmc_cost_model_t model = { nominal.alpha_us, nominal.beta_ns_per_byte,
-                                nominal.min_block_bytes };
+                                nominal.min_block_bytes, nominal.max_block_bytes };
     sim_case_t c = { SIM_ALG_BINOMIAL_PIPELINE, 64, 64u << 20, 0, 0 };
     sim_plan_t plan;
 
@@ -228,6 +228,16 @@ static void test_rdmc_blocks_come_from_the_engine(void **state)
     model.min_block_bytes = floored.min_block_bytes;
     assert_int_equal(sim_plan(&c, &floored, &plan), 0);
     assert_int_equal(plan.block_bytes, 4u << 20);
+    assert_int_equal(plan.block_bytes,
+                     rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 64, 64u << 20, 0, &model));
+
+    /* and its cap (--max-block, --tcp-model) */
+    sim_params_t capped = nominal;
+    capped.max_block_bytes = 16u << 10;
+    model.min_block_bytes = 0;
+    model.max_block_bytes = capped.max_block_bytes;
+    assert_int_equal(sim_plan(&c, &capped, &plan), 0);
+    assert_int_equal(plan.block_bytes, 16u << 10);
     assert_int_equal(plan.block_bytes,
                      rdmc_block_bytes(RDMC_SCHEDULE_BINOMIAL_PIPELINE, 64, 64u << 20, 0, &model));
 }
