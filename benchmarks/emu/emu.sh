@@ -7,6 +7,7 @@
 #   emu.sh mpirun [mpirun options] PROGRAM [args]   one rank per host
 #   emu.sh teardown
 #   emu.sh list                                     what exists now
+#   emu.sh wire                                     bytes the hosts have sent
 #
 # RATE is tc's syntax (200mbit, 1gbit).  SLOW_HOST K gives host hK a link
 # SLOW_FACTOR (default 4) times slower than the others.  EMU_PREFIX (default
@@ -222,10 +223,25 @@ emu_mpirun() {
         "$@"
 }
 
+# Bytes every host has put on its link since setup (their token buckets'
+# counters: payload and every header down to Ethernet's).
+wire_bytes() {
+    local n k total=0 sent
+    [ -f "$STATE/cluster" ] || die "no cluster $PREFIX; emu.sh setup first"
+    read -r n _ <"$STATE/cluster"
+    for k in $(seq 1 "$n"); do
+        sent=$(ip netns exec "$PREFIX-h$k" tc -s qdisc show dev eth0 |
+            awk '$1 == "Sent" { print $2; exit }')
+        total=$((total + ${sent:-0}))
+    done
+    echo "$total"
+}
+
 case "${1:-}" in
 setup) shift; setup "$@" ;;
 teardown) teardown ;;
 mpirun) shift; emu_mpirun "$@" ;;
 list) our_namespaces ;;
-*) sed -n '2,12p' "$0"; exit 2 ;;
+wire) wire_bytes ;;
+*) sed -n '2,13p' "$0"; exit 2 ;;
 esac

@@ -86,13 +86,16 @@ size_ranges() {
     echo "$lo:$hi"
 }
 
-# measure LABEL mpirun-options...: every size, the rows in raw/LABEL.*
+# measure LABEL mpirun-options...: every size, the rows in raw/LABEL.*,
+# and in raw/LABEL.*.wire the bytes the hosts put on their links meanwhile.
 measure() {
-    local label=$1 range
+    local label=$1 range before
     shift
     for range in $(size_ranges); do
+        before=$("$EMU" wire)
         emu_run "$out/raw/$label.${range/:/-}" "$limit" "$@" \
             "$BENCH" -e -m "$range" -i "$iters" -x "$warmup"
+        echo $(($("$EMU" wire) - before)) >"$out/raw/$label.${range/:/-}.wire"
     done
 }
 
@@ -130,6 +133,20 @@ for f in "$out"/raw/*[0-9]; do
     awk -v label="${label%.*}" '!/^#/ && NF >= 5 { print label, $1, $2, $4 }' "$f"
 done >"$out/results.dat"
 
+# wire.dat: label size wire-bytes-per-payload-byte, for runs of one size:
+# what the hosts sent over what the broadcasts delivered (size to N - 1
+# ranks, ITERS + WARMUP times).  Headers (TCP/IP/Ethernet: 1514 bytes on
+# the wire per 1448 of payload) make it at least 1.046; control messages,
+# acknowledgements and the run's own set-up add the rest.
+for f in "$out"/raw/*.wire; do
+    label=$(basename "$f" .wire)
+    range=${label##*.}
+    case "$range" in *-*) lo=${range%-*}; hi=${range#*-} ;; *) continue ;; esac
+    [ "$lo" = "$hi" ] || continue
+    awk -v label="${label%.*}" -v s="$lo" -v n="$n" -v runs=$((iters + warmup)) \
+        '{ printf("%s %s %.4f\n", label, s, $1 / (s * (n - 1) * runs)) }' "$f"
+done >"$out/wire.dat"
+
 # The cost model's blocks: rdmc's automatic block size as the engine
 # computes it (rdmc_sim runs the engine's rdmc_block_bytes() with the
 # engine's model for tcp, EMU_RDMC_MODEL in lib.sh).
@@ -152,6 +169,7 @@ awk -v n="$n" -v bps="$bps" -v rate="$rate" -v iters="$iters" -v sizes="$byte_si
         return text + 0
     }
     FILENAME ~ /model.dat$/ { k[$2] = $3; steps[$2] = $4; next }
+    FILENAME ~ /wire.dat$/ { wire[$1, $2] = $3; next }
     {
         t[$1, $2] = $4
         if ($1 ~ /^(pipeline|chain)-/ && (best[$2] == "" || $4 < t[best[$2], $2])) best[$2] = $1
@@ -163,10 +181,11 @@ awk -v n="$n" -v bps="$bps" -v rate="$rate" -v iters="$iters" -v sizes="$byte_si
         printf("# MPI_Bcast, %d emulated hosts, %s links: completion time in ms (root starts to last rank done), mean of %d\n", n, rate, iters)
         printf("# (x) = over the link limit size/rate; tuned = best of pipeline and chain over the segment sizes\n")
         printf("# model: k blocks and steps, binomial pipeline k + %d - 1, tuned pipeline (best segment) k + %d - 2; (steps/k)\n", log2n, n)
-        printf("%-5s %7s %16s %16s %16s %-13s %7s %7s %15s %15s\n", "size", "link", "rdmc", "default",
-               "tuned", "best tuned", "rdmc vs", "rdmc vs", "model rdmc", "model pipeline")
-        printf("%-5s %7s %16s %16s %16s %-13s %7s %7s %15s %15s\n", "", "ms", "ms (x)", "ms (x)",
-               "ms (x)", "", "default", "tuned", "k:steps (x)", "k:steps (x)")
+        printf("# wire: bytes the hosts sent per byte delivered, rdmc/best tuned (headers alone: 1.046)\n")
+        printf("%-5s %7s %16s %16s %16s %-13s %7s %7s %15s %15s %11s\n", "size", "link", "rdmc", "default",
+               "tuned", "best tuned", "rdmc vs", "rdmc vs", "model rdmc", "model pipeline", "wire")
+        printf("%-5s %7s %16s %16s %16s %-13s %7s %7s %15s %15s %11s\n", "", "ms", "ms (x)", "ms (x)",
+               "ms (x)", "", "default", "tuned", "k:steps (x)", "k:steps (x)", "rdmc/tuned")
         count = split(sizes, order, " ")
         for (i = 1; i <= count; i++) {
             s = order[i]
@@ -174,14 +193,17 @@ awk -v n="$n" -v bps="$bps" -v rate="$rate" -v iters="$iters" -v sizes="$byte_si
             r = t["rdmc", s] / 1e3; d = t["default", s] / 1e3; b = t[best[s], s] / 1e3
             seg = bytes(substr(pipe[s], 10))
             pk = seg > 0 ? int((s + seg - 1) / seg) : 0
-            printf("%-5s %7.1f %8.1f (%5.2f) %8.1f (%5.2f) %8.1f (%5.2f) %-13s %6.2fx %6.2fx %15s %15s\n",
+            w = "-"
+            if (("rdmc", s) in wire && (best[s], s) in wire)
+                w = sprintf("%.3f/%.3f", wire["rdmc", s], wire[best[s], s])
+            printf("%-5s %7.1f %8.1f (%5.2f) %8.1f (%5.2f) %8.1f (%5.2f) %-13s %6.2fx %6.2fx %15s %15s %11s\n",
                    name(s), link, r, r / link, d, d / link, b, b / link, best[s],
                    r > 0 ? d / r : 0, r > 0 ? b / r : 0,
                    sprintf("%d:%d (%.2f)", k[s], steps[s], steps[s] / k[s]),
-                   pk > 0 ? sprintf("%d:%d (%.2f)", pk, pk + n - 2, (pk + n - 2) / pk) : "-")
+                   pk > 0 ? sprintf("%d:%d (%.2f)", pk, pk + n - 2, (pk + n - 2) / pk) : "-", w)
         }
     }
-' "$out/model.dat" "$out/results.dat" | tee "$out/table.txt"
+' "$out/model.dat" "$out/wire.dat" "$out/results.dat" | tee "$out/table.txt"
 
 # The plot: completion time and bandwidth of each algorithm against size
 # (tuned's pipeline and chain each at their best segment size per size).
