@@ -41,13 +41,13 @@
 _Static_assert(sizeof(((rdmc_req_t *)0)->transport_space) >= sizeof(struct fi_context2),
                "rdmc_req_t must hold a struct fi_context2");
 
-/* Without a CQ file descriptor: keep polling, yielding the core, for SPIN_US
- * after the last completion (the next message is usually close, and waking
- * from a sleep costs about as much, even on a node with more ranks than
- * cores: measured in the README), then sleep on the doorbell.  Sleeps are
- * cut at SLEEP_MAX_US so that a wake-up nobody rang for (a provider's
- * internal protocol step) costs little; without a doorbell, naps double from
- * NAP_MIN_US up to that. */
+/* Keep polling, yielding the core, for SPIN_US after the last completion
+ * (the next message is usually close, and waking from a sleep costs about
+ * as much, even on a node with more ranks than cores: measured in the
+ * README), then sleep: on the CQ's file descriptor where there is one,
+ * otherwise on the doorbell.  Doorbell sleeps are cut at SLEEP_MAX_US so
+ * that a wake-up nobody rang for (a provider's internal protocol step)
+ * costs little; without a doorbell, naps double from NAP_MIN_US up to that. */
 #define SPIN_US 1000
 #define NAP_MIN_US 20
 #define SLEEP_MAX_US 1000

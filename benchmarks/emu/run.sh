@@ -140,8 +140,9 @@ done >"$out/results.dat"
 # acknowledgements and the run's own set-up add the rest.
 for f in "$out"/raw/*.wire; do
     label=$(basename "$f" .wire)
-    range=${label##*.}
-    case "$range" in *-*) lo=${range%-*}; hi=${range#*-} ;; *) continue ;; esac
+    range=${label##*.}        # LO-HI, as measure() names them
+    lo=${range%-*}
+    hi=${range#*-}
     [ "$lo" = "$hi" ] || continue
     awk -v label="${label%.*}" -v s="$lo" -v n="$n" -v runs=$((iters + warmup)) \
         '{ printf("%s %s %.4f\n", label, s, $1 / (s * (n - 1) * runs)) }' "$f"
