@@ -31,17 +31,12 @@
 
 #include "membership/sst.h"
 #include "ofi/rdmc_ofi.h"
+#include "sst_world.h"
 
 #define SLOTS 8
 #define PAYLOAD 4096
 #define TIME_LIMIT_S 30.0
 #define GRACE_S 0.2   /* progress after the end, so that the last pushes land */
-
-typedef struct address {
-    uint32_t addr_len, window_len;
-    uint8_t addr[RDMC_OFI_MAX_ADDR];
-    uint8_t window[RDMC_WINDOW_BLOB];
-} address_t;
 
 typedef struct bench {
     rdmc_ofi_request_t req;
@@ -49,7 +44,7 @@ typedef struct bench {
     long iterations, warmup;
     int rank, n;
     rdmc_ofi_fabric_t *fab;
-    rdmc_ofi_ep_t *ep;
+    sst_world_t world;
     rdmc_transport_t *tp;
     rdmc_sst_t *sst;
     uint64_t seq;       /* the current message, in both directions */
@@ -185,35 +180,18 @@ static void parse_options(int argc, char **argv, bench_t *b)
     }
 }
 
-/* Endpoint and table; MPI_Allgather swaps the addresses and windows. */
+/* Endpoint, channel and table (sst_world.c). */
 static void setup(bench_t *b)
 {
-    address_t mine = { 0 }, *all = calloc((size_t)b->n, sizeof(*all));
-    size_t len = sizeof(mine.addr);
+    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD, false, 0, false };
+    const char *why = sst_world_open(&b->req, &params, &b->world);
 
-    if (all == NULL || rdmc_ofi_fabric_get(&b->req, &b->fab) != 0 ||
-        rdmc_ofi_ep_open(b->fab, b->n, &b->ep) != 0) {
-        die(b, "the provider is unavailable");
+    if (why != NULL) {
+        die(b, why);
     }
-    b->tp = rdmc_ofi_ep_transport(b->ep);
-    rdmc_sst_params_t params = { b->tp, b->n, b->rank, SLOTS, PAYLOAD, false, 0, false };
-    rdmc_ofi_ep_address(b->ep, mine.addr, &len);
-    mine.addr_len = (uint32_t)len;
-    len = sizeof(mine.window);
-    if (rdmc_sst_create(&params, &b->sst, mine.window, &len) != 0) {
-        die(b, "cannot create the SST");
-    }
-    mine.window_len = (uint32_t)len;
-    MPI_Allgather(&mine, sizeof(mine), MPI_BYTE, all, sizeof(mine), MPI_BYTE, MPI_COMM_WORLD);
-    for (int r = 0; r < b->n; r++) {
-        if (rdmc_ofi_ep_set_peer(b->ep, r, all[r].addr, all[r].addr_len) != 0 ||
-            rdmc_sst_attach(b->sst, r, all[r].window, all[r].window_len) != 0) {
-            die(b, "cannot attach a peer");
-        }
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    rdmc_ofi_ep_connected(b->ep);
-    free(all);
+    b->tp = b->world.tp;
+    b->sst = b->world.sst;
+    b->fab = b->world.fab;
 }
 
 int main(int argc, char **argv)
@@ -237,9 +215,7 @@ int main(int argc, char **argv)
                  b.rank < 2 ? 1 : UINT64_MAX, RDMC_SST_PUSH);
     wait_until(&b, all_done, "timed out waiting for the end");
     MPI_Barrier(MPI_COMM_WORLD);
-    rdmc_ofi_ep_close(b.ep);
-    rdmc_sst_destroy(b.sst);
-    rdmc_ofi_finalize();
+    sst_world_close(&b.world);
     MPI_Finalize();
     return 0;
 }

@@ -2,12 +2,16 @@
  * coll/rdmc: Open MPI collective component carrying MPI_Bcast over RDMC's
  * binomial pipeline on libfabric.
  *
- *   coll_rdmc_component.c  parameters, MPI_T counters, comm_query
- *   coll_rdmc_module.c     the per-communicator module: saved fallbacks and
- *                          the lazily, collectively agreed transport set-up
+ *   coll_rdmc_component.c  parameters, MPI_T counters, open/close
+ *   coll_rdmc_module.c     the per-communicator module: comm_query, the
+ *                          saved fallbacks, the cost model, retiring
+ *   coll_rdmc_setup.c      the communicator's link to the engine, set up
+ *                          without blocking (point-to-point messages)
+ *   coll_rdmc_progress.c   the process-wide progress driver: one lock, the
+ *                          list of active links, one thread, opal_progress
  *   coll_rdmc_bcast.c      MPI_Bcast and MPI_Ibcast: checks, paths, datatypes
- *   coll_rdmc_request.c    requests, completion, waiting, barriers, progress
- *   coll_rdmc_thread.c     the progress thread of each communicator
+ *   coll_rdmc_request.c    requests, completion, waiting, barriers
+ *   coll_rdmc_group.c      the group manager as the extended API sees it
  *   rdmc_stream.c          the ordered window of collectives (no MPI)
  *   rdmc_engine.c          the broadcast protocol (no MPI, no libfabric)
  *   rdmc_schedule.c        the block schedules (pure functions)
@@ -69,6 +73,8 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_sst_bcasts; /* broadcasts through the SST's slots */
     unsigned long long pvar_sst_writes; /* one-sided SST writes posted */
     unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
+    unsigned long long pvar_links;      /* communicators linked to the engine */
+    unsigned long long pvar_endpoints;  /* libfabric endpoints this process opened */
 } mca_coll_rdmc_component_t;
 
 OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
@@ -78,26 +84,57 @@ OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
 #define RDMC_SCHEDULE_AUTO (-1)
 
 typedef enum rdmc_setup_state {
-    RDMC_SETUP_NOT_YET,   /* first eligible broadcast will set up */
-    RDMC_SETUP_READY,     /* transport up at every rank */
-    RDMC_SETUP_DECLINED,  /* some rank could not set up: everyone falls back */
-    RDMC_SETUP_BROKEN,    /* a broadcast failed: the transport is closed */
+    RDMC_SETUP_NOT_YET,     /* the first collective rdmc carries sets up */
+    RDMC_SETUP_CONNECTING,  /* set-up messages in flight; collectives queue */
+    RDMC_SETUP_READY,       /* linked at every rank */
+    RDMC_SETUP_DECLINED,    /* some rank cannot: everyone falls back */
+    RDMC_SETUP_BROKEN,      /* a collective failed: rdmc is off here */
 } rdmc_setup_state_t;
 
 struct mca_coll_rdmc_request;
+struct mca_coll_rdmc_module_t;
+
+/* What a rank tells every other rank at set-up (point-to-point, once). */
+typedef struct rdmc_setup_record {
+    int32_t status;              /* 0, or why this rank cannot link */
+    uint32_t all_local;          /* this rank sees every rank on its node */
+    uint32_t channel;            /* the channel id it receives on */
+    uint32_t addr_len;
+    uint32_t window_len;
+    char provider[64];
+    uint8_t addr[RDMC_OFI_MAX_ADDR];
+    uint8_t window[RDMC_WINDOW_BLOB];
+} rdmc_setup_record_t;
+
+/*
+ * A communicator's link to the process-wide engine: its channel on the
+ * shared endpoint, its SST, its stream and group manager.  Owned by the
+ * module while the communicator lives; when it is freed, the link retires
+ * (announces it leaves, waits in the background for the peers to leave and
+ * for its posted operations to finish) and frees itself: MPI_Comm_free
+ * does not wait for peers.  Everything in it is guarded by the engine lock.
+ */
+typedef struct mca_coll_rdmc_link {
+    rdmc_ofi_channel_t *channel;
+    rdmc_sst_t *sst;
+    rdmc_stream_t stream;
+    bool stream_started;
+    rdmc_gm_t *gm;                 /* failure handling, or NULL */
+    uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
+    struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
+    double retire_deadline_ms;     /* retiring: give up waiting for peers then */
+    char name[MPI_MAX_OBJECT_NAME];   /* the communicator's, for messages */
+    struct mca_coll_rdmc_link *prev, *next;  /* the engine's list */
+} mca_coll_rdmc_link_t;
 
 typedef struct mca_coll_rdmc_module_t {
     mca_coll_base_module_t super;
     ompi_communicator_t *comm;
 
-    /* What was selected before us; used for small messages, for anything
-     * we decline, and (allgather, allreduce) for our own set-up. */
+    /* What was selected before us; used for small messages and for
+     * anything we decline. */
     mca_coll_base_module_bcast_fn_t previous_bcast;
     mca_coll_base_module_t *previous_bcast_module;
-    mca_coll_base_module_allgather_fn_t previous_allgather;
-    mca_coll_base_module_t *previous_allgather_module;
-    mca_coll_base_module_allreduce_fn_t previous_allreduce;
-    mca_coll_base_module_t *previous_allreduce_module;
     mca_coll_base_module_ibcast_fn_t previous_ibcast;
     mca_coll_base_module_t *previous_ibcast_module;
     mca_coll_base_module_barrier_fn_t previous_barrier;
@@ -105,30 +142,27 @@ typedef struct mca_coll_rdmc_module_t {
     mca_coll_base_module_ibarrier_fn_t previous_ibarrier;
     mca_coll_base_module_t *previous_ibarrier_module;
 
-    rdmc_setup_state_t state;
-    rdmc_ofi_ep_t *ep;             /* READY only */
+    rdmc_setup_state_t state;      /* changed under the engine lock */
     rdmc_cost_model_t model;       /* for automatic block sizes */
     unsigned sends_in_flight;      /* per engine run; see choose_sends_in_flight */
     rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
 
-    /* READY only.  The lock serialises the stream, the SST and the engine
-     * between the application's thread and the progress thread. */
-    pthread_mutex_t lock;
-    rdmc_sst_t *sst;
-    rdmc_stream_t stream;
+    /* Set-up (CONNECTING): our record, everyone's, the messages. */
+    rdmc_setup_record_t *records;  /* by rank; ours at our rank */
+    ompi_request_t **setup_reqs;
+    int nsetup_reqs;
+    double setup_deadline_ms;
+    struct mca_coll_rdmc_request *queued, *queued_tail;  /* issued while connecting */
+
+    mca_coll_rdmc_link_t *link;    /* READY (and BROKEN, until freed) */
     struct mca_coll_rdmc_request *finished;   /* done, not yet reported to MPI */
     int pending;                   /* requests issued, not yet reported */
     int held;                      /* of those, nonblocking ones the user holds */
-    uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
-    pthread_t thread;
-    bool thread_running;
-    int thread_stop;               /* atomic */
-    int app_waiting;               /* atomic: the application waits in our code */
     rdmc_group_t group;            /* READY: what librdmc's API sees of us */
-    rdmc_gm_t *gm;                 /* failure handling on this communicator, or NULL */
     uint64_t views_reported;       /* views the user's callback has seen */
     uint64_t failed_reported;      /* ranks it was told have left */
     int broken_status;             /* BROKEN: the stream's error */
+    struct mca_coll_rdmc_module_t *next_report;   /* progress pass: to report */
 } mca_coll_rdmc_module_t;
 
 /* One collective rdmc carries, blocking or not. */
@@ -159,7 +193,10 @@ typedef struct mca_coll_rdmc_request {
     char stream_error[192];
     bool user_freed;             /* MPI_Request_free before completion */
     bool held;                   /* handed to the user, not yet completed */
+    ompi_request_t *fallback;    /* declined after it was queued: the previous
+                                  * component's request carrying it */
     struct mca_coll_rdmc_request *next_finished;
+    struct mca_coll_rdmc_request *next_queued;
 } mca_coll_rdmc_request_t;
 
 OBJ_CLASS_DECLARATION(mca_coll_rdmc_request_t);
@@ -173,10 +210,42 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
 /* Start watching memory releases if a provider in use registers buffers. */
 void mca_coll_rdmc_watch_memory(void);
 
-/* Sets up the transport on first use; returns the resulting state. */
-rdmc_setup_state_t mca_coll_rdmc_module_ensure_setup(mca_coll_rdmc_module_t *module);
-/* After a failed broadcast: close the transport, refuse further use. */
-void mca_coll_rdmc_module_break(mca_coll_rdmc_module_t *module);
+/* The module (coll_rdmc_module.c): the cost model, schedule and sends in
+ * flight for the provider its link uses. */
+void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *provider,
+                                       bool all_local);
+
+/* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
+bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);
+void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m);
+/* Application thread: 1 once set-up is decided (READY, DECLINED, BROKEN). */
+int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m);
+/* The module goes while set-up messages are out. */
+void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m);
+/* Without the lock, in a blocking call: until set-up is decided. */
+void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m);
+void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l);
+
+/* The progress driver (coll_rdmc_progress.c). */
+extern pthread_mutex_t mca_coll_rdmc_lock;   /* the engine lock */
+void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l);
+/* Run a ready link once; the work done.  Under the lock. */
+int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l);
+/* The module has news for MPI (finished requests, a view): under the lock. */
+void mca_coll_rdmc_report_later(mca_coll_rdmc_module_t *m);
+/* One pass over every link (app_thread: also set-up and reporting to MPI);
+ * returns the work done; *sleep_ms_p (if given, in: the cap) says how long
+ * the caller may sleep before a link needs attention. */
+int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_ms_p);
+/* opal_progress's callback: a pass, unless another thread runs one. */
+int mca_coll_rdmc_progress(void);
+/* An application thread enters (true) or leaves a blocking rdmc wait. */
+void mca_coll_rdmc_app_waiting(bool waiting);
+/* Under the lock: the callback and the progress thread, once. */
+int mca_coll_rdmc_driver_start(void);
+/* Component close: retire what is left (bounded), close the endpoints. */
+void mca_coll_rdmc_driver_stop(void);
 
 int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
                         struct ompi_communicator_t *comm, mca_coll_base_module_t *module);
@@ -189,28 +258,29 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
 
 /* Requests (coll_rdmc_request.c). */
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what);
-/* Hand the request's collective to the stream. */
+/* Hand the request's collective to the stream (or queue it during set-up). */
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
+/* Under the lock: set-up is decided; queued collectives go on. */
+void mca_coll_rdmc_flush_queued(mca_coll_rdmc_module_t *m);
 /* Give a nonblocking request to the user (MPI_Ibcast, MPI_Ibarrier). */
 void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request);
 /* Wait for it (blocking calls), then free it; returns its MPI status. */
 int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req);
+/* Complete it as an MPI request with this status (without the lock). */
+void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status);
+/* Complete the module's finished requests; how many.  Without the lock. */
+int mca_coll_rdmc_report_finished(mca_coll_rdmc_module_t *m);
 /* The MPI outcome of a finished broadcast (coll_rdmc_bcast.c). */
 int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx);
 /* Complete, here, every collective issued so far (before a fallback). */
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m);
-/* Run the stream once and report finished requests; from opal_progress. */
-int mca_coll_rdmc_progress(void);
 /* MPI_Comm_free is starting: MPI_SUCCESS, or MPI_ERR_PENDING to refuse. */
 int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m);
 /* The communicator's group manager, for the extended API (rdmc.h). */
 void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m);
-/* Module start-up and shut-down of the stream and its thread. */
+/* Under the lock, once every peer is attached: the link's stream. */
 int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m);
-void mca_coll_rdmc_stream_stop(mca_coll_rdmc_module_t *m);
-int mca_coll_rdmc_thread_start(mca_coll_rdmc_module_t *m);
-void mca_coll_rdmc_thread_stop(mca_coll_rdmc_module_t *m);
 /* The request whose context is ctx (the hooks' argument). */
 static inline struct mca_coll_rdmc_request *mca_coll_rdmc_request_of_ctx(void *ctx)
 {
@@ -218,10 +288,8 @@ static inline struct mca_coll_rdmc_request *mca_coll_rdmc_request_of_ctx(void *c
                                             offsetof(mca_coll_rdmc_request_t, ctx));
 }
 /* Tell the user's view callback of views installed since the last call;
- * application thread, without the lock. */
-void mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m);
-/* Run the stream under the lock; returns the work done, < 0 when broken. */
-int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m);
+ * application thread, without the lock.  True if the callback ran. */
+bool mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m);
 
 static inline void mca_coll_rdmc_count(unsigned long long *pvar, unsigned long long n)
 {

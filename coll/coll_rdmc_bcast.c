@@ -324,27 +324,37 @@ static int check_args(const char *what, int count, int root, ompi_communicator_t
     return MPI_SUCCESS;
 }
 
-/* Is rdmc usable on this communicator (setting it up on first use)?  On
- * false, *rc says whether to fall back (MPI_SUCCESS) or fail. */
-static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, int *rc)
+/* Is rdmc usable on this communicator?  The first collective starts the
+ * link's set-up; a blocking call waits until it is decided, a nonblocking
+ * one goes on (its request queues until then).  On false, *rc says whether
+ * to fall back (MPI_SUCCESS) or fail. */
+static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc)
 {
+    rdmc_setup_state_t state;
+
     *rc = MPI_SUCCESS;
-    if (m->state == RDMC_SETUP_NOT_YET && rdmc_comm_exempt(m->comm)) {
-        return false;   /* a join's communicator on the way: not set up yet */
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    if (m->state == RDMC_SETUP_NOT_YET && !rdmc_comm_exempt(m->comm)) {
+        mca_coll_rdmc_setup_start(m);
     }
-    if (m->state == RDMC_SETUP_NOT_YET) {
-        mca_coll_rdmc_module_ensure_setup(m);
+    state = m->state;
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    if (state == RDMC_SETUP_CONNECTING && blocking) {
+        mca_coll_rdmc_setup_wait(m);
+        pthread_mutex_lock(&mca_coll_rdmc_lock);
+        state = m->state;
+        pthread_mutex_unlock(&mca_coll_rdmc_lock);
     }
-    if (m->state == RDMC_SETUP_READY) {
+    if (state == RDMC_SETUP_READY || state == RDMC_SETUP_CONNECTING) {
         return true;
     }
-    if (m->state == RDMC_SETUP_BROKEN && m->broken_status == -ENETUNREACH) {
+    if (state == RDMC_SETUP_BROKEN && m->broken_status == -ENETUNREACH) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, this rank lost its majority and "
                             "left the group",
                             what, m->comm->c_name);
         *rc = rdmc_error_code(RDMC_PARTITIONED);
-    } else if (m->state == RDMC_SETUP_BROKEN) {
+    } else if (state == RDMC_SETUP_BROKEN) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, an earlier rdmc collective on this "
                             "communicator failed",
@@ -410,7 +420,7 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
     }
     nbytes = message_bytes(dtype, count);
     small = c->small_path_sst && nbytes <= c->sst_max_bytes;
-    if ((nbytes < c->bcast_min_bytes && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", &rc)) {
+    if ((nbytes < c->bcast_min_bytes && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -439,7 +449,7 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
     if (rc != MPI_SUCCESS) {
         return rc;
     }
-    if (!rdmc_usable(m, "MPI_Ibcast", &rc)) {
+    if (!rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -479,7 +489,7 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
 
     /* Like a small MPI_Bcast: Open MPI's own barrier unless the SST path is
      * wanted (it is what survives failures); after what was issued before. */
-    if (!mca_coll_rdmc_component.small_path_sst || !rdmc_usable(m, "MPI_Barrier", &rc)) {
+    if (!mca_coll_rdmc_component.small_path_sst || !rdmc_usable(m, "MPI_Barrier", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -497,7 +507,7 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
     mca_coll_rdmc_request_t *req;
     int rc;
 
-    if (!rdmc_usable(m, "MPI_Ibarrier", &rc)) {
+    if (!rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
         return rc != MPI_SUCCESS
                    ? rc
                    : m->previous_ibarrier(comm, request, m->previous_ibarrier_module);

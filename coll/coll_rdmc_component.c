@@ -304,6 +304,10 @@ static int rdmc_register(void)
                      &c->pvar_sst_writes);
     register_counter("barriers", "MPI_Barriers and MPI_Ibarriers this process took part in "
                      "through rdmc", &c->pvar_barriers);
+    register_counter("links", "Communicators this process linked to rdmc's engine (set-ups "
+                     "that succeeded)", &c->pvar_links);
+    register_counter("endpoints", "libfabric endpoints this process opened: one per provider, "
+                     "shared by every communicator", &c->pvar_endpoints);
     return OMPI_SUCCESS;
 }
 
@@ -351,6 +355,7 @@ static int rdmc_open(void)
     c->output = opal_output_open(NULL);
     opal_output_set_verbosity(c->output, c->verbose);
     rdmc_log_set_sink(log_to_opal);
+    rdmc_ofi_set_progress_lock(&mca_coll_rdmc_lock);
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
     if (c->timeout_ms <= 0) {
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
@@ -417,9 +422,8 @@ static int rdmc_close(void)
         opal_mem_hooks_unregister_release(memory_released);
         c->mem_hooks_registered = false;
     }
-    opal_progress_unregister(mca_coll_rdmc_progress);
+    mca_coll_rdmc_driver_stop();
     rdmc_set_settings_fn(NULL);
-    rdmc_ofi_finalize();
     rdmc_log_set_sink(NULL);
     opal_output_close(c->output);
     return OMPI_SUCCESS;

@@ -33,13 +33,13 @@ static void current_view(mca_coll_rdmc_module_t *m, uint64_t *vid, uint64_t *mem
     *vid = m->group.view_base;
     *members = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1;
     *failed = 0;
-    pthread_mutex_lock(&m->lock);
-    if (m->gm != NULL && m->state == RDMC_SETUP_READY) {
-        *vid += m->gm->vid;
-        *members = m->gm->members;
-        *failed = m->gm->failed;
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    if (m->link != NULL && m->link->gm != NULL && m->state == RDMC_SETUP_READY) {
+        *vid += m->link->gm->vid;
+        *members = m->link->gm->members;
+        *failed = m->link->gm->failed;
     }
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
 }
 
 /* The ranks of the communicator named by `set`, as a group the caller frees. */
@@ -66,7 +66,7 @@ static int group_get_view(rdmc_group_t *group, uint64_t *view_id, MPI_Group *mem
     uint64_t in_view, failed;
 
     current_view(m, view_id, &in_view, &failed);
-    if (m->gm == NULL) {
+    if (!mca_coll_rdmc_handles_failures(m)) {
         return PMPI_Comm_group(group->comm, members);   /* any size */
     }
     return group_of_ranks(group->comm, in_view, members);
@@ -80,34 +80,36 @@ static int group_get_failed(rdmc_group_t *group, MPI_Group *failed)
     return group_of_ranks(group->comm, gone, failed);
 }
 
-void mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m)
+bool mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m)
 {
     uint64_t installed, vid, in_view, gone;
     MPI_Group joined, left;
 
-    pthread_mutex_lock(&m->lock);
-    installed = m->state == RDMC_SETUP_READY ? m->stream.views_installed : m->views_reported;
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    installed = m->state == RDMC_SETUP_READY && m->link != NULL ? m->link->stream.views_installed
+                                                                : m->views_reported;
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
     if (installed == m->views_reported) {
-        return;
+        return false;
     }
     current_view(m, &vid, &in_view, &gone);
     m->views_reported = installed;
     if (m->group.view_fn == NULL) {
         m->failed_reported = gone;
-        return;
+        return false;
     }
     if (group_of_ranks(m->comm, 0, &joined) != MPI_SUCCESS) {
-        return;
+        return false;
     }
     if (group_of_ranks(m->comm, gone & ~m->failed_reported, &left) != MPI_SUCCESS) {
         PMPI_Group_free(&joined);
-        return;
+        return false;
     }
     m->failed_reported = gone;
     m->group.view_fn(m->comm, vid, joined, left, m->group.view_arg);
     PMPI_Group_free(&joined);
     PMPI_Group_free(&left);
+    return true;
 }
 
 static const rdmc_group_ops_t group_ops = {

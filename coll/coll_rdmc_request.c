@@ -1,15 +1,19 @@
 /*
  * Requests: how a collective in the stream becomes an MPI request, and how
- * the application's thread waits for one.
+ * an application thread waits for one.
  *
- * The stream runs under the module's lock, in whichever thread drives it
- * (the application's, or the communicator's progress thread).  When it
- * completes a collective, done() only records the outcome and queues the
- * request on the module's finished list.  MPI learns of it (the data is
- * unpacked by then) in the application's thread only: from opal_progress
- * (our registered callback), from MPI_Test/MPI_Wait through it, or from a
- * blocking call's own wait loop.  Open MPI's request completion is thus
- * never raced by our thread.
+ * The stream runs under the engine lock, in whichever thread drives it
+ * (an application thread, or the progress thread).  When it completes a
+ * collective, done() only records the outcome, puts the request on the
+ * module's finished list and the module on the driver's report list.  MPI
+ * learns of it (the data is unpacked by then) in an application thread
+ * only, outside the lock: from opal_progress (our registered callback),
+ * from MPI_Test/MPI_Wait through it, or from a blocking call's own wait
+ * loop.  Open MPI's request completion is thus never raced by our thread.
+ *
+ * A collective issued while the communicator's link is being set up
+ * queues on the module; set-up's outcome sends it to the stream, to the
+ * previous component (whose request then completes ours), or fails it.
  */
 #include "coll_rdmc.h"
 
@@ -26,12 +30,6 @@
 #define MPI_PROGRESS_INTERVAL_MS 1.0
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
-
-/* Modules with a running stream, for the opal_progress callback. */
-static mca_coll_rdmc_module_t *active_modules[256];
-static int nactive;
-static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool callback_registered;
 
 static int request_free(ompi_request_t **rptr);
 
@@ -54,13 +52,14 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->stream_error[0] = '\0';
     req->user_freed = false;
     req->held = false;
+    req->fallback = NULL;
     req->next_finished = NULL;
+    req->next_queued = NULL;
 }
 
 OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, NULL);
 
 static void on_done(void *arg, int status, const char *error);
-static void handle_broken(mca_coll_rdmc_module_t *m);
 
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what)
 {
@@ -83,7 +82,7 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     return req;
 }
 
-/* Under the module lock, in any thread. */
+/* Under the engine lock, in any thread. */
 static void on_done(void *arg, int status, const char *error)
 {
     mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_of_ctx(arg);
@@ -99,40 +98,24 @@ static void on_done(void *arg, int status, const char *error)
     req->next_finished = m->finished;
     __atomic_store_n(&m->finished, req, __ATOMIC_RELEASE);
     __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
+    mca_coll_rdmc_report_later(m);
 }
 
-void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
+/* Under the engine lock: into the stream, now. */
+static void issue_to_stream(mca_coll_rdmc_request_t *req)
 {
-    mca_coll_rdmc_module_t *m = req->module;
+    mca_coll_rdmc_link_t *l = req->module->link;
+    bool was_idle = !rdmc_stream_busy(&l->stream);
 
-    bool was_idle;
-
-    if (req->ctx.dtype != NULL) {
-        OMPI_DATATYPE_RETAIN(req->ctx.dtype);
-    }
-    pthread_mutex_lock(&m->lock);
-    m->pending++;
-    was_idle = !rdmc_stream_busy(&m->stream);
-    rdmc_stream_issue(&m->stream, &req->coll);
-    pthread_mutex_unlock(&m->lock);
+    rdmc_stream_issue(&l->stream, &req->coll);
     /* The first collective after a quiet spell is pushed out (its slot, its
      * first sends) at once: the progress thread sleeps until a peer wakes
      * it, and the application may compute for long before it calls MPI
      * again.  Later ones join the batch that the next progress pass sends,
      * which the peers' answers to the first will trigger. */
-    if (was_idle && mca_coll_rdmc_module_progress(m) < 0) {
-        handle_broken(m);
+    if (was_idle) {
+        mca_coll_rdmc_link_run(l);
     }
-}
-
-void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request)
-{
-    /* It may have failed already, in the issue's own progress. */
-    if (!REQUEST_COMPLETE(&req->super)) {
-        req->held = true;
-        req->module->held++;
-    }
-    *request = &req->super;
 }
 
 /* The user no longer holds it: completed, or freed by MPI_Request_free. */
@@ -140,8 +123,116 @@ static void let_go(mca_coll_rdmc_request_t *req)
 {
     if (req->held) {
         req->held = false;
-        req->module->held--;
+        __atomic_sub_fetch(&req->module->held, 1, __ATOMIC_RELAXED);
     }
+}
+
+/* Application thread, without the engine lock. */
+void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
+{
+    req->super.req_status.MPI_ERROR = status;
+    mca_coll_rdmc_bcast_ctx_release(&req->ctx);
+    if (req->ctx.dtype != NULL) {
+        OMPI_DATATYPE_RELEASE(req->ctx.dtype);
+    }
+    __atomic_sub_fetch(&req->module->pending, 1, __ATOMIC_RELAXED);
+    let_go(req);
+    __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
+    if (req->user_freed) {
+        OBJ_RELEASE(req);
+    } else {
+        ompi_request_complete(&req->super, true);
+    }
+}
+
+/* The previous component finished the request it carried for us (an
+ * application thread, in that component's progress). */
+static int fallback_done(ompi_request_t *inner)
+{
+    mca_coll_rdmc_request_t *req = inner->req_complete_cb_data;
+
+    mca_coll_rdmc_request_complete(req, inner->req_status.MPI_ERROR);
+    return 0;
+}
+
+/* Set-up declined after the collective was queued: the previous
+ * component carries it, and its request completes ours. */
+static void issue_to_fallback(mca_coll_rdmc_request_t *req)
+{
+    mca_coll_rdmc_module_t *m = req->module;
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
+    int rc;
+
+    mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_fallbacks, 1);
+    if (req->coll.kind == RDMC_COLL_BARRIER) {
+        rc = m->previous_ibarrier(m->comm, &req->fallback, m->previous_ibarrier_module);
+    } else {
+        rc = m->previous_ibcast(ctx->user_buf, ctx->count, ctx->dtype, req->root, m->comm,
+                                &req->fallback, m->previous_ibcast_module);
+    }
+    if (rc != MPI_SUCCESS) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s on %s: the previous component refused it (%d)",
+                            req->what, m->comm->c_name, rc);
+        req->fallback = NULL;
+        mca_coll_rdmc_request_complete(req, rc);
+        return;
+    }
+    (void)ompi_request_set_callback(req->fallback, fallback_done, req);
+}
+
+/* Under the engine lock: set-up is decided; the queue goes where the
+ * outcome says, in issue order. */
+void mca_coll_rdmc_flush_queued(mca_coll_rdmc_module_t *m)
+{
+    while (m->queued != NULL) {
+        mca_coll_rdmc_request_t *req = m->queued;
+        m->queued = req->next_queued;
+        req->next_queued = NULL;
+        if (m->state == RDMC_SETUP_READY) {
+            issue_to_stream(req);
+        } else if (m->state == RDMC_SETUP_DECLINED) {
+            issue_to_fallback(req);
+        } else {
+            on_done(&req->ctx, m->broken_status, "setting up rdmc on this communicator failed");
+        }
+    }
+    m->queued_tail = NULL;
+}
+
+void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
+{
+    mca_coll_rdmc_module_t *m = req->module;
+
+    if (req->ctx.dtype != NULL) {
+        OMPI_DATATYPE_RETAIN(req->ctx.dtype);
+    }
+    __atomic_add_fetch(&m->pending, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    if (m->state == RDMC_SETUP_CONNECTING) {
+        if (m->queued_tail != NULL) {
+            m->queued_tail->next_queued = req;
+        } else {
+            m->queued = req;
+        }
+        m->queued_tail = req;
+    } else if (m->state == RDMC_SETUP_READY) {
+        issue_to_stream(req);
+    } else {
+        on_done(&req->ctx, m->broken_status,
+                "rdmc is off on this communicator after an earlier failure");
+    }
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+}
+
+void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request)
+{
+    /* It may have finished already, in the issue's own progress. */
+    if (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
+        req->held = true;
+        __atomic_add_fetch(&req->module->held, 1, __ATOMIC_RELAXED);
+    }
+    *request = &req->super;
 }
 
 /* The MPI status of a finished request, with its message logged. */
@@ -174,8 +265,9 @@ static int outcome(mca_coll_rdmc_request_t *req)
     return mca_coll_rdmc_bcast_outcome(req);
 }
 
-/* Application thread: finish what the stream completed, as MPI requests. */
-static int report_finished(mca_coll_rdmc_module_t *m)
+/* Application thread, without the lock: finish what the stream completed,
+ * as MPI requests. */
+int mca_coll_rdmc_report_finished(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_request_t *list, *reversed = NULL;
     int count = 0;
@@ -183,10 +275,11 @@ static int report_finished(mca_coll_rdmc_module_t *m)
     if (__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) == NULL) {
         return 0;
     }
-    pthread_mutex_lock(&m->lock);
+    /* Taken under the lock: on_done links into the list under it. */
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
     list = m->finished;
     m->finished = NULL;
-    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
     /* The list is newest first: report in issue order. */
     while (list != NULL) {
         mca_coll_rdmc_request_t *next = list->next_finished;
@@ -196,18 +289,7 @@ static int report_finished(mca_coll_rdmc_module_t *m)
     }
     for (mca_coll_rdmc_request_t *req = reversed, *next; req != NULL; req = next, count++) {
         next = req->next_finished;
-        req->super.req_status.MPI_ERROR = outcome(req);
-        mca_coll_rdmc_bcast_ctx_release(&req->ctx);
-        if (req->ctx.dtype != NULL) {
-            OMPI_DATATYPE_RELEASE(req->ctx.dtype);
-        }
-        __atomic_sub_fetch(&m->pending, 1, __ATOMIC_RELAXED);
-        let_go(req);
-        if (req->user_freed) {
-            OBJ_RELEASE(req);
-        } else {
-            ompi_request_complete(&req->super, true);
-        }
+        mca_coll_rdmc_request_complete(req, outcome(req));
     }
     return count;
 }
@@ -217,6 +299,9 @@ static int request_free(ompi_request_t **rptr)
     mca_coll_rdmc_request_t *req = (mca_coll_rdmc_request_t *)*rptr;
 
     if (REQUEST_COMPLETE(&req->super)) {
+        if (req->fallback != NULL) {
+            (void)ompi_request_free(&req->fallback);
+        }
         OBJ_RELEASE(req);
     } else {
         req->user_freed = true;   /* released once it completes */
@@ -226,146 +311,68 @@ static int request_free(ompi_request_t **rptr)
     return MPI_SUCCESS;
 }
 
-/* ---- progress ----------------------------------------------------------- */
-
-int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m)
-{
-    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    int work;
-    uint64_t writes;
-
-    pthread_mutex_lock(&m->lock);
-    work = rdmc_stream_progress(&m->stream);
-    writes = rdmc_sst_writes(m->sst);
-    if (m->stream.error != 0) {
-        work = -1;
-    }
-    pthread_mutex_unlock(&m->lock);
-    /* The pvars count what every module did since we last looked. */
-    if (writes != m->sst_writes_counted) {
-        mca_coll_rdmc_count(&c->pvar_sst_writes, writes - m->sst_writes_counted);
-        m->sst_writes_counted = writes;
-    }
-    return work;
-}
-
-/* The stream broke: close the transport (nothing posted may point into
- * what we free), fail what is left, refuse further use. */
-static void handle_broken(mca_coll_rdmc_module_t *m)
-{
-    if (m->state == RDMC_SETUP_READY) {
-        m->broken_status = m->stream.error;
-        mca_coll_rdmc_module_break(m);
-        report_finished(m);
-    }
-}
-
-int mca_coll_rdmc_progress(void)
-{
-    mca_coll_rdmc_module_t *all[sizeof(active_modules) / sizeof(active_modules[0])];
-    int nall, count = 0;
-
-    /* Modules are created and freed by the application's thread, the one
-     * running this: the copy stays valid until a view callback runs, which
-     * may free communicators, so at most one runs, last. */
-    pthread_mutex_lock(&active_lock);
-    nall = nactive;
-    memcpy(all, active_modules, sizeof(all[0]) * (size_t)nall);
-    pthread_mutex_unlock(&active_lock);
-    for (int i = 0; i < nall; i++) {
-        mca_coll_rdmc_module_t *m = all[i];
-        if (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0) {
-            if (mca_coll_rdmc_module_progress(m) < 0) {
-                handle_broken(m);
-            }
-            count += report_finished(m);
-        }
-    }
-    for (int i = 0; i < nall; i++) {
-        if (all[i]->stream.views_installed != all[i]->views_reported) {
-            mca_coll_rdmc_report_views(all[i]);
-            break;
-        }
-    }
-    return count;
-}
-
-static void track_module(mca_coll_rdmc_module_t *m, bool add)
-{
-    pthread_mutex_lock(&active_lock);
-    if (add && nactive < (int)(sizeof(active_modules) / sizeof(active_modules[0]))) {
-        active_modules[nactive++] = m;
-    } else if (!add) {
-        for (int i = 0; i < nactive; i++) {
-            if (active_modules[i] == m) {
-                active_modules[i] = active_modules[--nactive];
-                break;
-            }
-        }
-    }
-    if (add && !callback_registered) {
-        callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
-    }
-    pthread_mutex_unlock(&active_lock);
-}
-
 /* ---- blocking waits ----------------------------------------------------- */
 
-/* One turn of a blocking wait: progress rdmc; when idle, let the rest of
- * MPI progress now and then, and sleep on the transport until rdmc's next
- * deadline.  Returns false once the module has broken (everything that was
- * in flight has failed by then).  opal_progress() runs our own progress
- * callback, which may break the module and free its stream and transport,
- * so nothing of either is touched after it without looking again. */
-static bool wait_turn(mca_coll_rdmc_module_t *m, double *last_mpi_progress)
+/* One turn of a blocking wait: a progress pass; when idle, let the rest of
+ * MPI progress now and then, and sleep on the endpoints until the next
+ * deadline of a link. */
+static void wait_turn(double *last_mpi_progress)
 {
-    int work, sleep_ms;
+    int sleep_ms = WAIT_SLICE_MS;
 
-    if (m->state != RDMC_SETUP_READY) {
-        return false;
-    }
-    work = mca_coll_rdmc_module_progress(m);
-    if (work < 0) {
-        handle_broken(m);
-        return false;
-    }
-    if (work > 0) {
-        return true;
+    if (mca_coll_rdmc_progress_pass(true, true, &sleep_ms) > 0) {
+        return;
     }
     if (rdmc_now_ms() - *last_mpi_progress >= MPI_PROGRESS_INTERVAL_MS) {
         opal_progress();
         *last_mpi_progress = rdmc_now_ms();
-        if (m->state != RDMC_SETUP_READY) {
-            return false;
-        }
+        return;
     }
-    pthread_mutex_lock(&m->lock);
-    sleep_ms = rdmc_stream_sleep_ms(&m->stream, WAIT_SLICE_MS);
-    pthread_mutex_unlock(&m->lock);
-    rdmc_transport_t *tp = rdmc_ofi_ep_transport(m->ep);
-    tp->ops->wait(tp, sleep_ms);
-    return true;
+    rdmc_ofi_wait(sleep_ms);
 }
 
 int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
 {
-    mca_coll_rdmc_module_t *m = req->module;
     double last_mpi_progress = rdmc_now_ms();
     int rc;
 
-    __atomic_add_fetch(&m->app_waiting, 1, __ATOMIC_RELAXED);
-    while (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE) &&
-           wait_turn(m, &last_mpi_progress)) {
+    mca_coll_rdmc_app_waiting(true);
+    while (!REQUEST_COMPLETE(&req->super)) {
+        mca_coll_rdmc_report_finished(req->module);
+        if (!REQUEST_COMPLETE(&req->super)) {
+            wait_turn(&last_mpi_progress);
+        }
     }
-    __atomic_sub_fetch(&m->app_waiting, 1, __ATOMIC_RELAXED);
-    if (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
-        handle_broken(m);   /* fails req, with everything else in flight */
-    }
-    report_finished(m);
-    mca_coll_rdmc_report_views(m);
+    mca_coll_rdmc_app_waiting(false);
+    mca_coll_rdmc_report_views(req->module);
     rc = req->super.req_status.MPI_ERROR;
+    if (req->fallback != NULL) {
+        (void)ompi_request_free(&req->fallback);
+    }
     OBJ_RELEASE(req);
     return rc;
+}
+
+static rdmc_setup_state_t state_of(mca_coll_rdmc_module_t *m)
+{
+    rdmc_setup_state_t state;
+
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    state = m->state;
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    return state;
+}
+
+/* Set-up under way: wait (a blocking call) until it is decided.  Set-up's
+ * messages travel through Open MPI's PML, so its progress runs every turn
+ * (and our passes with it, through the callback). */
+void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m)
+{
+    while (state_of(m) == RDMC_SETUP_CONNECTING) {
+        opal_progress();
+        (void)mca_coll_rdmc_progress_pass(true, true, NULL);
+        sched_yield();
+    }
 }
 
 /* Wait (in this thread) until every collective issued so far has completed
@@ -375,10 +382,13 @@ void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 {
     double last_mpi_progress = rdmc_now_ms();
 
-    while (__atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0 &&
-           wait_turn(m, &last_mpi_progress)) {
-        report_finished(m);
+    mca_coll_rdmc_app_waiting(true);
+    while (__atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) > 0) {
+        if (mca_coll_rdmc_report_finished(m) == 0) {
+            wait_turn(&last_mpi_progress);
+        }
     }
+    mca_coll_rdmc_app_waiting(false);
 }
 
 /* ---- MPI_Comm_free with collectives in flight --------------------------- */
@@ -388,13 +398,9 @@ void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
  * complete those the user let go of (MPI_Request_free). */
 int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
 {
-    if (m->state == RDMC_SETUP_READY) {
-        if (mca_coll_rdmc_module_progress(m) < 0) {
-            handle_broken(m);
-        }
-        report_finished(m);
-    }
-    if (m->held > 0) {
+    (void)mca_coll_rdmc_progress_pass(true, true, NULL);
+    mca_coll_rdmc_report_finished(m);
+    if (__atomic_load_n(&m->held, __ATOMIC_ACQUIRE) > 0) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: MPI_Comm_free(%s) refused at rank %d: %d nonblocking "
                             "collective(s) still in flight on it; complete them (MPI_Wait, "
@@ -406,53 +412,42 @@ int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
     return MPI_SUCCESS;
 }
 
-/* ---- module life cycle -------------------------------------------------- */
+/* ---- the stream's start ------------------------------------------------- */
 
+/* Under the engine lock, once every peer is attached. */
 int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_link_t *l = m->link;
     rdmc_stream_params_t params = {
-        .tp = rdmc_ofi_ep_transport(m->ep),
-        .sst = m->sst,
+        .tp = rdmc_ofi_channel_transport(l->channel),
+        .sst = l->sst,
         .n = (uint32_t)ompi_comm_size(m->comm),
         .rank = (uint32_t)ompi_comm_rank(m->comm),
         .window = (unsigned)c->window,
         .stable = c->stable_delivery,
         .timeout_ms = c->timeout_ms,
         .heartbeat_ms = c->heartbeat_ms,
-        .gm = m->gm,
+        .gm = l->gm,
         .sends_in_flight = m->sends_in_flight,
     };
     int rc;
 
-    if (m->gm != NULL) {
+    if (l->gm != NULL) {
         rdmc_gm_params_t gm_params = {
-            .sst = m->sst,
+            .sst = l->sst,
             .n = (int)params.n,
             .me = (int)params.rank,
             .failure_timeout_ms = c->failure_timeout_ms,
         };
-        rc = rdmc_gm_init(m->gm, &gm_params, rdmc_now_ms());
+        rc = rdmc_gm_init(l->gm, &gm_params, rdmc_now_ms());
         if (rc != 0) {
             return rc;
         }
     }
-    rc = rdmc_stream_init(&m->stream, &params);
-    if (rc != 0) {
-        return rc;
+    rc = rdmc_stream_init(&l->stream, &params);
+    if (rc == 0) {
+        l->stream_started = true;
     }
-    rdmc_ofi_ep_set_progress_lock(m->ep, &m->lock);
-    rc = mca_coll_rdmc_thread_start(m);
-    if (rc != 0) {
-        return rc;
-    }
-    track_module(m, true);
-    mca_coll_rdmc_group_attach(m);
-    return 0;
-}
-
-void mca_coll_rdmc_stream_stop(mca_coll_rdmc_module_t *m)
-{
-    track_module(m, false);
-    mca_coll_rdmc_thread_stop(m);
+    return rc;
 }

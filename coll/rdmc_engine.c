@@ -16,22 +16,32 @@
 
 #include "rdmc_blocksize.h"
 
-#define TAG_SEQ_BITS 28
-#define TAG_STEP_BITS 32
+/* Tag layout, from the top: kind (2 bits), the transport's channel bits
+ * (rdmc_transport.h), sequence (17 bits: 6 of epoch over 11 of seq, enough
+ * for coll_rdmc_window's 1024 collectives in flight), step (25 bits: a
+ * broadcast has at most RDMC_MAX_BLOCKS + log2 n steps). */
+#define TAG_SEQ_BITS 17
+#define TAG_STEP_BITS 25
+#define TAG_KIND_SHIFT (RDMC_TAG_CHANNEL_SHIFT + RDMC_TAG_CHANNEL_BITS)
+_Static_assert(TAG_SEQ_BITS + TAG_STEP_BITS == RDMC_TAG_CHANNEL_SHIFT,
+               "the engine's tag bits end where the channel's begin");
+_Static_assert(TAG_KIND_SHIFT + 2 == 64, "the kind takes the top two bits");
+_Static_assert(RDMC_MAX_BLOCKS + 64 < ((uint64_t)1 << TAG_STEP_BITS),
+               "every step of a broadcast has its own tag");
 
 uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step)
 {
     uint64_t seq_mask = ((uint64_t)1 << TAG_SEQ_BITS) - 1;
     uint64_t step_mask = ((uint64_t)1 << TAG_STEP_BITS) - 1;
 
-    return ((uint64_t)kind << (TAG_SEQ_BITS + TAG_STEP_BITS)) |
+    return ((uint64_t)kind << TAG_KIND_SHIFT) |
            ((seq & seq_mask) << TAG_STEP_BITS) | (step & step_mask);
 }
 
 /* The sequence bits of an op's tags: the low bits of its seq, and above
  * them the low bits of its epoch, so that an op re-run after a view change
  * never matches a message of the run it replaces. */
-#define TAG_EPOCH_SHIFT 20
+#define TAG_EPOCH_SHIFT 11
 
 static uint64_t op_tag(const rdmc_op_t *op, enum rdmc_tag_kind kind, uint64_t step)
 {
@@ -656,6 +666,8 @@ void rdmc_op_abandon(rdmc_op_t *op)
     rdmc_transport_t *tp = op->p.tp;
 
     op_fail(op, -ECANCELED, "abandoned after a view change");
+    /* Its caller may free what the hooks point to from now on. */
+    op->p.hooks = (rdmc_op_hooks_t){ .arg = NULL };
     if (tp->ops->cancel == NULL) {
         return;
     }

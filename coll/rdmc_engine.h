@@ -81,7 +81,7 @@ typedef struct rdmc_op_params {
     uint32_t nmembers;
     uint32_t root;          /* the root as this rank was told */
     uint64_t seq;           /* per-communicator op number, equal at all ranks */
-    uint32_t epoch;         /* the view it runs in (its low 8 bits are in the tags) */
+    uint32_t epoch;         /* the view it runs in (its low 6 bits are in the tags) */
     /* Root only: what to send and how. */
     const void *buf;
     uint64_t nbytes;

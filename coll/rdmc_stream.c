@@ -664,9 +664,28 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
     return 0;
 }
 
-void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why)
+void rdmc_stream_abort(rdmc_stream_t *s, int status, const char *why)
 {
     stream_fail(s, status, "%s", why);
+    for (rdmc_coll_t *c = s->head; c != NULL; c = c->next) {
+        drop_op(s, c);
+    }
+}
+
+bool rdmc_stream_settle(rdmc_stream_t *s)
+{
+    while (s->head != NULL && !draining(s, s->head->seq)) {
+        rdmc_coll_t *c = s->head;
+        s->head = c->next;
+        release_op(c);
+        c->state = RDMC_COLL_DONE;
+        c->hooks.done(c->hooks.arg, s->error, s->error_text);
+    }
+    if (s->head == NULL) {
+        s->tail = NULL;
+    }
+    reap_dropped(s);
+    return s->head == NULL && s->ndropped == 0;
 }
 
 void rdmc_stream_fini(rdmc_stream_t *s)

@@ -160,8 +160,16 @@ int rdmc_stream_progress(rdmc_stream_t *s);
  * peer's write.  Call until true or a deadline. */
 bool rdmc_stream_leave(rdmc_stream_t *s);
 
-/* Fail everything, now and later (e.g. the communicator is unusable). */
-void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why);
+/* Fail everything, now and later (the communicator broke, or is freed
+ * with nothing to wait for): every engine run is abandoned (its receives
+ * cancelled, its hooks cut off from the caller's memory) and kept until
+ * nothing of it is posted any more; each collective completes with the
+ * stream's error once nothing can land in its buffer any more. */
+void rdmc_stream_abort(rdmc_stream_t *s, int status, const char *why);
+/* After an abort, from progress (the transport's completions run
+ * elsewhere): complete what became quiet; true once nothing of the
+ * stream's is posted any more, so rdmc_stream_fini frees nothing in use. */
+bool rdmc_stream_settle(rdmc_stream_t *s);
 
 /* Something issued and not yet completed? */
 bool rdmc_stream_busy(const rdmc_stream_t *s);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define ROW_ALIGN 64
 #define TABLE_ALIGN 4096
@@ -66,7 +67,8 @@ struct rdmc_sst {
     rdmc_sst_params_t p;
     size_t slot_bytes, row_bytes;
     size_t view_offset;       /* of the view region within a row */
-    uint8_t *table;
+    uint8_t *table;           /* mapped: pages cost memory once touched */
+    size_t table_bytes;
     uint64_t *accepted;       /* last whole value per member and field */
     sst_peer_t *peers;
     uint64_t pending_publish; /* published value once every peer has the slots */
@@ -107,6 +109,27 @@ uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t len)
     return (uint32_t)(seq ^ (seq >> 32)) ^ (len * 2654435761u) ^ SLOT_CHECK_SALT;
 }
 
+/* The table is mapped, not allocated: its pages are zero until touched,
+ * and a row's slots cost memory only once a broadcast uses them, so a
+ * communicator that broadcasts little costs little (README, "What a
+ * communicator costs"). */
+static uint8_t *table_map(size_t bytes)
+{
+    void *table = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return table == MAP_FAILED ? NULL : table;
+}
+
+static void sst_free(rdmc_sst_t *sst)
+{
+    if (sst->table != NULL) {
+        munmap(sst->table, sst->table_bytes);
+    }
+    free(sst->peers);
+    free(sst->accepted);
+    free(sst);
+}
+
 int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *blob,
                     size_t *blob_len)
 {
@@ -130,12 +153,12 @@ int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *b
     table_bytes = round_up(sst->row_bytes * (size_t)params->n, TABLE_ALIGN);
     sst->accepted = calloc((size_t)params->n * RDMC_SST_NFIELDS, sizeof(*sst->accepted));
     sst->peers = calloc((size_t)params->n, sizeof(*sst->peers));
-    if (sst->accepted == NULL || sst->peers == NULL ||
-        posix_memalign((void **)&sst->table, TABLE_ALIGN, table_bytes) != 0) {
+    sst->table_bytes = table_bytes;
+    sst->table = table_map(table_bytes);
+    if (sst->accepted == NULL || sst->peers == NULL || sst->table == NULL) {
         rc = -ENOMEM;
         goto err;
     }
-    memset(sst->table, 0, table_bytes);
     /* Zero is a whole value: every cell starts with its complement. */
     for (int m = 0; m < params->n; m++) {
         for (int f = 0; f < RDMC_SST_NFIELDS; f++) {
@@ -161,10 +184,7 @@ int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *b
     return 0;
 
 err:
-    free(sst->table);
-    free(sst->peers);
-    free(sst->accepted);
-    free(sst);
+    sst_free(sst);
     return rc;
 }
 
@@ -176,10 +196,7 @@ int rdmc_sst_attach(rdmc_sst_t *sst, int member, const void *blob, size_t blob_l
 void rdmc_sst_destroy(rdmc_sst_t *sst)
 {
     if (sst != NULL) {
-        free(sst->table);
-        free(sst->peers);
-        free(sst->accepted);
-        free(sst);
+        sst_free(sst);
     }
 }
 

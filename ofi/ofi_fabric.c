@@ -251,12 +251,31 @@ bool rdmc_ofi_registration_needed(void)
     return needed;
 }
 
+void rdmc_ofi_fabric_foreach(void (*fn)(rdmc_ofi_fabric_t *fab, void *arg), void *arg)
+{
+    pthread_mutex_lock(&fabrics_lock);
+    for (rdmc_ofi_fabric_t *fab = fabrics; fab != NULL; fab = fab->next) {
+        fn(fab, arg);
+    }
+    pthread_mutex_unlock(&fabrics_lock);
+}
+
+void rdmc_ofi_close_endpoints(void)
+{
+    pthread_mutex_lock(&fabrics_lock);
+    for (rdmc_ofi_fabric_t *fab = fabrics; fab != NULL; fab = fab->next) {
+        rdmc_ofi_ep_shut(fab->ep);
+    }
+    pthread_mutex_unlock(&fabrics_lock);
+}
+
 void rdmc_ofi_finalize(void)
 {
     pthread_mutex_lock(&fabrics_lock);
     while (fabrics != NULL) {
         rdmc_ofi_fabric_t *fab = fabrics;
         fabrics = fab->next;
+        rdmc_ofi_ep_close(fab->ep);   /* cancels whatever is still posted */
         fi_close(&fab->domain->fid);
         fi_close(&fab->fabric->fid);
         fi_freeinfo(fab->info);

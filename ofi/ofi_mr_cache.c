@@ -1,6 +1,7 @@
 #include "ofi_mr_cache.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void rdmc_mr_cache_init(rdmc_mr_cache_t *cache, rdmc_mr_reg_fn_t reg,
@@ -59,13 +60,27 @@ int rdmc_mr_cache_acquire(rdmc_mr_cache_t *cache, const void *addr, size_t len,
     } else {
         e = cache_slot(cache);
         if (e == NULL) {
-            return -ENOSPC;   /* every entry is held by a running broadcast */
+            /* Every entry is held by a running broadcast: this one gets a
+             * registration of its own, dropped when it releases it. */
+            e = calloc(1, sizeof(*e));
+            if (e == NULL) {
+                return -ENOMEM;
+            }
+            e->overflow = true;
         }
         int rc = cache->reg(cache->ctx, addr, len, &e->handle, &e->desc);
         if (rc != 0) {
+            if (e->overflow) {
+                free(e);
+            }
             return rc;
         }
         cache->misses++;
+        if (e->overflow) {
+            cache->overflows++;
+            e->next_overflow = cache->overflow;
+            cache->overflow = e;
+        }
         e->addr = a;
         e->len = len;
         e->in_use = true;
@@ -76,9 +91,26 @@ int rdmc_mr_cache_acquire(rdmc_mr_cache_t *cache, const void *addr, size_t len,
     return 0;
 }
 
+static void overflow_drop(rdmc_mr_cache_t *cache, rdmc_mr_entry_t *entry)
+{
+    rdmc_mr_entry_t **link = &cache->overflow;
+
+    while (*link != entry) {
+        link = &(*link)->next_overflow;
+    }
+    *link = entry->next_overflow;
+    cache->dereg(cache->ctx, entry->handle);
+    free(entry);
+}
+
 void rdmc_mr_cache_release(rdmc_mr_cache_t *cache, rdmc_mr_entry_t *entry)
 {
-    if (--entry->refs == 0 && entry->stale) {
+    if (--entry->refs > 0) {
+        return;
+    }
+    if (entry->overflow) {
+        overflow_drop(cache, entry);
+    } else if (entry->stale) {
         entry_drop(cache, entry);
     }
 }
@@ -90,6 +122,11 @@ void *rdmc_mr_cache_desc(const rdmc_mr_cache_t *cache, const void *addr, size_t 
         /* A stale entry still serves the broadcast that holds it. */
         if (e->in_use && e->refs > 0 && (uintptr_t)addr >= e->addr &&
             (uintptr_t)addr + len <= e->addr + e->len) {
+            return e->desc;
+        }
+    }
+    for (const rdmc_mr_entry_t *e = cache->overflow; e != NULL; e = e->next_overflow) {
+        if ((uintptr_t)addr >= e->addr && (uintptr_t)addr + len <= e->addr + e->len) {
             return e->desc;
         }
     }
@@ -113,6 +150,9 @@ void rdmc_mr_cache_forget(rdmc_mr_cache_t *cache)
 
 void rdmc_mr_cache_flush(rdmc_mr_cache_t *cache)
 {
+    while (cache->overflow != NULL) {
+        overflow_drop(cache, cache->overflow);
+    }
     for (int i = 0; i < RDMC_MR_CACHE_ENTRIES; i++) {
         if (cache->entries[i].in_use) {
             entry_drop(cache, &cache->entries[i]);

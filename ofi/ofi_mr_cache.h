@@ -6,7 +6,10 @@
  * are kept for reuse and evicted least recently used first.  When memory may
  * have gone back to the system (Open MPI's release hook fired), the cache
  * forgets: idle entries are deregistered and held ones are never handed out
- * again, so a new buffer at an old address is registered afresh.
+ * again, so a new buffer at an old address is registered afresh.  When
+ * every entry is held (more broadcasts in flight than entries), a new
+ * buffer gets a registration of its own, outside the entries, dropped at
+ * its release: the cache never refuses.
  *
  * The cache is plain logic over two callbacks, so it is tested without a
  * provider.  It is used by one thread at a time.
@@ -33,12 +36,16 @@ typedef struct rdmc_mr_entry {
     uint64_t last_use;
     bool in_use;       /* slot holds a registration */
     bool stale;        /* forgotten while held: drop once released */
+    bool overflow;     /* outside the entries (all were held): drop once released */
+    struct rdmc_mr_entry *next_overflow;
 } rdmc_mr_entry_t;
 
 typedef struct rdmc_mr_cache {
     rdmc_mr_entry_t entries[RDMC_MR_CACHE_ENTRIES];
     uint64_t clock;
     uint64_t hits, misses;
+    uint64_t overflows;              /* registrations made outside the entries */
+    rdmc_mr_entry_t *overflow;       /* those still held */
     rdmc_mr_reg_fn_t reg;
     rdmc_mr_dereg_fn_t dereg;
     void *ctx;

@@ -1,9 +1,21 @@
 /*
  * ofi/: everything that touches libfabric.
  *
- * A fabric (fabric + domain of one provider) is opened once per process and
- * shared; each communicator gets its own endpoint, completion queue and
- * address vector, and talks to the engine through rdmc_transport_t.
+ * One endpoint per fabric (provider and domain) per process, opened at the
+ * first communicator that needs it and shared by all: each communicator
+ * gets a channel on it (its peers, its tag bits, its SST window) and talks
+ * to the engine through the channel's rdmc_transport_t.  Completions of
+ * every channel come out of the endpoint's one completion queue; they run
+ * only under the progress lock the caller names.
+ *
+ *   ofi_fabric.c   choosing a provider and domain; the open fabrics
+ *   ofi_ep.c       the process endpoint: open, address, peer processes (AV)
+ *   ofi_cq.c       completions and idle waits
+ *   ofi_mr.c       memory registration (ofi_mr_cache.c: the cache)
+ *   ofi_channel.c  a communicator's transport: messages, tags, bookkeeping
+ *   ofi_window.c   a communicator's SST window: one-sided writes
+ *   ofi_doorbell.c wake-ups for providers without a wait object (shm)
+ *   ofi_topology.c the NIC nearest to this process (hwloc)
  */
 #ifndef RDMC_OFI_H
 #define RDMC_OFI_H
@@ -11,6 +23,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rdmc_transport.h"
 
@@ -18,6 +31,7 @@
 
 typedef struct rdmc_ofi_fabric rdmc_ofi_fabric_t;
 typedef struct rdmc_ofi_ep rdmc_ofi_ep_t;
+typedef struct rdmc_ofi_channel rdmc_ofi_channel_t;
 
 typedef struct rdmc_ofi_request {
     const char *provider;   /* "auto" (or "") or a name as FI_PROVIDER spells it */
@@ -33,30 +47,54 @@ int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p
 const char *rdmc_ofi_fabric_provider(const rdmc_ofi_fabric_t *fab);
 const char *rdmc_ofi_fabric_domain(const rdmc_ofi_fabric_t *fab);
 
-/* An endpoint for a communicator of nranks ranks. */
-int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, int nranks, rdmc_ofi_ep_t **ep_p);
-/* For failure handling: small messages are sent with completions instead
- * of injected, so that no failure goes unseen, and once an operation with a
- * peer failed nothing more is posted to it (-FI_ECONNRESET). */
-int rdmc_ofi_ep_set_failure_safe(rdmc_ofi_ep_t *ep);
-/* This endpoint's address, to be exchanged with the peers. */
+/* The process's endpoint on the fabric, opened on first use.  failure_safe
+ * (taken from the first call): small messages are sent with completions
+ * instead of injected, so that no failure goes unseen, and once an
+ * operation with a peer process failed nothing more is posted to it
+ * (-FI_ECONNRESET), on any channel. */
+int rdmc_ofi_ep_get(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p);
+/* This process's address on the endpoint, for the peers' channels. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
-int rdmc_ofi_ep_set_peer(rdmc_ofi_ep_t *ep, int rank, const void *addr, size_t len);
-/* Every rank has set every peer: names used to find us can go. */
-void rdmc_ofi_ep_connected(rdmc_ofi_ep_t *ep);
-rdmc_transport_t *rdmc_ofi_ep_transport(rdmc_ofi_ep_t *ep);
-/* The lock under which the caller runs progress(): wait() then runs
- * completions only while holding it (and never blocks on it). */
-void rdmc_ofi_ep_set_progress_lock(rdmc_ofi_ep_t *ep, pthread_mutex_t *lock);
-/* Closing cancels whatever is still posted. */
-void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep);
+/* Process endpoints opened so far (one per fabric, whatever the number of
+ * communicators). */
+unsigned long long rdmc_ofi_endpoints_opened(void);
+/* Peer processes the endpoint knows (each inserted once). */
+size_t rdmc_ofi_ep_peers(const rdmc_ofi_ep_t *ep);
+
+/* The process-wide lock under which completions run: the doorbell's
+ * sleeper runs them only while holding it (and never blocks on it). */
+void rdmc_ofi_set_progress_lock(pthread_mutex_t *lock);
+/* Run the completions of every open endpoint; how many ran, or < 0. */
+int rdmc_ofi_progress(void);
+/* Sleep until a completion may be ready on some endpoint, at most
+ * timeout_ms; called only after progress found nothing. */
+void rdmc_ofi_wait(int timeout_ms);
+
+/* A channel for a communicator of nranks ranks; its id goes to the peers. */
+int rdmc_ofi_channel_open(rdmc_ofi_ep_t *ep, int nranks, rdmc_ofi_channel_t **ch_p);
+uint32_t rdmc_ofi_channel_id(const rdmc_ofi_channel_t *ch);
+/* Rank `rank` is the process at addr (rdmc_ofi_ep_address) and receives
+ * this communicator's messages on channel peer_channel. */
+int rdmc_ofi_channel_set_peer(rdmc_ofi_channel_t *ch, int rank, const void *addr, size_t len,
+                              uint32_t peer_channel);
+rdmc_transport_t *rdmc_ofi_channel_transport(rdmc_ofi_channel_t *ch);
+/* Cancel the channel's posted receives; true once nothing it posted is
+ * still in flight (its sends finish on their own). */
+bool rdmc_ofi_channel_quiesce(rdmc_ofi_channel_t *ch);
+size_t rdmc_ofi_channel_in_flight(const rdmc_ofi_channel_t *ch);
+/* Release the channel.  Memory that operations still in flight point to
+ * must be kept until rdmc_ofi_finalize(). */
+void rdmc_ofi_channel_close(rdmc_ofi_channel_t *ch);
 
 /* Memory [addr, addr+len) is being returned to the system (hook). */
 void rdmc_ofi_memory_released(const void *addr, size_t len);
 /* Does any open fabric need buffers registered (so the hook matters)? */
 bool rdmc_ofi_registration_needed(void);
 
-/* Close every endpoint's cache and every fabric. */
+/* Close every libfabric endpoint: whatever is posted is cancelled, with no
+ * completion; channels may be closed after it. */
+void rdmc_ofi_close_endpoints(void);
+/* Close every endpoint and every fabric (after the channels). */
 void rdmc_ofi_finalize(void);
 
 #endif

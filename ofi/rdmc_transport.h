@@ -3,7 +3,8 @@
  *
  * ofi/ implements it over libfabric (rdmc_ofi_*); the unit tests swap in an
  * in-process fake.  Everything is tagged messaging between the ranks of one
- * communicator: peers are named by their rank in it.
+ * communicator: peers are named by their rank in it.  Many communicators
+ * may share one endpoint underneath; each sees only its own messages.
  *
  * Status convention: 0 on success, a negative errno-style code (-FI_E*,
  * which share errno's values) on failure.  -EAGAIN from a post means "no
@@ -29,9 +30,19 @@ struct rdmc_req {
     /* Scratch space the transport owns while the operation is posted
      * (libfabric's struct fi_context2 lives here).  Keep it first. */
     void *transport_space[8];
-    int transport_peer;   /* owned by the transport too */
+    /* Owned by the transport too: the peer, and the channel that posted it
+     * with its place in that channel's list of operations in flight. */
+    int transport_peer;
+    void *transport_owner;
+    rdmc_req_t *transport_prev, *transport_next;
     rdmc_req_complete_fn_t complete;
 };
+
+/* Tags: the transport owns bits [RDMC_TAG_CHANNEL_SHIFT, +RDMC_TAG_CHANNEL_BITS)
+ * (which communicator a message belongs to, when communicators share an
+ * endpoint); a tag passed to send or recv leaves them zero. */
+#define RDMC_TAG_CHANNEL_SHIFT 42
+#define RDMC_TAG_CHANNEL_BITS 20
 
 typedef struct rdmc_transport_ops {
     /* Tagged send of len bytes to `peer`, carrying 64 bits of immediate data. */

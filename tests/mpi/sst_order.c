@@ -18,16 +18,11 @@
 
 #include "membership/sst.h"
 #include "ofi/rdmc_ofi.h"
+#include "sst_world.h"
 
 #define SLOTS 8
 #define PAYLOAD 1024
 #define TIME_LIMIT_S 60.0
-
-typedef struct address {
-    uint32_t addr_len, window_len;
-    uint8_t addr[RDMC_OFI_MAX_ADDR];
-    uint8_t window[RDMC_WINDOW_BLOB];
-} address_t;
 
 static uint8_t pattern(uint64_t seq, uint32_t i)
 {
@@ -44,40 +39,21 @@ int main(int argc, char **argv)
     int rank, n, failures = 0, all_failures = 0;
     uint64_t messages = argc > 3 ? strtoull(argv[3], NULL, 10) : 20000, next = 0;
     rdmc_ofi_request_t req = { argc > 1 ? argv[1] : "tcp", argc > 2 ? argv[2] : "lo", false };
-    rdmc_ofi_fabric_t *fab;
-    rdmc_ofi_ep_t *ep;
+    sst_world_t world;
     rdmc_sst_t *sst;
-    address_t mine, *all;
-    size_t len;
+    const char *why;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &n);
-    all = calloc((size_t)n, sizeof(*all));
-    memset(&mine, 0, sizeof(mine));
-    if (rdmc_ofi_fabric_get(&req, &fab) != 0 || rdmc_ofi_ep_open(fab, n, &ep) != 0) {
-        printf("sst_order rank %d: provider %s unavailable\n", rank, req.provider);
+    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD, argc > 4, 0, false };
+    why = sst_world_open(&req, &params, &world);
+    if (why != NULL) {
+        printf("sst_order rank %d: provider %s: %s\n", rank, req.provider, why);
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
-    rdmc_transport_t *tp = rdmc_ofi_ep_transport(ep);
-    rdmc_sst_params_t params = { tp, n, rank, SLOTS, PAYLOAD, argc > 4, 0, false };
-    len = sizeof(mine.addr);
-    rdmc_ofi_ep_address(ep, mine.addr, &len);
-    mine.addr_len = (uint32_t)len;
-    len = sizeof(mine.window);
-    if (rdmc_sst_create(&params, &sst, mine.window, &len) != 0) {
-        MPI_Abort(MPI_COMM_WORLD, 2);
-    }
-    mine.window_len = (uint32_t)len;
-    MPI_Allgather(&mine, sizeof(mine), MPI_BYTE, all, sizeof(mine), MPI_BYTE, MPI_COMM_WORLD);
-    for (int r = 0; r < n; r++) {
-        if (rdmc_ofi_ep_set_peer(ep, r, all[r].addr, all[r].addr_len) != 0 ||
-            rdmc_sst_attach(sst, r, all[r].window, all[r].window_len) != 0) {
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        }
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    rdmc_ofi_ep_connected(ep);
+    rdmc_transport_t *tp = world.tp;
+    sst = world.sst;
 
     double start = MPI_Wtime();
     while (MPI_Wtime() - start < TIME_LIMIT_S && failures == 0) {
@@ -140,13 +116,10 @@ int main(int argc, char **argv)
     MPI_Allreduce(&failures, &all_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
         printf("sst_order: %llu guarded messages over %s to %d readers, %llu writes: %s\n",
-               (unsigned long long)messages, rdmc_ofi_fabric_provider(fab), n - 1,
+               (unsigned long long)messages, rdmc_ofi_fabric_provider(world.fab), n - 1,
                (unsigned long long)rdmc_sst_writes(sst), all_failures ? "FAILED" : "OK");
     }
-    rdmc_ofi_ep_close(ep);
-    rdmc_sst_destroy(sst);
-    rdmc_ofi_finalize();
-    free(all);
+    sst_world_close(&world);
     MPI_Finalize();
     return all_failures ? 1 : 0;
 }

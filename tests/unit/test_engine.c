@@ -503,10 +503,17 @@ static void test_tags_keep_kinds_ops_and_steps_apart(void **state)
     assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_READY, 1, 2));
     assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_DATA, 2, 2));
     assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 1, 2), rdmc_tag(RDMC_TAG_DATA, 1, 3));
-    assert_int_equal(rdmc_tag(RDMC_TAG_HEADER, 5, 0) >> 60, RDMC_TAG_HEADER);
-    /* The sequence number wraps inside its own field. */
-    assert_int_equal(rdmc_tag(RDMC_TAG_DATA, (1ull << 28) + 4, 7),
+    assert_int_equal(rdmc_tag(RDMC_TAG_HEADER, 5, 0) >> 62, RDMC_TAG_HEADER);
+    /* The sequence number wraps inside its own field, and no field reaches
+     * the bits the transport keeps for its channels. */
+    assert_int_equal(rdmc_tag(RDMC_TAG_DATA, (1ull << 17) + 4, 7),
                      rdmc_tag(RDMC_TAG_DATA, 4, 7));
+    uint64_t channel_bits = (((uint64_t)1 << RDMC_TAG_CHANNEL_BITS) - 1)
+                            << RDMC_TAG_CHANNEL_SHIFT;
+    assert_int_equal(rdmc_tag(RDMC_TAG_READY, UINT64_MAX, UINT64_MAX) & channel_bits, 0);
+    assert_int_equal(rdmc_tag(RDMC_TAG_DATA, 0, (1ull << 24) + 40) & channel_bits, 0);
+    assert_int_not_equal(rdmc_tag(RDMC_TAG_DATA, 0, (1ull << 24) + 40),
+                         rdmc_tag(RDMC_TAG_DATA, 0, 40));
 }
 
 int main(void)

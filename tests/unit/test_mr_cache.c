@@ -99,18 +99,32 @@ static void test_held_entries_are_never_evicted(void **state)
     (void)state;
     fake_regs_t f = { 0, 0, 0 };
     rdmc_mr_cache_t cache;
-    rdmc_mr_entry_t *held[RDMC_MR_CACHE_ENTRIES], *e;
+    rdmc_mr_entry_t *held[RDMC_MR_CACHE_ENTRIES], *e, *e2;
 
     rdmc_mr_cache_init(&cache, fake_reg, fake_dereg, &f);
     for (int i = 0; i < RDMC_MR_CACHE_ENTRIES; i++) {
         assert_int_equal(rdmc_mr_cache_acquire(&cache, memory[i], 4096, &held[i]), 0);
     }
-    assert_int_equal(rdmc_mr_cache_acquire(&cache, memory[50], 4096, &e), -ENOSPC);
+    /* Full of held entries: a new buffer still gets a registration, of
+     * its own, and evicts nobody. */
+    assert_int_equal(rdmc_mr_cache_acquire(&cache, memory[50], 4096, &e), 0);
+    assert_int_equal(rdmc_mr_cache_acquire(&cache, memory[51], 4096, &e2), 0);
+    assert_int_equal(cache.overflows, 2);
     assert_int_equal(f.deregistered, 0);
+    assert_ptr_equal(rdmc_mr_cache_desc(&cache, memory[51], 4096), e2->desc);
+    for (int i = 0; i < RDMC_MR_CACHE_ENTRIES; i++) {
+        assert_ptr_equal(rdmc_mr_cache_desc(&cache, memory[i], 4096), held[i]->desc);
+    }
+    /* Released, an overflow registration is dropped at once. */
+    rdmc_mr_cache_release(&cache, e);
+    assert_int_equal(f.deregistered, 1);
+    assert_null(rdmc_mr_cache_desc(&cache, memory[50], 4096));
     for (int i = 0; i < RDMC_MR_CACHE_ENTRIES; i++) {
         rdmc_mr_cache_release(&cache, held[i]);
     }
+    /* Flushing drops what is still held outside the entries too. */
     rdmc_mr_cache_flush(&cache);
+    assert_int_equal(f.registered, f.deregistered);
 }
 
 static void test_forgetting_after_memory_release(void **state)

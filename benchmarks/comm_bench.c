@@ -1,0 +1,139 @@
+/*
+ * What a communicator costs: the loop libraries run (MPI_Comm_dup ->
+ * MPI_Bcast -> MPI_Comm_free), and the set-up time and memory of a
+ * communicator rdmc is linked on.  Run it with and without rdmc
+ * (benchmarks/compare.sh does) and compare.
+ *
+ *   mpirun -np N comm_bench [-c cycles] [-k communicators] [-b bytes]
+ *
+ *   cycles         dup -> MPI_Bcast(bytes) -> free, timed as a whole (10000)
+ *   communicators  kept at once to measure per-communicator cost (200)
+ *   bytes          of each broadcast (4096)
+ *
+ * Prints, from rank 0: microseconds per cycle; for the kept communicators,
+ * the first broadcast on each (which sets the link up) and a second one,
+ * in microseconds, and the resident memory each adds, in KiB (the largest
+ * over the ranks); and, through MPI_T, how many broadcasts rdmc carried.
+ */
+#include <mpi.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rdmc_pvars.h"
+
+static long rss_kib(void)
+{
+    char line[256];
+    long kib = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+        }
+    }
+    if (f != NULL) {
+        fclose(f);
+    }
+    return kib;
+}
+
+static double max_over_ranks(double mine)
+{
+    double all;
+
+    MPI_Allreduce(&mine, &all, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return all;
+}
+
+int main(int argc, char **argv)
+{
+    int rank, size, opt, cycles = 10000, keep = 200, bytes = 4096;
+    long long carried;
+    char *buf;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    while ((opt = getopt(argc, argv, "c:k:b:")) != -1) {
+        int value = atoi(optarg);
+        if (value < 1) {
+            opt = '?';
+        }
+        switch (opt) {
+        case 'c': cycles = value; break;
+        case 'k': keep = value; break;
+        case 'b': bytes = value; break;
+        default:
+            if (rank == 0) {
+                fprintf(stderr, "usage: %s [-c cycles] [-k communicators] [-b bytes]\n",
+                        argv[0]);
+            }
+            MPI_Finalize();
+            return 2;
+        }
+    }
+    buf = calloc((size_t)bytes, 1);
+    carried = rdmc_pvar_read("coll_rdmc_bcasts");
+
+    /* The loop, timed as a whole after a warm-up tenth. */
+    for (int i = 0; i < cycles / 10 + 1; i++) {
+        MPI_Comm comm;
+        MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+        MPI_Bcast(buf, bytes, MPI_BYTE, i % size, comm);
+        MPI_Comm_free(&comm);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    double start = MPI_Wtime();
+    for (int i = 0; i < cycles; i++) {
+        MPI_Comm comm;
+        MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+        MPI_Bcast(buf, bytes, MPI_BYTE, i % size, comm);
+        MPI_Comm_free(&comm);
+    }
+    double per_cycle_us = max_over_ranks((MPI_Wtime() - start) * 1e6 / cycles);
+
+    /* Communicators kept at once: set-up time and memory each. */
+    MPI_Comm *comms = calloc((size_t)keep, sizeof(*comms));
+    double first = 0, second = 0;
+    long rss_before = rss_kib();
+    for (int i = 0; i < keep; i++) {
+        MPI_Comm_dup(MPI_COMM_WORLD, &comms[i]);
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t = MPI_Wtime();
+        MPI_Bcast(buf, bytes, MPI_BYTE, 0, comms[i]);
+        first += MPI_Wtime() - t;
+        MPI_Barrier(MPI_COMM_WORLD);
+        t = MPI_Wtime();
+        MPI_Bcast(buf, bytes, MPI_BYTE, 0, comms[i]);
+        second += MPI_Wtime() - t;
+    }
+    double kib_each = max_over_ranks((double)(rss_kib() - rss_before) / keep);
+    first = max_over_ranks(first * 1e6 / keep);
+    second = max_over_ranks(second * 1e6 / keep);
+    for (int i = 0; i < keep; i++) {
+        MPI_Comm_free(&comms[i]);
+    }
+    carried = carried < 0 ? -1 : rdmc_pvar_read("coll_rdmc_bcasts") - carried;
+    if (rank == 0) {
+        printf("# comm_bench: np %d, %d-byte broadcasts\n", size, bytes);
+        printf("cycle_us %.1f   (dup -> MPI_Bcast -> free, %d cycles)\n", per_cycle_us, cycles);
+        printf("first_bcast_us %.1f   second_bcast_us %.1f   setup_us %.1f   (%d communicators)\n",
+               first, second, first - second, keep);
+        printf("kib_per_comm %.1f   (resident memory each kept communicator adds)\n", kib_each);
+        if (carried < 0) {
+            printf("carried 0 of %d broadcasts by rdmc (coll/rdmc not loaded)\n",
+                   cycles + cycles / 10 + 1 + 2 * keep);
+        } else {
+            printf("carried %lld of %d broadcasts by rdmc\n", carried,
+                   cycles + cycles / 10 + 1 + 2 * keep);
+        }
+    }
+    free(comms);
+    free(buf);
+    MPI_Finalize();
+    return 0;
+}

@@ -1,0 +1,416 @@
+/*
+ * The process-wide progress driver.
+ *
+ * One lock (mca_coll_rdmc_lock) guards every link (channel, SST, stream,
+ * group manager) and every endpoint's completions.  One pass
+ * (mca_coll_rdmc_progress_pass) runs the endpoints' completion queues once
+ * and then every link that has something to do: set-up messages to look
+ * at, collectives in flight, heartbeats under failure handling, a retiring
+ * link waiting for its peers.  Three callers run the same pass:
+ *
+ *   - opal_progress, through our callback, in any application thread that
+ *     is inside MPI; it never waits for the lock (someone else is making
+ *     progress then);
+ *   - a blocking rdmc call (MPI_Bcast, MPI_Barrier, a drain), in its own
+ *     wait loop;
+ *   - one progress thread for the whole process, so that collectives move
+ *     and heartbeats go out while the application computes.  It stands
+ *     back while an application thread waits in a blocking rdmc call, so
+ *     two sleepers never compete for the same wake-ups.
+ *
+ * Only application threads touch MPI: set-up messages (point-to-point)
+ * and MPI request completion happen in passes they run.  The number of
+ * threads, endpoints and callbacks is the same for one communicator or
+ * ten thousand.
+ */
+#include "coll_rdmc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "opal/runtime/opal_progress.h"
+#include "opal/util/output.h"
+
+/* Longest sleep of the progress thread: a link's own deadlines (heartbeat,
+ * timeout) are usually shorter. */
+#define IDLE_SLEEP_MAX_MS 100
+/* While an application thread drives progress itself. */
+#define STAND_BACK_MS 1
+/* MPI_Finalize waits this long at most for the peers of freed
+ * communicators to leave them.  Closing sooner harms nobody: every peer is
+ * leaving too, and a write that finds our table gone only ends its own
+ * leaving. */
+#define FINALIZE_WAIT_MS 2000
+
+pthread_mutex_t mca_coll_rdmc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static mca_coll_rdmc_link_t *links;       /* every link the driver runs */
+static int nlinks;                        /* atomic: their number */
+static bool callback_registered;
+static pthread_t thread;
+static bool thread_running;
+static int thread_stop;                   /* atomic */
+static int app_waiting;                   /* atomic: threads in a blocking rdmc wait */
+static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained) */
+
+/* ---- the list ----------------------------------------------------------- */
+
+void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l)
+{
+    l->prev = NULL;
+    l->next = links;
+    if (links != NULL) {
+        links->prev = l;
+    }
+    links = l;
+    __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);
+}
+
+static void link_remove(mca_coll_rdmc_link_t *l)
+{
+    if (l->prev != NULL) {
+        l->prev->next = l->next;
+    } else {
+        links = l->next;
+    }
+    if (l->next != NULL) {
+        l->next->prev = l->prev;
+    }
+    l->prev = l->next = NULL;
+    __atomic_sub_fetch(&nlinks, 1, __ATOMIC_RELAXED);
+}
+
+/* Under the lock: the module has finished requests or a new view for MPI;
+ * the next pass reports them, in an application thread. */
+void mca_coll_rdmc_report_later(mca_coll_rdmc_module_t *m)
+{
+    if (m->next_report != NULL) {
+        return;   /* queued already */
+    }
+    OBJ_RETAIN(m);
+    m->next_report = to_report != NULL ? to_report : m;   /* self: the end */
+    to_report = m;
+}
+
+/* ---- one link ----------------------------------------------------------- */
+
+/* Run a ready link's stream once; returns the work done, < 0 when broken. */
+static int link_progress(mca_coll_rdmc_link_t *l)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int work = rdmc_stream_progress(&l->stream);
+    uint64_t writes = rdmc_sst_writes(l->sst);
+
+    if (writes != l->sst_writes_counted) {
+        mca_coll_rdmc_count(&c->pvar_sst_writes, writes - l->sst_writes_counted);
+        l->sst_writes_counted = writes;
+    }
+    return l->stream.error != 0 ? -1 : work;
+}
+
+/* The stream broke: fail everything in flight (as soon as nothing can land
+ * in its buffers), refuse further use of rdmc on the communicator. */
+static void link_break(mca_coll_rdmc_link_t *l)
+{
+    mca_coll_rdmc_module_t *m = l->module;
+
+    rdmc_stream_abort(&l->stream, l->stream.error, "");
+    if (m != NULL && m->state == RDMC_SETUP_READY) {
+        m->state = RDMC_SETUP_BROKEN;
+        m->broken_status = l->stream.error;
+    }
+}
+
+/* Under the lock: run a ready link once (and a broken one's settling). */
+int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
+{
+    int work = 0;
+
+    if (l->stream.error == 0) {
+        work = link_progress(l);
+        if (work < 0) {
+            link_break(l);
+            work = 1;
+        }
+    }
+    if (l->stream.error != 0) {
+        (void)rdmc_stream_settle(&l->stream);
+    }
+    return work;
+}
+
+/* Does a ready link need a pass now?  Collectives in flight, a row still
+ * to push (a rank that completed everything may still owe its peers the
+ * write that lets them go on), abandoned runs to reap, or (under failure
+ * handling) heartbeats and the group manager. */
+static bool link_busy(const mca_coll_rdmc_link_t *l)
+{
+    const mca_coll_rdmc_module_t *m = l->module;
+
+    return l->gm != NULL || l->stream.error != 0 || rdmc_stream_busy(&l->stream) ||
+           l->stream.ndropped > 0 || rdmc_sst_flush_pending(l->sst) ||
+           (m != NULL && __atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0);
+}
+
+/* A retiring link: leave (every member announces it and waits for the
+ * others, so nobody writes into a table that is gone), then wait for what
+ * its channel still has posted; free it once both are done.  Past its
+ * deadline it stops waiting for peers; what is posted is never freed
+ * under the provider's feet (kept until the endpoint closes). */
+static bool retire_step(mca_coll_rdmc_link_t *l, double now)
+{
+    bool left = l->stream.error != 0 || rdmc_stream_leave(&l->stream) ||
+                now > l->retire_deadline_ms;
+
+    if (!left) {
+        return false;
+    }
+    if (l->stream.error == 0) {
+        rdmc_stream_abort(&l->stream, -ECANCELED, "the communicator was freed");
+    }
+    bool settled = rdmc_stream_settle(&l->stream);
+    bool quiet = rdmc_ofi_channel_quiesce(l->channel);
+    if (settled && quiet) {
+        mca_coll_rdmc_link_free(l);
+        return true;
+    }
+    if (now > l->retire_deadline_ms + mca_coll_rdmc_component.timeout_ms) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: %zu operation(s) of a freed communicator never "
+                            "finished; their memory is kept until MPI_Finalize",
+                            l->name, rdmc_ofi_channel_in_flight(l->channel));
+        l->retire_deadline_ms = HUGE_VAL;   /* said once: kept for finalize */
+    }
+    return false;
+}
+
+/* ---- the pass ----------------------------------------------------------- */
+
+static int pass_locked(bool app_thread, int *sleep_ms_p)
+{
+    double now = rdmc_now_ms();
+    int work = 0, sleep_ms = *sleep_ms_p;
+    int rc = rdmc_ofi_progress();
+
+    work += rc > 0 ? rc : 0;
+    for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
+        mca_coll_rdmc_module_t *m = l->module;
+        next = l->next;
+        if (m == NULL) {
+            work += retire_step(l, now) ? 1 : 0;
+        } else if (m->state == RDMC_SETUP_CONNECTING) {
+            work += app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
+        } else if (link_busy(l)) {
+            work += mca_coll_rdmc_link_run(l);
+            if (l->stream.error == 0) {
+                int s = rdmc_stream_sleep_ms(&l->stream, sleep_ms);
+                sleep_ms = s < sleep_ms ? s : sleep_ms;
+            }
+        }
+        if (m != NULL && m->link == l && l->stream_started &&
+            m->views_reported != l->stream.views_installed) {
+            mca_coll_rdmc_report_later(m);
+        }
+    }
+    *sleep_ms_p = sleep_ms;
+    return work;
+}
+
+/* Under the lock: take the report queue (its modules stay retained). */
+static mca_coll_rdmc_module_t **take_reports(size_t *count_p)
+{
+    mca_coll_rdmc_module_t **all;
+    size_t count = 0;
+
+    for (mca_coll_rdmc_module_t *m = to_report; m != NULL;
+         m = m->next_report == m ? NULL : m->next_report) {
+        count++;
+    }
+    if (count == 0 || (all = malloc(count * sizeof(*all))) == NULL) {
+        return NULL;   /* nothing, or no memory now: the next pass */
+    }
+    count = 0;
+    for (mca_coll_rdmc_module_t *m = to_report, *next; m != NULL; m = next) {
+        next = m->next_report == m ? NULL : m->next_report;
+        m->next_report = NULL;
+        all[count++] = m;
+    }
+    to_report = NULL;
+    *count_p = count;
+    return all;
+}
+
+/* Outside the lock: complete finished requests as MPI requests, and tell
+ * one view callback (it may free communicators). */
+static int report(mca_coll_rdmc_module_t **all, size_t count)
+{
+    int done = 0;
+    bool views_told = false;
+
+    for (size_t i = 0; i < count; i++) {
+        done += mca_coll_rdmc_report_finished(all[i]);
+        if (!views_told) {
+            views_told = mca_coll_rdmc_report_views(all[i]);
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        OBJ_RELEASE(all[i]);
+    }
+    free(all);
+    return done;
+}
+
+int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_ms_p)
+{
+    mca_coll_rdmc_module_t **reporting = NULL;
+    size_t nreporting = 0;
+    int sleep_ms = sleep_ms_p != NULL ? *sleep_ms_p : IDLE_SLEEP_MAX_MS;
+    int work;
+
+    if (wait_for_lock) {
+        pthread_mutex_lock(&mca_coll_rdmc_lock);
+    } else if (pthread_mutex_trylock(&mca_coll_rdmc_lock) != 0) {
+        return 0;
+    }
+    work = pass_locked(app_thread, &sleep_ms);
+    if (app_thread) {
+        reporting = take_reports(&nreporting);
+    }
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    if (reporting != NULL) {
+        work += report(reporting, nreporting);
+    }
+    if (sleep_ms_p != NULL) {
+        *sleep_ms_p = sleep_ms;
+    }
+    return work;
+}
+
+/* opal_progress's callback. */
+int mca_coll_rdmc_progress(void)
+{
+    if (__atomic_load_n(&nlinks, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    return mca_coll_rdmc_progress_pass(true, false, NULL);
+}
+
+void mca_coll_rdmc_app_waiting(bool waiting)
+{
+    __atomic_add_fetch(&app_waiting, waiting ? 1 : -1, __ATOMIC_RELAXED);
+}
+
+/* ---- the thread --------------------------------------------------------- */
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static void *progress_thread(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&thread_stop, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&app_waiting, __ATOMIC_RELAXED) > 0) {
+            nap_ms(STAND_BACK_MS);
+            continue;
+        }
+        int sleep_ms = IDLE_SLEEP_MAX_MS;
+        if (mca_coll_rdmc_progress_pass(false, true, &sleep_ms) == 0) {
+            rdmc_ofi_wait(sleep_ms);
+        }
+    }
+    return NULL;
+}
+
+/* The callback and the thread, once a link exists.  Under the lock. */
+int mca_coll_rdmc_driver_start(void)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int rc;
+
+    if (!callback_registered) {
+        callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
+    }
+    if (thread_running) {
+        return 0;
+    }
+    thread_stop = 0;
+    rc = pthread_create(&thread, NULL, progress_thread, NULL);
+    if (rc != 0) {
+        opal_output_verbose(0, c->output, "coll:rdmc: cannot start the progress thread: %s",
+                            strerror(rc));
+        return -rc;
+    }
+    thread_running = true;
+    return 0;
+}
+
+/* MPI_Finalize (the component closes): every communicator is gone; give
+ * retiring links FINALIZE_WAIT_MS to leave cleanly, then close the
+ * endpoints (cancelling what is still posted) and free the rest. */
+void mca_coll_rdmc_driver_stop(void)
+{
+    int wait_ms = mca_coll_rdmc_component.timeout_ms < FINALIZE_WAIT_MS
+                      ? mca_coll_rdmc_component.timeout_ms
+                      : FINALIZE_WAIT_MS;
+    double deadline = rdmc_now_ms() + wait_ms;
+
+    if (callback_registered) {
+        opal_progress_unregister(mca_coll_rdmc_progress);
+        callback_registered = false;
+    }
+    if (thread_running) {
+        __atomic_store_n(&thread_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(thread, NULL);
+        thread_running = false;
+    }
+    while (links != NULL && rdmc_now_ms() < deadline) {
+        if (mca_coll_rdmc_progress_pass(false, true, NULL) == 0) {
+            rdmc_ofi_wait(1);
+        }
+        pthread_mutex_lock(&mca_coll_rdmc_lock);
+        bool all_lost = true;
+        for (mca_coll_rdmc_link_t *l = links; l != NULL; l = l->next) {
+            all_lost = all_lost && l->retire_deadline_ms == HUGE_VAL;
+        }
+        pthread_mutex_unlock(&mca_coll_rdmc_lock);
+        if (all_lost) {
+            break;
+        }
+    }
+    if (links != NULL) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: MPI_Finalize: %d communicator link(s) still retiring",
+                            __atomic_load_n(&nlinks, __ATOMIC_RELAXED));
+    }
+    /* Cancel what is posted while the endpoints are open, close them, and
+     * only then free what the cancelled operations pointed to. */
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    for (mca_coll_rdmc_link_t *l = links; l != NULL; l = l->next) {
+        rdmc_stream_abort(&l->stream, -ECANCELED, "MPI_Finalize");
+        (void)rdmc_stream_settle(&l->stream);
+        (void)rdmc_ofi_channel_quiesce(l->channel);
+    }
+    rdmc_ofi_close_endpoints();
+    while (links != NULL) {
+        mca_coll_rdmc_link_free(links);
+    }
+    rdmc_ofi_finalize();
+    size_t count = 0;
+    mca_coll_rdmc_module_t **left = take_reports(&count);
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    if (left != NULL) {
+        (void)report(left, count);
+    }
+}
+
+void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
+{
+    link_remove(l);
+}

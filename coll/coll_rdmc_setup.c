@@ -1,0 +1,382 @@
+/*
+ * Setting up a communicator's link to the engine, without blocking.
+ *
+ * The first collective rdmc carries on a communicator starts it, at every
+ * rank (MPI has every rank call the same collectives in the same order):
+ *
+ *   1. locally: find the fabric (shm when this rank sees every rank on its
+ *      node, else the network; tcp under failure handling), the process
+ *      endpoint on it (opened once per process), a channel on that
+ *      endpoint, and the SST exposed through the channel;
+ *   2. send every other rank a record (status, channel id, process
+ *      address, window) and receive theirs: point-to-point messages through
+ *      Open MPI's PML on the communicator itself, posted nonblocking;
+ *   3. once every record is in (checked from progress, in an application
+ *      thread), decide: every rank succeeded, sees the same locality and
+ *      uses the same provider -> attach the peers, start the stream: READY;
+ *      otherwise DECLINED.  Every rank sees the same records, so every
+ *      rank decides the same, and falls back together.
+ *
+ * Nothing waits: collectives issued meanwhile queue on the module and go
+ * to the stream (or to the previous component) when the decision is
+ * made.  Set-up that has not finished after coll_rdmc_timeout_ms fails
+ * the queued collectives with MPI_ERR_OTHER.
+ */
+#include "coll_rdmc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ompi/constants.h"
+#include "ompi/group/group.h"
+#include "ompi/mca/coll/base/coll_tags.h"
+#include "ompi/mca/pml/pml.h"
+#include "opal/util/output.h"
+#include "opal/util/proc.h"
+
+#include "rdmc_engine.h"
+
+/* A tag no collective component of Open MPI 4.1 uses on its own: the far
+ * end of the range coll/hcoll reserves (hcoll counts from the other end). */
+#define SETUP_TAG MCA_COLL_BASE_TAG_HCOLL_END
+
+/* Failure handling on this communicator?  (A view row names ranks by the
+ * bits of a 64-bit word.) */
+bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m)
+{
+    return mca_coll_rdmc_component.failures && ompi_comm_size(m->comm) <= RDMC_VC_MAX_MEMBERS;
+}
+
+static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
+                    rdmc_setup_record_t *mine)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool failures = mca_coll_rdmc_handles_failures(m);
+    rdmc_sst_params_t params = {
+        .tp = rdmc_ofi_channel_transport(l->channel),
+        .n = ompi_comm_size(m->comm),
+        .me = ompi_comm_rank(m->comm),
+        .nslots = (unsigned)c->window,
+        .slot_payload = c->sst_max_bytes,
+        .force_fence = c->sst_fence,
+        .view_bytes = failures ? sizeof(rdmc_vc_row_t) : 0,
+        .tolerate_peer_errors = failures,
+    };
+    size_t len = sizeof(mine->window);
+    int rc = rdmc_sst_create(&params, &l->sst, mine->window, &len);
+
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: %s: cannot create the SST (%d)",
+                            m->comm->c_name, rc);
+        return rc;
+    }
+    if (failures) {
+        l->gm = malloc(sizeof(*l->gm));
+        if (l->gm == NULL) {
+            return -ENOMEM;
+        }
+    } else if (c->failures) {
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: %s: %d ranks, more than failure handling supports (%d)",
+                            m->comm->c_name, ompi_comm_size(m->comm), RDMC_VC_MAX_MEMBERS);
+    }
+    mine->window_len = (uint32_t)len;
+    opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",
+                        m->comm->c_name, rdmc_sst_row_bytes(l->sst), params.nslots,
+                        params.slot_payload);
+    return 0;
+}
+
+/* shm's queues are guarded by locks in shared memory: a member killed
+ * while it holds one blocks, forever, everyone who sends to that peer.
+ * Sockets fail cleanly, so with failure handling "auto" means tcp (over
+ * loopback when the communicator is on one node). */
+static void choose_failure_safe_provider(rdmc_ofi_request_t *req)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool auto_provider = req->provider == NULL || req->provider[0] == '\0' ||
+                         strcmp(req->provider, "auto") == 0;
+
+    if (auto_provider) {
+        req->provider = "tcp";
+        if (req->all_local && (req->domain == NULL || req->domain[0] == '\0')) {
+            req->domain = "lo";
+        }
+    } else if (strcmp(req->provider, "shm") == 0) {
+        opal_output_verbose(0, c->output,
+                            "coll:rdmc: warning: provider shm with failure handling: a process "
+                            "killed inside shm's shared queues can block its peers for good; "
+                            "tcp is safe");
+    }
+}
+
+/* Step 1: everything this rank can do alone.  0, or a negative code. */
+static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
+                           rdmc_setup_record_t *mine)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool all_local = !ompi_group_have_remote_peers(m->comm->c_local_group);
+    rdmc_ofi_request_t req = {
+        .provider = c->provider,
+        .domain = c->domain,
+        .all_local = all_local,
+    };
+    rdmc_ofi_fabric_t *fab;
+    rdmc_ofi_ep_t *ep;
+    size_t len = sizeof(mine->addr);
+    int rc;
+
+    mine->all_local = all_local;
+    if (mca_coll_rdmc_handles_failures(m)) {
+        choose_failure_safe_provider(&req);
+    }
+    rc = rdmc_ofi_fabric_get(&req, &fab);
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: no usable libfabric provider for %s (%d)",
+                            req.provider, rc);
+        return rc;
+    }
+    rc = rdmc_ofi_ep_get(fab, c->failures, &ep);
+    __atomic_store_n(&c->pvar_endpoints, rdmc_ofi_endpoints_opened(), __ATOMIC_RELAXED);
+    if (rc == 0) {
+        rc = rdmc_ofi_channel_open(ep, ompi_comm_size(m->comm), &l->channel);
+    }
+    if (rc == 0) {
+        rc = rdmc_ofi_ep_address(ep, mine->addr, &len);
+    }
+    if (rc != 0) {
+        opal_output_verbose(1, c->output, "coll:rdmc: %s: no channel on %s (%d)",
+                            m->comm->c_name, rdmc_ofi_fabric_provider(fab), rc);
+        return rc;
+    }
+    if (rdmc_ofi_channel_transport(l->channel)->inject_limit < sizeof(rdmc_bcast_header_t)) {
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: provider %s cannot send the %zu-byte header inline",
+                            rdmc_ofi_fabric_provider(fab), sizeof(rdmc_bcast_header_t));
+        return -EMSGSIZE;
+    }
+    mine->addr_len = (uint32_t)len;
+    mine->channel = rdmc_ofi_channel_id(l->channel);
+    snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
+    opal_output_verbose(10, c->output, "coll:rdmc: %s: channel %u on %s, domain %s",
+                        m->comm->c_name, mine->channel, mine->provider,
+                        rdmc_ofi_fabric_domain(fab));
+    mca_coll_rdmc_module_choose_model(m, rdmc_ofi_fabric_provider(fab), all_local);
+    return open_sst(m, l, mine);
+}
+
+void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
+{
+    mca_coll_rdmc_link_unlist(l);
+    if (l->stream_started) {
+        rdmc_stream_fini(&l->stream);
+    }
+    /* The window's registration goes before the table it covers. */
+    rdmc_ofi_channel_close(l->channel);
+    rdmc_sst_destroy(l->sst);
+    free(l->gm);
+    free(l);
+}
+
+/* Step 2: post the records' exchange. */
+static int post_exchange(mca_coll_rdmc_module_t *m)
+{
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    int rc = OMPI_SUCCESS;
+
+    for (int r = 0; r < n && rc == OMPI_SUCCESS; r++) {
+        if (r == me) {
+            continue;
+        }
+        rc = MCA_PML_CALL(irecv(&m->records[r], sizeof(m->records[r]), MPI_BYTE, r, SETUP_TAG,
+                                m->comm, &m->setup_reqs[m->nsetup_reqs]));
+        if (rc == OMPI_SUCCESS) {
+            m->nsetup_reqs++;
+            rc = MCA_PML_CALL(isend(&m->records[me], sizeof(m->records[me]), MPI_BYTE, r,
+                                    SETUP_TAG, MCA_PML_BASE_SEND_STANDARD, m->comm,
+                                    &m->setup_reqs[m->nsetup_reqs]));
+        }
+        if (rc == OMPI_SUCCESS) {
+            m->nsetup_reqs++;
+        }
+    }
+    return rc;
+}
+
+/* Under the engine lock. */
+void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    mca_coll_rdmc_link_t *l = calloc(1, sizeof(*l));
+    int rc;
+
+    m->records = calloc((size_t)n, sizeof(*m->records));
+    m->setup_reqs = calloc(2 * (size_t)n, sizeof(*m->setup_reqs));
+    if (l == NULL || m->records == NULL || m->setup_reqs == NULL) {
+        opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory setting up",
+                            m->comm->c_name);
+        free(l);
+        m->state = RDMC_SETUP_BROKEN;
+        m->broken_status = -ENOMEM;
+        return;
+    }
+    l->module = m;
+    snprintf(l->name, sizeof(l->name), "%s", m->comm->c_name);
+    m->link = l;
+    mca_coll_rdmc_link_add(l);
+    m->records[me].status = prepare_locally(m, l, &m->records[me]);
+    rc = post_exchange(m);
+    if (rc != OMPI_SUCCESS) {
+        opal_output_verbose(0, c->output,
+                            "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
+                            "on this communicator",
+                            m->comm->c_name, rc);
+        m->state = RDMC_SETUP_BROKEN;
+        m->broken_status = -EIO;
+        return;
+    }
+    m->setup_deadline_ms = rdmc_now_ms() + c->timeout_ms;
+    m->state = RDMC_SETUP_CONNECTING;
+    if (mca_coll_rdmc_driver_start() != 0) {
+        m->records[me].status = -EAGAIN;   /* too late to tell: peers time out */
+    }
+}
+
+/* Step 3: does every record say we can link, the same way? */
+static bool records_agree(mca_coll_rdmc_module_t *m)
+{
+    const rdmc_setup_record_t *mine = &m->records[ompi_comm_rank(m->comm)];
+    int n = ompi_comm_size(m->comm);
+
+    for (int r = 0; r < n; r++) {
+        const rdmc_setup_record_t *rec = &m->records[r];
+        const char *why = NULL;
+        if (rec->status != 0) {
+            why = "cannot use rdmc";
+        } else if (rec->all_local != mine->all_local) {
+            why = "sees the communicator's locality differently";
+        } else if (strncmp(rec->provider, mine->provider, sizeof(rec->provider)) != 0) {
+            why = "uses another libfabric provider";
+        } else if (rec->addr_len > sizeof(rec->addr) || rec->window_len > sizeof(rec->window)) {
+            why = "sent a malformed set-up record";
+        }
+        if (why != NULL) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: rank %d %s (status %d, provider %.64s)",
+                                m->comm->c_name, r, why, (int)rec->status, rec->provider);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool attach_peers(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_link_t *l = m->link;
+    int n = ompi_comm_size(m->comm);
+
+    for (int r = 0; r < n; r++) {
+        const rdmc_setup_record_t *rec = &m->records[r];
+        if (rdmc_ofi_channel_set_peer(l->channel, r, rec->addr, rec->addr_len, rec->channel) !=
+                0 ||
+            rdmc_sst_attach(l->sst, r, rec->window, rec->window_len) != 0) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: the address of rank %d is unusable",
+                                m->comm->c_name, r);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void setup_done(mca_coll_rdmc_module_t *m)
+{
+    free(m->records);
+    m->records = NULL;
+    free(m->setup_reqs);
+    m->setup_reqs = NULL;
+    m->nsetup_reqs = 0;
+}
+
+/* Past the deadline: somebody never answered. */
+static void setup_timed_out(mca_coll_rdmc_module_t *m)
+{
+    opal_output_verbose(0, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: set-up at rank %d got no answer from some rank within "
+                        "coll_rdmc_timeout_ms (%d ms); rdmc is off on this communicator",
+                        m->comm->c_name, ompi_comm_rank(m->comm),
+                        mca_coll_rdmc_component.timeout_ms);
+    for (int i = 0; i < m->nsetup_reqs; i++) {
+        if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
+            (void)ompi_request_cancel(m->setup_reqs[i]);
+        }
+        (void)ompi_request_free(&m->setup_reqs[i]);
+    }
+    /* A send cancelled too late may still read our record: leave it. */
+    m->records = NULL;
+    setup_done(m);
+    m->state = RDMC_SETUP_BROKEN;
+    m->broken_status = -ETIMEDOUT;
+}
+
+/* Application thread, under the engine lock: 1 once set-up is decided. */
+int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool ok = true;
+
+    for (int i = 0; i < m->nsetup_reqs; i++) {
+        if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
+            if (rdmc_now_ms() > m->setup_deadline_ms) {
+                setup_timed_out(m);
+                mca_coll_rdmc_link_free(m->link);
+                m->link = NULL;
+                mca_coll_rdmc_flush_queued(m);
+                return 1;
+            }
+            return 0;
+        }
+    }
+    for (int i = 0; i < m->nsetup_reqs; i++) {
+        ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
+        (void)ompi_request_free(&m->setup_reqs[i]);
+    }
+    ok = ok && records_agree(m) && attach_peers(m) && mca_coll_rdmc_stream_start(m) == 0;
+    setup_done(m);
+    if (ok) {
+        m->state = RDMC_SETUP_READY;
+        mca_coll_rdmc_count(&c->pvar_links, 1);
+        mca_coll_rdmc_watch_memory();
+        mca_coll_rdmc_group_attach(m);
+        opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready", m->comm->c_name,
+                            ompi_comm_size(m->comm));
+    } else {
+        mca_coll_rdmc_link_free(m->link);
+        m->link = NULL;
+        m->state = RDMC_SETUP_DECLINED;
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: %s: set-up failed on some rank; every rank falls back "
+                            "to the previous component",
+                            m->comm->c_name);
+    }
+    mca_coll_rdmc_flush_queued(m);
+    return 1;
+}
+
+/* The module is going away while set-up messages are out (its
+ * communicator freed before any of its collectives completed). */
+void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m)
+{
+    for (int i = 0; i < m->nsetup_reqs; i++) {
+        if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
+            (void)ompi_request_cancel(m->setup_reqs[i]);
+            m->records = NULL;   /* may still be read: leave it */
+        }
+        (void)ompi_request_free(&m->setup_reqs[i]);
+    }
+    setup_done(m);
+}

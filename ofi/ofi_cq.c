@@ -1,0 +1,246 @@
+/*
+ * The completion queue of each process endpoint: running completions, and
+ * sleeping when there are none.
+ *
+ * Progress is hybrid, as RDMC's.  The caller polls a little; when it finds
+ * nothing it calls wait(), which yields the core for a millisecond after
+ * the last completion and then sleeps on the CQ's file descriptor where the
+ * provider offers one (tcp), and otherwise (shm, whose CQ has no real wait
+ * object and whose fi_cq_sread spins) on the endpoint's doorbell, which the
+ * peers ring when they give it work (ofi_doorbell.h).  Idle and
+ * oversubscribed ranks thus leave the cores to the ranks copying data.
+ *
+ * A completion goes to the request that was posted (rdmc_req_t), whatever
+ * communicator's channel posted it; the channel stops counting it first,
+ * since the callback may free the request's memory.
+ */
+#include <poll.h>
+#include <sched.h>
+#include <string.h>
+
+#include <rdma/fi_eq.h>
+#include <rdma/fi_errno.h>
+
+#include "ofi_internal.h"
+#include "rdmc_log.h"
+
+/* Keep polling, yielding the core, for SPIN_US after the last completion
+ * (the next message is usually close, and waking from a sleep costs about
+ * as much, even on a node with more ranks than cores: measured in the
+ * README), then sleep: on the CQ's file descriptor where there is one,
+ * otherwise on the doorbell.  Doorbell sleeps are cut at SLEEP_MAX_US so
+ * that a wake-up nobody rang for (a provider's internal protocol step)
+ * costs little; without a doorbell, naps double from NAP_MIN_US up to that. */
+#define SPIN_US 1000
+#define NAP_MIN_US 20
+#define SLEEP_MAX_US 1000
+#define CQ_BATCH 16
+
+pthread_mutex_t *rdmc_ofi_progress_lock;
+
+void rdmc_ofi_set_progress_lock(pthread_mutex_t *lock)
+{
+    rdmc_ofi_progress_lock = lock;
+}
+
+static void complete(rdmc_req_t *req, int status, size_t len, uint64_t imm)
+{
+    rdmc_ofi_channel_untrack(req);
+    req->complete(req, status, len, imm);
+}
+
+static int report_cq_error(rdmc_ofi_ep_t *ep)
+{
+    struct fi_cq_err_entry err;
+    char detail[128];
+    ssize_t rc;
+
+    memset(&err, 0, sizeof(err));
+    rc = fi_cq_readerr(ep->cq, &err, 0);
+    if (rc < 0) {
+        return rc == -FI_EAGAIN ? 0 : (int)rc;
+    }
+    if (err.err != FI_ECANCELED) {
+        rdmc_log(1, "completion error on %s: %s (%s)", rdmc_ofi_fabric_provider(ep->fab),
+                 fi_strerror(err.err),
+                 fi_cq_strerror(ep->cq, err.prov_errno, err.err_data, detail, sizeof(detail)));
+    }
+    if (err.op_context != NULL) {
+        rdmc_req_t *req = err.op_context;
+        rdmc_ofi_channel_t *ch = req->transport_owner;
+        ofi_peer_t *peer = ch != NULL ? rdmc_ofi_channel_peer(ch, req->transport_peer) : NULL;
+        if (ep->failure_safe && err.err != FI_ECANCELED && peer != NULL &&
+            !(err.flags & FI_RECV)) {
+            peer->failed = true;   /* the process, for every communicator */
+        }
+        complete(req, -(err.err ? err.err : FI_EIO), err.len, err.data);
+    }
+    return 1;
+}
+
+/* The sender's completion of what we just took is ready to reap. */
+static void ring_sender(rdmc_req_t *req)
+{
+    rdmc_ofi_channel_t *ch = req->transport_owner;
+    ofi_peer_t *peer = ch != NULL ? rdmc_ofi_channel_peer(ch, req->transport_peer) : NULL;
+
+    if (peer != NULL) {
+        rdmc_doorbell_ring(&peer->doorbell);
+    }
+}
+
+int rdmc_ofi_ep_progress(rdmc_ofi_ep_t *ep)
+{
+    struct fi_cq_tagged_entry entries[CQ_BATCH];
+    ssize_t n = fi_cq_read(ep->cq, entries, CQ_BATCH);
+
+    if (n == -FI_EAGAIN) {
+        return 0;
+    }
+    if (n == -FI_EAVAIL) {
+        rdmc_ofi_note_work(ep);
+        return report_cq_error(ep);
+    }
+    if (n < 0) {
+        rdmc_log(1, "fi_cq_read failed: %s", fi_strerror((int)-n));
+        return (int)n;
+    }
+    rdmc_ofi_note_work(ep);
+    for (ssize_t i = 0; i < n; i++) {
+        rdmc_req_t *req = entries[i].op_context;
+        if (entries[i].flags & FI_REMOTE_WRITE) {
+            continue;   /* a peer's notifying write into our window: no context */
+        }
+        uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
+        if (entries[i].flags & FI_RECV) {
+            ring_sender(req);
+        }
+        complete(req, 0, entries[i].len, imm);
+    }
+    return (int)n;
+}
+
+static long us_since(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - then->tv_sec) * 1000000L + (now.tv_nsec - then->tv_nsec) / 1000;
+}
+
+static void nap_us(long us)
+{
+    struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+    nanosleep(&ts, NULL);
+}
+
+/* For the doorbell: anything to do after all?  Runs the completions under
+ * the progress lock; if someone else holds it, they are making progress,
+ * so don't sleep either. */
+static bool work_arrived(void *arg)
+{
+    rdmc_ofi_ep_t *ep = arg;
+    bool found;
+
+    if (rdmc_ofi_progress_lock == NULL) {
+        return rdmc_ofi_ep_progress(ep) != 0;
+    }
+    if (pthread_mutex_trylock(rdmc_ofi_progress_lock) != 0) {
+        return true;
+    }
+    found = rdmc_ofi_ep_progress(ep) != 0;
+    pthread_mutex_unlock(rdmc_ofi_progress_lock);
+    return found;
+}
+
+void rdmc_ofi_ep_wait(rdmc_ofi_ep_t *ep, int timeout_ms)
+{
+    long limit_us = (long)timeout_ms * 1000;
+
+    /* Work comes in bursts, so for SPIN_US after the last of it only yield
+     * the core.  Sleeping on tcp's fd at once left its sends waiting for
+     * the wake-up (8 emulated hosts at 1 Gbit/s, 16 MiB: 152 ms, against
+     * 143 ms yielding first). */
+    if (us_since(&ep->last_work) < SPIN_US) {
+        sched_yield();
+        return;
+    }
+    if (ep->wait_fd >= 0) {
+        struct fid *fids[1] = { &ep->cq->fid };
+        if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {
+            struct pollfd pfd = { ep->wait_fd, POLLIN, 0 };
+            (void)poll(&pfd, 1, timeout_ms);
+        }
+        return;
+    }
+    if (limit_us > SLEEP_MAX_US) {
+        limit_us = SLEEP_MAX_US;
+    }
+    if (ep->doorbell.page != NULL) {
+        rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, ep);
+    } else {
+        unsigned doublings = ep->idle_waits++;
+        long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
+        nap_us(us < limit_us ? us : limit_us);
+    }
+}
+
+/* ---- every endpoint of the process ---------------------------------------- */
+
+typedef struct progress_all {
+    int work;
+    int error;
+} progress_all_t;
+
+static void progress_one(rdmc_ofi_fabric_t *fab, void *arg)
+{
+    progress_all_t *all = arg;
+
+    if (fab->ep != NULL) {
+        int rc = rdmc_ofi_ep_progress(fab->ep);
+        if (rc < 0) {
+            all->error = rc;
+        } else {
+            all->work += rc;
+        }
+    }
+}
+
+int rdmc_ofi_progress(void)
+{
+    progress_all_t all = { 0, 0 };
+
+    rdmc_ofi_fabric_foreach(progress_one, &all);
+    return all.error != 0 ? all.error : all.work;
+}
+
+typedef struct wait_all {
+    rdmc_ofi_ep_t *only;
+    int open;
+} wait_all_t;
+
+static void count_open(rdmc_ofi_fabric_t *fab, void *arg)
+{
+    wait_all_t *all = arg;
+
+    if (fab->ep != NULL) {
+        all->only = fab->ep;
+        all->open++;
+    }
+}
+
+void rdmc_ofi_wait(int timeout_ms)
+{
+    wait_all_t all = { NULL, 0 };
+
+    rdmc_ofi_fabric_foreach(count_open, &all);
+    if (all.open == 1) {
+        rdmc_ofi_ep_wait(all.only, timeout_ms);
+    } else if (all.open > 1) {
+        /* Sleeping on one would miss the other: short naps instead. */
+        nap_us(SLEEP_MAX_US / 4);
+    } else {
+        nap_us((long)timeout_ms * 1000);
+    }
+}

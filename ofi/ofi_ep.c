@@ -1,0 +1,382 @@
+/*
+ * The process's endpoint on a fabric: opened at the first communicator that
+ * needs it, shared by every communicator after it, closed at finalize.
+ * Its address vector knows each peer process once (looked up by the
+ * address blob it published), so the cost of a new communicator does not
+ * grow with the number that exist.
+ *
+ * The address a process publishes is both endpoints' names followed by the
+ * doorbell's name (empty without a doorbell).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rdma/fi_cm.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+
+#include "ofi_internal.h"
+#include "rdmc_log.h"
+
+void rdmc_ofi_note_work(rdmc_ofi_ep_t *ep)
+{
+    ep->idle_waits = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
+}
+
+static int open_cq(rdmc_ofi_ep_t *ep)
+{
+    struct fi_cq_attr attr;
+    int rc;
+
+    memset(&attr, 0, sizeof(attr));
+    attr.format = FI_CQ_FORMAT_TAGGED;
+    attr.wait_obj = FI_WAIT_FD;
+    rc = fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
+    if (rc == 0 && fi_control(&ep->cq->fid, FI_GETWAIT, &ep->wait_fd) == 0) {
+        return 0;
+    }
+    if (rc == 0) {
+        fi_close(&ep->cq->fid);
+    }
+    /* No file descriptor to sleep on: the doorbell, or naps, instead. */
+    ep->wait_fd = -1;
+    attr.wait_obj = FI_WAIT_NONE;
+    return fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
+}
+
+/* An endpoint on our CQ and AV, enabled. */
+static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
+{
+    int rc = fi_endpoint(ep->fab->domain, ep->fab->info, fid_p, NULL);
+
+    if (rc != 0) {
+        rdmc_log(1, "fi_endpoint failed: %s", fi_strerror(-rc));
+        return rc;
+    }
+    rc = fi_ep_bind(*fid_p, &ep->cq->fid, FI_TRANSMIT | FI_RECV);
+    if (rc == 0) {
+        rc = fi_ep_bind(*fid_p, &ep->av->fid, 0);
+    }
+    if (rc == 0) {
+        rc = fi_enable(*fid_p);
+    }
+    if (rc != 0) {
+        rdmc_log(1, "enabling the endpoint failed: %s", fi_strerror(-rc));
+        fi_close(&(*fid_p)->fid);
+    }
+    return rc;
+}
+
+static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
+{
+    rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
+    struct fi_av_attr av_attr;
+    int rc;
+
+    if (ep == NULL) {
+        return -FI_ENOMEM;
+    }
+    ep->fab = fab;
+    ep->inject_limit = fab->info->tx_attr->inject_size;
+    if (fab->info->tx_attr->msg_order & FI_ORDER_WAW) {
+        ep->ordered_write_bytes = fab->info->ep_attr->max_order_waw_size;
+    }
+    ep->failure_safe = failure_safe;
+    rdmc_ofi_note_work(ep);
+    rdmc_ofi_mr_cache_init(ep);
+    if (failure_safe) {
+        ep->quiet = calloc(OFI_QUIET_SENDS, sizeof(*ep->quiet));
+        if (ep->quiet == NULL) {
+            rc = -FI_ENOMEM;
+            goto err_free_ep;
+        }
+    }
+    rc = open_cq(ep);
+    if (rc != 0) {
+        rdmc_log(1, "fi_cq_open failed: %s", fi_strerror(-rc));
+        goto err_free_ep;
+    }
+    if (ep->wait_fd < 0) {
+        rc = rdmc_doorbell_create(&ep->doorbell);
+        if (rc != 0) {
+            /* Still correct, only slower to wake: naps instead. */
+            rdmc_log(1, "no doorbell (%s): idle waits will nap", strerror(-rc));
+        }
+    }
+    memset(&av_attr, 0, sizeof(av_attr));
+    av_attr.type = FI_AV_TABLE;
+    rc = fi_av_open(fab->domain, &av_attr, &ep->av, NULL);
+    if (rc != 0) {
+        rdmc_log(1, "fi_av_open failed: %s", fi_strerror(-rc));
+        goto err_close_cq;
+    }
+    rc = open_fi_endpoint(ep, &ep->ep);
+    if (rc != 0) {
+        goto err_close_av;
+    }
+    rc = open_fi_endpoint(ep, &ep->sst_ep);
+    if (rc != 0) {
+        goto err_close_endpoint;
+    }
+    rdmc_log(1, "process endpoint open on %s (%s)", fab->info->fabric_attr->prov_name,
+             fab->info->domain_attr->name);
+    *ep_p = ep;
+    return 0;
+
+err_close_endpoint:
+    fi_close(&ep->ep->fid);
+err_close_av:
+    fi_close(&ep->av->fid);
+err_close_cq:
+    rdmc_doorbell_close(&ep->doorbell);
+    fi_close(&ep->cq->fid);
+err_free_ep:
+    free(ep->quiet);
+    free(ep);
+    return rc;
+}
+
+static unsigned long long endpoints_opened;
+
+unsigned long long rdmc_ofi_endpoints_opened(void)
+{
+    return __atomic_load_n(&endpoints_opened, __ATOMIC_RELAXED);
+}
+
+int rdmc_ofi_ep_get(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
+{
+    int rc = 0;
+
+    /* Set-up runs under the engine's lock: no two threads open at once. */
+    if (fab->ep == NULL) {
+        rc = ep_open(fab, failure_safe, &fab->ep);
+        if (rc == 0) {
+            __atomic_add_fetch(&endpoints_opened, 1, __ATOMIC_RELAXED);
+        }
+    }
+    if (rc == 0) {
+        *ep_p = fab->ep;
+    }
+    return rc;
+}
+
+void rdmc_ofi_ep_shut(rdmc_ofi_ep_t *ep)
+{
+    if (ep == NULL || ep->ep == NULL) {
+        return;
+    }
+    fi_close(&ep->sst_ep->fid);
+    fi_close(&ep->ep->fid);
+    ep->sst_ep = ep->ep = NULL;
+}
+
+void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
+{
+    if (ep == NULL) {
+        return;
+    }
+    rdmc_ofi_ep_shut(ep);
+    rdmc_mr_cache_flush(&ep->mr_cache);
+    fi_close(&ep->av->fid);
+    fi_close(&ep->cq->fid);
+    for (uint32_t i = 0; i < ep->npeers; i++) {
+        rdmc_doorbell_close(&ep->peers[i]->doorbell);
+        free(ep->peers[i]);
+    }
+    rdmc_doorbell_unlink(&ep->doorbell);
+    rdmc_doorbell_close(&ep->doorbell);
+    free(ep->peers);
+    free(ep->peer_index);
+    free(ep->quiet);
+    free(ep);
+}
+
+size_t rdmc_ofi_ep_peers(const rdmc_ofi_ep_t *ep)
+{
+    return ep->npeers;
+}
+
+/* ---- our address --------------------------------------------------------- */
+
+/* Address blob: per endpoint [uint32 name length][provider's name], the
+ * engine's then the SST's; then [doorbell name, NUL]. */
+static int put_name(struct fid_ep *fid, uint8_t **out, size_t *room)
+{
+    size_t name_len = *room > sizeof(uint32_t) ? *room - sizeof(uint32_t) : 0;
+    uint32_t len32;
+    int rc = fi_getname(&fid->fid, *out + sizeof(uint32_t), &name_len);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (sizeof(uint32_t) + name_len > *room) {
+        return -FI_ETOOSMALL;
+    }
+    len32 = (uint32_t)name_len;
+    memcpy(*out, &len32, sizeof(len32));
+    *out += sizeof(uint32_t) + name_len;
+    *room -= sizeof(uint32_t) + name_len;
+    return 0;
+}
+
+int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p)
+{
+    uint8_t *out = buf;
+    size_t room = *len_p;
+    size_t bell_len = strlen(ep->doorbell.name) + 1;
+    int rc;
+
+    rc = put_name(ep->ep, &out, &room);
+    if (rc == 0) {
+        rc = put_name(ep->sst_ep, &out, &room);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (bell_len > room) {
+        return -FI_ETOOSMALL;
+    }
+    memcpy(out, ep->doorbell.name, bell_len);
+    *len_p = (size_t)(out - (uint8_t *)buf) + bell_len;
+    return 0;
+}
+
+/* ---- peers ---------------------------------------------------------------- */
+
+static uint32_t blob_hash(const uint8_t *blob, size_t len)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ blob[i]) * 16777619u;
+    }
+    return h;
+}
+
+/* The slot of the index where the blob is, or the empty slot it would go to. */
+static uint32_t index_slot(const rdmc_ofi_ep_t *ep, const void *addr, size_t len)
+{
+    uint32_t mask = ep->peer_index_cap - 1;
+    uint32_t slot = blob_hash(addr, len) & mask;
+
+    for (;;) {
+        uint32_t id1 = ep->peer_index[slot];
+        if (id1 == 0) {
+            return slot;
+        }
+        const ofi_peer_t *p = ep->peers[id1 - 1];
+        if (p->addr_len == len && memcmp(p->addr, addr, len) == 0) {
+            return slot;
+        }
+        slot = (slot + 1) & mask;
+    }
+}
+
+/* Keep the index at most half full. */
+static int index_grow(rdmc_ofi_ep_t *ep)
+{
+    uint32_t old_cap = ep->peer_index_cap, *old = ep->peer_index;
+    uint32_t cap = old_cap ? old_cap * 2 : 64;
+
+    if ((ep->npeers + 1) * 2 <= old_cap) {
+        return 0;
+    }
+    ep->peer_index = calloc(cap, sizeof(*ep->peer_index));
+    if (ep->peer_index == NULL) {
+        ep->peer_index = old;
+        return -FI_ENOMEM;
+    }
+    ep->peer_index_cap = cap;
+    for (uint32_t id = 0; id < ep->npeers; id++) {
+        const ofi_peer_t *p = ep->peers[id];
+        ep->peer_index[index_slot(ep, p->addr, p->addr_len)] = id + 1;
+    }
+    free(old);
+    return 0;
+}
+
+/* Insert the next name of an address blob; false when it is malformed. */
+static bool take_name(rdmc_ofi_ep_t *ep, const uint8_t **in, size_t *left, fi_addr_t *addr_p)
+{
+    uint32_t name_len;
+
+    if (*left < sizeof(uint32_t)) {
+        return false;
+    }
+    memcpy(&name_len, *in, sizeof(name_len));
+    if (sizeof(uint32_t) + (size_t)name_len >= *left ||
+        fi_av_insert(ep->av, *in + sizeof(uint32_t), 1, addr_p, 0, NULL) != 1) {
+        return false;
+    }
+    *in += sizeof(uint32_t) + name_len;
+    *left -= sizeof(uint32_t) + name_len;
+    return true;
+}
+
+static int peer_insert(rdmc_ofi_ep_t *ep, const void *addr, size_t len, ofi_peer_t *p)
+{
+    const uint8_t *in = addr;
+    size_t left = len;
+
+    if (len == 0 || len > sizeof(p->addr) || in[len - 1] != '\0' ||
+        !take_name(ep, &in, &left, &p->msg) || !take_name(ep, &in, &left, &p->rma)) {
+        rdmc_log(1, "malformed or unusable peer address (%zu bytes)", len);
+        return -FI_EINVAL;
+    }
+    const char *bell = (const char *)in;
+    if (bell[0] != '\0' && ep->doorbell.page != NULL) {
+        int rc = rdmc_doorbell_open(&p->doorbell, bell);
+        if (rc != 0) {
+            rdmc_log(1, "cannot map a peer's doorbell %s (%s)", bell, strerror(-rc));
+            return rc;
+        }
+    }
+    memcpy(p->addr, addr, len);
+    p->addr_len = (uint32_t)len;
+    return 0;
+}
+
+int rdmc_ofi_ep_peer(rdmc_ofi_ep_t *ep, const void *addr, size_t len, uint32_t *id_p)
+{
+    ofi_peer_t *p;
+    uint32_t slot;
+    int rc;
+
+    if (len == 0 || len > RDMC_OFI_MAX_ADDR) {
+        rdmc_log(1, "peer address of %zu bytes refused", len);
+        return -FI_EINVAL;
+    }
+    rc = index_grow(ep);
+    if (rc != 0) {
+        return rc;
+    }
+    slot = index_slot(ep, addr, len);
+    if (ep->peer_index[slot] != 0) {
+        *id_p = ep->peer_index[slot] - 1;
+        return 0;
+    }
+    if (ep->npeers == ep->peers_cap) {
+        uint32_t cap = ep->peers_cap ? ep->peers_cap * 2 : 16;
+        ofi_peer_t **grown = realloc(ep->peers, cap * sizeof(*grown));
+        if (grown == NULL) {
+            return -FI_ENOMEM;
+        }
+        ep->peers = grown;
+        ep->peers_cap = cap;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return -FI_ENOMEM;
+    }
+    rc = peer_insert(ep, addr, len, p);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    ep->peers[ep->npeers] = p;
+    ep->peer_index[slot] = ++ep->npeers;
+    *id_p = ep->npeers - 1;
+    return 0;
+}

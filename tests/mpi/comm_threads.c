@@ -1,0 +1,191 @@
+/*
+ * Communicator creation while rdmc works, under MPI_THREAD_MULTIPLE:
+ *
+ *   1. MPI_Intercomm_create between the even and the odd ranks (its
+ *      context id agreement calls MPI_Ibcast on the local communicators
+ *      from inside opal_progress, where rdmc must not block), then
+ *      MPI_Intercomm_merge; broadcasts on the intercommunicator (not
+ *      rdmc's) and on the merged communicator (rdmc's) check every byte;
+ *   2. two threads at once: one posts MPI_Ibcast and waits for it on one
+ *      communicator, again and again, while the other creates and frees
+ *      communicators (dup, split) and broadcasts on them.
+ *
+ * Checked at every rank: every byte, and through MPI_T that rdmc carried
+ * the broadcasts on the merged communicator and the first thread's.
+ * Every loop is bounded; mpirun's timeout catches a hang.
+ *
+ *   comm_threads [--rounds N]   (N = 200)
+ */
+#include <mpi.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdmc_pvars.h"
+
+#define BYTES 20000   /* through the engine: above the SST's slots */
+
+static int rank, size, rounds = 200;
+static int problems;   /* atomic */
+
+static void problem(const char *what, int index, long long detail)
+{
+    if (__atomic_fetch_add(&problems, 1, __ATOMIC_RELAXED) < 10) {
+        printf("comm_threads rank %d: %s (%d, %lld)\n", rank, what, index, detail);
+    }
+}
+
+static uint8_t pattern(int tag, int root, size_t i)
+{
+    return (uint8_t)(tag * 29 + root * 13 + i * 5 + 1);
+}
+
+/* One broadcast of BYTES from root on comm, checked; blocking or not. */
+static void bcast_checked(MPI_Comm comm, int root, int tag, bool nonblocking)
+{
+    static __thread uint8_t buf[BYTES];
+    int crank;
+    MPI_Request req;
+
+    MPI_Comm_rank(comm, &crank);
+    for (size_t i = 0; i < BYTES; i++) {
+        buf[i] = crank == root ? pattern(tag, root, i) : 0;
+    }
+    if (nonblocking) {
+        MPI_Ibcast(buf, BYTES, MPI_BYTE, root, comm, &req);
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+    } else {
+        MPI_Bcast(buf, BYTES, MPI_BYTE, root, comm);
+    }
+    for (size_t i = 0; i < BYTES; i++) {
+        if (buf[i] != pattern(tag, root, i)) {
+            problem("wrong byte", tag, (long long)i);
+            return;
+        }
+    }
+}
+
+static void intercomm_then_merge(void)
+{
+    MPI_Comm half, inter, merged;
+    int color = rank % 2, remote_leader = color == 0 ? 1 : 0;
+    long long before;
+    uint8_t buf[BYTES];
+
+    MPI_Comm_split(MPI_COMM_WORLD, color, rank, &half);
+    /* rdmc is linked on the half before the intercommunicator is made. */
+    bcast_checked(half, 0, 1, true);
+    MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, remote_leader, 77, &inter);
+
+    /* On the intercommunicator: the even group's rank 0 sends to the odd
+     * group (rdmc does not take intercommunicators: Open MPI's own does). */
+    for (size_t i = 0; i < BYTES; i++) {
+        buf[i] = rank == 0 ? pattern(2, 0, i) : 0;
+    }
+    if (color == 0) {
+        MPI_Bcast(buf, BYTES, MPI_BYTE, rank == 0 ? MPI_ROOT : MPI_PROC_NULL, inter);
+    } else {
+        MPI_Bcast(buf, BYTES, MPI_BYTE, 0, inter);
+    }
+    for (size_t i = 0; rank != 0 && color == 1 && i < BYTES; i++) {
+        if (buf[i] != pattern(2, 0, i)) {
+            problem("wrong byte on the intercommunicator", 2, (long long)i);
+            break;
+        }
+    }
+
+    MPI_Intercomm_merge(inter, color, &merged);
+    before = rdmc_pvar_read("coll_rdmc_ibcasts");
+    for (int root = 0; root < size; root++) {
+        bcast_checked(merged, root, 3 + root, true);
+    }
+    if (rdmc_pvar_read("coll_rdmc_ibcasts") - before != size) {
+        problem("rdmc did not carry the merged communicator's MPI_Ibcasts", 0,
+                rdmc_pvar_read("coll_rdmc_ibcasts") - before);
+    }
+    MPI_Comm_free(&merged);
+    MPI_Comm_free(&inter);
+    MPI_Comm_free(&half);
+}
+
+static MPI_Comm busy_comm;
+
+static void *ibcast_loop(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < rounds; i++) {
+        bcast_checked(busy_comm, i % size, 100 + i, true);
+    }
+    return NULL;
+}
+
+static void *create_free_loop(void *arg)
+{
+    MPI_Comm parent = *(MPI_Comm *)arg;
+
+    for (int i = 0; i < rounds / 4; i++) {
+        MPI_Comm child;
+        if (i % 2 == 0) {
+            MPI_Comm_dup(parent, &child);
+        } else {
+            MPI_Comm_split(parent, 0, size - rank, &child);
+        }
+        bcast_checked(child, i % size, 50 + i, i % 3 == 0);
+        MPI_Comm_free(&child);
+    }
+    return NULL;
+}
+
+static void threads_at_once(void)
+{
+    MPI_Comm parent;
+    pthread_t a, b;
+    long long before;
+
+    MPI_Comm_dup(MPI_COMM_WORLD, &busy_comm);
+    MPI_Comm_dup(MPI_COMM_WORLD, &parent);
+    before = rdmc_pvar_read("coll_rdmc_ibcasts");
+    pthread_create(&a, NULL, ibcast_loop, NULL);
+    pthread_create(&b, NULL, create_free_loop, &parent);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    /* At least the busy communicator's: the other thread's add to it. */
+    if (rdmc_pvar_read("coll_rdmc_ibcasts") - before < rounds) {
+        problem("rdmc did not carry the busy thread's MPI_Ibcasts", rounds,
+                rdmc_pvar_read("coll_rdmc_ibcasts") - before);
+    }
+    MPI_Comm_free(&parent);
+    MPI_Comm_free(&busy_comm);
+}
+
+int main(int argc, char **argv)
+{
+    int provided, all = 0;
+
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (argc > 2 && strcmp(argv[1], "--rounds") == 0) {
+        rounds = atoi(argv[2]);
+    }
+    if (provided < MPI_THREAD_MULTIPLE) {
+        problem("MPI_THREAD_MULTIPLE not provided", provided, 0);
+    } else if (rdmc_pvar_read("coll_rdmc_ibcasts") < 0) {
+        problem("coll/rdmc is not loaded", 0, 0);
+    } else if (size < 2) {
+        problem("needs two ranks or more", size, 0);
+    } else {
+        intercomm_then_merge();
+        threads_at_once();
+    }
+    MPI_Allreduce(&problems, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0) {
+        printf("comm_threads: %d ranks, %d rounds: %s\n", size, rounds, all ? "FAILED" : "OK");
+    }
+    MPI_Finalize();
+    return all ? 1 : 0;
+}
