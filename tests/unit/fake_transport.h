@@ -36,6 +36,9 @@ uint64_t fake_world_posted_recvs(const fake_world_t *world);
 int64_t fake_world_mem_holds(const fake_world_t *world);
 /* The largest number of data receives posted at once by one endpoint. */
 uint64_t fake_world_max_posted_data(const fake_world_t *world);
+/* The most data sends `rank` had posted at once (posted, completion not yet
+ * reported to the engine). */
+uint64_t fake_world_max_sends_out(const fake_world_t *world, int rank);
 
 /* One-sided writes: applied by the target's progress, in posting order per
  * pair unless unordered (then ordered_write_bytes is 0), and with torn, a
