@@ -493,6 +493,15 @@ uint64_t fake_world_undelivered(const fake_world_t *w)
     return count;
 }
 
+uint64_t fake_world_undelivered_data(const fake_world_t *w)
+{
+    uint64_t count = 0;
+    for (fake_msg_t *m = w->in_flight; m; m = m->next) {
+        count += is_data(m->tag);
+    }
+    return count;
+}
+
 int64_t fake_world_mem_holds(const fake_world_t *w)
 {
     return w->mem_holds;

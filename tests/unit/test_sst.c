@@ -3,10 +3,12 @@
  * stability arithmetic (coll/rdmc_stream.c), over the fake transport: writes
  * land when the target progresses, in order or not, whole or in pieces.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -686,6 +688,76 @@ static void test_stream_local_in_order(void **state)
     group_close(g);
 }
 
+/* ---- the stream: a silent peer ------------------------------------------ */
+
+enum { SILENT_TIMEOUT_MS = 50 };
+
+static double silent_now_ms;
+
+static double silent_clock(void)
+{
+    return silent_now_ms;
+}
+
+typedef struct silent_outcome {
+    int calls, status;
+    char error[192];
+} silent_outcome_t;
+
+static void silent_done(void *arg, int status, const char *error)
+{
+    silent_outcome_t *o = arg;
+
+    o->calls++;
+    o->status = status;
+    snprintf(o->error, sizeof(o->error), "%s", error != NULL ? error : "");
+}
+
+/* A root whose peers never answer: the stream breaks with -ETIMEDOUT once
+ * nothing has happened for the timeout (virtual time), not before, and
+ * both collectives in flight complete with it when the stream is closed
+ * (the module closes the transport first, then calls rdmc_stream_fini). */
+static void test_stream_silent_peer_times_out(void **state)
+{
+    group_t g;
+    rdmc_stream_t s;
+    rdmc_coll_t c[2];
+    silent_outcome_t out[2];
+    uint8_t src[5000] = { 0 };
+    char want[64];
+
+    (void)state;
+    silent_now_ms = 1000;
+    memset(out, 0, sizeof(out));
+    group_open(&g, 3, 2, 8, 3, false, false, false);
+    rdmc_stream_params_t p = { fake_world_endpoint(g.world, 0), g.sst[0], 3, 0, 2, false,
+                               SILENT_TIMEOUT_MS, 1000, NULL, silent_clock, 0 };
+    assert_int_equal(rdmc_stream_init(&s, &p), 0);
+    for (int i = 0; i < 2; i++) {
+        c[i] = (rdmc_coll_t){ .kind = RDMC_COLL_BCAST_LARGE, .root = 0, .nbytes = sizeof(src),
+                              .large = { .buf = src, .nbytes = sizeof(src), .block_bytes = 1024 },
+                              .hooks = { .done = silent_done, .arg = &out[i] } };
+        rdmc_stream_issue(&s, &c[i]);
+    }
+    /* Ranks 1 and 2 never progress; rank 0 does, every virtual 0.5 ms. */
+    for (int i = 0; i < 4 * SILENT_TIMEOUT_MS && s.error == 0; i++) {
+        silent_now_ms += 0.5;
+        rdmc_stream_progress(&s);
+    }
+    assert_int_equal(s.error, -ETIMEDOUT);
+    assert_true(silent_now_ms > 1000 + SILENT_TIMEOUT_MS);
+    assert_true(silent_now_ms <= 1000 + SILENT_TIMEOUT_MS + 1);
+    assert_int_equal(out[0].calls + out[1].calls, 0);   /* the caller closes first */
+    rdmc_stream_fini(&s);
+    snprintf(want, sizeof(want), "made no progress for %d ms", SILENT_TIMEOUT_MS);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(out[i].calls, 1);
+        assert_int_equal(out[i].status, -ETIMEDOUT);
+        assert_non_null(strstr(out[i].error, want));
+    }
+    group_close(&g);
+}
+
 static void test_stream_window_of_one(void **state)
 {
     (void)state;
@@ -708,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_stream_stable_in_order),
         cmocka_unit_test(test_stream_local_in_order),
         cmocka_unit_test(test_stream_window_of_one),
+        cmocka_unit_test(test_stream_silent_peer_times_out),
         cmocka_unit_test(test_view_region_whole_copies),
         cmocka_unit_test(test_removed_member_is_ignored),
     };
