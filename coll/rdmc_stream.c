@@ -664,11 +664,6 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
     return 0;
 }
 
-void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why)
-{
-    stream_fail(s, status, "%s", why);
-}
-
 void rdmc_stream_fini(rdmc_stream_t *s)
 {
     for (int i = 0; i < 3; i++) {

@@ -160,9 +160,6 @@ int rdmc_stream_progress(rdmc_stream_t *s);
  * peer's write.  Call until true or a deadline. */
 bool rdmc_stream_leave(rdmc_stream_t *s);
 
-/* Fail everything, now and later (e.g. the communicator is unusable). */
-void rdmc_stream_break(rdmc_stream_t *s, int status, const char *why);
-
 /* Something issued and not yet completed? */
 bool rdmc_stream_busy(const rdmc_stream_t *s);
 /* How long the caller may sleep before the stream needs attention again
