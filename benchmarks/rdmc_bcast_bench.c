@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_options.h"
 #include "rdmc_pvars.h"
 
 #define DEFAULT_MAX_BYTES (1 << 20)
@@ -523,31 +524,11 @@ static const bench_type_t *find_type(const char *name)
     return NULL;
 }
 
-static int parse_sizes(const char *arg, options_t *o)
-{
-    char *end;
-    const char *colon = strchr(arg, ':');
-
-    if (colon != NULL) {
-        o->min_bytes = strtoull(arg, &end, 10);
-        if (end != colon) {
-            return -1;
-        }
-        arg = colon + 1;
-    }
-    if (*arg != '\0') {
-        o->max_bytes = strtoull(arg, &end, 10);
-        if (*end != '\0') {
-            return -1;
-        }
-    }
-    return o->min_bytes <= o->max_bytes ? 0 : -1;
-}
-
 static int parse_options(int argc, char **argv, options_t *o)
 {
     const char *sizes = NULL;
-    int c;
+    uint64_t min, max;
+    int c, rc = 0;
 
     *o = (options_t){ .type = &bench_types[0], .iterations = -1, .warmup = -1,
                       .window = DEFAULT_WINDOW, .compute_ms = DEFAULT_COMPUTE_MS };
@@ -562,16 +543,16 @@ static int parse_options(int argc, char **argv, options_t *o)
             sizes = optarg;   /* read once the type's defaults are known */
             break;
         case 'i':
-            o->iterations = atoi(optarg);
+            rc = bench_parse_int(optarg, 1, &o->iterations);
             break;
         case 'x':
-            o->warmup = atoi(optarg);
+            rc = bench_parse_int(optarg, 0, &o->warmup);
             break;
         case 'f':
             o->full = 1;
             break;
         case 'r':
-            o->root = atoi(optarg);
+            rc = bench_parse_int(optarg, 0, &o->root);
             break;
         case 'e':
             o->extended = 1;
@@ -580,10 +561,10 @@ static int parse_options(int argc, char **argv, options_t *o)
             o->check = 1;
             break;
         case 'T':
-            o->test_calls = atoi(optarg);
+            rc = bench_parse_int(optarg, 0, &o->test_calls);
             break;
         case 'w':
-            o->window = atoi(optarg);
+            rc = bench_parse_int(optarg, 1, &o->window);
             break;
         case 'b':
             o->blocking = 1;
@@ -597,12 +578,17 @@ static int parse_options(int argc, char **argv, options_t *o)
         default:
             return -1;
         }
+        if (rc != 0) {
+            return -1;
+        }
     }
-    o->min_bytes = o->type->min_bytes;
-    o->max_bytes = o->type->max_bytes;
-    if (sizes != NULL && parse_sizes(sizes, o) != 0) {
+    min = o->type->min_bytes;
+    max = o->type->max_bytes;
+    if (sizes != NULL && bench_parse_range(sizes, &min, &max) != 0) {
         return -1;
     }
+    o->min_bytes = (size_t)min;
+    o->max_bytes = (size_t)max;
     /* -e is bcast's only */
     o->extended = o->extended && o->type->measure == measure_bcast;
     return o->window > 0 && o->test_calls >= 0 && o->compute_ms >= 0 ? 0 : -1;

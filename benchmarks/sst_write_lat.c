@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_options.h"
 #include "membership/sst.h"
 #include "ofi/rdmc_ofi.h"
 #include "sst_world.h"
@@ -40,7 +41,7 @@
 
 typedef struct bench {
     rdmc_ofi_request_t req;
-    unsigned long min_bytes, max_bytes;
+    uint64_t min_bytes, max_bytes;
     long iterations, warmup;
     int rank, n;
     rdmc_ofi_fabric_t *fab;
@@ -151,25 +152,21 @@ static void measure(bench_t *b)
 
 static void parse_options(int argc, char **argv, bench_t *b)
 {
-    int c;
+    int c, rc = 0;
 
     b->req = (rdmc_ofi_request_t){ "shm", "", false };
     b->min_bytes = 8, b->max_bytes = PAYLOAD, b->iterations = 10000, b->warmup = 200;
-    while ((c = getopt(argc, argv, "m:i:x:p:d:")) != -1) {
-        char *colon = c == 'm' ? strchr(optarg, ':') : NULL;
+    while ((c = getopt(argc, argv, "m:i:x:p:d:")) != -1 && rc == 0) {
         switch (c) {
-        case 'm':
-            b->min_bytes = colon ? strtoul(optarg, NULL, 10) : b->min_bytes;
-            b->max_bytes = strtoul(colon ? colon + 1 : optarg, NULL, 10);
-            break;
-        case 'i': b->iterations = atol(optarg); break;
-        case 'x': b->warmup = atol(optarg); break;
+        case 'm': rc = bench_parse_range(optarg, &b->min_bytes, &b->max_bytes); break;
+        case 'i': rc = bench_parse_long(optarg, 1, &b->iterations); break;
+        case 'x': rc = bench_parse_long(optarg, 0, &b->warmup); break;
         case 'p': b->req.provider = optarg; break;
         case 'd': b->req.domain = optarg; break;
-        default: b->iterations = 0; break;
+        default: rc = -1; break;
         }
     }
-    if (b->min_bytes < 1 || b->min_bytes > b->max_bytes || b->max_bytes > PAYLOAD ||
+    if (rc != 0 || b->min_bytes < 1 || b->min_bytes > b->max_bytes || b->max_bytes > PAYLOAD ||
         b->iterations < 1 || b->warmup < 0 || b->n < 2) {
         if (b->rank == 0) {
             fprintf(stderr, "usage: mpirun -np N>=2 %s [-m [min:]max (1..%d)] [-i iterations] "

@@ -2,8 +2,8 @@
  * The RDMC broadcast engine (protocol in rdmc_engine.h).
  *
  * All state changes happen in completion callbacks run by the transport's
- * progress(), and in rdmc_op_start(); nothing here blocks except
- * rdmc_op_wait().
+ * progress(), and in rdmc_op_start(); nothing here blocks (the caller
+ * drives progress: the stream, coll/rdmc_stream.c).
  */
 #include "rdmc_engine.h"
 
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rdmc_blocksize.h"
 
@@ -36,6 +35,11 @@ uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step)
 
     return ((uint64_t)kind << TAG_KIND_SHIFT) |
            ((seq & seq_mask) << TAG_STEP_BITS) | (step & step_mask);
+}
+
+enum rdmc_tag_kind rdmc_tag_kind_of(uint64_t tag)
+{
+    return (enum rdmc_tag_kind)(tag >> TAG_KIND_SHIFT);
 }
 
 /* The sequence bits of an op's tags: the low bits of its seq, and above
@@ -314,7 +318,6 @@ static rdmc_op_t *req_finish(rdmc_req_t *base)
     rdmc_op_t *op = req->op;
 
     req->op = NULL;
-    op->events++;
     return op;
 }
 
@@ -595,23 +598,6 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params)
     return op->status;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Polls that find nothing before the transport is allowed to sleep. */
-#define SPINS_BEFORE_WAIT 64
-/* Longest single sleep, so the idle hook and the timeout stay responsive. */
-#define WAIT_SLICE_MS 10
-/* The idle hook (Open MPI's own progress, which may yield the core) runs at
- * most this often: often enough for the rest of MPI, rarely enough not to
- * steal the core from ranks that are copying. */
-#define IDLE_HOOK_INTERVAL_MS 1.0
-
 bool rdmc_op_test(rdmc_op_t *op)
 {
     if (op->refused && op->status == 0) {
@@ -623,42 +609,6 @@ bool rdmc_op_test(rdmc_op_t *op)
         }
     }
     return op->done || op->status != 0;
-}
-
-int rdmc_op_wait(rdmc_op_t *op, int timeout_ms)
-{
-    rdmc_transport_t *tp = op->p.tp;
-    uint64_t seen = op->events;
-    double last_event = now_ms(), last_hook = last_event;
-    int idle_polls = 0;
-
-    while (!rdmc_op_test(op)) {
-        int rc = tp->ops->progress(tp);
-        if (rc < 0) {
-            op_fail(op, rc, "transport progress failed (%d)", rc);
-            break;
-        }
-        if (op->events != seen) {
-            seen = op->events;
-            last_event = now_ms();
-            idle_polls = 0;
-            continue;
-        }
-        if (now_ms() - last_event > timeout_ms) {
-            op_fail(op, -ETIMEDOUT,
-                    "no progress for %d ms (%zu/%zu blocks received, %zu/%zu sent)",
-                    timeout_ms, op->recvs_done, op->nrecvs, op->sends_done, op->nsends);
-            break;
-        }
-        if (++idle_polls >= SPINS_BEFORE_WAIT) {
-            if (op->p.hooks.idle != NULL && now_ms() - last_hook >= IDLE_HOOK_INTERVAL_MS) {
-                op->p.hooks.idle(op->p.hooks.arg);
-                last_hook = now_ms();
-            }
-            tp->ops->wait(tp, WAIT_SLICE_MS);
-        }
-    }
-    return op->status;
 }
 
 void rdmc_op_abandon(rdmc_op_t *op)

@@ -66,8 +66,6 @@ typedef struct rdmc_op_hooks {
     void (*fill)(void *arg, uint64_t offset, uint64_t len);
     /* Receiver: bytes [offset, offset+len) have arrived. */
     void (*arrived)(void *arg, uint64_t offset, uint64_t len);
-    /* Called while waiting without progress (e.g. to progress MPI itself). */
-    void (*idle)(void *arg);
     void *arg;
 } rdmc_op_hooks_t;
 
@@ -127,7 +125,6 @@ struct rdmc_op {
     int status;                     /* 0, or the first error (negative) */
     char error[192];                /* what went wrong, for the log */
     int error_peer;                 /* the rank the failed transfer was with, or -1 */
-    uint64_t events;                /* completions seen, for the idle timeout */
 
     uint8_t *base;                  /* the whole message at this rank */
     void *mem_handle;               /* the transport's hold on base */
@@ -154,6 +151,8 @@ struct rdmc_op {
 
 /* Tag of one message: kind | 28 bits of sequence | 32 bits of step. */
 uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step);
+/* The kind of a tag made by rdmc_tag. */
+enum rdmc_tag_kind rdmc_tag_kind_of(uint64_t tag);
 
 /* Start the op.  Returns 0 or a negative code (nothing left posted). */
 int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params);
@@ -162,10 +161,6 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params);
  * is done or has failed.  Does not progress the transport (everything else
  * advances in completion callbacks). */
 bool rdmc_op_test(rdmc_op_t *op);
-
-/* Drive progress until the op is done, fails, or sees no completion for
- * timeout_ms.  Returns op->status. */
-int rdmc_op_wait(rdmc_op_t *op, int timeout_ms);
 
 /* A view change made the op moot: fail it (-ECANCELED) and cancel every
  * receive it has posted, so that nothing lands in its buffer any more once

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A small receive looks for its message in other rows (a root mismatch)
  * only after waiting this long, to keep the common pass O(1). */
@@ -38,14 +37,6 @@ static uint64_t bit(uint32_t r)
 static uint64_t dead_ranks(const rdmc_stream_t *s)
 {
     return s->p.gm != NULL ? s->p.gm->failed : 0;
-}
-
-double rdmc_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Heartbeats, suspicions and timeouts all read the stream's clock. */

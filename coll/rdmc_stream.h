@@ -39,6 +39,7 @@
 
 #include "membership/group_manager.h"
 #include "membership/sst.h"
+#include "rdmc_clock.h"
 #include "rdmc_engine.h"
 
 typedef enum rdmc_coll_kind {
@@ -176,7 +177,5 @@ bool rdmc_stream_busy(const rdmc_stream_t *s);
 /* How long the caller may sleep before the stream needs attention again
  * (heartbeat, timeout), at most cap_ms. */
 int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms);
-
-double rdmc_now_ms(void);
 
 #endif

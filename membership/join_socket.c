@@ -13,24 +13,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "coll/rdmc_clock.h"
 #include "join_wire.h"
-
-double rdmc_join_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Sleep until fd is ready for `events` or the deadline passes. */
 static int wait_ready(int fd, short events, double deadline_ms)
 {
     for (;;) {
-        double left = deadline_ms - rdmc_join_now_ms();
+        double left = deadline_ms - rdmc_now_ms();
         struct pollfd p = { .fd = fd, .events = events };
         int rc;
 

@@ -1,7 +1,7 @@
 /*
  * The TCP socket a joiner's handshake travels on, before any communicator
  * joins the two sides.  Every call is bounded by a deadline (milliseconds
- * of CLOCK_MONOTONIC, rdmc_join_now_ms) and sleeps in poll() meanwhile.
+ * of CLOCK_MONOTONIC, rdmc_now_ms in coll/rdmc_clock.h) and sleeps in poll() meanwhile.
  *
  * Frames: a 4-byte big-endian length, then that many bytes (at most
  * RDMC_JOIN_MSG_MAX).  All functions return 0 or a negative errno:
@@ -13,8 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-double rdmc_join_now_ms(void);
 
 /* A listening socket on every interface, on a port the kernel picks. */
 int rdmc_join_listen(int *fd_p, int *port_p);

@@ -30,6 +30,7 @@
  * without failed ranks, never through a collective of a communicator that
  * may still hold one.
  */
+#include "coll/rdmc_clock.h"
 #include "join_socket.h"
 #include "join_token.h"
 #include "join_wire.h"
@@ -213,7 +214,7 @@ static int wait_bounded(MPI_Request *req, double deadline_ms)
         if (rc != MPI_SUCCESS || done) {
             return rc;
         }
-        if (rdmc_join_now_ms() > deadline_ms) {
+        if (rdmc_now_ms() > deadline_ms) {
             PMPI_Cancel(req);
             PMPI_Wait(req, MPI_STATUS_IGNORE);
             return MPI_ERR_PENDING;
@@ -244,7 +245,7 @@ static int recv_msg(int fd, rdmc_join_type_t type, rdmc_join_msg_t *msg, double 
 /* Challenge the joiner on fd and judge its answer; true once it said GO. */
 static bool admit_one(const opening_t *o, int fd, uint64_t view_id, double admit_deadline_ms)
 {
-    double deadline = rdmc_join_now_ms() + HANDSHAKE_MS;
+    double deadline = rdmc_now_ms() + HANDSHAKE_MS;
     rdmc_join_msg_t challenge = { .type = RDMC_JOIN_CHALLENGE };
     rdmc_join_msg_t verdict = { .type = RDMC_JOIN_VERDICT, .view_id = view_id };
     rdmc_join_msg_t answer, go;
@@ -277,7 +278,7 @@ static bool admit_one(const opening_t *o, int fd, uint64_t view_id, double admit
         }
     }
     if (why == NULL) {
-        double left = admit_deadline_ms - rdmc_join_now_ms();
+        double left = admit_deadline_ms - rdmc_now_ms();
         verdict.code = RDMC_JOIN_ADMITTED;
         verdict.wait_ms = (uint32_t)(left > 0 ? left : 0) + HANDSHAKE_MS;
         snprintf(verdict.port, sizeof(verdict.port), "%s", o->port);
@@ -359,7 +360,7 @@ static int follow(MPI_Comm *comm_p, double wait_ms)
         int msg = 0, rc = PMPI_Irecv(&msg, 1, MPI_INT, 0, STEP_TAG, *comm_p, &req);
 
         if (rc == MPI_SUCCESS) {
-            rc = wait_bounded(&req, rdmc_join_now_ms() + wait_ms);
+            rc = wait_bounded(&req, rdmc_now_ms() + wait_ms);
         }
         if (rc == MPI_ERR_PENDING) {
             say("admitting: the group's leader did not answer within %.0f ms", wait_ms);
@@ -535,7 +536,7 @@ RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
     if (rc != MPI_SUCCESS) {
         say("group %s: the member that opened it has failed; close and open it again", o->name);
     } else if (o->leader) {
-        rc = lead(o, &joined, max_joiners, rdmc_join_now_ms() + timeout_ms, view_id + 1);
+        rc = lead(o, &joined, max_joiners, rdmc_now_ms() + timeout_ms, view_id + 1);
     } else {
         rc = follow(&joined, (double)timeout_ms + HANDSHAKE_MS + FOLLOW_SLACK_MS);
     }
@@ -672,7 +673,7 @@ RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm 
         rc = find_group(group_name, host, sizeof(host), &port);
     }
     if (rc == MPI_SUCCESS) {
-        double deadline = rdmc_join_now_ms() + timeout_ms;
+        double deadline = rdmc_now_ms() + timeout_ms;
         int err = rdmc_join_connect(host, port, deadline, &fd);
         if (err != 0) {
             say("cannot reach group %s: %s", group_name, strerror(-err));

@@ -152,31 +152,20 @@ static uint64_t batch_fails(const rdmc_vc_row_t *r)
 /* ---------------------------------------------------------------------------
  * Validating the others' rows: a malformed copy is ignored, never trusted. */
 
-static bool change_ok(const rdmc_vc_t *vc, const rdmc_vc_change_t *c, uint64_t *fails,
-                      int *joins)
+/* Every change fails a member of the view, each once. */
+static bool change_ok(const rdmc_vc_t *vc, const rdmc_vc_change_t *c, uint64_t *fails)
 {
-    if (c->who >= RDMC_VC_MAX_MEMBERS) {
+    if (c->who >= RDMC_VC_MAX_MEMBERS || c->kind != RDMC_VC_CHANGE_FAIL ||
+        !(vc->members & bit(c->who)) || (*fails & bit(c->who))) {
         return false;
     }
-    if (c->kind == RDMC_VC_CHANGE_FAIL) {
-        if (!(vc->members & bit(c->who)) || (*fails & bit(c->who))) {
-            return false;
-        }
-        *fails |= bit(c->who);
-        return true;
-    }
-    /* Joiners are appended: ranks n, n+1, ... in batch order. */
-    if (c->kind == RDMC_VC_CHANGE_JOIN && c->who == vc->n + *joins) {
-        (*joins)++;
-        return true;
-    }
-    return false;
+    *fails |= bit(c->who);
+    return true;
 }
 
 static bool batch_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
 {
     uint64_t len = batch_len(r), fails = 0;
-    int joins = 0;
 
     if (len == 0) {
         return true;
@@ -191,14 +180,11 @@ static bool batch_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
     for (uint64_t i = 0; i < len; i++) {
         const rdmc_vc_change_t *c = &r->changes[i];
         if (c->proposer != proposer || c->end_of_view != (i == len - 1) ||
-            !change_ok(vc, c, &fails, &joins)) {
+            !change_ok(vc, c, &fails)) {
             return false;
         }
     }
-    /* Someone survives, and joins never outnumber the survivors (membership
-     * at most doubles per view, so joiners cannot outvote the old members). */
-    int survivors = popcount64(vc->members & ~fails);
-    return survivors > 0 && joins <= survivors;
+    return (vc->members & ~fails) != 0;   /* someone survives */
 }
 
 static bool decision_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
@@ -233,7 +219,7 @@ static bool row_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
 
 /* Sort the members' rows into usable now / finished my view; returns the
  * malformed ones.  A view id must never go backwards; a row behind mine is a
- * member that has not installed yet (or a joiner that has not pushed).  A
+ * member that has not installed yet.  A
  * member ahead installed without my echo only if it suspected me: then its
  * later view removed me or suspects me, and I must stop, not wait for a
  * leader that has moved on. */
@@ -373,18 +359,13 @@ static void adopt_prior(rdmc_vc_t *vc, rdmc_vc_row_t *rows, const vc_scan_t *sca
     }
 }
 
-/* One batch per view: every member I suspect, then the pending joins (never
- * more than the survivors, so joiners cannot outvote them). */
+/* One batch per view: every member I suspect. */
 static void propose(rdmc_vc_t *vc, rdmc_vc_row_t *own)
 {
     uint64_t fails = own->suspected & vc->members;
-    unsigned survivors = (unsigned)popcount64(vc->members & ~fails);
-    unsigned room = (unsigned)(RDMC_VC_MAX_MEMBERS - vc->n);
-    unsigned joins = vc->pending_joins, len = 0;
+    unsigned len = 0;
 
-    joins = joins < survivors ? joins : survivors;
-    joins = joins < room ? joins : room;
-    if (fails == 0 && joins == 0) {
+    if (fails == 0) {
         return;
     }
     memset(own->changes, 0, sizeof(own->changes));
@@ -392,14 +373,9 @@ static void propose(rdmc_vc_t *vc, rdmc_vc_row_t *own)
         own->changes[len++] = (rdmc_vc_change_t){ RDMC_VC_CHANGE_FAIL, (uint8_t)lowest(set),
                                                   (uint8_t)vc->me, 0 };
     }
-    for (unsigned j = 0; j < joins; j++) {
-        own->changes[len++] = (rdmc_vc_change_t){ RDMC_VC_CHANGE_JOIN, (uint8_t)(vc->n + (int)j),
-                                                  (uint8_t)vc->me, 0 };
-    }
     own->changes[len - 1].end_of_view = 1;
     own->num_changes = own->num_installed + len;
     own->num_acked = own->num_changes;
-    vc->pending_joins -= joins;
     mark(vc, RDMC_VC_F_CHANGES | RDMC_VC_F_NUM_CHANGES | RDMC_VC_F_NUM_ACKED);
 }
 
@@ -531,10 +507,7 @@ static void follow(rdmc_vc_t *vc, rdmc_vc_row_t *rows, const vc_scan_t *scan)
 
 static bool wedge_if_needed(rdmc_vc_t *vc, rdmc_vc_row_t *own)
 {
-    bool leader = leader_of(vc, own) == vc->me;
-
-    if (own->wedged ||
-        !((own->suspected & vc->members) || batch_len(own) || (leader && vc->pending_joins))) {
+    if (own->wedged || !((own->suspected & vc->members) || batch_len(own))) {
         return false;
     }
     own->wedged = 1;
@@ -550,14 +523,8 @@ static void build_view(const rdmc_vc_t *vc, const rdmc_vc_row_t *own, rdmc_vc_vi
     v->n = vc->n;
     for (uint64_t i = 0; i < batch_len(own); i++) {
         const rdmc_vc_change_t *c = &own->changes[i];
-        if (c->kind == RDMC_VC_CHANGE_FAIL) {
-            v->failed |= bit(c->who);
-            v->members &= ~bit(c->who);
-        } else {
-            v->joined |= bit(c->who);
-            v->members |= bit(c->who);
-            v->n = c->who + 1 > v->n ? c->who + 1 : v->n;
-        }
+        v->failed |= bit(c->who);   /* batch_ok: every change is a failure */
+        v->members &= ~bit(c->who);
     }
     v->num_installed = own->num_changes;
     v->trim = own->trim;
@@ -661,18 +628,6 @@ int rdmc_vc_init(rdmc_vc_t *vc, int n, int me, uint64_t view_id, rdmc_vc_row_t *
     return 0;
 }
 
-int rdmc_vc_init_joiner(rdmc_vc_t *vc, const rdmc_vc_view_t *view, int me, rdmc_vc_row_t *row_p)
-{
-    if (vc == NULL || view == NULL || row_p == NULL || me < 0 || me >= view->n ||
-        view->n > RDMC_VC_MAX_MEMBERS || !(view->joined & bit(me)) ||
-        !(view->members & bit(me))) {
-        return -EINVAL;
-    }
-    vc_start(vc, view->n, me, view->vid, view->members, view->num_installed);
-    row_start(row_p, view->vid, view->members, view->num_installed, 0, view->trim);
-    return 0;
-}
-
 int rdmc_vc_suspect(rdmc_vc_t *vc, rdmc_vc_row_t *rows, int who)
 {
     if (!vc_ok(vc) || rows == NULL || who < 0 || who >= vc->n || who == vc->me) {
@@ -682,25 +637,6 @@ int rdmc_vc_suspect(rdmc_vc_t *vc, rdmc_vc_row_t *rows, int who)
     if (!own->left && (vc->members & bit(who))) {
         add_suspects(vc, own, bit(who));
     }
-    return 0;
-}
-
-int rdmc_vc_request_join(rdmc_vc_t *vc, const rdmc_vc_row_t *rows)
-{
-    if (!vc_ok(vc) || rows == NULL) {
-        return -EINVAL;
-    }
-    const rdmc_vc_row_t *own = &rows[vc->me];
-    if (own->left) {
-        return -EPIPE;
-    }
-    if (leader_of(vc, own) != vc->me) {
-        return -EAGAIN;
-    }
-    if (vc->n + (int)vc->pending_joins >= RDMC_VC_MAX_MEMBERS) {
-        return -ENOSPC;
-    }
-    vc->pending_joins++;
     return 0;
 }
 
@@ -743,12 +679,10 @@ int rdmc_vc_installed(rdmc_vc_t *vc, rdmc_vc_row_t *rows)
     uint64_t carried = own->suspected & v->members;
 
     row_start(own, v->vid, v->members, v->num_installed, carried, own->received);
-    unsigned pending = vc->pending_joins;
     uint64_t seen[RDMC_VC_MAX_MEMBERS];
     memcpy(seen, vc->seen_vid, sizeof(seen));
     vc_start(vc, v->n, vc->me, v->vid, v->members, v->num_installed);
     memcpy(vc->seen_vid, seen, sizeof(seen));
-    vc->pending_joins = pending;
     return 0;
 }
 

@@ -5,8 +5,8 @@
  *
  *   - a group is the n ranks of a communicator (n <= RDMC_VC_MAX_MEMBERS = 64,
  *     ranks are bits of a uint64_t); ranks keep their numbers across views:
- *     a failed rank just leaves the member set, a joiner gets the next unused
- *     rank (n, n+1, ...);
+ *     a failed rank just leaves the member set.  Views change only through
+ *     failures here: joins make a new communicator (membership/rdmc_join.c);
  *   - one ordered stream of collectives 0, 1, 2, ..., one "subgroup";
  *   - each member owns one rdmc_vc_row_t in a shared table and writes only
  *     that row; it reads possibly stale copies of the others' rows.
@@ -14,7 +14,6 @@
  * The caller feeds events in and carries actions out:
  *
  *   detector says "rank r is silent"  -> rdmc_vc_suspect()
- *   a joiner asks the leader          -> rdmc_vc_request_join()
  *   any row copy changed / a timer    -> rdmc_vc_step(): push out.changed,
  *                                        then act on out.action:
  *        RDMC_VC_WEDGE        stop starting collectives (and stop completing
@@ -33,7 +32,7 @@
  *
  * Differences from Derecho, on purpose:
  *   - one batch per view: a leader proposes once (every member it suspects,
- *     then the pending joins, end-of-view on the last); suspicions that come
+ *     end-of-view on the last); suspicions that come
  *     later wait for the next view, which proposes them as soon as it starts.
  *     So the counters all equal num_installed when a view starts;
  *   - the ragged edge is one stream, not per sender: trim = MAX of the
@@ -74,13 +73,12 @@
 #include <stdint.h>
 
 #define RDMC_VC_MAX_MEMBERS 64
-/* A batch holds fewer than n/2 failures plus joins up to rank 63: < 64. */
+/* A batch holds fewer than n/2 failures: < 64. */
 #define RDMC_VC_MAX_CHANGES 64
 
 typedef enum rdmc_vc_change_kind {
     RDMC_VC_CHANGE_NONE = 0,
     RDMC_VC_CHANGE_FAIL = 1,   /* rank `who` leaves the view */
-    RDMC_VC_CHANGE_JOIN = 2,   /* a joiner becomes rank `who` */
 } rdmc_vc_change_kind_t;
 
 typedef struct rdmc_vc_change {
@@ -151,7 +149,6 @@ typedef struct rdmc_vc_view {
     uint64_t vid;            /* old + 1 */
     uint64_t members;        /* ranks of the new view */
     uint64_t failed;         /* ranks this change removed */
-    uint64_t joined;         /* ranks this change admitted */
     uint64_t num_installed;  /* for the rows of the new view */
     uint64_t low;            /* min received over edge_mask */
     uint64_t trim;           /* collectives < trim complete in the old view's
@@ -179,7 +176,6 @@ typedef struct rdmc_vc {
     uint64_t members;
     uint64_t num_installed;
     uint64_t seen_vid[RDMC_VC_MAX_MEMBERS]; /* highest vid accepted per row */
-    unsigned pending_joins;  /* leader: joins requested, not yet proposed */
     uint32_t dirty;          /* RDMC_VC_F_* not yet reported */
     bool active;             /* leader past the takeover barrier */
     bool wedge_reported;
@@ -189,19 +185,12 @@ typedef struct rdmc_vc {
 
 /* The first view: ranks 0..n-1, all members.  *row_p is rows[me]. */
 int rdmc_vc_init(rdmc_vc_t *vc, int n, int me, uint64_t view_id, rdmc_vc_row_t *row_p);
-/* A joiner admitted by `view` (me in view->joined).  Its received starts at
- * view->trim: earlier collectives are not its business. */
-int rdmc_vc_init_joiner(rdmc_vc_t *vc, const rdmc_vc_view_t *view, int me, rdmc_vc_row_t *row_p);
 
 /* The local detector says `who` is silent (heartbeat timeout, provider
  * error).  Suspicions are final.  0, or -EINVAL (who out of range, or me);
  * a rank no longer in the view is ignored.  A lost majority shows as
  * RDMC_VC_PARTITIONED at the next step. */
 int rdmc_vc_suspect(rdmc_vc_t *vc, rdmc_vc_row_t *rows, int who);
-
-/* A joiner asked this member.  0 (proposed with the next batch), -EAGAIN
- * (not the leader: redirect it), -ENOSPC (no rank left), -EPIPE (stopped). */
-int rdmc_vc_request_join(rdmc_vc_t *vc, const rdmc_vc_row_t *rows);
 
 /* Evaluate every rule once over rows[0..n-1] (rows[vc->me] is our own row;
  * received: how many collectives 0..k-1 this member has, never decreasing

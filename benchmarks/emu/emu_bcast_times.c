@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_options.h"
 
 #define MAX_SIZES 32
 
@@ -30,39 +31,39 @@ typedef struct options {
     int iterations, warmup, slow, check;
 } options_t;
 
-static int parse_sizes(char *arg, options_t *o)
+static int parse_sizes(const char *arg, options_t *o)
 {
-    for (char *word = strtok(arg, ","); word != NULL; word = strtok(NULL, ",")) {
-        char *end;
-        unsigned long long v = strtoull(word, &end, 10);
-        if (*end != '\0' || v == 0 || o->nsizes == MAX_SIZES) {
+    char word[32];
+    long v;
+    int rc;
+
+    while ((rc = bench_next_item(&arg, word, sizeof(word))) > 0) {
+        if (bench_parse_long(word, 1, &v) != 0 || o->nsizes == MAX_SIZES) {
             return -1;
         }
         o->sizes[o->nsizes++] = (size_t)v;
     }
-    return o->nsizes > 0 ? 0 : -1;
+    return rc == 0 && o->nsizes > 0 ? 0 : -1;
 }
 
 static int parse_options(int argc, char **argv, options_t *o)
 {
-    int c;
+    int c, rc = 0;
 
     *o = (options_t){ .iterations = 5, .warmup = 1, .slow = -1 };
-    while ((c = getopt(argc, argv, "m:i:x:s:c")) != -1) {
+    while ((c = getopt(argc, argv, "m:i:x:s:c")) != -1 && rc == 0) {
         switch (c) {
         case 'm':
-            if (parse_sizes(optarg, o) != 0) {
-                return -1;
-            }
+            rc = parse_sizes(optarg, o);
             break;
         case 'i':
-            o->iterations = atoi(optarg);
+            rc = bench_parse_int(optarg, 1, &o->iterations);
             break;
         case 'x':
-            o->warmup = atoi(optarg);
+            rc = bench_parse_int(optarg, 0, &o->warmup);
             break;
         case 's':
-            o->slow = atoi(optarg);
+            rc = bench_parse_int(optarg, 1, &o->slow);
             break;
         case 'c':
             o->check = 1;
@@ -71,7 +72,7 @@ static int parse_options(int argc, char **argv, options_t *o)
             return -1;
         }
     }
-    return o->nsizes > 0 && o->iterations > 0 && o->warmup >= 0 ? 0 : -1;
+    return rc == 0 && o->nsizes > 0 ? 0 : -1;
 }
 
 static unsigned char pattern(size_t i, int seed)

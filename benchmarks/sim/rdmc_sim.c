@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "benchmarks/bench_options.h"
 #include "coll/rdmc_blocksize.h"
 #include "sim_report.h"
 #include "sim_study.h"
@@ -156,15 +157,9 @@ static int parse_algs(const char *text, bool *selected)
 {
     char name[64];
     bool chosen[SIM_ALG_COUNT] = { false };
+    int rc;
 
-    for (const char *p = text; *p != '\0';) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof(name)) {
-            return -EINVAL;
-        }
-        memcpy(name, p, len);
-        name[len] = '\0';
-        p += len + (p[len] == ',');
+    while ((rc = bench_next_item(&text, name, sizeof(name))) > 0) {
         for (unsigned a = 0; a < SIM_ALG_COUNT; a++) {
             bool rdmc = sim_alg_is_rdmc((sim_alg_t)a);
             if (strcmp(name, "all") == 0 || (strcmp(name, "rdmc") == 0 && rdmc) ||
@@ -179,6 +174,9 @@ static int parse_algs(const char *text, bool *selected)
             }
             chosen[alg] = true;
         }
+    }
+    if (rc < 0) {
+        return -EINVAL;
     }
     memcpy(selected, chosen, sizeof(chosen));
     return 0;

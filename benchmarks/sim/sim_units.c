@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "benchmarks/bench_options.h"
+
 #define LIST_ITEM_MAX 64
 
 static int suffix_shift(const char *suffix, unsigned *shift_p)
@@ -111,15 +113,12 @@ int sim_parse_list(const char *text, uint64_t *values, size_t max, size_t *count
     size_t count = 0;
     int rc = 0;
 
-    for (const char *p = text; rc == 0 && *p != '\0';) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= sizeof(item)) {
-            return -EINVAL;
+    for (const char *p = text; rc == 0;) {
+        int more = bench_next_item(&p, item, sizeof(item));
+        if (more <= 0) {
+            rc = more;
+            break;
         }
-        memcpy(item, p, len);
-        item[len] = '\0';
-        p += len + (p[len] == ',');
-
         uint64_t v;
         if (strcmp(item, "...") == 0) {
             if (ellipsis) {

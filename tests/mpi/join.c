@@ -30,11 +30,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mpi.h>
 
+#include "coll/rdmc_clock.h"
 #include "membership/join_socket.h"
 #include "membership/rdmc.h"
 #include "rdmc_pvars.h"
@@ -59,11 +59,6 @@ static char where[64] = "?";
             fflush(stdout);                                                                     \
         }                                                                                       \
     } while (0)
-
-static double now_ms(void)
-{
-    return MPI_Wtime() * 1e3;
-}
 
 static void parse(int argc, char **argv)
 {
@@ -217,7 +212,7 @@ static void admit(MPI_Comm *comm, int k)
     MPI_Comm next;
     int old_live = live_size(*comm), old_rank, size = 0, rank = -1, flag = 0;
     uint64_t old_view = view_of(*comm);
-    double t0 = now_ms();
+    double t0 = rdmc_now_ms();
     int rc;
 
     MPI_Comm_rank(*comm, &old_rank);
@@ -230,7 +225,7 @@ static void admit(MPI_Comm *comm, int k)
     if (rc != MPI_SUCCESS) {
         return;
     }
-    printf("%s: admitted %d in %.0f ms\n", where, opt.admits[k], now_ms() - t0);
+    printf("%s: admitted %d in %.0f ms\n", where, opt.admits[k], rdmc_now_ms() - t0);
     if (old_rank == 0 && opt.dir != NULL) {
         mark(k);   /* the driver starts the next joiners now */
     }
@@ -295,7 +290,7 @@ static int run_joiner(void)
 {
     MPI_Info info = token_info();
     MPI_Comm comm;
-    double t0 = now_ms();
+    double t0 = rdmc_now_ms();
     int rc, cls = -1, rank, size;
 
     snprintf(where, sizeof(where), "joiner (admission %d)", opt.joined_at);
@@ -320,12 +315,12 @@ static int run_joiner(void)
     MPI_Comm_size(comm, &size);
     snprintf(where, sizeof(where), "joiner %d of %d (admission %d)", rank, size, opt.joined_at);
     CHECK(view_of(comm) >= 1, "view id %llu", (unsigned long long)view_of(comm));
-    double joined_ms = now_ms() - t0;
+    double joined_ms = rdmc_now_ms() - t0;
     long long before = rdmc_pvar_read("coll_rdmc_bcasts");
     broadcast_round(comm, "first round");
     printf("%s: join latency: RDMC_Comm_join returned after %.0f ms, first broadcast round "
            "(%d roots) done after %.0f ms\n",
-           where, joined_ms, size, now_ms() - t0);
+           where, joined_ms, size, rdmc_now_ms() - t0);
     CHECK(rdmc_pvar_read("coll_rdmc_bcasts") > before, "rdmc carried none of the broadcasts");
     for (int k = opt.joined_at + 1; k < opt.nadmits; k++) {
         admit(&comm, k);
@@ -347,21 +342,21 @@ static int run_rogue(void)
         return 1;
     }
     *strrchr(value, ':') = '\0';
-    rc = rdmc_join_connect(value, atoi(value + strlen(value) + 1), rdmc_join_now_ms() + 10000, &fd);
+    rc = rdmc_join_connect(value, atoi(value + strlen(value) + 1), rdmc_now_ms() + 10000, &fd);
     CHECK(rc == 0, "cannot connect: %d", rc);
     if (rc != 0) {
         return 1;
     }
     /* A frame that holds no join message, after the group's challenge. */
-    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_join_now_ms() + 60000);
+    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_now_ms() + 60000);
     CHECK(rc == 0, "no challenge: %d", rc);
     memset(junk, 0x5a, sizeof(junk));
-    rc = rdmc_join_send_frame(fd, junk, sizeof(junk), rdmc_join_now_ms() + 10000);
+    rc = rdmc_join_send_frame(fd, junk, sizeof(junk), rdmc_now_ms() + 10000);
     CHECK(rc == 0, "cannot send: %d", rc);
     /* The group answers "malformed" and hangs up. */
-    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_join_now_ms() + 10000);
+    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_now_ms() + 10000);
     CHECK(rc == 0, "no verdict: %d", rc);
-    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_join_now_ms() + 10000);
+    rc = rdmc_join_recv_frame(fd, buf, sizeof(buf), &len, rdmc_now_ms() + 10000);
     CHECK(rc == -ECONNRESET, "the group kept the connection: %d", rc);
     close(fd);
     return 0;

@@ -28,6 +28,7 @@ typedef struct fake_recv {
 typedef struct fake_done {
     rdmc_req_t *req;
     int status;
+    bool data_send;          /* a data block's send: counted in sends_out */
     struct fake_done *next;
 } fake_done_t;
 
@@ -49,6 +50,7 @@ typedef struct fake_node {
     fake_recv_t *posted;     /* in posting order */
     fake_done_t *sends_done; /* send and cancel completions to report */
     uint64_t posted_data, max_posted_data;
+    uint64_t sends_out, max_sends_out;   /* data sends posted, not yet reported done */
 } fake_node_t;
 
 struct fake_world {
@@ -86,7 +88,7 @@ static bool matches(const fake_recv_t *r, uint64_t tag)
 
 static bool is_data(uint64_t tag)
 {
-    return (tag >> 60) == RDMC_TAG_DATA;
+    return rdmc_tag_kind_of(tag) == RDMC_TAG_DATA;
 }
 
 static bool refuse(fake_world_t *w)
@@ -140,6 +142,13 @@ static int fake_send(rdmc_transport_t *tp, int peer, const void *buf, size_t len
         return -EAGAIN;
     }
     enqueue(ep->world, ep->rank, peer, buf, len, tag, imm, req);
+    if (is_data(tag)) {
+        fake_node_t *node = node_of(tp);
+        node->sends_out++;
+        if (node->sends_out > node->max_sends_out) {
+            node->max_sends_out = node->sends_out;
+        }
+    }
     return 0;
 }
 
@@ -334,6 +343,7 @@ static int fake_progress(rdmc_transport_t *tp)
         if (m->send_req) {
             fake_done_t *d = calloc(1, sizeof(*d));
             d->req = m->send_req;
+            d->data_send = is_data(m->tag);
             d->next = w->nodes[m->from].sends_done;
             w->nodes[m->from].sends_done = d;
         }
@@ -346,6 +356,9 @@ static int fake_progress(rdmc_transport_t *tp)
     while (node->sends_done) {
         fake_done_t *d = node->sends_done;
         node->sends_done = d->next;
+        if (d->data_send) {
+            node->sends_out--;
+        }
         d->req->complete(d->req, d->status, 0, 0);
         free(d);
         ran++;
@@ -480,6 +493,15 @@ uint64_t fake_world_undelivered(const fake_world_t *w)
     return count;
 }
 
+uint64_t fake_world_undelivered_data(const fake_world_t *w)
+{
+    uint64_t count = 0;
+    for (fake_msg_t *m = w->in_flight; m; m = m->next) {
+        count += is_data(m->tag);
+    }
+    return count;
+}
+
 int64_t fake_world_mem_holds(const fake_world_t *w)
 {
     return w->mem_holds;
@@ -505,6 +527,11 @@ uint64_t fake_world_max_posted_data(const fake_world_t *w)
         }
     }
     return max;
+}
+
+uint64_t fake_world_max_sends_out(const fake_world_t *w, int rank)
+{
+    return w->nodes[rank].max_sends_out;
 }
 
 void fake_world_forge(fake_world_t *w, int from, int to, uint64_t tag, const void *buf,

@@ -32,10 +32,15 @@ uint64_t fake_world_wrong_senders(const fake_world_t *world);
 /* Messages sent but never received, and receives never matched. */
 uint64_t fake_world_undelivered(const fake_world_t *world);
 uint64_t fake_world_posted_recvs(const fake_world_t *world);
+/* Of the messages sent and not yet received, the data blocks. */
+uint64_t fake_world_undelivered_data(const fake_world_t *world);
 /* Memory holds not yet released (must be 0 after every op is released). */
 int64_t fake_world_mem_holds(const fake_world_t *world);
 /* The largest number of data receives posted at once by one endpoint. */
 uint64_t fake_world_max_posted_data(const fake_world_t *world);
+/* The most data sends `rank` had posted at once (posted, completion not yet
+ * reported to the engine). */
+uint64_t fake_world_max_sends_out(const fake_world_t *world, int rank);
 
 /* One-sided writes: applied by the target's progress, in posting order per
  * pair unless unordered (then ordered_write_bytes is 0), and with torn, a

@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "coll/rdmc_clock.h"
 #include "membership/join_socket.h"
 #include "membership/join_token.h"
 #include "membership/join_wire.h"
@@ -244,11 +245,11 @@ static void test_frames_cross_a_socket(void **state)
     int lfd, port, cfd, sfd;
     uint8_t buf[RDMC_JOIN_MSG_MAX], big[RDMC_JOIN_MSG_MAX + 8] = { 0 };
     size_t len = 0;
-    double soon = rdmc_join_now_ms() + 2000;
+    double soon = rdmc_now_ms() + 2000;
 
     (void)state;
     assert_int_equal(rdmc_join_listen(&lfd, &port), 0);
-    assert_int_equal(rdmc_join_accept(lfd, rdmc_join_now_ms() + 50, &sfd), -ETIMEDOUT);
+    assert_int_equal(rdmc_join_accept(lfd, rdmc_now_ms() + 50, &sfd), -ETIMEDOUT);
     assert_int_equal(rdmc_join_connect("127.0.0.1", port, soon, &cfd), 0);
     assert_int_equal(rdmc_join_accept(lfd, soon, &sfd), 0);
 
@@ -258,7 +259,7 @@ static void test_frames_cross_a_socket(void **state)
     assert_memory_equal(buf, "hello", 5);
     /* Nothing more comes: the wait ends at its deadline. */
     assert_int_equal(rdmc_join_recv_frame(sfd, buf, sizeof(buf), &len,
-                                          rdmc_join_now_ms() + 50),
+                                          rdmc_now_ms() + 50),
                      -ETIMEDOUT);
     assert_int_equal(rdmc_join_send_frame(cfd, big, sizeof(big), soon), -EMSGSIZE);
     /* A length prefix larger than any message is refused before reading on. */
@@ -278,7 +279,7 @@ static void test_connect_to_nobody_fails(void **state)
     (void)state;
     assert_int_equal(rdmc_join_listen(&lfd, &port), 0);
     close(lfd);   /* nobody listens there now */
-    assert_int_equal(rdmc_join_connect("127.0.0.1", port, rdmc_join_now_ms() + 2000, &fd),
+    assert_int_equal(rdmc_join_connect("127.0.0.1", port, rdmc_now_ms() + 2000, &fd),
                      -ECONNREFUSED);
 }
 

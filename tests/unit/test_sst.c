@@ -3,10 +3,12 @@
  * stability arithmetic (coll/rdmc_stream.c), over the fake transport: writes
  * land when the target progresses, in order or not, whole or in pieces.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,7 +387,9 @@ static void done(void *arg, int status, const char *error)
     h->rank->done_order[h->rank->ndone++] = (uint64_t)h->index;
 }
 
-static void run_stream(bool stable, unsigned window)
+/* Stable delivery: every collective completes in issue order, and only
+ * once every member has received it. */
+static void run_stream(unsigned window)
 {
     static stream_rank_t ranks[SN];
     group_t *g = &stream_group;
@@ -394,7 +398,7 @@ static void run_stream(bool stable, unsigned window)
     group_open(g, SN, window, SPAYLOAD, 11, false, false, false);
     for (int r = 0; r < SN; r++) {
         rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], SN, (uint32_t)r,
-                                   window, stable, 100000, 1000, NULL, NULL, 0 };
+                                   window, true, 100000, 1000, NULL, NULL, 0 };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
     /* Every rank issues the same collectives: small broadcasts from
@@ -426,9 +430,7 @@ static void run_stream(bool stable, unsigned window)
         assert_int_equal(ranks[r].ndone, SCOLLS);
         for (int i = 0; i < SCOLLS; i++) {
             assert_int_equal(ranks[r].done_order[i], i);           /* issue order */
-            if (stable || i % 7 == 6) {
-                assert_true(ranks[r].stable_at_done[i] > (uint64_t)i);   /* stable */
-            }
+            assert_true(ranks[r].stable_at_done[i] > (uint64_t)i);   /* stable */
             if (i % 7 != 6 && (int)(i % SN) != r) {
                 for (int b = 0; b < SPAYLOAD; b++) {
                     assert_int_equal(ranks[r].data[i][b], i & 0xff);
@@ -443,7 +445,7 @@ static void run_stream(bool stable, unsigned window)
 static void test_stream_stable_in_order(void **state)
 {
     (void)state;
-    run_stream(true, 8);
+    run_stream(8);
 }
 
 /* The view region: whatever order and pieces the writes land in, a reader
@@ -512,16 +514,254 @@ static void test_removed_member_is_ignored(void **state)
     group_close(&g);
 }
 
+/* ---- the stream: local delivery ----------------------------------------- */
+
+enum { LN = 4, LCOLLS = 40, LFIRST = 6, LLARGE = 16 * 1024 + 5, LWINDOW = 8 };
+
+typedef struct local_coll {
+    rdmc_coll_t coll;
+    int index, member;
+    uint64_t stable_at_done;   /* min received over rows, when it completed */
+    uint8_t buf[LLARGE];
+} local_coll_t;
+
+typedef struct local_rank {
+    rdmc_stream_t stream;
+    local_coll_t colls[LCOLLS];
+    int order[LCOLLS];
+    int ndone;
+} local_rank_t;
+
+static local_rank_t local_ranks[LN];
+
+/* The first LFIRST collectives are small broadcasts from ranks 0..2; then
+ * a large one (through the engine) every fifth, a barrier every seventh,
+ * small ones from every rank otherwise. */
+static rdmc_coll_kind_t local_kind(int i)
+{
+    if (i >= LFIRST && i % 5 == 2) {
+        return RDMC_COLL_BCAST_LARGE;
+    }
+    return i >= LFIRST && i % 7 == 6 ? RDMC_COLL_BARRIER : RDMC_COLL_BCAST_SMALL;
+}
+
+static uint64_t local_bytes(int i)
+{
+    return local_kind(i) == RDMC_COLL_BCAST_LARGE ? LLARGE : SPAYLOAD;
+}
+
+static uint8_t local_byte(int i, uint64_t b)
+{
+    return (uint8_t)(i * 29 + b * 7 + (b >> 8));
+}
+
+static void local_fill(void *arg, void *slot, uint64_t nbytes)
+{
+    local_coll_t *lc = arg;
+    memcpy(slot, lc->buf, nbytes);
+}
+
+static void local_take(void *arg, const void *data, uint32_t len, uint32_t from_root)
+{
+    local_coll_t *lc = arg;
+    (void)from_root;
+    assert_true(len <= SPAYLOAD);
+    memcpy(lc->buf, data, len);
+}
+
+static void local_done(void *arg, int status, const char *error)
+{
+    local_coll_t *lc = arg;
+    local_rank_t *rank = &local_ranks[lc->member];
+
+    (void)error;
+    assert_int_equal(status, 0);
+    lc->stable_at_done = rdmc_sst_min(stream_group.sst[lc->member], RDMC_SST_RECEIVED);
+    rank->order[rank->ndone++] = lc->index;
+}
+
+static void local_issue_all(void)
+{
+    for (int r = 0; r < LN; r++) {
+        for (int i = 0; i < LCOLLS; i++) {
+            local_coll_t *lc = &local_ranks[r].colls[i];
+            rdmc_coll_t *c = &lc->coll;
+            lc->index = i;
+            lc->member = r;
+            c->kind = local_kind(i);
+            c->root = (uint32_t)(i < LFIRST ? i % (LN - 1) : i % LN);
+            c->nbytes = local_bytes(i);
+            for (uint64_t b = 0; r == (int)c->root && b < c->nbytes; b++) {
+                lc->buf[b] = local_byte(i, b);
+            }
+            c->large = (rdmc_op_params_t){ .buf = lc->buf, .nbytes = c->nbytes,
+                                           .block_bytes = 1024,
+                                           .schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE };
+            c->hooks = (rdmc_coll_hooks_t){ .fill_small = local_fill, .take_small = local_take,
+                                            .done = local_done, .arg = lc };
+            rdmc_stream_issue(&local_ranks[r].stream, c);
+        }
+    }
+}
+
+/* A broadcast here before an earlier collective: the case where local
+ * delivery could complete out of order. */
+static bool local_overtaken(const local_rank_t *rank)
+{
+    int first_missing = LCOLLS;
+
+    for (int i = 0; i < LCOLLS && first_missing == LCOLLS; i++) {
+        if (rank->colls[i].coll.state < RDMC_COLL_RECEIVED) {
+            first_missing = i;
+        }
+    }
+    for (int i = first_missing + 1; i < LCOLLS; i++) {
+        if (rank->colls[i].coll.state >= RDMC_COLL_RECEIVED &&
+            rank->colls[i].coll.kind != RDMC_COLL_BARRIER) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Local delivery: a rank completes a broadcast as soon as its own copy is
+ * here, without waiting for the other members (rank 3 is held back until
+ * ranks 0..2 completed what they could), and still in issue order when a
+ * later broadcast arrives before an earlier one (small ones overtake large
+ * ones, which take many more rounds). */
 static void test_stream_local_in_order(void **state)
 {
+    group_t *g = &stream_group;
+    int overtakes = 0;
+
     (void)state;
-    run_stream(false, 8);
+    memset(local_ranks, 0, sizeof(local_ranks));
+    group_open(g, LN, LWINDOW, SPAYLOAD, 23, false, false, false);
+    for (int r = 0; r < LN; r++) {
+        rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], LN, (uint32_t)r,
+                                   LWINDOW, false, 100000, 1000, NULL, NULL, 0 };
+        assert_int_equal(rdmc_stream_init(&local_ranks[r].stream, &p), 0);
+    }
+    local_issue_all();
+
+    for (int round = 0; round < 2000; round++) {
+        for (int r = 0; r < LN - 1; r++) {
+            rdmc_stream_progress(&local_ranks[r].stream);
+            assert_int_equal(local_ranks[r].stream.error, 0);
+        }
+    }
+    for (int r = 0; r < LN - 1; r++) {
+        /* Everything before the first barrier, with rank 3 at nothing. */
+        assert_int_equal(local_ranks[r].ndone, LFIRST);
+        for (int i = 0; i < LFIRST; i++) {
+            assert_int_equal(local_ranks[r].colls[i].stable_at_done, 0);
+        }
+    }
+    assert_int_equal(local_ranks[LN - 1].ndone, 0);
+
+    for (int round = 0; round < 100000; round++) {
+        bool busy = false;
+        for (int r = 0; r < LN; r++) {
+            rdmc_stream_progress(&local_ranks[r].stream);
+            assert_int_equal(local_ranks[r].stream.error, 0);
+            busy = busy || rdmc_stream_busy(&local_ranks[r].stream);
+            overtakes += local_overtaken(&local_ranks[r]);
+        }
+        if (!busy) {
+            break;
+        }
+    }
+    assert_true(overtakes > 0);   /* else this test shows nothing about order */
+    for (int r = 0; r < LN; r++) {
+        assert_int_equal(local_ranks[r].ndone, LCOLLS);
+        for (int i = 0; i < LCOLLS; i++) {
+            assert_int_equal(local_ranks[r].order[i], i);   /* issue order */
+            for (uint64_t b = 0; local_kind(i) != RDMC_COLL_BARRIER && b < local_bytes(i); b++) {
+                if (local_ranks[r].colls[i].buf[b] != local_byte(i, b)) {
+                    fail_msg("rank %d collective %d byte %llu wrong", r, i,
+                             (unsigned long long)b);
+                }
+            }
+        }
+        rdmc_stream_fini(&local_ranks[r].stream);
+    }
+    group_close(g);
+}
+
+/* ---- the stream: a silent peer ------------------------------------------ */
+
+enum { SILENT_TIMEOUT_MS = 50 };
+
+static double silent_now_ms;
+
+static double silent_clock(void)
+{
+    return silent_now_ms;
+}
+
+typedef struct silent_outcome {
+    int calls, status;
+    char error[192];
+} silent_outcome_t;
+
+static void silent_done(void *arg, int status, const char *error)
+{
+    silent_outcome_t *o = arg;
+
+    o->calls++;
+    o->status = status;
+    snprintf(o->error, sizeof(o->error), "%s", error != NULL ? error : "");
+}
+
+/* A root whose peers never answer: the stream breaks with -ETIMEDOUT once
+ * nothing has happened for the timeout (virtual time), not before, and
+ * both collectives in flight complete with it when the stream is closed
+ * (the module closes the transport first, then calls rdmc_stream_fini). */
+static void test_stream_silent_peer_times_out(void **state)
+{
+    group_t g;
+    rdmc_stream_t s;
+    rdmc_coll_t c[2];
+    silent_outcome_t out[2];
+    uint8_t src[5000] = { 0 };
+    char want[64];
+
+    (void)state;
+    silent_now_ms = 1000;
+    memset(out, 0, sizeof(out));
+    group_open(&g, 3, 2, 8, 3, false, false, false);
+    rdmc_stream_params_t p = { fake_world_endpoint(g.world, 0), g.sst[0], 3, 0, 2, false,
+                               SILENT_TIMEOUT_MS, 1000, NULL, silent_clock, 0 };
+    assert_int_equal(rdmc_stream_init(&s, &p), 0);
+    for (int i = 0; i < 2; i++) {
+        c[i] = (rdmc_coll_t){ .kind = RDMC_COLL_BCAST_LARGE, .root = 0, .nbytes = sizeof(src),
+                              .large = { .buf = src, .nbytes = sizeof(src), .block_bytes = 1024 },
+                              .hooks = { .done = silent_done, .arg = &out[i] } };
+        rdmc_stream_issue(&s, &c[i]);
+    }
+    /* Ranks 1 and 2 never progress; rank 0 does, every virtual 0.5 ms. */
+    for (int i = 0; i < 4 * SILENT_TIMEOUT_MS && s.error == 0; i++) {
+        silent_now_ms += 0.5;
+        rdmc_stream_progress(&s);
+    }
+    assert_int_equal(s.error, -ETIMEDOUT);
+    assert_true(silent_now_ms > 1000 + SILENT_TIMEOUT_MS);
+    assert_true(silent_now_ms <= 1000 + SILENT_TIMEOUT_MS + 1);
+    assert_int_equal(out[0].calls + out[1].calls, 0);   /* the caller closes first */
+    rdmc_stream_fini(&s);
+    snprintf(want, sizeof(want), "made no progress for %d ms", SILENT_TIMEOUT_MS);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(out[i].calls, 1);
+        assert_int_equal(out[i].status, -ETIMEDOUT);
+        assert_non_null(strstr(out[i].error, want));
+    }
+    group_close(&g);
 }
 
 static void test_stream_window_of_one(void **state)
 {
     (void)state;
-    run_stream(true, 1);
+    run_stream(1);
 }
 
 int main(void)
@@ -540,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_stream_stable_in_order),
         cmocka_unit_test(test_stream_local_in_order),
         cmocka_unit_test(test_stream_window_of_one),
+        cmocka_unit_test(test_stream_silent_peer_times_out),
         cmocka_unit_test(test_view_region_whole_copies),
         cmocka_unit_test(test_removed_member_is_ignored),
     };

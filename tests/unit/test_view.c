@@ -10,14 +10,14 @@
  *
  * Scenarios: every single failure in every order of detection; every
  * ordered double failure, the second at each step of the first view change;
- * partitions; a join with a failure; malformed row copies; a survivor whose
+ * partitions; malformed row copies; a survivor whose
  * acks never arrive; and random crashes and false suspicions (of the leader
  * above all) at random steps, which is where the takeover barrier and the
  * adoption of an earlier leader's batch and trim are needed.
  *
  * Checked on every run, whatever the scenario:
  *   - all members that install view v install the same v (members, failed,
- *     joined, trim, received edge, hence the same takeover);
+ *     trim, received edge, hence the same takeover);
  *   - when anyone installs, every old member still running has acked the
  *     batch in its actual row; every ack a commit counted is a real ack;
  *   - the takeover covers [low, trim), each seq by the lowest-ranked
@@ -96,7 +96,6 @@ typedef struct sim {
     int kill_at[MAXN];
     event_t ev[EVENTS_MAX];
     int nev;
-    int join_round, join_leader;
     bool view_known[VIDS];
     rdmc_vc_view_t view[VIDS];    /* the first install of each view id */
     int installs;
@@ -197,7 +196,6 @@ static sim_t *sim_new(int n, unsigned seed)
     s->rng = seed * 2654435761u + 1;
     s->pct = 50;
     s->det_max = 12;
-    s->join_round = -1;
     s->hist = hist_store;
     for (int k = 0; k < MAXN; k++) {
         s->kill_at[k] = -1;
@@ -322,10 +320,6 @@ static void triggers(sim_t *s)
             s->lost |= bit(w);
         }
     }
-    if (s->join_round == s->round) {
-        member_t *m = &s->m[s->join_leader];
-        assert_int_equal(rdmc_vc_request_join(&m->vc, m->rows), 0);
-    }
     for (int k = 0; k < s->n; k++) {
         for (int w = 0; w < s->n && live(s, k); w++) {
             if (s->m[k].detect_at[w] == s->round) {
@@ -345,7 +339,6 @@ static void assert_view_equal(const rdmc_vc_view_t *a, const rdmc_vc_view_t *b)
     assert_int_equal(a->n, b->n);
     assert_int_equal(a->members, b->members);
     assert_int_equal(a->failed, b->failed);
-    assert_int_equal(a->joined, b->joined);
     assert_int_equal(a->num_installed, b->num_installed);
     assert_int_equal(a->low, b->low);
     assert_int_equal(a->trim, b->trim);
@@ -427,13 +420,6 @@ static void on_install(sim_t *s, int k, const rdmc_vc_view_t *v)
     s->installs++;
     assert_int_equal(rdmc_vc_installed(&m->vc, m->rows), 0);
     m->wedge_seen = false;
-    for (int j = 0; j < MAXN; j++) {
-        if ((v->joined & bit(j)) && !s->m[j].exists) {
-            assert_int_equal(rdmc_vc_init_joiner(&s->m[j].vc, v, j, &s->m[j].rows[j]), 0);
-            member_start(s, j, v->trim);
-            s->n = v->n > s->n ? v->n : s->n;
-        }
-    }
 }
 
 /* A commit counted only real acks: never a dead member that did not ack. */
@@ -504,10 +490,9 @@ static void sim_step(sim_t *s, int k)
 
 static void sim_round(sim_t *s)
 {
-    int order[MAXN], n;
+    int order[MAXN], n = s->n;
 
     triggers(s);
-    n = s->n;   /* a joiner started during the steps waits for the next round */
     for (int k = 0; k < n; k++) {
         order[k] = k;
     }
@@ -525,12 +510,9 @@ static void sim_round(sim_t *s)
     s->round++;
 }
 
-/* Some scripted event (a kill, a join, a detector) is still to come. */
+/* Some scripted event (a kill, a detector) is still to come. */
 static bool events_ahead(const sim_t *s)
 {
-    if (s->join_round >= s->round) {
-        return true;
-    }
     for (int i = 0; i < s->nev; i++) {
         if (!s->ev[i].done) {
             return true;
@@ -625,7 +607,7 @@ static uint64_t survivors_of(const sim_t *s)
 }
 
 /* Every running member is in view 1 + views, made of them, and installed
- * every view since it started (a joiner starts in the view that admits it). */
+ * every view since it started. */
 static void assert_outcome(const sim_t *s, int views)
 {
     uint64_t running = survivors_of(s);
@@ -676,7 +658,6 @@ static void run_single(int n, int victim, const int *order, bool only_first, uns
     assert_outcome(s, 1);
     const rdmc_vc_view_t *v = &s->view[2];
     assert_int_equal(v->failed, bit(victim));
-    assert_int_equal(v->joined, 0);
     assert_int_equal(v->edge_mask, survivors);
     assert_int_equal(v->n, n);
     sim_free(s);
@@ -891,61 +872,7 @@ static void test_partition_rule(void **state)
 }
 
 /* ---------------------------------------------------------------------------
- * 5: a join proposed with a failure installs both in one view; the joiner
- * then takes part in the next view change. */
-
-static void test_join_with_failure(void **state)
-{
-    (void)state;
-    for (unsigned seed = 0; seed < 30; seed++) {
-        sim_t *s = sim_new(4, seed);
-        s->kill_at[3] = 2;
-        s->m[0].det = 1;                  /* suspects 3 at round 4 ... */
-        s->m[1].det = s->m[2].det = 6;
-        s->join_round = 4;                /* ... when the joiner asks */
-        s->join_leader = 0;
-        sim_run(s, ROUNDS_MAX, true);
-        assert_outcome(s, 1);
-        const rdmc_vc_view_t *v = &s->view[2];
-        assert_int_equal(v->failed, bit(3));
-        assert_int_equal(v->joined, bit(4));
-        assert_int_equal(v->members, 0x17);
-        assert_int_equal(v->n, 5);
-        assert_true(live(s, 4));
-        assert_int_equal(s->m[4].nviews, 0);
-
-        s->kill_at[1] = s->round + 1;
-        sim_run(s, ROUNDS_MAX, true);
-        assert_outcome(s, 2);
-        assert_int_equal(survivors_of(s), 0x15);
-        assert_int_equal(s->m[4].nviews, 1);
-        assert_int_equal(s->m[0].nviews, 2);
-        assert_int_equal(s->view[3].failed, bit(1));
-        assert_int_equal(s->view[3].members, 0x15);
-        assert_true(s->view[3].edge_mask & bit(4));
-        sim_free(s);
-    }
-}
-
-static void test_join_requests(void **state)
-{
-    rdmc_vc_t vc[3];
-    rdmc_vc_row_t rows[3];
-    (void)state;
-
-    for (int r = 0; r < 3; r++) {
-        assert_int_equal(rdmc_vc_init(&vc[r], 3, r, 1, &rows[r]), 0);
-    }
-    assert_int_equal(rdmc_vc_request_join(&vc[1], rows), -EAGAIN);   /* not the leader */
-    assert_int_equal(rdmc_vc_request_join(&vc[0], rows), 0);
-    rdmc_vc_t full;
-    rdmc_vc_row_t big[RDMC_VC_MAX_MEMBERS];
-    assert_int_equal(rdmc_vc_init(&full, RDMC_VC_MAX_MEMBERS, 0, 1, &big[0]), 0);
-    assert_int_equal(rdmc_vc_request_join(&full, big), -ENOSPC);
-}
-
-/* ---------------------------------------------------------------------------
- * 6: malformed rows are rejected, never trusted, never fatal. */
+ * 5: malformed rows are rejected, never trusted, never fatal. */
 
 static void test_malformed_rows_rejected(void **state)
 {
@@ -971,7 +898,8 @@ static void test_malformed_rows_rejected(void **state)
         case 3: r->suspected = bit(40); break;                         /* not a member */
         case 4: r->num_changes = 1; r->changes[0] = fail99; r->changes[0].who = 2;
                 r->changes[0].end_of_view = 0; break;                  /* no end of view */
-        case 5: r->num_changes = 1; r->changes[0] = fail99; r->changes[0].kind = 2; break;
+        case 5: r->num_changes = 1; r->changes[0] = fail99; r->changes[0].who = 2;
+                r->changes[0].kind = 2; break;                         /* not a failure */
         case 6: r->num_changes = 1; r->changes[0] = fail99; r->changes[0].who = 2;
                 r->changes[0].proposer = 99; break;
         case 7: r->trim_ready = 1; r->trim = 5; r->edge_mask = 1; break;  /* nothing committed */
@@ -1089,7 +1017,6 @@ static void test_bad_arguments(void **state)
     view.vid = 2;
     view.n = 4;
     view.members = 0x0b;
-    view.joined = 0x08;
     view.low = 3;
     view.trim = 7;
     view.edge_mask = 0x03;
@@ -1102,10 +1029,6 @@ static void test_bad_arguments(void **state)
     assert_int_equal(rdmc_vc_view_resend_range(&view, 99, &from, &to), -EINVAL);
     assert_int_equal(rdmc_vc_view_resend_range(&view, 0, &from, &to), 0);
     assert_true(from == to);
-    assert_int_equal(rdmc_vc_init_joiner(&vc, &view, 1, &rows[1]), -EINVAL);   /* not a joiner */
-    rdmc_vc_row_t jrow;
-    assert_int_equal(rdmc_vc_init_joiner(&vc, &view, 3, &jrow), 0);
-    assert_int_equal(jrow.received, 7);
 }
 
 int main(void)
@@ -1119,8 +1042,6 @@ int main(void)
         cmocka_unit_test(test_partition_2_of_4),
         cmocka_unit_test(test_two_members_partition),
         cmocka_unit_test(test_partition_rule),
-        cmocka_unit_test(test_join_with_failure),
-        cmocka_unit_test(test_join_requests),
         cmocka_unit_test(test_malformed_rows_rejected),
         cmocka_unit_test(test_malformed_rows_during_view_change),
         cmocka_unit_test(test_silent_survivor_blocks_install),
