@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "bench_options.h"
-#include "membership/sst.h"
+#include "membership/core/sst.h"
 #include "ofi/rdmc_ofi.h"
 #include "sst_world.h"
 

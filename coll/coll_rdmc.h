@@ -12,10 +12,12 @@
  *   coll_rdmc_bcast.c      MPI_Bcast and MPI_Ibcast: checks, paths, datatypes
  *   coll_rdmc_request.c    requests, completion, waiting, barriers
  *   coll_rdmc_group.c      the group manager as the extended API sees it
- *   rdmc_stream.c          the ordered window of collectives (no MPI)
- *   rdmc_engine.c          the broadcast protocol (no MPI, no libfabric)
- *   rdmc_schedule.c        the block schedules (pure functions)
- *   ../membership/sst.c    the shared state table
+ *
+ * The pure core the glue drives (no MPI, libfabric or hwloc):
+ *   core/rdmc_stream.c     the ordered window of collectives
+ *   core/rdmc_engine.c     the broadcast protocol
+ *   core/rdmc_schedule.c   the block schedules (pure functions)
+ *   ../membership/core/    the shared state table, views, failure detection
  */
 #ifndef MCA_COLL_RDMC_H
 #define MCA_COLL_RDMC_H

@@ -16,7 +16,7 @@
 #include "opal/runtime/opal_progress.h"
 #include "opal/util/output.h"
 
-#include "ofi/rdmc_log.h"
+#include "coll/core/rdmc_log.h"
 
 static int rdmc_register(void);
 static int rdmc_open(void);

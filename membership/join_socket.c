@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "coll/rdmc_clock.h"
+#include "coll/core/rdmc_clock.h"
 #include "join_wire.h"
 
 /* Sleep until fd is ready for `events` or the deadline passes. */

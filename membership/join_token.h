@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "join_wire.h"   /* RDMC_NONCE_BYTES, RDMC_MAC_BYTES */
+
 enum {
     RDMC_TOKEN_MAX_BYTES = 4096,
-    RDMC_NONCE_BYTES = 16,
-    RDMC_MAC_BYTES = 32,   /* SHA-256 */
 };
 
 typedef struct rdmc_token {

@@ -30,7 +30,7 @@
  * without failed ranks, never through a collective of a communicator that
  * may still hold one.
  */
-#include "coll/rdmc_clock.h"
+#include "coll/core/rdmc_clock.h"
 #include "join_socket.h"
 #include "join_token.h"
 #include "join_wire.h"

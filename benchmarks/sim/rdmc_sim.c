@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "benchmarks/bench_options.h"
-#include "coll/rdmc_blocksize.h"
+#include "coll/core/rdmc_blocksize.h"
 #include "sim_report.h"
 #include "sim_study.h"
 #include "sim_units.h"

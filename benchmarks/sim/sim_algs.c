@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coll/rdmc_blocksize.h"
+#include "coll/core/rdmc_blocksize.h"
 #include "sim_broadcasts.h"
 
 typedef int (*sim_run_fn_t)(const sim_case_t *c, const sim_params_t *params,

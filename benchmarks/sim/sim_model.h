@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "coll/rdmc_schedule.h"
+#include "coll/core/rdmc_schedule.h"
 
 typedef uint64_t sim_ps_t;   /* simulated time, picoseconds */
 

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "coll/rdmc_blocksize.h"
+#include "coll/core/rdmc_blocksize.h"
 #include "sim_broadcasts.h"
 #include "sim_holdings.h"
 #include "sim_net.h"

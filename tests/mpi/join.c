@@ -34,7 +34,7 @@
 
 #include <mpi.h>
 
-#include "coll/rdmc_clock.h"
+#include "coll/core/rdmc_clock.h"
 #include "membership/join_socket.h"
 #include "membership/rdmc.h"
 #include "rdmc_pvars.h"

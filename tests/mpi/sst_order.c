@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "membership/sst.h"
+#include "membership/core/sst.h"
 #include "ofi/rdmc_ofi.h"
 #include "sst_world.h"
 

@@ -7,7 +7,7 @@
 #ifndef RDMC_SST_WORLD_H
 #define RDMC_SST_WORLD_H
 
-#include "membership/sst.h"
+#include "membership/core/sst.h"
 #include "ofi/rdmc_ofi.h"
 
 typedef struct sst_world {

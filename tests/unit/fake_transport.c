@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coll/rdmc_engine.h"
+#include "coll/core/rdmc_engine.h"
 
 typedef struct fake_msg {
     int from, to;

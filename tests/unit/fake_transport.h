@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ofi/rdmc_transport.h"
+#include "coll/core/rdmc_transport.h"
 
 typedef struct fake_world fake_world_t;
 

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_blocksize.h"
+#include "coll/core/rdmc_blocksize.h"
 
 static const rdmc_cost_model_t model = { 12.0, 0.2, 0, 0 };
 

@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_blocksize.h"
-#include "coll/rdmc_engine.h"
+#include "coll/core/rdmc_blocksize.h"
+#include "coll/core/rdmc_engine.h"
 #include "fake_transport.h"
 
 #define MAX_RANKS 40

@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_stream.h"
+#include "coll/core/rdmc_stream.h"
 #include "fake_transport.h"
-#include "membership/group_manager.h"
-#include "membership/sst.h"
+#include "membership/core/group_manager.h"
+#include "membership/core/sst.h"
 
 enum {
     N = 5,

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "membership/failure_detector.h"
-#include "membership/sst.h"
+#include "membership/core/failure_detector.h"
+#include "membership/core/sst.h"
 
 #define BIT(m) (UINT64_C(1) << (m))
 

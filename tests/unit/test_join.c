@@ -17,10 +17,10 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_clock.h"
+#include "coll/core/rdmc_clock.h"
 #include "membership/join_socket.h"
 #include "membership/join_token.h"
-#include "membership/join_wire.h"
+#include "membership/core/join_wire.h"
 
 /* ---- the token file ----------------------------------------------------- */
 

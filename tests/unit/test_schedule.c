@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_schedule.h"
+#include "coll/core/rdmc_schedule.h"
 
 #define MAX_N 130
 #define MAX_K 70

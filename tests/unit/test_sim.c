@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "benchmarks/sim/sim_model.h"
-#include "coll/rdmc_blocksize.h"
+#include "coll/core/rdmc_blocksize.h"
 
 #define MAX_NODES 1100
 

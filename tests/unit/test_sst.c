@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "coll/rdmc_stream.h"
+#include "coll/core/rdmc_stream.h"
 #include "fake_transport.h"
-#include "membership/sst.h"
+#include "membership/core/sst.h"
 
 #define MAX_N 8
 

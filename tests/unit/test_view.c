@@ -34,7 +34,7 @@
 
 #include <cmocka.h>
 
-#include "membership/view_change.h"
+#include "membership/core/view_change.h"
 
 #define MAXN 8
 #define ROUNDS_MAX 400

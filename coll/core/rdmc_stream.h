@@ -37,8 +37,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "membership/group_manager.h"
-#include "membership/sst.h"
+#include "membership/core/group_manager.h"
+#include "membership/core/sst.h"
 #include "rdmc_clock.h"
 #include "rdmc_engine.h"
 

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ofi/rdmc_transport.h"
+#include "coll/core/rdmc_transport.h"
 #include "rdmc_schedule.h"
 
 #define RDMC_HEADER_MAGIC 0x52444d31u   /* "RDM1" */

@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ofi/rdmc_transport.h"
+#include "coll/core/rdmc_transport.h"
 
 typedef enum rdmc_sst_field {
     RDMC_SST_HEARTBEAT,   /* bumped every heartbeat period */

@@ -22,13 +22,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "join_token.h"
-
 enum {
     RDMC_JOIN_NAME_MAX = 128,       /* group names, with their NUL */
     RDMC_JOIN_SETTINGS_MAX = 512,   /* coll/rdmc settings that must match */
     RDMC_JOIN_PORT_MAX = 1024,      /* MPI_MAX_PORT_NAME in Open MPI */
     RDMC_JOIN_MSG_MAX = 2048,       /* no message is longer */
+};
+
+/* The sizes of a nonce and of a proof (HMAC-SHA256) on the wire. */
+enum {
+    RDMC_NONCE_BYTES = 16,
+    RDMC_MAC_BYTES = 32,
 };
 
 typedef enum {
