@@ -328,12 +328,49 @@ static void *progress_thread(void *arg)
     return NULL;
 }
 
+/* MPI_Finalize deletes MPI_COMM_SELF's attributes first (MPI's own hook
+ * for libraries), while MPI still works: rdmc stops there.  Open MPI may
+ * never close the component (a tool that called MPI_T_init_thread without
+ * MPI_T_finalize keeps the framework open), and the endpoints hold shared
+ * memory that outlives the process unless they are closed. */
+static int self_keyval = MPI_KEYVAL_INVALID;
+
+static int mpi_finalizing(MPI_Comm comm, int keyval, void *value, void *extra)
+{
+    (void)comm;
+    (void)keyval;
+    (void)value;
+    (void)extra;
+    mca_coll_rdmc_driver_stop();
+    return MPI_SUCCESS;
+}
+
+static void watch_finalize(void)
+{
+    int rc;
+
+    if (self_keyval != MPI_KEYVAL_INVALID) {
+        return;
+    }
+    rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, mpi_finalizing, &self_keyval, NULL);
+    if (rc == MPI_SUCCESS) {
+        rc = PMPI_Comm_set_attr(MPI_COMM_SELF, self_keyval, NULL);
+    }
+    if (rc != MPI_SUCCESS) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: cannot watch for MPI_Finalize (%d): endpoints close "
+                            "only if Open MPI closes the component",
+                            rc);
+    }
+}
+
 /* The callback and the thread, once a link exists.  Under the lock. */
 int mca_coll_rdmc_driver_start(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     int rc;
 
+    watch_finalize();
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
     }
@@ -351,9 +388,32 @@ int mca_coll_rdmc_driver_start(void)
     return 0;
 }
 
-/* MPI_Finalize (the component closes): every communicator is gone; give
- * retiring links FINALIZE_WAIT_MS to leave cleanly, then close the
- * endpoints (cancelling what is still posted) and free the rest. */
+/* Every communicator still linked (MPI_COMM_WORLD, and those the
+ * application did not free) lets its link go: rdmc steps aside on it. */
+static void detach_modules(double deadline)
+{
+    for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
+        mca_coll_rdmc_module_t *m = l->module;
+        next = l->next;
+        if (m == NULL) {
+            continue;
+        }
+        m->link = NULL;
+        if (m->state == RDMC_SETUP_CONNECTING) {
+            mca_coll_rdmc_setup_abandon(m);
+            mca_coll_rdmc_link_free(l);
+        } else {
+            l->module = NULL;
+            l->retire_deadline_ms = deadline;
+        }
+        m->state = RDMC_SETUP_DECLINED;
+    }
+}
+
+/* MPI_Finalize: every link leaves (FINALIZE_WAIT_MS at most for the peers
+ * to leave too), then the endpoints close (cancelling what is still
+ * posted) and the rest is freed.  Run again (the component closes), it
+ * finds nothing to do. */
 void mca_coll_rdmc_driver_stop(void)
 {
     int wait_ms = mca_coll_rdmc_component.timeout_ms < FINALIZE_WAIT_MS
@@ -361,6 +421,9 @@ void mca_coll_rdmc_driver_stop(void)
                       : FINALIZE_WAIT_MS;
     double deadline = rdmc_now_ms() + wait_ms;
 
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    detach_modules(deadline);
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
     if (callback_registered) {
         opal_progress_unregister(mca_coll_rdmc_progress);
         callback_registered = false;
