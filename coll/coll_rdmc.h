@@ -161,6 +161,7 @@ typedef struct mca_coll_rdmc_module_t {
     int pending;                   /* requests issued, not yet reported */
     int held;                      /* of those, nonblocking ones the user holds */
     rdmc_group_t group;            /* READY: what librdmc's API sees of us */
+    bool group_attached;           /* the attribute holding it is set */
     uint64_t views_reported;       /* views the user's callback has seen */
     uint64_t failed_reported;      /* ranks it was told have left */
     int broken_status;             /* BROKEN: the stream's error */

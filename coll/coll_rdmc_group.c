@@ -15,7 +15,12 @@ static mca_coll_rdmc_module_t *module_of(rdmc_group_t *group)
 
 static bool group_active(rdmc_group_t *group)
 {
-    return module_of(group)->state == RDMC_SETUP_READY;
+    bool ready;
+
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    ready = module_of(group)->state == RDMC_SETUP_READY;
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    return ready;
 }
 
 static int group_comm_freeing(rdmc_group_t *group)

@@ -272,6 +272,14 @@ int mca_coll_rdmc_report_finished(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_request_t *list, *reversed = NULL;
     int count = 0;
 
+    /* The extended API's attribute, before the first request completes:
+     * set here, outside the lock, since setting an attribute may run a
+     * delete callback that drains. */
+    if (!__atomic_load_n(&m->group_attached, __ATOMIC_ACQUIRE) &&
+        m->state == RDMC_SETUP_READY &&
+        !__atomic_exchange_n(&m->group_attached, true, __ATOMIC_ACQ_REL)) {
+        mca_coll_rdmc_group_attach(m);
+    }
     if (__atomic_load_n(&m->finished, __ATOMIC_ACQUIRE) == NULL) {
         return 0;
     }

@@ -351,7 +351,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_count(&c->pvar_links, 1);
         mca_coll_rdmc_watch_memory();
-        mca_coll_rdmc_group_attach(m);
+        mca_coll_rdmc_report_later(m);   /* attaches the group, outside the lock */
         opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready", m->comm->c_name,
                             ompi_comm_size(m->comm));
     } else {
