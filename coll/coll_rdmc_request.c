@@ -44,6 +44,7 @@ static int request_cancel(ompi_request_t *request, int complete)
 
 static void request_construct(mca_coll_rdmc_request_t *req)
 {
+    memset(&req->nbc, 0, sizeof(req->nbc));
     req->module = NULL;
     memset(&req->coll, 0, sizeof(req->coll));
     memset(&req->ctx, 0, sizeof(req->ctx));
