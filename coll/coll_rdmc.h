@@ -145,6 +145,10 @@ typedef struct rdmc_bcast_ctx {
     uint64_t root_bytes;         /* what the root sends */
     opal_convertor_t convertor;  /* packs at the root, unpacks elsewhere */
     bool convertor_ready;
+    /* Receivers: MPI_SUCCESS, or the error unpacking met (its cause in
+     * error); the message still flows on, this rank's outcome reports it. */
+    int status;
+    char error[160];
 } rdmc_bcast_ctx_t;
 
 /* Open MPI 4.1's MPI_Ibcast (like every MPI_I* entry point) takes the
