@@ -16,10 +16,17 @@
  *   - a receiver whose buffer is smaller than the root's message receives
  *     (and forwards) the whole message in scratch memory, keeps what fits
  *     and returns MPI_ERR_TRUNCATE: nothing past its buffer is written.
+ * Through the SST a non-contiguous root packs its message when the call is
+ * made, so that a convertor error fails the call itself.
+ * Convertor errors are never dropped: at the root of an engine broadcast
+ * the fill hook fails the op (and with it the collective); a receiver keeps
+ * forwarding (its peers need the bytes, which are right) and its own call
+ * returns MPI_ERR_INTERN.
  */
 #include "coll_rdmc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +39,7 @@
 #include "rdmc_engine.h"
 
 
+/* Returns an OPAL status. */
 static int prepare_convertor(rdmc_bcast_ctx_t *ctx, bool for_send)
 {
     int rc;
@@ -50,18 +58,30 @@ static int prepare_convertor(rdmc_bcast_ctx_t *ctx, bool for_send)
     return rc;
 }
 
-/* Receivers: unpack the next bytes [offset, offset+len) of the packed
- * message.  Strictly sequential: the engine hands blocks over in order, and
- * Open MPI 4.1's convertor cannot be repositioned backwards inside struct
- * datatypes.  (Unpacking, unlike packing, handles partial elements.) */
-static void unpack_range(rdmc_bcast_ctx_t *ctx, uint64_t offset, uint64_t len)
+/* Receivers: unpack `len` bytes at `data`, bytes [offset, offset+len) of
+ * the packed message.  Strictly sequential: the engine hands blocks over in
+ * order, and Open MPI 4.1's convertor cannot be repositioned backwards
+ * inside struct datatypes.  (Unpacking, unlike packing, handles partial
+ * elements, so every byte given fits: fewer taken is an error too.)  The
+ * first failure is recorded for the outcome; later ranges are skipped. */
+static void unpack_range(rdmc_bcast_ctx_t *ctx, const void *data, uint64_t offset, uint64_t len)
 {
-    struct iovec iov = { ctx->packed + offset, (size_t)len };
+    struct iovec iov = { (void *)data, (size_t)len };
     uint32_t iov_count = 1;
     size_t max_data = (size_t)len;
+    int32_t rc;
 
-    if (len > 0) {
-        (void)opal_convertor_unpack(&ctx->convertor, &iov, &iov_count, &max_data);
+    if (len == 0 || ctx->status != MPI_SUCCESS) {
+        return;
+    }
+    rc = opal_convertor_unpack(&ctx->convertor, &iov, &iov_count, &max_data);
+    if (rc < 0 || max_data != len) {
+        ctx->status = MPI_ERR_INTERN;
+        snprintf(ctx->error, sizeof(ctx->error),
+                 "unpacking bytes [%llu, %llu) into the datatype failed (convertor status %d, "
+                 "%zu bytes taken)",
+                 (unsigned long long)offset, (unsigned long long)(offset + len), (int)rc,
+                 max_data);
     }
 }
 
@@ -71,11 +91,17 @@ static void unpack_range(rdmc_bcast_ctx_t *ctx, uint64_t offset, uint64_t len)
  * finish that element, and the next block continues where it stopped. */
 #define PACK_SLACK 64   /* more than the largest basic datatype */
 
-static void hook_fill(void *arg, uint64_t offset, uint64_t len)
+/* Returns 0, -ENOMEM (no packed copy: set_large_root's allocation failed),
+ * -EIO (the convertor failed) or -ENODATA (it ran dry before the message
+ * did); the engine fails the op with it. */
+static int hook_fill(void *arg, uint64_t offset, uint64_t len)
 {
     rdmc_bcast_ctx_t *ctx = arg;
     uint64_t end = offset + len;
 
+    if (ctx->packed == NULL) {
+        return -ENOMEM;
+    }
     while (ctx->packed_upto < end) {
         uint64_t room = ctx->own_bytes - ctx->packed_upto;
         if (room > end - ctx->packed_upto + PACK_SLACK) {
@@ -84,12 +110,15 @@ static void hook_fill(void *arg, uint64_t offset, uint64_t len)
         struct iovec iov = { ctx->packed + ctx->packed_upto, (size_t)room };
         uint32_t iov_count = 1;
         size_t max_data = (size_t)room;
-        (void)opal_convertor_pack(&ctx->convertor, &iov, &iov_count, &max_data);
+        if (opal_convertor_pack(&ctx->convertor, &iov, &iov_count, &max_data) < 0) {
+            return -EIO;
+        }
         if (max_data == 0) {
-            break;   /* nothing left to pack */
+            return -ENODATA;
         }
         ctx->packed_upto += max_data;
     }
+    return 0;
 }
 
 static void hook_arrived(void *arg, uint64_t offset, uint64_t len)
@@ -97,7 +126,7 @@ static void hook_arrived(void *arg, uint64_t offset, uint64_t len)
     rdmc_bcast_ctx_t *ctx = arg;
 
     if (!ctx->truncated) {
-        unpack_range(ctx, offset, len);
+        unpack_range(ctx, ctx->packed + offset, offset, len);
     }
 }
 
@@ -125,23 +154,46 @@ static void keep_what_fits(rdmc_bcast_ctx_t *ctx)
     if (ctx->contiguous) {
         memcpy(ctx->user_data, ctx->packed, ctx->own_bytes);
     } else {
-        unpack_range(ctx, 0, ctx->own_bytes);
+        unpack_range(ctx, ctx->packed, 0, ctx->own_bytes);
     }
 }
 
-/* Small root: the whole message into the SST slot. */
+/* Small root: the whole message into the SST slot (packed by
+ * pack_small when the call was made, if the layout is not contiguous). */
 static void hook_fill_small(void *arg, void *slot, uint64_t nbytes)
 {
     rdmc_bcast_ctx_t *ctx = arg;
 
-    if (ctx->contiguous) {
-        memcpy(slot, ctx->user_data, nbytes);
-        return;
+    memcpy(slot, ctx->contiguous ? ctx->user_data : ctx->packed, nbytes);
+}
+
+/* Small non-contiguous root: pack the message now, where a failure can
+ * still fail the call (the SST's fill hook cannot fail). */
+static int pack_small(mca_coll_rdmc_request_t *req)
+{
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
+    uint64_t nbytes = ctx->own_bytes;
+    int32_t rc;
+
+    ctx->packed = malloc(nbytes ? nbytes : 1);
+    if (ctx->packed == NULL) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: out of memory packing %llu bytes", req->what,
+                            (unsigned long long)nbytes);
+        return MPI_ERR_NO_MEM;
     }
-    struct iovec iov = { slot, (size_t)nbytes };
+    struct iovec iov = { ctx->packed, (size_t)nbytes };
     uint32_t iov_count = 1;
     size_t max_data = (size_t)nbytes;
-    (void)opal_convertor_pack(&ctx->convertor, &iov, &iov_count, &max_data);
+    rc = opal_convertor_pack(&ctx->convertor, &iov, &iov_count, &max_data);
+    if (rc < 0 || max_data != nbytes) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: packing the datatype failed (convertor status %d, "
+                            "%zu of %llu bytes)",
+                            req->what, (int)rc, max_data, (unsigned long long)nbytes);
+        return MPI_ERR_INTERN;
+    }
+    return MPI_SUCCESS;
 }
 
 /* Small receiver: the message, straight from the SST; what fits is kept. */
@@ -156,10 +208,7 @@ static void hook_take_small(void *arg, const void *data, uint32_t len, uint32_t 
     if (ctx->contiguous) {
         memcpy(ctx->user_data, data, keep);
     } else {
-        struct iovec iov = { (void *)data, (size_t)keep };
-        uint32_t iov_count = 1;
-        size_t max_data = (size_t)keep;
-        (void)opal_convertor_unpack(&ctx->convertor, &iov, &iov_count, &max_data);
+        unpack_range(ctx, data, 0, keep);
     }
 }
 
@@ -177,7 +226,12 @@ static void hook_rerun(void *arg, rdmc_op_params_t *large, bool as_sender)
     /* A sender has the whole message: it is what the root sent. */
     ctx->root_bytes = as_sender ? ctx->own_bytes : 0;
     if (!ctx->contiguous && prepare_convertor(ctx, as_sender) != OPAL_SUCCESS) {
-        large->hooks = (rdmc_op_hooks_t){ .arg = ctx };   /* place fails: op error */
+        /* Without hooks a sender has nothing to send from (fill fails) and a
+         * receiver has nowhere to put it (place fails): the op fails. */
+        large->hooks = (rdmc_op_hooks_t){ .arg = ctx };
+        if (as_sender) {
+            large->hooks.fill = hook_fill;   /* ctx->packed is NULL: -ENOMEM */
+        }
         return;
     }
     if (as_sender) {
@@ -218,10 +272,15 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
                             req->what, m->comm->c_name, rank, req->root, req->coll.actual_root);
         return MPI_ERR_ROOT;
     }
+    if (ctx->truncated && req->coll.kind == RDMC_COLL_BCAST_LARGE) {
+        keep_what_fits(ctx);
+    }
+    if (ctx->status != MPI_SUCCESS) {
+        opal_output_verbose(0, out, "coll:rdmc: %s on %s: rank %d: %s", req->what,
+                            m->comm->c_name, rank, ctx->error);
+        return ctx->status;
+    }
     if (ctx->truncated) {
-        if (req->coll.kind == RDMC_COLL_BCAST_LARGE) {
-            keep_what_fits(ctx);
-        }
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d has room for %llu bytes but "
                             "the root sent %llu; the message was truncated",
@@ -240,7 +299,8 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
     return MPI_SUCCESS;
 }
 
-/* Describe the broadcast to the stream: path, buffers, hooks. */
+/* Describe the broadcast to the stream: path, buffers, hooks.  Logs what
+ * makes it fail. */
 static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
                    struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small)
 {
@@ -257,8 +317,15 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     ctx->contiguous = ompi_datatype_is_contiguous_memory_layout(dtype, count);
     ompi_datatype_get_true_extent(dtype, &true_lb, &true_extent);
     ctx->user_data = (uint8_t *)buf + true_lb;
-    if (!ctx->contiguous && prepare_convertor(ctx, is_root) != OPAL_SUCCESS) {
-        return MPI_ERR_NO_MEM;
+    ctx->status = MPI_SUCCESS;
+    if (!ctx->contiguous) {
+        int rc = prepare_convertor(ctx, is_root);
+        if (rc != OPAL_SUCCESS) {
+            opal_output_verbose(0, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: preparing the datatype convertor failed (%d)",
+                                req->what, rc);
+            return rc == OPAL_ERR_OUT_OF_RESOURCE ? MPI_ERR_NO_MEM : MPI_ERR_INTERN;
+        }
     }
     req->root = root;
     coll->root = (uint32_t)root;
@@ -276,10 +343,16 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     if (small) {
         coll->nbytes = nbytes;
         coll->hooks.fill_small = hook_fill_small;
-        return MPI_SUCCESS;
+        return ctx->contiguous ? MPI_SUCCESS : pack_small(req);
     }
     set_large_root(req, &coll->large);
-    return !ctx->contiguous && ctx->packed == NULL ? MPI_ERR_NO_MEM : MPI_SUCCESS;
+    if (!ctx->contiguous && ctx->packed == NULL) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: out of memory for a packed copy of %llu bytes",
+                            req->what, (unsigned long long)nbytes);
+        return MPI_ERR_NO_MEM;
+    }
+    return MPI_SUCCESS;
 }
 
 /* The engine's view of a sender: the user's bytes, or a copy packed block
@@ -378,7 +451,6 @@ static int start_bcast(mca_coll_rdmc_module_t *m, const char *what, void *buf, i
     }
     rc = prepare(req, buf, count, dtype, root, nbytes, small);
     if (rc != MPI_SUCCESS) {
-        opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory", what);
         mca_coll_rdmc_bcast_ctx_release(&req->ctx);
         OBJ_RELEASE(req);
         return rc;

@@ -42,6 +42,7 @@ static int request_cancel(ompi_request_t *request, int complete)
 
 static void request_construct(mca_coll_rdmc_request_t *req)
 {
+    memset(&req->nbc, 0, sizeof(req->nbc));
     req->module = NULL;
     memset(&req->coll, 0, sizeof(req->coll));
     memset(&req->ctx, 0, sizeof(req->ctx));
@@ -139,6 +140,9 @@ void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
     let_go(req);
     __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
     if (req->user_freed) {
+        /* Nobody waits, but Open MPI's completion callback still releases
+         * what MPI_Ibcast retained (a derived datatype). */
+        ompi_request_complete(&req->super, false);
         OBJ_RELEASE(req);
     } else {
         ompi_request_complete(&req->super, true);

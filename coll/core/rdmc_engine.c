@@ -177,7 +177,8 @@ static void op_check_done(rdmc_op_t *op)
     }
 }
 
-/* Root: make sure block b, and every block before it, is packed. */
+/* Root: make sure block b, and every block before it, is packed.  False
+ * while a receiver lacks it, or when packing failed (the op has failed). */
 static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
 {
     if (op->filled[block]) {
@@ -187,9 +188,13 @@ static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
         return false;   /* not received yet */
     }
     for (; op->hooked <= block; op->hooked++) {
-        if (op->p.hooks.fill != NULL) {
-            op->p.hooks.fill(op->p.hooks.arg, op->hooked * op->header.block_bytes,
-                             op_block_len(op, op->hooked));
+        uint64_t offset = op->hooked * op->header.block_bytes;
+        uint64_t len = op_block_len(op, op->hooked);
+        int rc = op->p.hooks.fill != NULL ? op->p.hooks.fill(op->p.hooks.arg, offset, len) : 0;
+        if (rc != 0) {
+            op_fail(op, rc, "filling bytes [%llu, %llu) of the message failed (%d)",
+                    (unsigned long long)offset, (unsigned long long)(offset + len), rc);
+            return false;
         }
         op->filled[op->hooked] = 1;
     }

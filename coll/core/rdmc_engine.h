@@ -62,9 +62,13 @@ typedef struct rdmc_op_hooks {
     /* Receiver: the header says the message has `nbytes`; return a buffer of
      * at least that many bytes for it, or NULL to fail the op. */
     void *(*place)(void *arg, uint64_t nbytes);
-    /* Root: bytes [offset, offset+len) are about to be sent the first time. */
-    void (*fill)(void *arg, uint64_t offset, uint64_t len);
-    /* Receiver: bytes [offset, offset+len) have arrived. */
+    /* Root: bytes [offset, offset+len) are about to be sent the first time.
+     * Returns 0, or a negative code that fails the op (nothing is sent that
+     * was not filled). */
+    int (*fill)(void *arg, uint64_t offset, uint64_t len);
+    /* Receiver: bytes [offset, offset+len) have arrived.  It cannot fail the
+     * op: the bytes are right and other ranks may wait for this one to
+     * forward them; a receiver that cannot use them records that itself. */
     void (*arrived)(void *arg, uint64_t offset, uint64_t len);
     void *arg;
 } rdmc_op_hooks_t;

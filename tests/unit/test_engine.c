@@ -381,6 +381,12 @@ static void record_in_order(void *arg, uint64_t offset, uint64_t len)
     oc->calls++;
 }
 
+static int fill_in_order(void *arg, uint64_t offset, uint64_t len)
+{
+    record_in_order(arg, offset, len);
+    return 0;
+}
+
 static void test_hooks_see_blocks_in_order(void **state)
 {
     (void)state;
@@ -401,7 +407,7 @@ static void test_hooks_see_blocks_in_order(void **state)
         };
         p.hooks.arg = &oc[r];
         if (r == root) {
-            p.hooks.fill = record_in_order;
+            p.hooks.fill = fill_in_order;
         } else {
             p.hooks.arrived = record_in_order;
         }
@@ -417,6 +423,64 @@ static void test_hooks_see_blocks_in_order(void **state)
         free(bufs[r]);
     }
     fake_world_destroy(w);
+}
+
+/* A fill hook that fails (a datatype that cannot be packed) fails the op
+ * with its code, and nothing it did not fill is sent. */
+typedef struct failing_fill {
+    uint64_t fail_at;       /* offset of the first block that fails */
+    uint64_t calls;
+} failing_fill_t;
+
+static int fill_until(void *arg, uint64_t offset, uint64_t len)
+{
+    failing_fill_t *ff = arg;
+
+    (void)len;
+    ff->calls++;
+    return offset >= ff->fail_at ? -EIO : 0;
+}
+
+static void test_failing_fill_fails_the_op(void **state)
+{
+    (void)state;
+    const uint64_t nbytes = 8 * 1024, block = 1024;
+    fake_world_t *w = fake_world_create(2, 5, 0);
+    uint8_t *src = malloc(nbytes), *dst = calloc(nbytes, 1);
+    failing_fill_t ff = { 3 * block, 0 };
+    rdmc_op_t ops[2];
+
+    memset(src, 0x5A, nbytes);
+    rdmc_op_params_t root = { .tp = fake_world_endpoint(w, 0), .n = 2, .rank = 0, .root = 0,
+                              .seq = 3, .buf = src, .nbytes = nbytes, .block_bytes = block,
+                              .schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE };
+    root.hooks = (rdmc_op_hooks_t){ .fill = fill_until, .arg = &ff };
+    rdmc_op_params_t recv = { .tp = fake_world_endpoint(w, 1), .n = 2, .rank = 1, .root = 0,
+                              .seq = 3, .buf = dst, .nbytes = nbytes };
+    assert_int_equal(rdmc_op_start(&ops[1], &recv), 0);
+    rdmc_op_start(&ops[0], &root);
+    for (int i = 0; i < 1000 && ops[0].status == 0; i++) {
+        for (int r = 0; r < 2; r++) {
+            rdmc_op_test(&ops[r]);
+            fake_world_endpoint(w, r)->ops->progress(fake_world_endpoint(w, r));
+        }
+    }
+    for (int i = 0; i < 100; i++) {   /* let whatever was sent land */
+        fake_world_endpoint(w, 1)->ops->progress(fake_world_endpoint(w, 1));
+    }
+    assert_int_equal(ops[0].status, -EIO);
+    assert_non_null(strstr(ops[0].error, "filling bytes [3072, 4096)"));
+    assert_int_equal(ff.calls, 4);   /* blocks 0-2, then the failing one */
+    assert_true(rdmc_op_test(&ops[0]));
+    assert_false(ops[1].done);
+    for (uint64_t i = 3 * block; i < nbytes; i++) {
+        assert_int_equal(dst[i], 0);   /* never sent */
+    }
+    rdmc_op_release(&ops[0]);
+    rdmc_op_release(&ops[1]);
+    fake_world_destroy(w);
+    free(src);
+    free(dst);
 }
 
 /* Start a lone receiver, feed it one forged message, return its status. */
@@ -559,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_sends_in_flight_is_honoured),
         cmocka_unit_test(test_short_receiver_learns_the_true_size),
         cmocka_unit_test(test_hooks_see_blocks_in_order),
+        cmocka_unit_test(test_failing_fill_fails_the_op),
         cmocka_unit_test(test_too_small_without_hook_is_an_error),
         cmocka_unit_test(test_malformed_messages_fail_the_op),
         cmocka_unit_test(test_silent_peers_get_no_data),
