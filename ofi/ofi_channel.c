@@ -55,11 +55,17 @@ ofi_peer_t *rdmc_ofi_channel_peer(const rdmc_ofi_channel_t *ch, int rank)
 /* Failure-safe mode: nothing more goes to a peer once an operation with it
  * failed.  (tcp;ofi_rxm may reconnect to a dead peer on the next post, and
  * crashes handling the refusal.) */
-bool rdmc_ofi_channel_peer_refused(const rdmc_ofi_channel_t *ch, int peer)
+ofi_peer_t *rdmc_ofi_channel_target(const rdmc_ofi_channel_t *ch, int peer, int *rc_p)
 {
-    const ofi_peer_t *p = rdmc_ofi_channel_peer(ch, peer);
+    ofi_peer_t *p = rdmc_ofi_channel_peer(ch, peer);
 
-    return ch->ep->failure_safe && p != NULL && p->failed;
+    if (p == NULL) {
+        *rc_p = -FI_EINVAL;
+    } else if (ch->ep->failure_safe && p->failed) {
+        *rc_p = -FI_ECONNRESET;
+        p = NULL;
+    }
+    return p;
 }
 
 void rdmc_ofi_channel_track(rdmc_ofi_channel_t *ch, rdmc_req_t *req, int peer)
@@ -129,14 +135,12 @@ static int channel_send(rdmc_transport_t *tp, int peer, const void *buf, size_t 
                         uint64_t tag, uint64_t imm, rdmc_req_t *req)
 {
     rdmc_ofi_channel_t *ch = channel_of(tp);
-    ofi_peer_t *p = rdmc_ofi_channel_peer(ch, peer);
+    int refused;
+    ofi_peer_t *p = rdmc_ofi_channel_target(ch, peer, &refused);
     ssize_t rc;
 
     if (p == NULL) {
-        return -FI_EINVAL;
-    }
-    if (rdmc_ofi_channel_peer_refused(ch, peer)) {
-        return -FI_ECONNRESET;
+        return refused;
     }
     rdmc_ofi_channel_track(ch, req, peer);
     rc = fi_tsenddata(ch->ep->ep, buf, len, rdmc_ofi_mem_desc(ch->ep, buf, len), imm, p->msg,
@@ -155,14 +159,12 @@ static int channel_inject(rdmc_transport_t *tp, int peer, const void *buf, size_
     static const char empty;
     rdmc_ofi_channel_t *ch = channel_of(tp);
     rdmc_ofi_ep_t *ep = ch->ep;
-    ofi_peer_t *p = rdmc_ofi_channel_peer(ch, peer);
+    int refused;
+    ofi_peer_t *p = rdmc_ofi_channel_target(ch, peer, &refused);
     ssize_t rc;
 
     if (p == NULL) {
-        return -FI_EINVAL;
-    }
-    if (rdmc_ofi_channel_peer_refused(ch, peer)) {
-        return -FI_ECONNRESET;
+        return refused;
     }
     tag = with_channel(tag, ch->peer_channel[peer]);
     if (ep->failure_safe && len <= OFI_QUIET_BYTES && !ep->fab->mr_local) {

@@ -155,7 +155,9 @@ void rdmc_ofi_window_close(rdmc_ofi_channel_t *ch);
 /* ofi_channel.c: bookkeeping of what a channel has posted. */
 void rdmc_ofi_channel_track(rdmc_ofi_channel_t *ch, rdmc_req_t *req, int peer);
 void rdmc_ofi_channel_untrack(rdmc_req_t *req);
-bool rdmc_ofi_channel_peer_refused(const rdmc_ofi_channel_t *ch, int peer);
+/* The peer process a post to `peer` goes to, or NULL with *rc_p:
+ * -FI_EINVAL (no such rank) or -FI_ECONNRESET (refused, failure-safe). */
+ofi_peer_t *rdmc_ofi_channel_target(const rdmc_ofi_channel_t *ch, int peer, int *rc_p);
 ofi_peer_t *rdmc_ofi_channel_peer(const rdmc_ofi_channel_t *ch, int rank);
 
 #endif

@@ -59,17 +59,18 @@ int rdmc_ofi_window_write(rdmc_transport_t *tp, int peer, size_t offset, size_t 
 {
     rdmc_ofi_channel_t *ch = channel_of(tp);
     rdmc_ofi_ep_t *ep = ch->ep;
-    ofi_peer_t *p = rdmc_ofi_channel_peer(ch, peer);
+    int refused;
+    ofi_peer_t *p = rdmc_ofi_channel_target(ch, peer, &refused);
     const ofi_window_peer_t *to;
     const uint8_t *from = ch->window_base + offset;
     void *desc = ep->fab->mr_local ? fi_mr_desc(ch->window_mr) : NULL;
     ssize_t rc;
 
-    if (p == NULL || offset + len > ch->window_len) {
+    if (offset + len > ch->window_len) {
         return -FI_EINVAL;
     }
-    if (rdmc_ofi_channel_peer_refused(ch, peer)) {
-        return -FI_ECONNRESET;
+    if (p == NULL) {
+        return refused;
     }
     to = &ch->window_peers[peer];
     if (req != NULL) {

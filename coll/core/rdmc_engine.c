@@ -213,98 +213,111 @@ static void op_report_arrivals(rdmc_op_t *op)
 }
 
 static void on_send_done(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+static void on_ready(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm);
+
+/* A post that must wait (its block is not here yet, or not asked for). */
+#define OP_NOT_YET 1
+
+/* Block sends, in the schedule's order: a later send waits for this one. */
+static int post_send(rdmc_op_t *op, size_t i, rdmc_op_req_t *req)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    const rdmc_step_transfer_t *x = &op->sends[i];
+
+    if (!op->ready[i] || !op_block_ready_to_send(op, x->block)) {
+        return OP_NOT_YET;
+    }
+    req->base.complete = on_send_done;
+    return tp->ops->send(tp, (int)x->peer, op_block_ptr(op, x->block),
+                         op_block_len(op, x->block), op_tag(op, RDMC_TAG_DATA, x->step),
+                         x->block, &req->base);
+}
+
+/* The receivers' ready-for-block credits, one per send. */
+static int post_ready_recv(rdmc_op_t *op, size_t i, rdmc_op_req_t *req)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    const rdmc_step_transfer_t *x = &op->sends[i];
+
+    req->base.complete = on_ready;
+    return tp->ops->recv(tp, (int)x->peer, NULL, 0, op_tag(op, RDMC_TAG_READY, x->step), 0,
+                         &req->base);
+}
+
+/* Block receives, into the block's final place; once posted, the credit
+ * goes to the sender: only now may it push this block. */
+static int post_block_recv(rdmc_op_t *op, size_t i, rdmc_op_req_t *req)
+{
+    rdmc_transport_t *tp = op->p.tp;
+    const rdmc_step_transfer_t *x = &op->recvs[i];
+    int rc;
+
+    req->base.complete = on_block;
+    rc = tp->ops->recv(tp, (int)x->peer, op_block_ptr(op, x->block), op_block_len(op, x->block),
+                       op_tag(op, RDMC_TAG_DATA, x->step), 0, &req->base);
+    if (rc == 0) {
+        op_queue_ctrl(op, x->peer, op_tag(op, RDMC_TAG_READY, x->step), false);
+    }
+    return rc;
+}
+
+/* One kind of post: the transfers it covers, the request slots it uses. */
+typedef struct op_poster {
+    int (*post)(rdmc_op_t *op, size_t i, rdmc_op_req_t *req);
+    const char *what;              /* for the message when a post fails */
+} op_poster_t;
+
+/* Post transfers[*posted..total) while request slots are free, stopping at
+ * the first that must wait, is refused for now (-EAGAIN: retried from
+ * rdmc_op_test) or fails the op. */
+static void op_post_all(rdmc_op_t *op, const op_poster_t *poster,
+                        const rdmc_step_transfer_t *transfers, size_t *posted, size_t total,
+                        rdmc_op_req_t *reqs, size_t window)
+{
+    rdmc_op_req_t *req;
+
+    while (op->status == 0 && *posted < total && (req = free_req(reqs, window)) != NULL) {
+        size_t i = *posted;
+        int rc = poster->post(op, i, req);
+        if (rc == OP_NOT_YET) {
+            return;
+        }
+        if (rc == -EAGAIN) {
+            op->refused = true;
+            return;
+        }
+        if (rc != 0) {
+            op_fail(op, rc, "posting %s (block %llu, rank %u) failed (%d)", poster->what,
+                    (unsigned long long)transfers[i].block, transfers[i].peer, rc);
+            return;
+        }
+        req->op = op;
+        req->index = i;
+        (*posted)++;
+    }
+}
+
+static const op_poster_t sends_poster = { post_send, "a block's send" };
+static const op_poster_t readies_poster = { post_ready_recv, "a ready-for-block receive" };
+static const op_poster_t blocks_poster = { post_block_recv, "a block's receive" };
 
 static void op_try_sends(rdmc_op_t *op)
 {
-    rdmc_transport_t *tp = op->p.tp;
-    rdmc_op_req_t *req;
-
-    while (op->status == 0 && op->sends_posted < op->nsends &&
-           (req = free_req(op->send_reqs, op->send_window)) != NULL) {
-        size_t i = op->sends_posted;
-        const rdmc_step_transfer_t *x = &op->sends[i];
-        /* The schedule's order is kept: a later send waits for this one. */
-        if (!op->ready[i] || !op_block_ready_to_send(op, x->block)) {
-            return;
-        }
-        req->base.complete = on_send_done;
-        int rc = tp->ops->send(tp, (int)x->peer, op_block_ptr(op, x->block),
-                               op_block_len(op, x->block),
-                               op_tag(op, RDMC_TAG_DATA, x->step), x->block,
-                               &req->base);
-        if (rc == -EAGAIN) {
-            op->refused = true;
-            return;
-        }
-        if (rc != 0) {
-            op_fail(op, rc, "posting block %llu to rank %u failed (%d)",
-                    (unsigned long long)x->block, x->peer, rc);
-            return;
-        }
-        req->op = op;
-        req->index = i;
-        op->sends_posted++;
-    }
+    op_post_all(op, &sends_poster, op->sends, &op->sends_posted, op->nsends, op->send_reqs,
+                op->send_window);
 }
-
-static void on_ready(rdmc_req_t *base, int status, size_t len, uint64_t imm);
 
 static void op_post_ready_recvs(rdmc_op_t *op)
 {
-    rdmc_transport_t *tp = op->p.tp;
-    rdmc_op_req_t *req;
-
-    while (op->status == 0 && op->readies_posted < op->nsends &&
-           (req = free_req(op->ready_reqs, op->ready_window)) != NULL) {
-        size_t i = op->readies_posted;
-        req->base.complete = on_ready;
-        int rc = tp->ops->recv(tp, (int)op->sends[i].peer, NULL, 0,
-                               op_tag(op, RDMC_TAG_READY, op->sends[i].step), 0,
-                               &req->base);
-        if (rc == -EAGAIN) {
-            op->refused = true;
-            return;
-        }
-        if (rc != 0) {
-            op_fail(op, rc, "posting a ready-for-block receive failed (%d)", rc);
-            return;
-        }
-        req->op = op;
-        req->index = i;
-        op->readies_posted++;
-    }
+    op_post_all(op, &readies_poster, op->sends, &op->readies_posted, op->nsends,
+                op->ready_reqs, op->ready_window);
 }
-
-static void on_block(rdmc_req_t *base, int status, size_t len, uint64_t imm);
 
 static void op_post_block_recvs(rdmc_op_t *op)
 {
-    rdmc_transport_t *tp = op->p.tp;
-    rdmc_op_req_t *req;
-
-    while (op->status == 0 && op->recvs_posted < op->nrecvs &&
-           (req = free_req(op->recv_reqs, RDMC_RECV_AHEAD)) != NULL) {
-        size_t i = op->recvs_posted;
-        const rdmc_step_transfer_t *x = &op->recvs[i];
-        req->base.complete = on_block;
-        int rc = tp->ops->recv(tp, (int)x->peer, op_block_ptr(op, x->block),
-                               op_block_len(op, x->block),
-                               op_tag(op, RDMC_TAG_DATA, x->step), 0, &req->base);
-        if (rc == -EAGAIN) {
-            op->refused = true;
-            return;
-        }
-        if (rc != 0) {
-            op_fail(op, rc, "posting the receive of block %llu failed (%d)",
-                    (unsigned long long)x->block, rc);
-            return;
-        }
-        req->op = op;
-        req->index = i;
-        op->recvs_posted++;
-        /* The credit: only now may the sender push this block. */
-        op_queue_ctrl(op, x->peer, op_tag(op, RDMC_TAG_READY, x->step), false);
-    }
+    op_post_all(op, &blocks_poster, op->recvs, &op->recvs_posted, op->nrecvs, op->recv_reqs,
+                RDMC_RECV_AHEAD);
 }
 
 static void op_advance(rdmc_op_t *op)
