@@ -90,15 +90,19 @@ bool mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m)
     uint64_t installed, vid, in_view, gone;
     MPI_Group joined, left;
 
+    bool news;
+
+    /* views_reported is read by the progress pass: changed under the lock. */
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     installed = m->state == RDMC_SETUP_READY && m->link != NULL ? m->link->stream.views_installed
                                                                 : m->views_reported;
+    news = installed != m->views_reported;
+    m->views_reported = installed;
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
-    if (installed == m->views_reported) {
+    if (!news) {
         return false;
     }
     current_view(m, &vid, &in_view, &gone);
-    m->views_reported = installed;
     if (m->group.view_fn == NULL) {
         m->failed_reported = gone;
         return false;
