@@ -54,8 +54,13 @@ typedef void RDMC_View_fn(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI
                           void *arg);
 
 /* *flag = 1 when rdmc's group manager runs on comm, else 0 (and
- * MPI_SUCCESS).  Collective the first time on a communicator where rdmc
- * has not yet been set up: every member must call it then. */
+ * MPI_SUCCESS) where coll/rdmc is loaded but does not manage comm (a
+ * single rank, an intercommunicator, a set-up that fell back).  Without
+ * coll/rdmc in the process (not loaded, --mca coll ^rdmc, or
+ * coll_rdmc_priority < 0) *flag = 0 and it returns RDMC_ERR_NOT_ACTIVE,
+ * at once.  Collective the first time on an intra-communicator of 2 or
+ * more ranks where rdmc has not yet been set up: every member must call
+ * it then. */
 int RDMC_Comm_active(MPI_Comm comm, int *flag);
 
 /* The current view: its id (0 for the communicator's first) and its
