@@ -119,7 +119,7 @@ typedef struct mca_coll_rdmc_module_t {
     struct mca_coll_rdmc_request *finished;   /* done, not yet reported to MPI */
     int pending;                   /* requests issued, not yet reported */
     int held;                      /* of those, nonblocking ones the user holds */
-    uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
+    uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar; under lock */
     pthread_t thread;
     bool thread_running;
     int thread_stop;               /* atomic */

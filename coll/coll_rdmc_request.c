@@ -236,15 +236,17 @@ int mca_coll_rdmc_module_progress(mca_coll_rdmc_module_t *m)
 
     pthread_mutex_lock(&m->lock);
     work = rdmc_stream_progress(&m->stream);
-    writes = rdmc_sst_writes(m->sst);
     if (m->stream.error != 0) {
         work = -1;
     }
+    /* The pvars count what every module did since we last looked.  Under
+     * the lock: the progress thread and the application's thread both get
+     * here, and each would count the same writes (ThreadSanitizer). */
+    writes = rdmc_sst_writes(m->sst) - m->sst_writes_counted;
+    m->sst_writes_counted += writes;
     pthread_mutex_unlock(&m->lock);
-    /* The pvars count what every module did since we last looked. */
-    if (writes != m->sst_writes_counted) {
-        mca_coll_rdmc_count(&c->pvar_sst_writes, writes - m->sst_writes_counted);
-        m->sst_writes_counted = writes;
+    if (writes != 0) {
+        mca_coll_rdmc_count(&c->pvar_sst_writes, writes);
     }
     return work;
 }
