@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shared by the MPI integration tests (sourced).  Runs mpirun with this
 # build's component ahead of the installed ones, bounded in time.
 set -eu
