@@ -10,7 +10,9 @@
  * or an error code: compare MPI_Error_class(rc) with MPI's classes and the
  * RDMC_ERR_* classes below (MPI_Error_string says what happened).  A
  * communicator rdmc does not manage (rdmc not loaded, disabled, declined
- * on it, a single rank, an intercommunicator) gives RDMC_ERR_NOT_ACTIVE.
+ * on it, a single rank, an intercommunicator) gives RDMC_ERR_NOT_ACTIVE;
+ * RDMC_Comm_active, the question itself, answers flag 0 with MPI_SUCCESS
+ * where coll/rdmc is loaded but declines the communicator (see there).
  * coll/rdmc attaches its group manager at the first collective it carries
  * on a communicator (a large MPI_Bcast, any MPI_Ibcast or MPI_Ibarrier,
  * or a barrier when small collectives go through rdmc); RDMC_Comm_active
