@@ -18,6 +18,12 @@
 # -a "-n -C 100" for idle, -a "-T 10" for ibcast (not -f or -e: the tables
 # read the default columns).  Run from the build tree the component is taken
 # from there; once installed, from Open MPI's own component directory.
+#
+# Ratios are Open MPI's time over rdmc's (rate: rdmc's broadcasts/s over
+# Open MPI's), so >1 means rdmc is faster.  The last column says whether
+# rdmc carried the row (the benchmark's -R lines, from the MPI_T counter
+# coll_rdmc_bcasts): a row it did not carry went to the component rdmc
+# falls back to, and compares Open MPI with itself.
 set -eu
 
 type=bcast
@@ -87,7 +93,7 @@ run_bench() { # label run mpirun-options...
     shift 2
     # shellcheck disable=SC2086
     "$MPIRUN" $root_args --oversubscribe -np "$np" $component_args "$@" \
-        "$bench" $type_args $size_args $iters $warmup $bench_args \
+        "$bench" -R $type_args $size_args $iters $warmup $bench_args \
         >"$out/$label.$run" 2>"$out/err.$label.$run" || {
         echo "compare.sh: the $label run failed:" >&2
         cat "$out/err.$label.$run" >&2
@@ -110,6 +116,14 @@ else
 fi
 echo "# $what, $np ranks, Open MPI default vs coll/rdmc, median of $runs runs each"
 echo "# rdmc runs: ${carried#\# }"
+case "$type" in
+bcast) echo "# rdmc vs default: speedup = OpenMPI time / rdmc time, >1 means rdmc is faster" ;;
+rate) echo "# rdmc vs default: rdmc/OpenMPI = rdmc's bcasts/s / OpenMPI's, >1 means rdmc is faster" ;;
+ibcast) echo "# rdmc vs default: lower times and higher overlap are better (no ratio)" ;;
+idle) echo "# rdmc vs default: lower wait and CPU are better (no ratio)" ;;
+esac
+echo "# rdmc carried: yes = every broadcast of the row went through coll/rdmc, NO = none did" \
+    "(the row compares Open MPI's default with itself), partly = some runs or some broadcasts"
 # Each file: the benchmark's rows, "size column2 column3 ...".  For every
 # size and column take the median over runs, for both sides, and print the
 # columns that matter for the type.
@@ -124,6 +138,17 @@ awk -v type="$type" -v columns="$columns" '
     function m(side, size, column) {
         return median(values[side, size, column])
     }
+    # "# row SIZE: rdmc carried X of Y (Z of them timing)", rdmc runs only:
+    # carried when X covers the Y - Z data broadcasts, not at all when 0.
+    /^# row [0-9]+: rdmc carried / && FILENAME ~ /\/rdmc\.[0-9]+$/ {
+        size = $3; sub(/:$/, "", size)
+        timing = $9; sub(/^\(/, "", timing)
+        data = $8 - timing
+        verdict = ($6 >= data && data > 0) ? "yes" : ($6 == 0 ? "NO" : "partly")
+        if (!(size in carried)) carried[size] = verdict
+        else if (carried[size] != verdict) carried[size] = "partly"
+        next
+    }
     /^#/ || NF < columns || $1 !~ /^[0-9]+$/ { next }
     {
         side = FILENAME ~ /\/rdmc\.[0-9]+$/ ? "rdmc" : "ompi"
@@ -132,39 +157,42 @@ awk -v type="$type" -v columns="$columns" '
         }
         if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
     }
+    function who(size) {
+        return size in carried ? carried[size] : "?"
+    }
     END {
         if (type == "bcast") {
-            printf("%-10s %14s %12s %8s %16s %14s %8s\n", "# Size", "OpenMPI(us)", "rdmc(us)",
-                   "speedup", "OpenMPI-sync(us)", "rdmc-sync(us)", "speedup")
+            printf("%-10s %14s %12s %8s %16s %14s %8s %13s\n", "# Size", "OpenMPI(us)", "rdmc(us)",
+                   "speedup", "OpenMPI-sync(us)", "rdmc-sync(us)", "speedup", "rdmc-carried")
         } else if (type == "ibcast") {
-            printf("%-10s %19s %16s %16s %13s %18s %15s\n", "# Size", "OpenMPI-overall(us)",
+            printf("%-10s %19s %16s %16s %13s %18s %15s %13s\n", "# Size", "OpenMPI-overall(us)",
                    "rdmc-overall(us)", "OpenMPI-pure(us)", "rdmc-pure(us)", "OpenMPI-overlap(%)",
-                   "rdmc-overlap(%)")
+                   "rdmc-overlap(%)", "rdmc-carried")
         } else if (type == "rate") {
-            printf("%-10s %18s %15s %13s\n", "# Size", "OpenMPI(bcasts/s)", "rdmc(bcasts/s)",
-                   "rdmc/OpenMPI")
+            printf("%-10s %18s %15s %13s %13s\n", "# Size", "OpenMPI(bcasts/s)", "rdmc(bcasts/s)",
+                   "rdmc/OpenMPI", "rdmc-carried")
         } else {
-            printf("%-10s %16s %13s %14s %11s\n", "# Size", "OpenMPI-wait(ms)", "rdmc-wait(ms)",
-                   "OpenMPI-CPU(%)", "rdmc-CPU(%)")
+            printf("%-10s %16s %13s %14s %11s %13s\n", "# Size", "OpenMPI-wait(ms)", "rdmc-wait(ms)",
+                   "OpenMPI-CPU(%)", "rdmc-CPU(%)", "rdmc-carried")
         }
         for (i = 1; i <= count; i++) {
             s = order[i]
             if (type == "bcast") {
                 oa = m("ompi", s, 2); ra = m("rdmc", s, 2)
                 os = m("ompi", s, 4); rs = m("rdmc", s, 4)
-                printf("%-10s %14.2f %12.2f %8.2f %16.2f %14.2f %8.2f\n", s, oa, ra,
-                       ra > 0 ? oa / ra : 0, os, rs, rs > 0 ? os / rs : 0)
+                printf("%-10s %14.2f %12.2f %8.2f %16.2f %14.2f %8.2f %13s\n", s, oa, ra,
+                       ra > 0 ? oa / ra : 0, os, rs, rs > 0 ? os / rs : 0, who(s))
             } else if (type == "ibcast") {
-                printf("%-10s %19.2f %16.2f %16.2f %13.2f %18.2f %15.2f\n", s,
+                printf("%-10s %19.2f %16.2f %16.2f %13.2f %18.2f %15.2f %13s\n", s,
                        m("ompi", s, 2), m("rdmc", s, 2), m("ompi", s, 4), m("rdmc", s, 4),
-                       m("ompi", s, 5), m("rdmc", s, 5))
+                       m("ompi", s, 5), m("rdmc", s, 5), who(s))
             } else if (type == "rate") {
                 orate = m("ompi", s, 2); rrate = m("rdmc", s, 2)
-                printf("%-10s %18.0f %15.0f %13.2f\n", s, orate, rrate,
-                       orate > 0 ? rrate / orate : 0)
+                printf("%-10s %18.0f %15.0f %13.2f %13s\n", s, orate, rrate,
+                       orate > 0 ? rrate / orate : 0, who(s))
             } else {
-                printf("%-10s %16.1f %13.1f %14.1f %11.1f\n", s, m("ompi", s, 2),
-                       m("rdmc", s, 2), m("ompi", s, 3), m("rdmc", s, 3))
+                printf("%-10s %16.1f %13.1f %14.1f %11.1f %13s\n", s, m("ompi", s, 2),
+                       m("rdmc", s, 2), m("ompi", s, 3), m("rdmc", s, 3), who(s))
             }
         }
     }

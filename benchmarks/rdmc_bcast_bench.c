@@ -34,6 +34,10 @@
  *   -n          (idle) wait in MPI_Ibcast + MPI_Wait instead of MPI_Bcast
  *   -C ms       (idle) the root's computation before each broadcast,
  *               default 200
+ *   -R          after each row, a line "# row SIZE: rdmc carried X of Y (Z
+ *               of them timing)" (rank 0's MPI_T counter over that size's
+ *               Y broadcasts, Z of them -e's own small ones), so that a
+ *               table can mark the rows rdmc did not carry
  *
  * Sizes without -m: 1 B .. 1 MiB as OSU, 1 B .. 8 KiB for rate.  idle
  * measures only the two ends of -m (default 8 B and 4 MiB): each size
@@ -87,6 +91,7 @@ typedef struct options {
     int window, blocking;            /* rate */
     int nonblocking;                 /* idle */
     double compute_ms;               /* idle */
+    int per_row;                     /* -R: who carried each row */
 } options_t;
 
 struct bench {
@@ -110,7 +115,7 @@ static void usage(const char *prog)
     fprintf(stderr,
             "usage: %s [-t bcast|ibcast|rate|idle] [-m [min:]max] [-i iterations]\n"
             "          [-x warmup] [-f] [-r root] [-c] [-e] [-T calls] [-w W] [-b] [-n]\n"
-            "          [-C ms]\n"
+            "          [-C ms] [-R]\n"
             "  -t bcast   MPI_Bcast latency, as osu_bcast (default); -e: extended columns\n"
             "  -t ibcast  MPI_Ibcast overlap with a computation, as osu_ibcast;\n"
             "             -T: MPI_Test calls during the computation (default 0)\n"
@@ -118,7 +123,8 @@ static void usage(const char *prog)
             "             -b: W blocking MPI_Bcast instead\n"
             "  -t idle    CPU of ranks waiting while the root computes for -C ms\n"
             "             (default %.0f) before broadcasting; only the two ends of -m;\n"
-            "             -n: wait in MPI_Ibcast + MPI_Wait\n",
+            "             -n: wait in MPI_Ibcast + MPI_Wait\n"
+            "  -R         after each row: how many of its broadcasts coll/rdmc carried\n",
             prog, DEFAULT_WINDOW, DEFAULT_COMPUTE_MS);
 }
 
@@ -532,7 +538,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 
     *o = (options_t){ .type = &bench_types[0], .iterations = -1, .warmup = -1,
                       .window = DEFAULT_WINDOW, .compute_ms = DEFAULT_COMPUTE_MS };
-    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecT:w:bnC:h")) != -1) {
+    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecT:w:bnC:Rh")) != -1) {
         switch (c) {
         case 't':
             if ((o->type = find_type(optarg)) == NULL) {
@@ -574,6 +580,9 @@ static int parse_options(int argc, char **argv, options_t *o)
             break;
         case 'C':
             o->compute_ms = atof(optarg);
+            break;
+        case 'R':
+            o->per_row = 1;
             break;
         default:
             return -1;
@@ -690,7 +699,20 @@ int main(int argc, char **argv)
         int large = bytes > LARGE_MESSAGE;
         int iterations = o->iterations > 0 ? o->iterations : o->type->iterations[large];
         int warmup = o->warmup >= 0 ? o->warmup : o->type->warmup[large];
+        long row_bcasts = b.bcasts, row_timing = b.timing_bcasts;
+        long long row_carried = o->per_row ? rdmc_pvar_read(rdmc_counters[0].pvar) : -1;
         o->type->measure(&b, bytes, iterations, warmup);
+        if (b.rank == 0 && o->per_row) {
+            /* Not "# coll/rdmc ...": scripts take that line for the summary. */
+            if (row_carried < 0) {
+                printf("# row %zu: coll/rdmc not loaded\n", bytes);
+            } else {
+                long timing = b.timing_bcasts - row_timing;
+                printf("# row %zu: rdmc carried %lld of %ld (%ld of them timing)\n", bytes,
+                       rdmc_pvar_read(rdmc_counters[0].pvar) - row_carried,
+                       b.bcasts - row_bcasts + timing, timing);
+            }
+        }
         if (b.rank == 0) {
             fflush(stdout);
         }

@@ -384,7 +384,10 @@ static int rdmc_open(void)
     c->small_path_sst = small_path == SMALL_PATH_AUTO ? c->failures
                                                       : small_path == SMALL_PATH_SST;
     c->sst_fence = sst_ordering == 1;
-    rdmc_set_settings_fn(settings_text);
+    /* librdmc learns from this that coll/rdmc may carry communicators in
+     * this process; switched off by its priority, it never will, and the
+     * API says so (RDMC_ERR_NOT_ACTIVE) as when the component is absent. */
+    rdmc_set_settings_fn(c->priority >= 0 ? settings_text : NULL);
     return OMPI_SUCCESS;
 }
 

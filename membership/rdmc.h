@@ -10,7 +10,9 @@
  * or an error code: compare MPI_Error_class(rc) with MPI's classes and the
  * RDMC_ERR_* classes below (MPI_Error_string says what happened).  A
  * communicator rdmc does not manage (rdmc not loaded, disabled, declined
- * on it, a single rank, an intercommunicator) gives RDMC_ERR_NOT_ACTIVE.
+ * on it, a single rank, an intercommunicator) gives RDMC_ERR_NOT_ACTIVE;
+ * RDMC_Comm_active, the question itself, answers flag 0 with MPI_SUCCESS
+ * where coll/rdmc is loaded but declines the communicator (see there).
  * coll/rdmc attaches its group manager at the first collective it carries
  * on a communicator (a large MPI_Bcast, any MPI_Ibcast or MPI_Ibarrier,
  * or a barrier when small collectives go through rdmc); RDMC_Comm_active
@@ -54,8 +56,13 @@ typedef void RDMC_View_fn(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI
                           void *arg);
 
 /* *flag = 1 when rdmc's group manager runs on comm, else 0 (and
- * MPI_SUCCESS).  Collective the first time on a communicator where rdmc
- * has not yet been set up: every member must call it then. */
+ * MPI_SUCCESS) where coll/rdmc is loaded but does not manage comm (a
+ * single rank, an intercommunicator, a set-up that fell back).  Without
+ * coll/rdmc in the process (not loaded, --mca coll ^rdmc, or
+ * coll_rdmc_priority < 0) *flag = 0 and it returns RDMC_ERR_NOT_ACTIVE,
+ * at once.  Collective the first time on an intra-communicator of 2 or
+ * more ranks where rdmc has not yet been set up: every member must call
+ * it then. */
 int RDMC_Comm_active(MPI_Comm comm, int *flag);
 
 /* The current view: its id (0 for the communicator's first) and its

@@ -138,7 +138,9 @@ RDMC_VISIBLE bool rdmc_settings(char *buf, size_t len)
     if (settings_fn == NULL) {
         return false;
     }
-    settings_fn(buf, len);
+    if (buf != NULL) {
+        settings_fn(buf, len);
+    }
     return true;
 }
 
@@ -202,6 +204,14 @@ RDMC_VISIBLE int RDMC_Comm_active(MPI_Comm comm, int *flag)
         return MPI_ERR_COMM;
     }
     (void)RDMC_Error_class(0);
+    /* Without coll/rdmc in this process (not loaded, excluded with
+     * --mca coll ^rdmc, or priority < 0) no communicator can ever be
+     * managed: say so at once, without the collective set-up below.  The
+     * decision is local, from the same MCA settings at every member, so
+     * no member is left waiting in the barrier. */
+    if (!rdmc_settings(NULL, 0)) {
+        return rdmc_error_code(RDMC_NOT_ACTIVE);
+    }
     if (rdmc_group_of(comm) == NULL) {
         PMPI_Comm_test_inter(comm, &inter);
         PMPI_Comm_size(comm, &size);

@@ -50,11 +50,14 @@ rdmc_group_t *rdmc_active_group(MPI_Comm comm, int *rc);
 
 /* coll/rdmc's settings that every member of a communicator must share
  * (a joiner's are compared with the group's): the component sets the
- * function while it is loaded, NULL when it goes. */
+ * function while it is loaded and enabled (priority >= 0), NULL when it
+ * goes.  Its absence is how librdmc knows that coll/rdmc cannot carry any
+ * communicator in this process (not loaded, excluded, switched off). */
 typedef void rdmc_settings_fn(char *buf, size_t len);
 void rdmc_set_settings_fn(rdmc_settings_fn *fn);
-/* Writes them into buf; false when coll/rdmc is not loaded here. */
-bool rdmc_settings(char *buf, size_t len);
+/* Writes them into buf; false when coll/rdmc is not loaded (or is
+ * switched off) here. */
+bool rdmc_settings(char *buf, size_t len);   /* buf NULL: only the answer */
 
 /* Communicators a join builds on the way (exempt) keep coll/rdmc out:
  * their collectives take the previous component, and rdmc is set up only

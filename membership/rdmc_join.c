@@ -655,7 +655,7 @@ RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm 
     }
     (void)RDMC_Error_class(0);
     if (!rdmc_settings(settings, sizeof(settings))) {
-        say("RDMC_Comm_join: coll/rdmc is not loaded in this process");
+        say("RDMC_Comm_join: coll/rdmc is not loaded in this process (or is switched off)");
         return rdmc_error_code(RDMC_NOT_ACTIVE);
     }
     if (info_get(info, "rdmc_timeout_ms", value, sizeof(value)) && atof(value) > 0) {

@@ -21,6 +21,7 @@
 # 3. The same points with every fixed block size: the automatic choice over
 #    the best fixed one (the goal: within 1.10).
 set -eu
+# shellcheck source=benchmarks/emu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rate=1gbit
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 out=${out:-$PWD/emu-calibrate-$rate}
-emu_require
+emu_require 1
 emu_find_build
 bps=$(emu_rate_bps "$rate")
 byte_sizes=$(for s in ${sizes//,/ }; do emu_bytes "$s"; done | sort -n -u | tr '\n' ' ')

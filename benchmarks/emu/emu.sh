@@ -96,7 +96,7 @@ plug() {
 # Token buckets on host hK: its sending side and the switch port feeding it.
 shape() {
     local host=$1 bps=$2 port_queue
-    port_queue=$((bps / 8 * PORT_QUEUE_MS / 1000))
+    port_queue=$((bps * PORT_QUEUE_MS / 8000))
     [ "$port_queue" -ge "$PORT_QUEUE_MIN" ] || port_queue=$PORT_QUEUE_MIN
     ip netns exec "$PREFIX-h$host" tc qdisc add dev eth0 root tbf rate "${bps}bit" \
         burst "$BURST" limit "$HOST_QUEUE"

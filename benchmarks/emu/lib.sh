@@ -11,7 +11,8 @@ emu_die() {
     exit 1
 }
 
-# Root, iproute2 with namespaces: or exit with STATUS (77 = skipped in tests).
+# Root, iproute2 with namespaces, procps's sysctl: or exit with STATUS
+# (77 = skipped in tests) after one line that says what is missing.
 emu_require() {
     local status=${1:-1}
     if [ "$(id -u)" != 0 ]; then
@@ -22,13 +23,25 @@ emu_require() {
         echo "$(basename "$0"): needs iproute2 (ip netns, tc)" >&2
         exit "$status"
     fi
-    # Root in a container may still be refused namespaces.
-    local probe=${EMU_PREFIX:-rdmcemu}-probe$$
-    if ! ip netns add "$probe" 2>/dev/null; then
-        echo "$(basename "$0"): cannot create network namespaces here" >&2
+    if ! command -v sysctl >/dev/null; then
+        echo "$(basename "$0"): needs sysctl (apt-get install procps)" >&2
         exit "$status"
     fi
-    ip netns del "$probe"
+    # Root in a container may still be refused namespaces, or entering
+    # them: make one, run in it what emu.sh's set-up runs, delete it.
+    local probe=${EMU_PREFIX:-rdmcemu}-probe$$ why=""
+    if ! ip netns add "$probe" 2>/dev/null; then
+        why="cannot create network namespaces here"
+    elif ! ip netns exec "$probe" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1; then
+        why="cannot enter a network namespace and set its sysctls here"
+    fi
+    if ip netns list 2>/dev/null | grep -q "^$probe\( \|\$\)" && ! ip netns del "$probe" 2>/dev/null; then
+        why=${why:-"cannot delete network namespaces here"}
+    fi
+    if [ -n "$why" ]; then
+        echo "$(basename "$0"): $why" >&2
+        exit "$status"
+    fi
 }
 
 # The build tree: RDMC_BUILDDIR, the current directory, or the source tree

@@ -33,6 +33,7 @@
 # Needs root and iproute2; writes DIR/table.txt and, with gnuplot,
 # DIR/bcast.png (completion time and bandwidth against size).
 set -eu
+# shellcheck source=benchmarks/emu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 n=4
@@ -61,7 +62,7 @@ done
 rdmc_extra=("$@")
 out=${out:-$PWD/emu-$n-$rate}
 
-emu_require
+emu_require 1
 emu_find_build
 bps=$(emu_rate_bps "$rate")
 emu_check_total "$n" "$bps"

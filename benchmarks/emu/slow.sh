@@ -23,6 +23,7 @@
 # and a chain with the best segment size found here (tuned's pipeline is
 # such a chain).
 set -eu
+# shellcheck source=benchmarks/emu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 n=8
@@ -60,7 +61,7 @@ fi
 rank=$((slow - 1))
 out=${out:-$PWD/emu-slow-$n-$rate}
 
-emu_require
+emu_require 1
 emu_find_build
 TIMES=$BUILD/benchmarks/emu/emu_bcast_times
 [ -x "$TIMES" ] || emu_die "$TIMES is not built (make)"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Shared by the MPI integration tests (sourced).  Runs mpirun with this
 # build's component ahead of the installed ones, bounded in time.
 set -eu
@@ -13,6 +14,10 @@ SANITIZER_ENV=""
 if [ "${RDMC_SANITIZERS:-0}" = 1 ]; then
     # Open MPI leaks at exit by design; leaks are checked in the unit tests.
     SANITIZER_ENV="-x ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 -x UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+fi
+if [ "${RDMC_TSAN:-0}" = 1 ]; then
+    # make check's TSAN_OPTIONS (the suppressions file) to every rank.
+    SANITIZER_ENV="-x TSAN_OPTIONS"
 fi
 
 # rdmc_mpirun NP [mpirun options and program...]

@@ -2,7 +2,9 @@
  * The extended API (rdmc.h) as an application sees it, linked through
  * librdmc: the error classes, RDMC_Comm_active, the first view, the
  * failed group, the view callback, RDMC_Comm_shrink, and the errors for
- * bad arguments and for communicators rdmc does not manage.
+ * bad arguments and for communicators rdmc does not manage (declined
+ * by a loaded coll/rdmc: MPI_SUCCESS with flag 0 from RDMC_Comm_active;
+ * coll/rdmc absent or switched off: RDMC_ERR_NOT_ACTIVE).
  *
  *   rdmc_api --expect rdmc|off
  *
@@ -83,14 +85,18 @@ static void error_classes(void)
     free(all);
 }
 
-static void not_managed(MPI_Comm comm, const char *what)
+/* A communicator rdmc does not manage.  RDMC_Comm_active returns
+ * active_class there: MPI_SUCCESS (flag 0) where coll/rdmc is loaded but
+ * declined the communicator, RDMC_ERR_NOT_ACTIVE where coll/rdmc is not
+ * in the process at all; every other call RDMC_ERR_NOT_ACTIVE. */
+static void not_managed(MPI_Comm comm, const char *what, int active_class)
 {
     uint64_t view_id;
     MPI_Group group;
     MPI_Comm other;
     int flag = -1;
 
-    expect_class(what, RDMC_Comm_active(comm, &flag), MPI_SUCCESS);
+    expect_class(what, RDMC_Comm_active(comm, &flag), active_class);
     expect_int("RDMC_Comm_active's flag on an unmanaged communicator", flag, 0);
     expect_class("RDMC_Comm_get_view on an unmanaged communicator",
                  RDMC_Comm_get_view(comm, &view_id, &group), RDMC_ERR_NOT_ACTIVE);
@@ -102,6 +108,23 @@ static void not_managed(MPI_Comm comm, const char *what)
                  RDMC_Comm_admit(comm, 1, 0, &other), RDMC_ERR_NOT_ACTIVE);
     expect_class("RDMC_Comm_close on an unmanaged communicator", RDMC_Comm_close(comm),
                  RDMC_ERR_NOT_ACTIVE);
+}
+
+/* An intercommunicator of the even and the odd ranks: rdmc declines it,
+ * and RDMC_Comm_active must say so without waiting for anyone. */
+static void intercommunicator(void)
+{
+    MPI_Comm half, inter;
+    int color = rank % 2, flag = -1;
+
+    MPI_Comm_split(MPI_COMM_WORLD, color, rank, &half);
+    /* The other half's leader: world rank 1 for the evens, 0 for the odds. */
+    MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, 1 - color, 7, &inter);
+    expect_class("RDMC_Comm_active(intercommunicator) with rdmc loaded",
+                 RDMC_Comm_active(inter, &flag), MPI_SUCCESS);
+    expect_int("RDMC_Comm_active's flag on an intercommunicator", flag, 0);
+    MPI_Comm_free(&inter);
+    MPI_Comm_free(&half);
 }
 
 static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left, void *arg)
@@ -231,15 +254,22 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     error_classes();
-    not_managed(MPI_COMM_SELF, "RDMC_Comm_active(MPI_COMM_SELF)");
     if (expect_rdmc) {
+        /* Loaded, but a single rank is not for rdmc: no error, flag 0. */
+        not_managed(MPI_COMM_SELF, "RDMC_Comm_active(MPI_COMM_SELF) with rdmc loaded",
+                    MPI_SUCCESS);
+        intercommunicator();
         first_view(MPI_COMM_WORLD);
         shrink();
         bad_arguments();
         join_arguments();
     } else {
         MPI_Comm comm;
-        not_managed(MPI_COMM_WORLD, "RDMC_Comm_active(MPI_COMM_WORLD) without rdmc");
+        /* Not in the process: RDMC_Comm_active fails on every communicator. */
+        not_managed(MPI_COMM_SELF, "RDMC_Comm_active(MPI_COMM_SELF) without rdmc",
+                    RDMC_ERR_NOT_ACTIVE);
+        not_managed(MPI_COMM_WORLD, "RDMC_Comm_active(MPI_COMM_WORLD) without rdmc",
+                    RDMC_ERR_NOT_ACTIVE);
         expect_class("RDMC_Comm_join without coll/rdmc",
                      RDMC_Comm_join("g", MPI_INFO_NULL, &comm), RDMC_ERR_NOT_ACTIVE);
     }
