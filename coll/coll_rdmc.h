@@ -165,7 +165,8 @@ typedef struct mca_coll_rdmc_module_t {
     uint64_t views_reported;       /* views the user's callback has seen */
     uint64_t failed_reported;      /* ranks it was told have left */
     int broken_status;             /* BROKEN: the stream's error */
-    struct mca_coll_rdmc_module_t *next_report;   /* progress pass: to report */
+    struct mca_coll_rdmc_module_t *next_report;   /* the driver's report queue */
+    bool report_queued;            /* in it (under the engine lock) */
 } mca_coll_rdmc_module_t;
 
 /* One collective rdmc carries, blocking or not. */
@@ -259,6 +260,8 @@ void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l);
 int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l);
 /* The module has news for MPI (finished requests, a view): under the lock. */
 void mca_coll_rdmc_report_later(mca_coll_rdmc_module_t *m);
+/* The module is being destroyed: out of the report queue.  Under the lock. */
+void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m);
 /* One pass over every link (app_thread: also set-up and reporting to MPI);
  * returns the work done; *sleep_ms_p (if given, in: the cap) says how long
  * the caller may sleep before a link needs attention. */

@@ -119,6 +119,7 @@ static void let_link_go(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_link_t *l;
 
     pthread_mutex_lock(&mca_coll_rdmc_lock);
+    mca_coll_rdmc_report_forget(m);
     l = m->link;
     m->link = NULL;
     if (m->state == RDMC_SETUP_CONNECTING) {

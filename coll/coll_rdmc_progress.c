@@ -84,15 +84,33 @@ static void link_remove(mca_coll_rdmc_link_t *l)
 }
 
 /* Under the lock: the module has finished requests or a new view for MPI;
- * the next pass reports them, in an application thread. */
+ * the next pass in an application thread reports them.  No reference is
+ * taken here: this may run in the progress thread, and Open MPI's
+ * reference counts are atomic only under MPI_THREAD_MULTIPLE.  A module
+ * that goes away leaves the queue instead (mca_coll_rdmc_report_forget). */
 void mca_coll_rdmc_report_later(mca_coll_rdmc_module_t *m)
 {
-    if (m->next_report != NULL) {
-        return;   /* queued already */
+    if (m->report_queued) {
+        return;
     }
-    OBJ_RETAIN(m);
-    m->next_report = to_report != NULL ? to_report : m;   /* self: the end */
+    m->report_queued = true;
+    m->next_report = to_report;
     to_report = m;
+}
+
+/* Under the lock: the module is being destroyed. */
+void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_module_t **link = &to_report;
+
+    if (!m->report_queued) {
+        return;
+    }
+    while (*link != m) {
+        link = &(*link)->next_report;
+    }
+    *link = m->next_report;
+    m->report_queued = false;
 }
 
 /* ---- one link ----------------------------------------------------------- */
@@ -219,23 +237,23 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     return work;
 }
 
-/* Under the lock: take the report queue (its modules stay retained). */
+/* Under the lock, in an application thread: take the report queue, each
+ * module retained until reported. */
 static mca_coll_rdmc_module_t **take_reports(size_t *count_p)
 {
     mca_coll_rdmc_module_t **all;
     size_t count = 0;
 
-    for (mca_coll_rdmc_module_t *m = to_report; m != NULL;
-         m = m->next_report == m ? NULL : m->next_report) {
+    for (mca_coll_rdmc_module_t *m = to_report; m != NULL; m = m->next_report) {
         count++;
     }
     if (count == 0 || (all = malloc(count * sizeof(*all))) == NULL) {
         return NULL;   /* nothing, or no memory now: the next pass */
     }
     count = 0;
-    for (mca_coll_rdmc_module_t *m = to_report, *next; m != NULL; m = next) {
-        next = m->next_report == m ? NULL : m->next_report;
-        m->next_report = NULL;
+    for (mca_coll_rdmc_module_t *m = to_report; m != NULL; m = m->next_report) {
+        m->report_queued = false;
+        OBJ_RETAIN(m);   /* an application thread: kept while reported */
         all[count++] = m;
     }
     to_report = NULL;
