@@ -84,3 +84,16 @@ int bench_next_item(const char **text_p, char *item, size_t cap)
     *text_p = p + len + (p[len] == ',');
     return 1;
 }
+
+int bench_loop_option(int option, const char *arg, int *iterations, int *warmup, int *rc_p)
+{
+    if (option == 'i') {
+        *rc_p = bench_parse_int(arg, 1, iterations);
+        return 1;
+    }
+    if (option == 'x') {
+        *rc_p = bench_parse_int(arg, 0, warmup);
+        return 1;
+    }
+    return 0;
+}

@@ -14,6 +14,11 @@
 int bench_parse_long(const char *text, long min, long *value_p);
 int bench_parse_int(const char *text, int min, int *value_p);
 
+/* The options every timing program shares: -i ITERATIONS (>= 1) and
+ * -x WARMUP (>= 0).  True when `option` is one of them (then *rc_p says
+ * whether its value was good); false for the caller's own options. */
+int bench_loop_option(int option, const char *arg, int *iterations, int *warmup, int *rc_p);
+
 /* Byte counts "max", "min:max" or "min:" (min <= max); *min_p and *max_p
  * keep their values where "min:" or the max after a colon is left out. */
 int bench_parse_range(const char *text, uint64_t *min_p, uint64_t *max_p);

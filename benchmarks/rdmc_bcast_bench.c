@@ -539,6 +539,12 @@ static int parse_options(int argc, char **argv, options_t *o)
     *o = (options_t){ .type = &bench_types[0], .iterations = -1, .warmup = -1,
                       .window = DEFAULT_WINDOW, .compute_ms = DEFAULT_COMPUTE_MS };
     while ((c = getopt(argc, argv, "t:m:i:x:fr:ecT:w:bnC:Rh")) != -1) {
+        if (bench_loop_option(c, optarg, &o->iterations, &o->warmup, &rc)) {
+            if (rc != 0) {
+                return -1;
+            }
+            continue;
+        }
         switch (c) {
         case 't':
             if ((o->type = find_type(optarg)) == NULL) {
@@ -547,12 +553,6 @@ static int parse_options(int argc, char **argv, options_t *o)
             break;
         case 'm':
             sizes = optarg;   /* read once the type's defaults are known */
-            break;
-        case 'i':
-            rc = bench_parse_int(optarg, 1, &o->iterations);
-            break;
-        case 'x':
-            rc = bench_parse_int(optarg, 0, &o->warmup);
             break;
         case 'f':
             o->full = 1;

@@ -52,15 +52,12 @@ static int parse_options(int argc, char **argv, options_t *o)
 
     *o = (options_t){ .iterations = 5, .warmup = 1, .slow = -1 };
     while ((c = getopt(argc, argv, "m:i:x:s:c")) != -1 && rc == 0) {
+        if (bench_loop_option(c, optarg, &o->iterations, &o->warmup, &rc)) {
+            continue;
+        }
         switch (c) {
         case 'm':
             rc = parse_sizes(optarg, o);
-            break;
-        case 'i':
-            rc = bench_parse_int(optarg, 1, &o->iterations);
-            break;
-        case 'x':
-            rc = bench_parse_int(optarg, 0, &o->warmup);
             break;
         case 's':
             rc = bench_parse_int(optarg, 1, &o->slow);
