@@ -44,6 +44,11 @@
  * leaving too, and a write that finds our table gone only ends its own
  * leaving. */
 #define FINALIZE_WAIT_MS 2000
+/* A broken link's collectives fail once nothing can land in their buffers
+ * any more, or this long after the break: a receive matched to a message
+ * from a peer that stopped answering (cut off, dead) cannot be cancelled,
+ * and the provider may hold it until TCP gives up, minutes later. */
+#define SETTLE_WAIT_MS 1000
 
 pthread_mutex_t mca_coll_rdmc_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -130,11 +135,13 @@ static int link_progress(mca_coll_rdmc_link_t *l)
 }
 
 /* The stream broke: fail everything in flight (as soon as nothing can land
- * in its buffers), refuse further use of rdmc on the communicator. */
+ * in its buffers, or SETTLE_WAIT_MS later), refuse further use of rdmc on
+ * the communicator. */
 static void link_break(mca_coll_rdmc_link_t *l)
 {
     mca_coll_rdmc_module_t *m = l->module;
 
+    l->broken_ms = rdmc_now_ms();
     rdmc_stream_abort(&l->stream, l->stream.error, "");
     if (m != NULL && m->state == RDMC_SETUP_READY) {
         m->state = RDMC_SETUP_BROKEN;
@@ -155,7 +162,7 @@ int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
         }
     }
     if (l->stream.error != 0) {
-        (void)rdmc_stream_settle(&l->stream);
+        (void)rdmc_stream_settle(&l->stream, rdmc_now_ms() - l->broken_ms > SETTLE_WAIT_MS);
     }
     return work;
 }
@@ -189,7 +196,7 @@ static bool retire_step(mca_coll_rdmc_link_t *l, double now)
     if (l->stream.error == 0) {
         rdmc_stream_abort(&l->stream, -ECANCELED, "the communicator was freed");
     }
-    bool settled = rdmc_stream_settle(&l->stream);
+    bool settled = rdmc_stream_settle(&l->stream, true);   /* nobody waits for these */
     bool quiet = rdmc_ofi_channel_quiesce(l->channel);
     if (settled && quiet) {
         mca_coll_rdmc_link_free(l);
@@ -475,7 +482,7 @@ void mca_coll_rdmc_driver_stop(void)
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     for (mca_coll_rdmc_link_t *l = links; l != NULL; l = l->next) {
         rdmc_stream_abort(&l->stream, -ECANCELED, "MPI_Finalize");
-        (void)rdmc_stream_settle(&l->stream);
+        (void)rdmc_stream_settle(&l->stream, true);
         (void)rdmc_ofi_channel_quiesce(l->channel);
     }
     rdmc_ofi_close_endpoints();

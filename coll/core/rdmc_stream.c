@@ -663,9 +663,9 @@ void rdmc_stream_abort(rdmc_stream_t *s, int status, const char *why)
     }
 }
 
-bool rdmc_stream_settle(rdmc_stream_t *s)
+bool rdmc_stream_settle(rdmc_stream_t *s, bool stop_waiting)
 {
-    while (s->head != NULL && !draining(s, s->head->seq)) {
+    while (s->head != NULL && (stop_waiting || !draining(s, s->head->seq))) {
         rdmc_coll_t *c = s->head;
         s->head = c->next;
         release_op(c);

@@ -169,8 +169,11 @@ bool rdmc_stream_leave(rdmc_stream_t *s);
 void rdmc_stream_abort(rdmc_stream_t *s, int status, const char *why);
 /* After an abort, from progress (the transport's completions run
  * elsewhere): complete what became quiet; true once nothing of the
- * stream's is posted any more, so rdmc_stream_fini frees nothing in use. */
-bool rdmc_stream_settle(rdmc_stream_t *s);
+ * stream's is posted any more, so rdmc_stream_fini frees nothing in use.
+ * stop_waiting: complete every collective now, even one whose receive
+ * could not be cancelled (matched to a message from a peer that no longer
+ * answers); the runs themselves are still kept until they are quiet. */
+bool rdmc_stream_settle(rdmc_stream_t *s, bool stop_waiting);
 
 /* Something issued and not yet completed? */
 bool rdmc_stream_busy(const rdmc_stream_t *s);
