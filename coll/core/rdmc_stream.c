@@ -806,8 +806,12 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
         rdmc_sst_set(sst, RDMC_SST_HEARTBEAT, RDMC_SST_LEAVING, RDMC_SST_NOTIFY);
     }
     run_transport(s);
-    /* A member that died meanwhile leaves through a view change. */
-    membership_step(s, stream_now(s));
+    /* No group manager steps any more: nothing may follow our LEAVING into
+     * a peer's table, which the peer frees once it has every member's (a
+     * write into a table that is gone can break the connection the peers'
+     * other communicators share).  A member that died meanwhile counts as
+     * left once a write to it failed; otherwise the caller's deadline
+     * ends the wait. */
     if (s->error != 0) {
         return true;   /* partitioned: nobody will wait for us */
     }
@@ -816,6 +820,7 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
     }
     for (uint32_t m = 0; m < s->p.n; m++) {
         all_left = all_left && (!rdmc_sst_is_live(sst, (int)m) ||
+                                rdmc_sst_peer_failed(sst, (int)m) ||
                                 rdmc_sst_get(sst, (int)m, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING);
     }
     return all_left && !rdmc_sst_flush_pending(sst);

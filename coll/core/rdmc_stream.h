@@ -156,9 +156,10 @@ void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c);
 int rdmc_stream_progress(rdmc_stream_t *s);
 
 /* Leaving (the communicator is freed, a collective call at every rank):
- * announce it in our row and push it; true once every member has left
- * and our last writes completed, so closing the transport cannot race a
- * peer's write.  Call until true or a deadline. */
+ * announce it in our row and push it, and write nothing after it; true
+ * once every member has left (or a write to it failed) and our last
+ * writes completed, so closing the transport cannot race a peer's write.
+ * Call until true or a deadline. */
 bool rdmc_stream_leave(rdmc_stream_t *s);
 
 /* Fail everything, now and later (the communicator broke, or is freed
