@@ -24,23 +24,18 @@ set -eu
 # shellcheck source=benchmarks/emu/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-rate=1gbit
+emu_common_defaults
 ns=4,8
 sizes=1M,16M
 blocks=64K,256K,1M,4M
-iters=3
-warmup=1
-out=""
-limit=900
 while [ $# -gt 0 ]; do
+    if emu_common_option "$1" "${2:-}"; then
+        shift 2
+        continue
+    fi
     case "$1" in
-    -r) rate=$2; shift 2 ;;
     -n) ns=$2; shift 2 ;;
-    -m) sizes=$2; shift 2 ;;
     -b) blocks=$2; shift 2 ;;
-    -i) iters=$2; shift 2 ;;
-    -o) out=$2; shift 2 ;;
-    -T) limit=$2; shift 2 ;;
     -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) emu_die "unknown option $1 (-h for help)" ;;
     esac

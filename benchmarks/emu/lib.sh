@@ -44,6 +44,32 @@ emu_require() {
     fi
 }
 
+# The options every harness script takes, with their defaults:
+# -r RATE, -m SIZES, -i ITERATIONS, -x WARMUP, -o OUT, -T LIMIT (seconds
+# for each mpirun).  emu_common_option sets the variable and succeeds when
+# $1 is one of them (the caller shifts 2), fails otherwise.
+# shellcheck disable=SC2034 # the variables are the calling script's
+emu_common_defaults() {
+    rate=1gbit
+    iters=3
+    warmup=1
+    out=""
+    limit=900
+}
+
+# shellcheck disable=SC2034
+emu_common_option() {
+    case "$1" in
+    -r) rate=$2 ;;
+    -m) sizes=$2 ;;
+    -i) iters=$2 ;;
+    -x) warmup=$2 ;;
+    -o) out=$2 ;;
+    -T) limit=$2 ;;
+    *) return 1 ;;
+    esac
+}
+
 # The build tree: RDMC_BUILDDIR, the current directory, or the source tree
 # (in-tree builds), whichever has the benchmark built.  Sets BUILD, BENCH,
 # SIM and COMPONENT_ARGS for the scripts.

@@ -37,23 +37,18 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 n=4
-rate=1gbit
+emu_common_defaults
 sizes=16M,64M
 iters=5
-warmup=1
 segments=16K,32K,64K,128K,256K,512K,1M
-out=""
-limit=900
 while [ $# -gt 0 ]; do
+    if emu_common_option "$1" "${2:-}"; then
+        shift 2
+        continue
+    fi
     case "$1" in
     -n) n=$2; shift 2 ;;
-    -r) rate=$2; shift 2 ;;
-    -m) sizes=$2; shift 2 ;;
-    -i) iters=$2; shift 2 ;;
-    -x) warmup=$2; shift 2 ;;
     -S) segments=$2; shift 2 ;;
-    -o) out=$2; shift 2 ;;
-    -T) limit=$2; shift 2 ;;
     --) shift; break ;;
     -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
     *) emu_die "unknown option $1 (-h for help)" ;;

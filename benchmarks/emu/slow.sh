@@ -27,29 +27,23 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 n=8
-rate=1gbit
+emu_common_defaults
 sizes=16M
 slow=""
 factor=4
 segments=64K
 alpha=50
-iters=3
-warmup=1
-out=""
-limit=900
 while [ $# -gt 0 ]; do
+    if emu_common_option "$1" "${2:-}"; then
+        shift 2
+        continue
+    fi
     case "$1" in
     -n) n=$2; shift 2 ;;
-    -r) rate=$2; shift 2 ;;
-    -m) sizes=$2; shift 2 ;;
     -k) slow=$2; shift 2 ;;
     -f) factor=$2; shift 2 ;;
     -S) segments=$2; shift 2 ;;
     -a) alpha=$2; shift 2 ;;
-    -i) iters=$2; shift 2 ;;
-    -x) warmup=$2; shift 2 ;;
-    -o) out=$2; shift 2 ;;
-    -T) limit=$2; shift 2 ;;
     -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
     *) emu_die "unknown option $1 (-h for help)" ;;
     esac
