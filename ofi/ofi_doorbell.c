@@ -1,4 +1,5 @@
 #include "ofi_doorbell.h"
+#include "ofi_internal.h"   /* rdmc_ofi_instance */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,7 @@ int rdmc_doorbell_create(rdmc_doorbell_t *db)
     int fd, rc;
 
     memset(db, 0, sizeof(*db));
-    snprintf(db->name, sizeof(db->name), "/rdmc-doorbell-%d-%u", (int)getpid(),
+    snprintf(db->name, sizeof(db->name), "/rdmc-doorbell-%s-%u", rdmc_ofi_instance(),
              __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
     fd = shm_open(db->name, O_CREAT | O_EXCL | O_RDWR, 0600);
     if (fd < 0) {

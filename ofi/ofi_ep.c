@@ -9,8 +9,10 @@
  * doorbell's name (empty without a doorbell).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rdma/fi_cm.h>
 #include <rdma/fi_endpoint.h>
@@ -46,6 +48,42 @@ static int open_cq(rdmc_ofi_ep_t *ep)
     return fi_cq_open(ep->fab->domain, &attr, &ep->cq, NULL);
 }
 
+const char *rdmc_ofi_instance(void)
+{
+    static char instance[32];
+
+    if (instance[0] == '\0') {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint32_t mix = (uint32_t)now.tv_nsec ^ (uint32_t)(uintptr_t)&now ^
+                       ((uint32_t)now.tv_sec << 7);
+        snprintf(instance, sizeof(instance), "%d-%08x", (int)getpid(), mix);
+    }
+    return instance;
+}
+
+/* shm names an endpoint's shared memory after the process id by default,
+ * and cannot open an endpoint whose name a crashed process left behind
+ * (rdmc would then fall back for good on that node, with no word why):
+ * our names carry the instance instead. */
+static void name_shm_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep *fid)
+{
+    static unsigned counter;
+    char name[64];
+    int rc;
+
+    if (strcmp(ep->fab->info->fabric_attr->prov_name, "shm") != 0) {
+        return;
+    }
+    snprintf(name, sizeof(name), "fi_shm://rdmc-%s-%u", rdmc_ofi_instance(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    rc = fi_setname(&fid->fid, name, strlen(name) + 1);
+    if (rc != 0) {
+        rdmc_log(1, "naming the shm endpoint %s failed (%s): shm's own name it is", name,
+                 fi_strerror(-rc));
+    }
+}
+
 /* An endpoint on our CQ and AV, enabled. */
 static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
 {
@@ -55,6 +93,7 @@ static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
         rdmc_log(1, "fi_endpoint failed: %s", fi_strerror(-rc));
         return rc;
     }
+    name_shm_endpoint(ep, *fid_p);
     rc = fi_ep_bind(*fid_p, &ep->cq->fid, FI_TRANSMIT | FI_RECV);
     if (rc == 0) {
         rc = fi_ep_bind(*fid_p, &ep->av->fid, 0);
@@ -130,6 +169,7 @@ err_close_endpoint:
 err_close_av:
     fi_close(&ep->av->fid);
 err_close_cq:
+    rdmc_doorbell_unlink(&ep->doorbell);
     rdmc_doorbell_close(&ep->doorbell);
     fi_close(&ep->cq->fid);
 err_free_ep:

@@ -96,6 +96,10 @@ struct rdmc_ofi_ep {
 /* Completions run only under this lock (rdmc_ofi_set_progress_lock). */
 extern pthread_mutex_t *rdmc_ofi_progress_lock;
 
+/* "<pid>-<random>": unique to this process even when a crashed process
+ * with the same pid left its shared-memory names behind (ofi_ep.c). */
+const char *rdmc_ofi_instance(void);
+
 /* ofi_ep.c: shut closes the libfabric endpoints (cancelling what is
  * posted, with no completions); close frees the rest. */
 void rdmc_ofi_ep_shut(rdmc_ofi_ep_t *ep);
