@@ -404,14 +404,22 @@ static int check_args(const char *what, int count, int root, ompi_communicator_t
 static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc)
 {
     rdmc_setup_state_t state;
+    bool started = false;
 
     *rc = MPI_SUCCESS;
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     if (m->state == RDMC_SETUP_NOT_YET && !rdmc_comm_exempt(m->comm)) {
         mca_coll_rdmc_setup_start(m);
+        started = true;
     }
     state = m->state;
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    /* The attribute that guards MPI_Comm_free (it refuses while the user
+     * holds requests, and waits for the others) from the first collective
+     * on, set-up still under way included; outside the lock. */
+    if (started && !__atomic_exchange_n(&m->group_attached, true, __ATOMIC_ACQ_REL)) {
+        mca_coll_rdmc_group_attach(m);
+    }
     if (state == RDMC_SETUP_CONNECTING && blocking) {
         mca_coll_rdmc_setup_wait(m);
         pthread_mutex_lock(&mca_coll_rdmc_lock);

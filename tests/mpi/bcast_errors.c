@@ -7,7 +7,8 @@
  *   larger than the message -> MPI_ERR_COUNT with the message delivered;
  *   the communicator keeps working afterwards;
  *   MPI_Comm_free while the user still holds an MPI_Ibcast on the
- *   communicator -> MPI_ERR_PENDING, the communicator stays usable, and
+ *   communicator (also its first collective, set-up under way) ->
+ *   MPI_ERR_PENDING, the communicator stays usable, and
  *   once the broadcast is waited for it frees; one the user let go of
  *   (MPI_Request_free) completes within MPI_Comm_free instead.
  * With --silent-peer T (run with coll_rdmc_timeout_ms T), the last rank
@@ -179,6 +180,28 @@ static void free_in_flight(void)
     expect_class("MPI_Barrier after the refused MPI_Comm_free", MPI_Barrier(dup), MPI_SUCCESS);
     expect_class("MPI_Comm_free once nothing is in flight", MPI_Comm_free(&dup), MPI_SUCCESS);
 
+    /* The same when that MPI_Ibcast is the communicator's first collective:
+     * rdmc's set-up is still under way when the others free it. */
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    for (size_t i = 0; i < bytes; i++) {
+        buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
+    }
+    if (rank == 0) {
+        usleep(200 * 1000);
+    }
+    expect_class("a first MPI_Ibcast before MPI_Comm_free",
+                 MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req), MPI_SUCCESS);
+    if (rank != 0) {
+        handle = dup;
+        expect_class("MPI_Comm_free during set-up with an MPI_Ibcast in flight",
+                     MPI_Comm_free(&handle), MPI_ERR_PENDING);
+    }
+    expect_class("MPI_Wait on the first MPI_Ibcast", MPI_Wait(&req, MPI_STATUS_IGNORE),
+                 MPI_SUCCESS);
+    expect_bytes("the first MPI_Ibcast after the refused MPI_Comm_free", buf, 0, bytes, 1);
+    expect_class("MPI_Comm_free after the first MPI_Ibcast", MPI_Comm_free(&dup), MPI_SUCCESS);
+
     /* A request the user let go of does not hold the communicator: its
      * broadcast completes within MPI_Comm_free. */
     MPI_Comm_dup(MPI_COMM_WORLD, &dup);
@@ -308,10 +331,10 @@ int main(int argc, char **argv)
         mismatch(3000, 3000, MPI_SUCCESS, 1);
         expect_bounded("sizes across sst_max_bytes", now() - start, 0);
         free_in_flight();
-        /* The three above and free_in_flight's two MPI_Ibcasts went through rdmc. */
+        /* The three above and free_in_flight's three MPI_Ibcasts went through rdmc. */
         long long ibcasts = rdmc_pvar_read("coll_rdmc_ibcasts") - ibcasts_before;
-        if (ibcasts != 5) {
-            printf("FAIL rank %d: rdmc carried %lld of the 5 MPI_Ibcasts\n", rank, ibcasts);
+        if (ibcasts != 6) {
+            printf("FAIL rank %d: rdmc carried %lld of the 6 MPI_Ibcasts\n", rank, ibcasts);
             failures++;
         }
     }
