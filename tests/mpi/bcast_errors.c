@@ -18,6 +18,7 @@
 #include <mpi.h>
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,58 +150,54 @@ static void truncated_vector(void)
     free(buf);
 }
 
+/* MPI_Comm_free at the others while the root's MPI_Ibcast has not even
+ * started: refused, the communicator still works, then it is freed.
+ * linked: rdmc was set up on it first (an MPI_Ibarrier); otherwise the
+ * MPI_Ibcast is its first collective and set-up is still under way. */
+static void refused_free(uint8_t *buf, size_t bytes, bool linked)
+{
+    const char *when = linked ? "(linked)" : "(during set-up)";
+    MPI_Comm dup, handle;
+    MPI_Request req;
+    char what[128];
+
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    if (linked) {
+        MPI_Ibarrier(dup, &req);
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+    }
+    for (size_t i = 0; i < bytes; i++) {
+        buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
+    }
+    if (rank == 0) {
+        usleep(200 * 1000);
+    }
+    snprintf(what, sizeof(what), "MPI_Ibcast before MPI_Comm_free %s", when);
+    expect_class(what, MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req), MPI_SUCCESS);
+    if (rank != 0) {
+        handle = dup;
+        snprintf(what, sizeof(what), "MPI_Comm_free with an MPI_Ibcast in flight %s", when);
+        expect_class(what, MPI_Comm_free(&handle), MPI_ERR_PENDING);
+    }
+    snprintf(what, sizeof(what), "MPI_Wait after the refused MPI_Comm_free %s", when);
+    expect_class(what, MPI_Wait(&req, MPI_STATUS_IGNORE), MPI_SUCCESS);
+    expect_bytes(what, buf, 0, bytes, 1);
+    snprintf(what, sizeof(what), "MPI_Barrier after the refused MPI_Comm_free %s", when);
+    expect_class(what, MPI_Barrier(dup), MPI_SUCCESS);
+    snprintf(what, sizeof(what), "MPI_Comm_free once nothing is in flight %s", when);
+    expect_class(what, MPI_Comm_free(&dup), MPI_SUCCESS);
+}
+
 static void free_in_flight(void)
 {
     const size_t bytes = 1 << 20;
     uint8_t *buf = malloc(bytes);
-    MPI_Comm dup, handle;
+    MPI_Comm dup;
     MPI_Request req;
 
-    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
-    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-    MPI_Ibarrier(dup, &req);   /* sets rdmc up on dup */
-    MPI_Wait(&req, MPI_STATUS_IGNORE);
-    for (size_t i = 0; i < bytes; i++) {
-        buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
-    }
-    /* The others free dup while the root has not even started. */
-    if (rank == 0) {
-        usleep(200 * 1000);
-    }
-    expect_class("MPI_Ibcast before MPI_Comm_free",
-                 MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req), MPI_SUCCESS);
-    if (rank != 0) {
-        handle = dup;
-        expect_class("MPI_Comm_free with an MPI_Ibcast in flight", MPI_Comm_free(&handle),
-                     MPI_ERR_PENDING);
-    }
-    expect_class("MPI_Wait after the refused MPI_Comm_free", MPI_Wait(&req, MPI_STATUS_IGNORE),
-                 MPI_SUCCESS);
-    expect_bytes("MPI_Ibcast after the refused MPI_Comm_free", buf, 0, bytes, 1);
-    expect_class("MPI_Barrier after the refused MPI_Comm_free", MPI_Barrier(dup), MPI_SUCCESS);
-    expect_class("MPI_Comm_free once nothing is in flight", MPI_Comm_free(&dup), MPI_SUCCESS);
-
-    /* The same when that MPI_Ibcast is the communicator's first collective:
-     * rdmc's set-up is still under way when the others free it. */
-    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
-    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
-    for (size_t i = 0; i < bytes; i++) {
-        buf[i] = rank == 0 ? pattern(i) : GUARD_BYTE;
-    }
-    if (rank == 0) {
-        usleep(200 * 1000);
-    }
-    expect_class("a first MPI_Ibcast before MPI_Comm_free",
-                 MPI_Ibcast(buf, (int)bytes, MPI_BYTE, 0, dup, &req), MPI_SUCCESS);
-    if (rank != 0) {
-        handle = dup;
-        expect_class("MPI_Comm_free during set-up with an MPI_Ibcast in flight",
-                     MPI_Comm_free(&handle), MPI_ERR_PENDING);
-    }
-    expect_class("MPI_Wait on the first MPI_Ibcast", MPI_Wait(&req, MPI_STATUS_IGNORE),
-                 MPI_SUCCESS);
-    expect_bytes("the first MPI_Ibcast after the refused MPI_Comm_free", buf, 0, bytes, 1);
-    expect_class("MPI_Comm_free after the first MPI_Ibcast", MPI_Comm_free(&dup), MPI_SUCCESS);
+    refused_free(buf, bytes, true);
+    refused_free(buf, bytes, false);
 
     /* A request the user let go of does not hold the communicator: its
      * broadcast completes within MPI_Comm_free. */
