@@ -74,7 +74,7 @@ void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l)
     __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);
 }
 
-static void link_remove(mca_coll_rdmc_link_t *l)
+void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
 {
     if (l->prev != NULL) {
         l->prev->next = l->next;
@@ -496,9 +496,4 @@ void mca_coll_rdmc_driver_stop(void)
     if (left != NULL) {
         (void)report(left, count);
     }
-}
-
-void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
-{
-    link_remove(l);
 }

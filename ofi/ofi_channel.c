@@ -308,7 +308,6 @@ int rdmc_ofi_channel_open(rdmc_ofi_ep_t *ep, int nranks, rdmc_ofi_channel_t **ch
     if (rc != 0) {
         goto err_free_channel;
     }
-    ep->open_channels++;
     *ch_p = ch;
     return 0;
 
@@ -377,7 +376,6 @@ void rdmc_ofi_channel_close(rdmc_ofi_channel_t *ch)
     }
     rdmc_ofi_window_close(ch);
     id_mark(ch->id, false);
-    ch->ep->open_channels--;
     free(ch->window_peers);
     free(ch->peer_set);
     free(ch->peer_channel);

@@ -24,7 +24,7 @@
 void rdmc_ofi_note_work(rdmc_ofi_ep_t *ep)
 {
     ep->idle_waits = 0;
-    clock_gettime(CLOCK_MONOTONIC, &ep->last_work);
+    ep->last_work_ms = rdmc_now_ms();
 }
 
 static int open_cq(rdmc_ofi_ep_t *ep)
@@ -231,11 +231,6 @@ void rdmc_ofi_ep_close(rdmc_ofi_ep_t *ep)
     free(ep->peer_index);
     free(ep->quiet);
     free(ep);
-}
-
-size_t rdmc_ofi_ep_peers(const rdmc_ofi_ep_t *ep)
-{
-    return ep->npeers;
 }
 
 /* ---- our address --------------------------------------------------------- */

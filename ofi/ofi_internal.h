@@ -8,6 +8,7 @@
 #include <rdma/fabric.h>
 #include <rdma/fi_domain.h>
 
+#include "coll/core/rdmc_clock.h"
 #include "ofi_doorbell.h"
 #include "ofi_mr_cache.h"
 #include "rdmc_ofi.h"
@@ -73,7 +74,7 @@ struct rdmc_ofi_ep {
     struct fid_av *av;
     int wait_fd;                   /* -1: the CQ has no wait object */
     unsigned idle_waits;           /* naps since the last completion (no doorbell) */
-    struct timespec last_work;     /* when progress last found something */
+    double last_work_ms;           /* when progress last found something */
     rdmc_doorbell_t doorbell;      /* ours; unused when the CQ has an fd */
     size_t inject_limit;
     size_t ordered_write_bytes;
@@ -87,7 +88,6 @@ struct rdmc_ofi_ep {
     uint64_t seen_generation;
 
     uint32_t next_channel;         /* channel ids handed out so far (wraps) */
-    uint32_t open_channels;
 
     bool failure_safe;
     ofi_quiet_send_t *quiet;       /* failure-safe: sends standing in for injects */

@@ -58,8 +58,6 @@ int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
 /* Process endpoints opened so far (one per fabric, whatever the number of
  * communicators). */
 unsigned long long rdmc_ofi_endpoints_opened(void);
-/* Peer processes the endpoint knows (each inserted once). */
-size_t rdmc_ofi_ep_peers(const rdmc_ofi_ep_t *ep);
 
 /* The process-wide lock under which completions run: the doorbell's
  * sleeper runs them only while holding it (and never blocks on it). */
