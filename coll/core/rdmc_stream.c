@@ -540,7 +540,9 @@ static void take_small_instead(rdmc_stream_t *s, rdmc_coll_t *c)
 static void poll_running(rdmc_stream_t *s, double now)
 {
     for (rdmc_coll_t *c = s->head; c != NULL && s->error == 0; c = c->next) {
-        if (c->state != RDMC_COLL_RUNNING) {
+        /* A large one whose run a view change abandoned waits for its
+         * re-run (or the idle timeout) without an op. */
+        if (c->state != RDMC_COLL_RUNNING || (c->kind == RDMC_COLL_BCAST_LARGE && c->op == NULL)) {
             continue;
         }
         if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_op_test(c->op)) {
