@@ -135,3 +135,40 @@ int rdmc_topology_pick_nic(const rdmc_nic_candidate_t *cands, int count, char *w
     hwloc_bitmap_free(mine);
     return choice;
 }
+
+/* Logical index of the object of `type` holding all of `mine`, or -1. */
+static int32_t holding_index(hwloc_topology_t topo, hwloc_const_cpuset_t mine, hwloc_obj_type_t type)
+{
+    int count = hwloc_get_nbobjs_by_type(topo, type);
+
+    if (hwloc_bitmap_iszero(mine)) {
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        hwloc_obj_t obj = hwloc_get_obj_by_type(topo, type, (unsigned)i);
+        if (obj != NULL && obj->cpuset != NULL && hwloc_bitmap_isincluded(mine, obj->cpuset)) {
+            return (int32_t)obj->logical_index;
+        }
+    }
+    return -1;
+}
+
+void rdmc_topology_place(hwloc_topology_t topo, hwloc_const_cpuset_t mine, int32_t *package_p,
+                         int32_t *numa_p)
+{
+    *package_p = holding_index(topo, mine, HWLOC_OBJ_PACKAGE);
+    *numa_p = holding_index(topo, mine, HWLOC_OBJ_NUMANODE);
+}
+
+void rdmc_topology_my_place(int32_t *package_p, int32_t *numa_p)
+{
+    hwloc_topology_t topo = machine_topology();
+    hwloc_bitmap_t mine = hwloc_bitmap_alloc();
+
+    *package_p = *numa_p = -1;
+    if (topo != NULL && mine != NULL &&
+        hwloc_get_cpubind(topo, mine, HWLOC_CPUBIND_PROCESS) == 0) {
+        rdmc_topology_place(topo, mine, package_p, numa_p);
+    }
+    hwloc_bitmap_free(mine);
+}

@@ -17,7 +17,7 @@
 
 #define RDMC_BLOCK_BYTES_MIN ((uint64_t)1024)
 #define RDMC_BLOCK_BYTES_MAX ((uint64_t)64 << 20)
-#define RDMC_MAX_BLOCKS ((uint64_t)1 << 24)
+#define RDMC_MAX_BLOCKS ((uint64_t)1 << 22)   /* a step fits the engine's tags */
 
 typedef struct rdmc_cost_model {
     double alpha_us;          /* fixed cost of one step */

@@ -14,19 +14,27 @@
 #include <string.h>
 
 #include "rdmc_blocksize.h"
+#include "rdmc_groups.h"
 
 /* Tag layout, from the top: kind (2 bits), the transport's channel bits
  * (rdmc_transport.h), sequence (17 bits: 6 of epoch over 11 of seq, enough
- * for coll_rdmc_window's 1024 collectives in flight), step (25 bits: a
- * broadcast has at most RDMC_MAX_BLOCKS + log2 n steps). */
+ * for coll_rdmc_window's 1024 collectives in flight), step (25 bits: the
+ * group's level in a tree of runs (rdmc_run.h), 2 bits, over the step
+ * itself, 23: a pipeline has at most RDMC_MAX_BLOCKS + log2 n steps).
+ * Receives match any sender, so a tag names one message to its receiver:
+ * a rank sends at most one block per step of a run, and its runs of one
+ * broadcast on one transport are at different levels. */
 #define TAG_SEQ_BITS 17
 #define TAG_STEP_BITS 25
+#define TAG_LEVEL_SHIFT 23
 #define TAG_KIND_SHIFT (RDMC_TAG_CHANNEL_SHIFT + RDMC_TAG_CHANNEL_BITS)
 _Static_assert(TAG_SEQ_BITS + TAG_STEP_BITS == RDMC_TAG_CHANNEL_SHIFT,
                "the engine's tag bits end where the channel's begin");
 _Static_assert(TAG_KIND_SHIFT + 2 == 64, "the kind takes the top two bits");
-_Static_assert(RDMC_MAX_BLOCKS + 64 < ((uint64_t)1 << TAG_STEP_BITS),
-               "every step of a broadcast has its own tag");
+_Static_assert(RDMC_MAX_BLOCKS + 64 < ((uint64_t)1 << TAG_LEVEL_SHIFT),
+               "every step of a pipeline has its own tag");
+_Static_assert(RDMC_GROUP_LEVELS <= (1 << (TAG_STEP_BITS - TAG_LEVEL_SHIFT)),
+               "every level of a tree has its own tags");
 
 uint64_t rdmc_tag(enum rdmc_tag_kind kind, uint64_t seq, uint64_t step)
 {
@@ -52,7 +60,9 @@ static uint64_t op_tag(const rdmc_op_t *op, enum rdmc_tag_kind kind, uint64_t st
     uint64_t seq = (op->p.seq & (((uint64_t)1 << TAG_EPOCH_SHIFT) - 1)) |
                    ((uint64_t)op->p.epoch << TAG_EPOCH_SHIFT);
 
-    return rdmc_tag(kind, seq, step);
+    uint64_t step_mask = ((uint64_t)1 << TAG_LEVEL_SHIFT) - 1;
+
+    return rdmc_tag(kind, seq, ((uint64_t)op->p.level << TAG_LEVEL_SHIFT) | (step & step_mask));
 }
 
 static void op_fail(rdmc_op_t *op, int status, const char *fmt, ...)
@@ -191,6 +201,9 @@ static bool op_block_ready_to_send(rdmc_op_t *op, uint64_t block)
         uint64_t offset = op->hooked * op->header.block_bytes;
         uint64_t len = op_block_len(op, op->hooked);
         int rc = op->p.hooks.fill != NULL ? op->p.hooks.fill(op->p.hooks.arg, offset, len) : 0;
+        if (rc == RDMC_FILL_LATER) {
+            return false;   /* rdmc_op_poke when they come */
+        }
         if (rc != 0) {
             op_fail(op, rc, "filling bytes [%llu, %llu) of the message failed (%d)",
                     (unsigned long long)offset, (unsigned long long)(offset + len), rc);
@@ -522,7 +535,7 @@ static bool header_is_valid(const rdmc_op_t *op, const rdmc_bcast_header_t *h, s
            h->root != op->p.rank && h->schedule < RDMC_SCHEDULE_COUNT &&
            h->block_bytes >= RDMC_BLOCK_BYTES_MIN &&
            rdmc_block_count(h->nbytes, h->block_bytes) <= RDMC_MAX_BLOCKS &&
-           h->seq == (uint32_t)op->p.seq;
+           h->seq == (uint32_t)op->p.seq && h->origin < op->p.n;
 }
 
 static void on_header(rdmc_req_t *base, int status, size_t len, uint64_t imm)
@@ -605,6 +618,7 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params)
         .block_bytes = params->block_bytes,
         .schedule = params->schedule,
         .seq = (uint32_t)params->seq,
+        .origin = params->relay ? params->origin : params->root,
     };
     op->base = (uint8_t *)params->buf;
     rc = op_setup_transfers(op);
@@ -627,6 +641,13 @@ bool rdmc_op_test(rdmc_op_t *op)
         }
     }
     return op->done || op->status != 0;
+}
+
+void rdmc_op_poke(rdmc_op_t *op)
+{
+    if (op->header_known && !op->done && op->status == 0) {
+        op_advance(op);
+    }
 }
 
 void rdmc_op_abandon(rdmc_op_t *op)

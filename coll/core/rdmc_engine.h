@@ -50,6 +50,8 @@ typedef struct rdmc_bcast_header {
     uint64_t block_bytes;
     uint32_t schedule;      /* rdmc_schedule_alg_t */
     uint32_t seq;           /* low bits of the op's sequence number */
+    uint32_t origin;        /* whose message it is: root, or what root relays */
+    uint32_t reserved;
 } rdmc_bcast_header_t;
 
 typedef struct rdmc_op rdmc_op_t;
@@ -63,8 +65,9 @@ typedef struct rdmc_op_hooks {
      * at least that many bytes for it, or NULL to fail the op. */
     void *(*place)(void *arg, uint64_t nbytes);
     /* Root: bytes [offset, offset+len) are about to be sent the first time.
-     * Returns 0, or a negative code that fails the op (nothing is sent that
-     * was not filled). */
+     * Returns 0; RDMC_FILL_LATER when they are not here yet (a relay: call
+     * rdmc_op_poke once they are); or a negative code that fails the op
+     * (nothing is sent that was not filled). */
     int (*fill)(void *arg, uint64_t offset, uint64_t len);
     /* Receiver: bytes [offset, offset+len) have arrived.  It cannot fail the
      * op: the bytes are right and other ranks may wait for this one to
@@ -72,6 +75,8 @@ typedef struct rdmc_op_hooks {
     void (*arrived)(void *arg, uint64_t offset, uint64_t len);
     void *arg;
 } rdmc_op_hooks_t;
+
+#define RDMC_FILL_LATER 1
 
 typedef struct rdmc_op_params {
     rdmc_transport_t *tp;
@@ -82,8 +87,13 @@ typedef struct rdmc_op_params {
     const uint32_t *members;
     uint32_t nmembers;
     uint32_t root;          /* the root as this rank was told */
+    /* Root only: it relays another rank's message (the header names that
+     * origin); false: its own. */
+    bool relay;
+    uint32_t origin;
     uint64_t seq;           /* per-communicator op number, equal at all ranks */
     uint32_t epoch;         /* the view it runs in (its low 6 bits are in the tags) */
+    uint32_t level;         /* its group's level in a tree of runs (in the tags) */
     /* Root only: what to send and how. */
     const void *buf;
     uint64_t nbytes;
@@ -165,6 +175,10 @@ int rdmc_op_start(rdmc_op_t *op, const rdmc_op_params_t *params);
  * is done or has failed.  Does not progress the transport (everything else
  * advances in completion callbacks). */
 bool rdmc_op_test(rdmc_op_t *op);
+
+/* A relay's fill hook said RDMC_FILL_LATER and the bytes have come: send
+ * what can go now. */
+void rdmc_op_poke(rdmc_op_t *op);
 
 /* A view change made the op moot: fail it (-ECANCELED) and cancel every
  * receive it has posted, so that nothing lands in its buffer any more once

@@ -194,7 +194,7 @@ static bool is_member(const group_ctx_t *g, uint32_t rank)
 }
 
 uint32_t rdmc_groups_of(const rdmc_layout_t *lay, const uint32_t *members, uint32_t nmembers,
-                        uint32_t root, uint32_t me, rdmc_group_t *groups, uint32_t *storage)
+                        uint32_t root, uint32_t me, rdmc_bcast_group_t *groups, uint32_t *storage)
 {
     group_ctx_t g = { lay, members, nmembers, root };
     uint32_t ngroups = 0, first_level = 0;
@@ -207,7 +207,7 @@ uint32_t rdmc_groups_of(const rdmc_layout_t *lay, const uint32_t *members, uint3
         for (uint32_t i = 0; i < nmembers; i++) {
             next[i] = member_at(&g, i);
         }
-        groups[0] = (rdmc_group_t){ 0, root, nmembers, next };
+        groups[0] = (rdmc_bcast_group_t){ 0, root, nmembers, next };
         return nmembers > 1;
     }
     while (!leads(&g, first_level, me)) {
@@ -223,7 +223,7 @@ uint32_t rdmc_groups_of(const rdmc_layout_t *lay, const uint32_t *members, uint3
             continue;
         }
         uint32_t group_root = holds_root ? root : next[0];
-        groups[ngroups++] = (rdmc_group_t){ level, group_root, count, next };
+        groups[ngroups++] = (rdmc_bcast_group_t){ level, group_root, count, next };
         next += count;
     }
     return ngroups;

@@ -73,12 +73,12 @@ bool rdmc_layout_is_hierarchical(const rdmc_layout_t *lay);
 bool rdmc_layout_same_node(const rdmc_layout_t *lay, uint32_t a, uint32_t b);
 
 /* One group of a broadcast, as one rank takes part in it. */
-typedef struct rdmc_group {
+typedef struct rdmc_bcast_group {
     uint32_t level;              /* 0: between nodes; 1 ..: inside one node */
     uint32_t root;               /* the rank that sends in it */
     uint32_t nmembers;
     uint32_t *members;           /* ascending ranks, the root among them */
-} rdmc_group_t;
+} rdmc_bcast_group_t;
 
 /*
  * The groups `me` takes part in, for a broadcast from `root` among
@@ -91,6 +91,6 @@ typedef struct rdmc_group {
  */
 #define RDMC_GROUPS_STORAGE(n) ((RDMC_GROUP_LEVELS + 1) * (size_t)(n))
 uint32_t rdmc_groups_of(const rdmc_layout_t *lay, const uint32_t *members, uint32_t nmembers,
-                        uint32_t root, uint32_t me, rdmc_group_t *groups, uint32_t *storage);
+                        uint32_t root, uint32_t me, rdmc_bcast_group_t *groups, uint32_t *storage);
 
 #endif

@@ -169,7 +169,7 @@ static void on_slot_freed(rdmc_sst_t *sst, void *arg)
 /* With a group manager, a transfer that failed most likely failed because
  * its peer died or was cut off: suspect the peer and let the view change
  * settle the collective.  Malformed or oversized messages stay fatal. */
-static bool left_to_view_change(rdmc_stream_t *s, const rdmc_op_t *op)
+static bool left_to_view_change(rdmc_stream_t *s, const rdmc_run_t *op)
 {
     if (s->p.gm == NULL || op->status == 0 || op->status == -EPROTO ||
         op->status == -EMSGSIZE) {
@@ -199,7 +199,7 @@ static void start_large(rdmc_stream_t *s, rdmc_coll_t *c)
                        : s->views_installed != 0 ? s->members
                                                  : NULL;
     c->large.nmembers = c->run_members != NULL ? c->nrun_members : s->nmembers;
-    rc = rdmc_op_start(c->op, &c->large);
+    rc = rdmc_run_start(c->op, &c->large, s->p.levels);
     if (rc != 0 && rc == c->op->status && left_to_view_change(s, c->op)) {
         /* E.g. a control message to a peer behind a cut: poll_running sees
          * the failed op, and the next view settles the collective. */
@@ -405,7 +405,7 @@ static void drop_op(rdmc_stream_t *s, rdmc_coll_t *c)
     if (c->op == NULL) {
         return;
     }
-    rdmc_op_abandon(c->op);
+    rdmc_run_abandon(c->op);
     grown = realloc(s->dropped, (s->ndropped + 1) * sizeof(*grown));
     if (grown == NULL) {
         stream_fail(s, -ENOMEM, "out of memory abandoning broadcast #%llu",
@@ -420,8 +420,8 @@ static void drop_op(rdmc_stream_t *s, rdmc_coll_t *c)
 static void reap_dropped(rdmc_stream_t *s)
 {
     for (unsigned i = 0; i < s->ndropped;) {
-        if (rdmc_op_quiet(s->dropped[i].op)) {
-            rdmc_op_release(s->dropped[i].op);
+        if (rdmc_run_quiet(s->dropped[i].op)) {
+            rdmc_run_release(s->dropped[i].op);
             free(s->dropped[i].op);
             s->dropped[i] = s->dropped[--s->ndropped];
         } else {
@@ -434,7 +434,7 @@ static void reap_dropped(rdmc_stream_t *s)
 static bool draining(const rdmc_stream_t *s, uint64_t seq)
 {
     for (unsigned i = 0; i < s->ndropped; i++) {
-        if (s->dropped[i].seq == seq && !rdmc_op_receives_quiet(s->dropped[i].op)) {
+        if (s->dropped[i].seq == seq && !rdmc_run_receives_quiet(s->dropped[i].op)) {
             return true;
         }
     }
@@ -545,7 +545,7 @@ static void poll_running(rdmc_stream_t *s, double now)
         if (c->state != RDMC_COLL_RUNNING || (c->kind == RDMC_COLL_BCAST_LARGE && c->op == NULL)) {
             continue;
         }
-        if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_op_test(c->op)) {
+        if (c->kind == RDMC_COLL_BCAST_LARGE && rdmc_run_test(c->op)) {
             if (left_to_view_change(s, c->op)) {
                 continue;
             }
@@ -555,7 +555,7 @@ static void poll_running(rdmc_stream_t *s, double now)
                 return;
             }
             /* A re-send comes from a survivor on the root's behalf. */
-            c->actual_root = c->run_root != c->root ? c->root : c->op->header.root;
+            c->actual_root = c->run_root != c->root ? c->root : rdmc_run_origin(c->op);
             c->state = RDMC_COLL_RECEIVED;
         } else if (c->kind == RDMC_COLL_BCAST_LARGE) {
             take_small_instead(s, c);
@@ -595,7 +595,7 @@ static bool may_complete(const rdmc_stream_t *s, const rdmc_coll_t *c)
 static void release_op(rdmc_coll_t *c)
 {
     if (c->op != NULL) {
-        rdmc_op_release(c->op);
+        rdmc_run_release(c->op);
         free(c->op);
         c->op = NULL;
     }
@@ -699,7 +699,7 @@ void rdmc_stream_fini(rdmc_stream_t *s)
     }
     s->tail = NULL;
     for (unsigned i = 0; i < s->ndropped; i++) {
-        rdmc_op_release(s->dropped[i].op);
+        rdmc_run_release(s->dropped[i].op);
         free(s->dropped[i].op);
     }
     free(s->dropped);

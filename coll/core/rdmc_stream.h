@@ -41,6 +41,7 @@
 #include "membership/core/sst.h"
 #include "rdmc_clock.h"
 #include "rdmc_engine.h"
+#include "rdmc_run.h"
 
 typedef enum rdmc_coll_kind {
     RDMC_COLL_BCAST_LARGE,
@@ -88,7 +89,7 @@ struct rdmc_coll {
     uint64_t seq;
     rdmc_coll_state_t state;
     uint32_t actual_root;          /* who really sent it (root mismatch) */
-    rdmc_op_t *op;                 /* large only */
+    rdmc_run_t *op;                /* large only: its engine runs */
     int status;                    /* 0, or -EOWNERDEAD (see above) */
     uint32_t run_root;             /* who sends it in its current engine run */
     uint32_t *run_members;         /* ranks of a re-send run; NULL: the view's */
@@ -107,12 +108,13 @@ typedef struct rdmc_stream_params {
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
     double (*clock_ms)(void);      /* NULL: rdmc_now_ms; unit tests pass a virtual clock */
     unsigned sends_in_flight;      /* for every engine run (rdmc_op_params_t) */
+    const rdmc_levels_t *levels;   /* the layout's groups (rdmc_run.h), or NULL: flat */
 } rdmc_stream_params_t;
 
 /* An engine run made moot (a view change, or a message that came through
  * the root's slot), kept until nothing of it can land anywhere any more. */
 typedef struct rdmc_dropped_op {
-    rdmc_op_t *op;
+    rdmc_run_t *op;
     uint64_t seq;
 } rdmc_dropped_op_t;
 

@@ -494,7 +494,7 @@ static int receiver_status_after_forgery(uint64_t tag, const void *msg, size_t l
                               .seq = 9, .buf = dst, .nbytes = sizeof(dst) };
     assert_int_equal(rdmc_op_start(&op, &recv), 0);
     if (send_real_header) {
-        rdmc_bcast_header_t h = { RDMC_HEADER_MAGIC, 0, sizeof(dst), 1024, 0, 9 };
+        rdmc_bcast_header_t h = { RDMC_HEADER_MAGIC, 0, sizeof(dst), 1024, 0, 9, 0, 0 };
         fake_world_forge(w, 0, 1, rdmc_tag(RDMC_TAG_HEADER, 9, 0), &h, sizeof(h), 0);
         for (int i = 0; i < 100; i++) {
             op.p.tp->ops->progress(op.p.tp);
@@ -516,7 +516,7 @@ static void test_malformed_messages_fail_the_op(void **state)
     (void)state;
     char error[256];
     uint64_t header_tag = rdmc_tag(RDMC_TAG_HEADER, 9, 0);
-    rdmc_bcast_header_t good = { RDMC_HEADER_MAGIC, 0, 4096, 1024, 0, 9 };
+    rdmc_bcast_header_t good = { RDMC_HEADER_MAGIC, 0, 4096, 1024, 0, 9, 0, 0 };
     rdmc_bcast_header_t h;
 
     h = good;

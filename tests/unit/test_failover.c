@@ -166,7 +166,7 @@ static void open_ranks(fake_world_t *world)
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
                                    WINDOW, true, 100000, HEARTBEAT_MS, &ranks[r].gm,
-                                   virtual_clock, 0 };
+                                   virtual_clock, 0, NULL };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
 }
