@@ -36,6 +36,8 @@
 #include "membership/rdmc_group.h"
 #include "ofi/rdmc_ofi.h"
 #include "rdmc_blocksize.h"
+#include "rdmc_groups.h"
+#include "rdmc_run.h"
 #include "rdmc_schedule.h"
 #include "rdmc_stream.h"
 
@@ -51,6 +53,8 @@ typedef struct mca_coll_rdmc_component_t {
     double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
     int sends_in_flight;         /* > 0: a pipeline's sends posted at once */
     int schedule;                /* rdmc_schedule_alg_t or RDMC_SCHEDULE_AUTO */
+    int levels;                  /* RDMC_LEVELS_*: how broadcasts follow the layout */
+    char *node_sizes;            /* testing: nodes of these many ranks; "" */
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
@@ -77,9 +81,15 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
     unsigned long long pvar_links;      /* communicators linked to the engine */
     unsigned long long pvar_endpoints;  /* libfabric endpoints this process opened */
+    unsigned long long pvar_tree_bcasts;           /* ran through node leaders */
+    unsigned long long pvar_bytes_between_nodes;   /* received from another node */
+    unsigned long long pvar_bytes_inside_node;     /* received from this node */
 } mca_coll_rdmc_component_t;
 
 OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
+
+/* coll_rdmc_levels */
+enum { RDMC_LEVELS_FLAT = 0, RDMC_LEVELS_NODE = 1, RDMC_LEVELS_NUMA = 2 };
 
 /* coll_rdmc_schedule's default: fanout over shm (one node, receivers copy),
  * binomial_pipeline over networks. */
@@ -106,6 +116,13 @@ typedef struct rdmc_setup_record {
     char provider[64];
     uint8_t addr[RDMC_OFI_MAX_ADDR];
     uint8_t window[RDMC_WINDOW_BLOB];
+    /* Where it runs (the node: its lowest rank there), and its channel for
+     * the broadcasts' groups inside the node (local_addr_len 0: none). */
+    rdmc_place_t place;
+    uint32_t local_channel;
+    uint32_t local_addr_len;
+    char local_provider[64];
+    uint8_t local_addr[RDMC_OFI_MAX_ADDR];
 } rdmc_setup_record_t;
 
 /*
@@ -118,6 +135,13 @@ typedef struct rdmc_setup_record {
  */
 typedef struct mca_coll_rdmc_link {
     rdmc_ofi_channel_t *channel;
+    /* Broadcasts as trees (rdmc_run.h): the layout everyone agreed on, the
+     * channel to this node's ranks (NULL: none, or the main one serves). */
+    rdmc_ofi_channel_t *local_channel;
+    rdmc_layout_t layout;
+    rdmc_levels_t levels;
+    bool use_levels;               /* the stream runs its broadcasts by levels */
+    bool spans_nodes;              /* some rank is on another node */
     rdmc_sst_t *sst;
     rdmc_stream_t stream;
     bool stream_started;
@@ -149,6 +173,7 @@ typedef struct mca_coll_rdmc_module_t {
     rdmc_cost_model_t model;       /* for automatic block sizes */
     unsigned sends_in_flight;      /* per engine run; see choose_sends_in_flight */
     rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
+    char link_provider[64];        /* the main channel's provider */
 
     /* Set-up (CONNECTING): our record, everyone's, the messages. */
     rdmc_setup_record_t *records;  /* by rank; ours at our rank */
@@ -241,6 +266,11 @@ void mca_coll_rdmc_watch_memory(void);
  * flight for the provider its link uses. */
 void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *provider,
                                        bool all_local);
+
+/* The same for broadcasts by levels (rdmc_run.h): between nodes, and
+ * inside a node over local_provider. */
+void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *local_provider,
+                                        rdmc_levels_t *lv);
 
 /* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
 bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);

@@ -355,6 +355,17 @@ static int prepare(mca_coll_rdmc_request_t *req, void *buf, int count,
     return MPI_SUCCESS;
 }
 
+/* The ranks the root's pipeline spans: by levels, one per node. */
+static uint32_t pipeline_width(const mca_coll_rdmc_module_t *m)
+{
+    const mca_coll_rdmc_link_t *l = m->link;
+
+    if (l != NULL && l->use_levels && l->spans_nodes) {
+        return l->layout.nnodes;
+    }
+    return (uint32_t)ompi_comm_size(m->comm);
+}
+
 /* The engine's view of a sender: the user's bytes, or a copy packed block
  * by block (ctx->packed stays NULL when out of memory). */
 static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large)
@@ -368,8 +379,8 @@ static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large
     large->nbytes = nbytes;
     large->schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
                                                         : (rdmc_schedule_alg_t)c->schedule;
-    large->block_bytes = rdmc_block_bytes(large->schedule, (uint32_t)ompi_comm_size(m->comm),
-                                          nbytes, c->block_bytes, &m->model);
+    large->block_bytes = rdmc_block_bytes(large->schedule, pipeline_width(m), nbytes,
+                                          c->block_bytes, &m->model);
     if (ctx->contiguous) {
         large->buf = ctx->user_data;
         return;

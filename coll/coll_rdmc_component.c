@@ -87,6 +87,13 @@ static const mca_base_var_enum_value_t ordering_names[] = {
     { 0, NULL },
 };
 
+static const mca_base_var_enum_value_t levels_names[] = {
+    { RDMC_LEVELS_FLAT, "flat" },
+    { RDMC_LEVELS_NODE, "node" },
+    { RDMC_LEVELS_NUMA, "numa" },
+    { 0, NULL },
+};
+
 static const mca_base_var_enum_value_t schedule_names[] = {
     { RDMC_SCHEDULE_AUTO, "auto" },
     { RDMC_SCHEDULE_BINOMIAL_PIPELINE, "binomial_pipeline" },
@@ -205,6 +212,25 @@ static int rdmc_register(void)
         "(default): fanout over shm, binomial_pipeline otherwise",
         OPAL_INFO_LVL_5, schedule_names, &c->schedule);
 
+    c->levels = RDMC_LEVELS_NUMA;
+    register_enum("levels",
+                  "How a broadcast follows where ranks run.  numa (default): between nodes "
+                  "one leader per node (the root on its own node) runs the pipeline over "
+                  "the network, and each leader passes the blocks on inside its node over "
+                  "shared memory as they arrive, by package, then NUMA domain, then to each "
+                  "rank (ranks bound by mpirun --bind-to core or numa); node: the same "
+                  "without packages and NUMA domains; flat: one pipeline over all ranks, "
+                  "as if each had a node of its own",
+                  OPAL_INFO_LVL_5, levels_names, &c->levels);
+
+    c->node_sizes = "";
+    register_string("node_sizes",
+                    "For testing on one machine: pretend that the job's ranks, in "
+                    "MPI_COMM_WORLD order, run on nodes of this many ranks each, e.g. "
+                    "\"3,2,1\" (ranks past the list get a node each).  Empty (default): "
+                    "Open MPI's locality",
+                    OPAL_INFO_LVL_9, &c->node_sizes);
+
     c->provider = "auto";
     register_string("provider",
                     "libfabric provider, named as FI_PROVIDER names them (shm, tcp, verbs, "
@@ -306,6 +332,16 @@ static int rdmc_register(void)
                      "through rdmc", &c->pvar_barriers);
     register_counter("links", "Communicators this process linked to rdmc's engine (set-ups "
                      "that succeeded)", &c->pvar_links);
+    register_counter("tree_bcasts",
+                     "Broadcasts this process took part in that ran between nodes through one "
+                     "leader per node and on inside the nodes (see levels)",
+                     &c->pvar_tree_bcasts);
+    register_counter("bytes_between_nodes",
+                     "Bytes this process received from another node through rdmc",
+                     &c->pvar_bytes_between_nodes);
+    register_counter("bytes_inside_node",
+                     "Bytes this process received from a rank of its own node through rdmc",
+                     &c->pvar_bytes_inside_node);
     register_counter("endpoints", "libfabric endpoints this process opened: one per provider, "
                      "shared by every communicator", &c->pvar_endpoints);
     return OMPI_SUCCESS;
@@ -341,11 +377,12 @@ static void settings_text(char *buf, size_t len)
     snprintf(buf, len,
              "failures=%s failure_timeout_ms=%d heartbeat_ms=%d small_path=%s "
              "bcast_min_bytes=%zu block_bytes=%zu schedule=%d window=%d sst_max_bytes=%zu "
-             "delivery=%s sst_ordering=%s provider=%s",
+             "delivery=%s sst_ordering=%s provider=%s levels=%d",
              c->failures ? "on" : "off", c->failure_timeout_ms, c->heartbeat_ms,
              c->small_path_sst ? "sst" : "fallback", c->bcast_min_bytes, c->block_bytes,
              c->schedule, c->window, c->sst_max_bytes, c->stable_delivery ? "stable" : "local",
-             c->sst_fence ? "completion" : "provider", c->provider != NULL ? c->provider : "");
+             c->sst_fence ? "completion" : "provider", c->provider != NULL ? c->provider : "",
+             c->levels);
 }
 
 static int rdmc_open(void)
@@ -359,6 +396,9 @@ static int rdmc_open(void)
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
     if (c->timeout_ms <= 0) {
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
+    }
+    if (c->levels < RDMC_LEVELS_FLAT || c->levels > RDMC_LEVELS_NUMA) {
+        c->levels = RDMC_LEVELS_NUMA;
     }
     if (c->schedule < RDMC_SCHEDULE_AUTO || c->schedule >= RDMC_SCHEDULE_COUNT) {
         c->schedule = RDMC_SCHEDULE_AUTO;

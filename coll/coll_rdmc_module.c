@@ -96,10 +96,38 @@ static rdmc_cost_model_t cost_model(const char *provider, bool all_local)
 void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *provider,
                                        bool all_local)
 {
+    snprintf(m->link_provider, sizeof(m->link_provider), "%s", provider);
     m->model = cost_model(provider, all_local);
     m->sends_in_flight = choose_sends_in_flight(provider, all_local);
     m->auto_schedule = strcmp(provider, "shm") == 0 ? RDMC_SCHEDULE_FANOUT
                                                     : RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+}
+
+/* Broadcasts by levels: between nodes only one leader per node takes part,
+ * so the link, not the node's other ranks, sets its pace (no
+ * oversubscription figure); inside a node, local_provider's model, and the
+ * schedule "auto" means there. */
+void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *local_provider,
+                                        rdmc_levels_t *lv)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool shm = strcmp(local_provider, "shm") == 0;
+
+    if (m->link->spans_nodes && is_sockets_provider(m->link_provider)) {
+        m->model = rdmc_tcp_model;
+        if (c->alpha_us > 0) {
+            m->model.alpha_us = c->alpha_us;
+        }
+        if (c->beta_ns > 0) {
+            m->model.beta_ns_per_byte = c->beta_ns;
+        }
+    }
+    lv->local_model = cost_model(local_provider, true);
+    lv->local_sends_in_flight = choose_sends_in_flight(local_provider, true);
+    lv->local_schedule = c->schedule != RDMC_SCHEDULE_AUTO ? (rdmc_schedule_alg_t)c->schedule
+                         : shm ? RDMC_SCHEDULE_FANOUT
+                               : RDMC_SCHEDULE_BINOMIAL_PIPELINE;
+    lv->local_block_bytes = c->block_bytes;
 }
 
 static void rdmc_module_construct(mca_coll_rdmc_module_t *m)

@@ -198,6 +198,9 @@ static bool retire_step(mca_coll_rdmc_link_t *l, double now)
     }
     bool settled = rdmc_stream_settle(&l->stream, true);   /* nobody waits for these */
     bool quiet = rdmc_ofi_channel_quiesce(l->channel);
+    if (l->local_channel != NULL) {
+        quiet = rdmc_ofi_channel_quiesce(l->local_channel) && quiet;
+    }
     if (settled && quiet) {
         mca_coll_rdmc_link_free(l);
         return true;
@@ -484,6 +487,9 @@ void mca_coll_rdmc_driver_stop(void)
         rdmc_stream_abort(&l->stream, -ECANCELED, "MPI_Finalize");
         (void)rdmc_stream_settle(&l->stream, true);
         (void)rdmc_ofi_channel_quiesce(l->channel);
+        if (l->local_channel != NULL) {
+            (void)rdmc_ofi_channel_quiesce(l->local_channel);
+        }
     }
     rdmc_ofi_close_endpoints();
     while (links != NULL) {

@@ -83,6 +83,30 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     return req;
 }
 
+/* MPI_T: where a broadcast came from, this node or another. */
+static void count_path(const mca_coll_rdmc_request_t *req)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    const mca_coll_rdmc_link_t *l = req->module->link;
+    int from = req->coll.received_from;
+
+    if (req->coll.kind != RDMC_COLL_BCAST_LARGE || l == NULL) {
+        return;
+    }
+    if (l->use_levels && l->spans_nodes) {
+        mca_coll_rdmc_count(&c->pvar_tree_bcasts, 1);
+    }
+    if (from < 0) {
+        return;   /* the root */
+    }
+    if (rdmc_layout_same_node(&l->layout, (uint32_t)from,
+                              (uint32_t)ompi_comm_rank(req->module->comm))) {
+        mca_coll_rdmc_count(&c->pvar_bytes_inside_node, req->ctx.root_bytes);
+    } else {
+        mca_coll_rdmc_count(&c->pvar_bytes_between_nodes, req->ctx.root_bytes);
+    }
+}
+
 /* Under the engine lock, in any thread. */
 static void on_done(void *arg, int status, const char *error)
 {
@@ -90,6 +114,9 @@ static void on_done(void *arg, int status, const char *error)
     mca_coll_rdmc_module_t *m = req->module;
 
     req->stream_status = status;
+    if (status == 0) {
+        count_path(req);
+    }
     if (error != NULL) {
         snprintf(req->stream_error, sizeof(req->stream_error), "%s", error);
     }
@@ -442,6 +469,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .heartbeat_ms = c->heartbeat_ms,
         .gm = l->gm,
         .sends_in_flight = m->sends_in_flight,
+        .levels = l->use_levels ? &l->levels : NULL,
     };
     int rc;
 

@@ -37,6 +37,7 @@
 #include "opal/util/output.h"
 #include "opal/util/proc.h"
 
+#include "ofi/ofi_topology.h"
 #include "rdmc_engine.h"
 
 /* A tag no collective component of Open MPI 4.1 uses on its own: the far
@@ -113,22 +114,133 @@ static void choose_failure_safe_provider(rdmc_ofi_request_t *req)
     }
 }
 
+/* coll_rdmc_node_sizes: the node a job rank is pretended to run on, or
+ * -1 when the parameter is empty (Open MPI's locality holds). */
+static long pretended_node(uint32_t vpid)
+{
+    const char *sizes = mca_coll_rdmc_component.node_sizes;
+    uint64_t first = 0;
+    long node = 0;
+    char *end;
+
+    if (sizes == NULL || sizes[0] == '\0') {
+        return -1;
+    }
+    for (const char *p = sizes; *p != '\0'; node++) {
+        unsigned long count = strtoul(p, &end, 10);
+        if (end == p) {
+            break;   /* not a number: the rest get a node each */
+        }
+        if (vpid < first + count) {
+            return node;
+        }
+        first += count;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return node + (long)(vpid - first);
+}
+
+static uint32_t job_rank(ompi_communicator_t *comm, int rank)
+{
+    return ompi_comm_peer_lookup(comm, rank)->super.proc_name.vpid;
+}
+
+/* Is the communicator's rank r on this rank's node? */
+static bool on_my_node(ompi_communicator_t *comm, int r)
+{
+    long mine = pretended_node(job_rank(comm, ompi_comm_rank(comm)));
+
+    if (r == ompi_comm_rank(comm)) {
+        return true;
+    }
+    if (mine >= 0) {
+        return pretended_node(job_rank(comm, r)) == mine;
+    }
+    return OPAL_PROC_ON_LOCAL_NODE(ompi_comm_peer_lookup(comm, r)->super.proc_flags);
+}
+
+/* Where this rank runs: its node, named by the communicator's lowest rank
+ * on it (the same at every rank of the node), and its package and NUMA
+ * domain (with coll_rdmc_levels numa); whether every rank is on this node,
+ * and whether another is. */
+static void locate(mca_coll_rdmc_module_t *m, rdmc_place_t *place_p, bool *all_local_p,
+                   bool *node_mates_p)
+{
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    int lowest = me, mates = 0;
+
+    for (int r = 0; r < n; r++) {
+        if (r != me && on_my_node(m->comm, r)) {
+            mates++;
+            lowest = r < lowest ? r : lowest;
+        }
+    }
+    *place_p = (rdmc_place_t){ .node = (uint32_t)lowest, .package = -1, .numa = -1 };
+    if (mca_coll_rdmc_component.levels == RDMC_LEVELS_NUMA) {
+        rdmc_topology_my_place(&place_p->package, &place_p->numa);
+    }
+    *all_local_p = mates == n - 1;
+    *node_mates_p = mates > 0;
+}
+
+/* The channel to this node's ranks, for broadcasts by levels: over shm,
+ * or, when the user named the provider or failures are handled (shm is not
+ * failure-safe, see above), a second channel on the main fabric.  On
+ * failure the record says none (local_addr_len 0): everyone stays flat. */
+static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
+                               rdmc_ofi_fabric_t *main_fab, rdmc_setup_record_t *mine)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    bool named = c->provider != NULL && c->provider[0] != '\0' && strcmp(c->provider, "auto") != 0;
+    rdmc_ofi_request_t req = { .provider = "shm", .domain = "", .all_local = true };
+    rdmc_ofi_fabric_t *fab = main_fab;
+    rdmc_ofi_ep_t *ep;
+    size_t len = sizeof(mine->local_addr);
+    int rc = 0;
+
+    if (!named && !mca_coll_rdmc_handles_failures(m)) {
+        rc = rdmc_ofi_fabric_get(&req, &fab);
+    }
+    if (rc == 0) {
+        rc = rdmc_ofi_ep_get(fab, c->failures, &ep);
+        __atomic_store_n(&c->pvar_endpoints, rdmc_ofi_endpoints_opened(), __ATOMIC_RELAXED);
+    }
+    if (rc == 0) {
+        rc = rdmc_ofi_channel_open(ep, ompi_comm_size(m->comm), &l->local_channel);
+    }
+    if (rc == 0) {
+        rc = rdmc_ofi_ep_address(ep, mine->local_addr, &len);
+    }
+    if (rc != 0) {
+        opal_output_verbose(1, c->output,
+                            "coll:rdmc: %s: no channel inside the node (%d); broadcasts stay "
+                            "flat",
+                            m->comm->c_name, rc);
+        return;
+    }
+    mine->local_addr_len = (uint32_t)len;
+    mine->local_channel = rdmc_ofi_channel_id(l->local_channel);
+    snprintf(mine->local_provider, sizeof(mine->local_provider), "%s",
+             rdmc_ofi_fabric_provider(fab));
+}
+
 /* Step 1: everything this rank can do alone.  0, or a negative code. */
 static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                            rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    bool all_local = !ompi_group_have_remote_peers(m->comm->c_local_group);
+    bool all_local, node_mates;
     rdmc_ofi_request_t req = {
         .provider = c->provider,
         .domain = c->domain,
-        .all_local = all_local,
     };
     rdmc_ofi_fabric_t *fab;
     rdmc_ofi_ep_t *ep;
     size_t len = sizeof(mine->addr);
     int rc;
 
+    locate(m, &mine->place, &all_local, &node_mates);
+    req.all_local = all_local;
     mine->all_local = all_local;
     if (mca_coll_rdmc_handles_failures(m)) {
         choose_failure_safe_provider(&req);
@@ -165,6 +277,9 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                         m->comm->c_name, mine->channel, mine->provider,
                         rdmc_ofi_fabric_domain(fab));
     mca_coll_rdmc_module_choose_model(m, rdmc_ofi_fabric_provider(fab), all_local);
+    if (c->levels != RDMC_LEVELS_FLAT && !all_local && node_mates) {
+        open_local_channel(m, l, fab, mine);
+    }
     return open_sst(m, l, mine);
 }
 
@@ -176,6 +291,8 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     }
     /* The window's registration goes before the table it covers. */
     rdmc_ofi_channel_close(l->channel);
+    rdmc_ofi_channel_close(l->local_channel);
+    rdmc_layout_free(&l->layout);
     rdmc_sst_destroy(l->sst);
     free(l->gm);
     free(l);
@@ -293,6 +410,109 @@ static bool attach_peers(mca_coll_rdmc_module_t *m)
     return true;
 }
 
+/* Ranks r and its node's lowest rank agree on where r runs, and r has a
+ * channel inside its node like its node-mates, when it has node-mates. */
+static bool node_agrees(const mca_coll_rdmc_module_t *m, int r)
+{
+    const rdmc_layout_t *lay = &m->link->layout;
+    const rdmc_setup_record_t *rec = &m->records[r], *first = &m->records[lay->unit[0][r]];
+    bool alone = true;
+
+    for (uint32_t q = 0; q < lay->n && alone; q++) {
+        alone = (int)q == r || lay->unit[0][q] != lay->unit[0][r];
+    }
+    if (rec->place.node != lay->unit[0][r]) {
+        return false;   /* r's view of its node differs from its node-mates' */
+    }
+    return alone || (rec->local_addr_len > 0 && rec->local_addr_len <= sizeof(rec->local_addr) &&
+                     strncmp(rec->local_provider, first->local_provider,
+                             sizeof(rec->local_provider)) == 0);
+}
+
+/* Broadcasts by levels (rdmc_run.h)?  Decided from the records alone, so
+ * every rank decides the same.  On one node they only follow packages and
+ * NUMA domains, on the main channel. */
+static bool levels_usable(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_link_t *l = m->link;
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+
+    if (mca_coll_rdmc_component.levels == RDMC_LEVELS_FLAT) {
+        return false;
+    }
+    if (m->records[me].all_local) {
+        return true;
+    }
+    if (!rdmc_layout_is_hierarchical(&l->layout)) {
+        return false;
+    }
+    for (int r = 0; r < n; r++) {
+        if (!node_agrees(m, r)) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: rank %d cannot take part in broadcasts by "
+                                "node; they stay flat",
+                                m->comm->c_name, r);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* After attach_peers: the layout, and if broadcasts go by levels, the
+ * node-mates on the channel inside the node. */
+static bool attach_levels(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_link_t *l = m->link;
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    const rdmc_setup_record_t *mine = &m->records[me];
+    const char *local_provider = mine->provider;
+    rdmc_place_t *places = calloc((uint32_t)n, sizeof(*places));
+    int rc;
+
+    if (places == NULL) {
+        return false;
+    }
+    for (int r = 0; r < n; r++) {
+        places[r] = m->records[r].place;
+    }
+    rc = rdmc_layout_init(&l->layout, (uint32_t)n, places);
+    free(places);
+    if (rc != 0) {
+        return false;
+    }
+    l->spans_nodes = !mine->all_local;
+    l->use_levels = levels_usable(m);
+    if (!l->use_levels) {
+        rdmc_ofi_channel_close(l->local_channel);   /* nothing posted yet */
+        l->local_channel = NULL;
+        return true;
+    }
+    l->levels.layout = &l->layout;
+    l->levels.tp_local = rdmc_ofi_channel_transport(l->channel);
+    if (l->local_channel != NULL) {
+        for (int r = 0; r < n; r++) {
+            const rdmc_setup_record_t *rec = &m->records[r];
+            if (rdmc_layout_same_node(&l->layout, (uint32_t)r, (uint32_t)me) &&
+                rdmc_ofi_channel_set_peer(l->local_channel, r, rec->local_addr,
+                                          rec->local_addr_len, rec->local_channel) != 0) {
+                opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                    "coll:rdmc: %s: the local address of rank %d is unusable",
+                                    m->comm->c_name, r);
+                return false;
+            }
+        }
+        l->levels.tp_local = rdmc_ofi_channel_transport(l->local_channel);
+        local_provider = mine->local_provider;
+    }
+    mca_coll_rdmc_module_choose_levels(m, local_provider, &l->levels);
+    opal_output_verbose(1, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: broadcasts by levels: %u node(s), up to %u rank(s) on "
+                        "one, %s inside a node",
+                        m->comm->c_name, l->layout.nnodes, l->layout.widest_node,
+                        local_provider);
+    return true;
+}
+
 static void setup_done(mca_coll_rdmc_module_t *m)
 {
     free(m->records);
@@ -345,7 +565,8 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    ok = ok && records_agree(m) && attach_peers(m) && mca_coll_rdmc_stream_start(m) == 0;
+    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) &&
+         mca_coll_rdmc_stream_start(m) == 0;
     setup_done(m);
     if (ok) {
         m->state = RDMC_SETUP_READY;

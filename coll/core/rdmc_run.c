@@ -57,12 +57,17 @@ static int relay_fill(void *arg, uint64_t offset, uint64_t len)
     return run->held >= offset + len ? 0 : RDMC_FILL_LATER;
 }
 
+/* A relay passes blocks on as they come in, so its groups take the size
+ * they come in (unless the user set one): each block can go on at once. */
 static uint64_t group_block_bytes(const rdmc_run_t *run, const rdmc_bcast_group_t *g)
 {
     const rdmc_levels_t *lv = run->levels;
 
     if (g->level == 0 || lv == NULL) {
         return run->p.block_bytes;
+    }
+    if (run->receives && lv->local_block_bytes == 0) {
+        return run->ops[0]->header.block_bytes;
     }
     return rdmc_block_bytes(lv->local_schedule, g->nmembers, run->nbytes, lv->local_block_bytes,
                             &lv->local_model);
@@ -251,9 +256,9 @@ uint32_t rdmc_run_origin(const rdmc_run_t *run)
     return run->p.root;
 }
 
-int rdmc_run_received_level(const rdmc_run_t *run)
+int rdmc_run_parent(const rdmc_run_t *run)
 {
-    return run->receives ? (int)run->groups[0].level : -1;
+    return run->receives ? (int)run->groups[0].root : -1;
 }
 
 void rdmc_run_abandon(rdmc_run_t *run)

@@ -58,8 +58,8 @@ int rdmc_run_start(rdmc_run_t *run, const rdmc_op_params_t *params,
 bool rdmc_run_test(rdmc_run_t *run);
 /* Whose message it is (a relay's receivers learn it from the header). */
 uint32_t rdmc_run_origin(const rdmc_run_t *run);
-/* The level of the group it received in; -1 at the root. */
-int rdmc_run_received_level(const rdmc_run_t *run);
+/* The rank it received the message from; -1 at the root. */
+int rdmc_run_parent(const rdmc_run_t *run);
 /* As rdmc_op_abandon, rdmc_op_receives_quiet, rdmc_op_quiet, rdmc_op_release,
  * for every engine run of it. */
 void rdmc_run_abandon(rdmc_run_t *run);

@@ -556,6 +556,7 @@ static void poll_running(rdmc_stream_t *s, double now)
             }
             /* A re-send comes from a survivor on the root's behalf. */
             c->actual_root = c->run_root != c->root ? c->root : rdmc_run_origin(c->op);
+            c->received_from = rdmc_run_parent(c->op);
             c->state = RDMC_COLL_RECEIVED;
         } else if (c->kind == RDMC_COLL_BCAST_LARGE) {
             take_small_instead(s, c);
@@ -716,6 +717,7 @@ void rdmc_stream_issue(rdmc_stream_t *s, rdmc_coll_t *c)
     c->run_members = NULL;
     c->nrun_members = 0;
     c->status = 0;
+    c->received_from = -1;
     c->op = NULL;
     c->next = NULL;
     if (s->tail != NULL) {

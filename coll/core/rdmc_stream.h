@@ -89,6 +89,7 @@ struct rdmc_coll {
     uint64_t seq;
     rdmc_coll_state_t state;
     uint32_t actual_root;          /* who really sent it (root mismatch) */
+    int received_from;             /* large: the rank it came from; -1: none */
     rdmc_run_t *op;                /* large only: its engine runs */
     int status;                    /* 0, or -EOWNERDEAD (see above) */
     uint32_t run_root;             /* who sends it in its current engine run */

@@ -4,7 +4,7 @@
  * alone, and (through MPI_T) who carried the broadcasts.
  *
  *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large]
- *               [--comms] [--huge] [--no-split]
+ *               [--comms] [--huge] [--no-split] [--tree N]
  *
  *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
  *             block boundaries +-1 (B = --block, the coll_rdmc_block_bytes
@@ -13,6 +13,12 @@
  *   --large   1 MiB .. 64 MiB from two roots, and non-contiguous types
  *   --comms   many communicators at once; dup/bcast/free in a loop
  *   --huge    one broadcast above 2 GiB
+ *   --tree N  the job runs on N nodes (coll_rdmc_node_sizes or a real
+ *             layout): from every root of WORLD, through MPI_T, each
+ *             broadcast ran through the node leaders (coll_rdmc_tree_bcasts)
+ *             and crossed between nodes exactly once per node but the
+ *             root's: summed over ranks, N-1 times its bytes arrived from
+ *             another node and size-N times from the rank's own node
  *   --no-split  --small on communicators spanning all ranks only
  *   --expect  rdmc: every broadcast was carried by rdmc (the default);
  *             fallback: all were handed to the previous component;
@@ -228,6 +234,44 @@ static void run_huge(void)
     MPI_Type_free(&page);
 }
 
+/* Every root of WORLD, two sizes, contiguous and not: the bytes, and
+ * where they came from. */
+static void run_tree(int nodes)
+{
+    const size_t sizes[] = { (1u << 20) + 5, 3u << 20 };
+    int size;
+
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    for (int root = 0; root < size; root++) {
+        for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+            const type_case_t *tc = &types[s == 0 ? 0 : 3];
+            int count = count_for_bytes(tc, sizes[s]), type_size;
+            long long before[3] = { rdmc_pvar_read("coll_rdmc_tree_bcasts"),
+                                    rdmc_pvar_read("coll_rdmc_bytes_between_nodes"),
+                                    rdmc_pvar_read("coll_rdmc_bytes_inside_node") };
+            long long moved[3], total[3];
+            check_bcast(MPI_COMM_WORLD, root, tc, count, (unsigned)(root * 7 + s));
+            moved[0] = rdmc_pvar_read("coll_rdmc_tree_bcasts") - before[0];
+            moved[1] = rdmc_pvar_read("coll_rdmc_bytes_between_nodes") - before[1];
+            moved[2] = rdmc_pvar_read("coll_rdmc_bytes_inside_node") - before[2];
+            MPI_Allreduce(moved, total, 3, MPI_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+            MPI_Type_size(tc->type, &type_size);
+            long long bytes = (long long)count * type_size;
+            if (total[0] != size || total[1] != (nodes - 1) * bytes ||
+                total[2] != (long long)(size - nodes) * bytes) {
+                if (world_rank == 0) {
+                    printf("FAIL: root %d, %lld bytes on %d nodes: %lld of %d ranks ran it by "
+                           "levels; %lld bytes came from another node (want %lld), %lld from "
+                           "the same node (want %lld)\n",
+                           root, bytes, nodes, total[0], size, total[1], (nodes - 1) * bytes,
+                           total[2], (long long)(size - nodes) * bytes);
+                }
+                counters.errors++;
+            }
+        }
+    }
+}
+
 static int check_counters(expect_t expect, long long bcasts_before, long long fallbacks_before)
 {
     long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
@@ -258,7 +302,7 @@ int main(int argc, char **argv)
 {
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
-    int small = 0, large = 0, comms = 0, huge = 0, split = 1, size;
+    int small = 0, large = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -279,6 +323,8 @@ int main(int argc, char **argv)
             comms = 1;
         } else if (strcmp(argv[i], "--huge") == 0) {
             huge = 1;
+        } else if (strcmp(argv[i], "--tree") == 0 && i + 1 < argc) {
+            tree_nodes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--no-split") == 0) {
             split = 0;
         }
@@ -307,6 +353,9 @@ int main(int argc, char **argv)
     }
     if (huge) {
         run_huge();
+    }
+    if (tree_nodes > 0) {
+        run_tree(tree_nodes);
     }
 
     int ok = check_counters(expect, bcasts_before, fallbacks_before) && counters.errors == 0;
