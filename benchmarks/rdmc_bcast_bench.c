@@ -22,8 +22,14 @@
  *   -e          (bcast) extended columns: bandwidth from the average
  *               latency, and a globally synchronised time, from the root's
  *               start to the moment the last rank is done (clock offsets to
- *               the root are estimated with ping-pongs first), with its
- *               bandwidth
+ *               the root are estimated with ping-pongs first): its mean,
+ *               its bandwidth and its median over the iterations; and after
+ *               each row a line "# cpu SIZE: C s/GiB delivered (S s user+
+ *               system over R ranks, I broadcasts)": the CPU time (getrusage
+ *               RUSAGE_SELF, every thread of the process) the ranks spent
+ *               inside the timed MPI_Bcast calls, summed over the ranks, per
+ *               GiB that reached a rank other than the root (SIZE x (R - 1)
+ *               x I bytes)
  *   -c          check every received byte (off while timing by default)
  *   -f          also (bcast) min and max over ranks, (ibcast) OSU's full
  *               columns, (idle) the maxima over the waiting ranks
@@ -55,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +111,7 @@ struct bench {
     long bcasts;                     /* data broadcasts so far, warm-up included */
     long timing_bcasts;              /* the -e columns' own small broadcasts */
     long errors;                     /* wrong bytes received here */
+    double *sync_times;              /* -e, at the root: each timed iteration's */
 };
 
 typedef struct stats {
@@ -250,6 +258,35 @@ static double compute_and_test(double seconds, int calls, MPI_Request *request)
     return test_time;
 }
 
+/* User and system time of the whole process (every thread: a progress
+ * thread's work counts too), as getrusage reports it. */
+static double rusage_seconds(void)
+{
+    struct rusage u;
+
+    if (getrusage(RUSAGE_SELF, &u) != 0) {
+        return 0;
+    }
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n values, which it sorts. */
+static double median(double *values, int n)
+{
+    if (n <= 0) {
+        return 0;
+    }
+    qsort(values, (size_t)n, sizeof(values[0]), compare_doubles);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
 static double process_cpu_seconds(void)
 {
     struct timespec t;
@@ -268,7 +305,8 @@ static void header_bcast(const bench_t *b)
         printf("%18s%18s%12s", "Min Latency(us)", "Max Latency(us)", "Iterations");
     }
     if (b->o.extended) {
-        printf("%18s%18s%18s", "Bandwidth(MB/s)", "Sync Time(us)", "Sync BW(MB/s)");
+        printf("%18s%18s%18s%18s", "Bandwidth(MB/s)", "Sync Time(us)", "Sync BW(MB/s)",
+               "Sync Median(us)");
     }
     printf("\n");
 }
@@ -276,15 +314,17 @@ static void header_bcast(const bench_t *b)
 static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
 {
     const options_t *o = &b->o;
-    double total = 0, sync_total = 0;
+    double total = 0, sync_total = 0, cpu = 0;
 
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < iterations + warmup; i++) {
         fill_next(b, b->buf, bytes, 0);
         MPI_Barrier(MPI_COMM_WORLD);
+        double cpu_start = o->extended ? rusage_seconds() : 0;
         double start = MPI_Wtime();
         bcast(b, b->buf, bytes, 0);
         double stop = MPI_Wtime();
+        double cpu_used = o->extended ? rusage_seconds() - cpu_start : 0;
         received(b, b->buf, bytes);
         if (i < warmup) {
             continue;
@@ -297,16 +337,28 @@ static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
             b->timing_bcasts++;
             MPI_Reduce(&end, &last_end, 1, MPI_DOUBLE, MPI_MAX, o->root, MPI_COMM_WORLD);
             sync_total += last_end - root_start;
+            if (b->rank == o->root) {
+                b->sync_times[i - warmup] = last_end - root_start;
+            }
+            cpu += cpu_used;
         }
     }
     stats_t latency = over_ranks(total * 1e6 / iterations, 1);
-    double sync_us = sync_total * 1e6 / iterations;
+    /* -e at the root: the mean and the median of the synchronised times */
+    double sync_us[2] = { sync_total * 1e6 / iterations, 0 };
+    if (o->extended && b->rank == o->root) {
+        sync_us[1] = median(b->sync_times, iterations) * 1e6;
+    }
     if (o->root != 0) {
         if (b->rank == o->root) {
-            MPI_Send(&sync_us, 1, MPI_DOUBLE, 0, 8, MPI_COMM_WORLD);
+            MPI_Send(sync_us, 2, MPI_DOUBLE, 0, 8, MPI_COMM_WORLD);
         } else if (b->rank == 0) {
-            MPI_Recv(&sync_us, 1, MPI_DOUBLE, o->root, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Recv(sync_us, 2, MPI_DOUBLE, o->root, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         }
+    }
+    double all_cpu = 0;
+    if (o->extended) {
+        MPI_Reduce(&cpu, &all_cpu, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     }
     if (b->rank == 0) {
         double avg = latency.avg;
@@ -315,10 +367,17 @@ static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
             printf("%18.2f%18.2f%12d", latency.min, latency.max, iterations);
         }
         if (o->extended) {
-            printf("%18.2f%18.2f%18.2f", avg > 0 ? bytes / avg : 0, sync_us,
-                   sync_us > 0 ? bytes / sync_us : 0);
+            printf("%18.2f%18.2f%18.2f%18.2f", avg > 0 ? bytes / avg : 0, sync_us[0],
+                   sync_us[0] > 0 ? bytes / sync_us[0] : 0, sync_us[1]);
         }
         printf("\n");
+        if (o->extended) {
+            /* the bytes that reached a rank other than the root */
+            double gib = (double)bytes * (b->size - 1) * iterations / (1024.0 * 1024 * 1024);
+            printf("# cpu %zu: %.4f s/GiB delivered (%.4f s user+system over %d ranks, "
+                   "%d broadcasts)\n", bytes, gib > 0 ? all_cpu / gib : 0, all_cpu, b->size,
+                   iterations);
+        }
     }
 }
 
@@ -680,7 +739,14 @@ int main(int argc, char **argv)
     b.slot_bytes = o->max_bytes ? o->max_bytes : 1;
     b.buf = malloc(b.slot_bytes * (size_t)slots);
     b.requests = malloc(sizeof(MPI_Request) * (size_t)slots);
-    if (b.buf == NULL || b.requests == NULL) {
+    /* -e keeps every timed iteration's time: room for the most a size runs */
+    int most = o->iterations;
+    if (most <= 0) {
+        most = o->type->iterations[0] > o->type->iterations[1] ? o->type->iterations[0]
+                                                               : o->type->iterations[1];
+    }
+    b.sync_times = malloc(sizeof(double) * (size_t)most);
+    if (b.buf == NULL || b.requests == NULL || b.sync_times == NULL) {
         fprintf(stderr, "rank %d: cannot allocate %d x %zu bytes\n", b.rank, slots, b.slot_bytes);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -727,6 +793,7 @@ int main(int argc, char **argv)
             printf("# data check: %ld wrong bytes\n", all_errors);
         }
     }
+    free(b.sync_times);
     free(b.requests);
     free(b.buf);
     MPI_Finalize();

@@ -4,7 +4,8 @@
 # runs mpirun.  Needs root and iproute2.
 #
 #   emu.sh setup N RATE [SLOW_HOST [SLOW_FACTOR]]
-#   emu.sh mpirun [mpirun options] PROGRAM [args]   one rank per host
+#   emu.sh mpirun [mpirun options] PROGRAM [args]   one rank per host, or
+#                                                   EMU_LAYOUT's ranks
 #   emu.sh teardown
 #   emu.sh list                                     what exists now
 #   emu.sh wire                                     bytes the hosts have sent
@@ -15,6 +16,19 @@
 # test and a benchmark) can exist at once without touching each other.
 # EMU_GSO (default 65536) sets the largest packet and the token buckets'
 # burst (twice that); see below.
+#
+# mpirun reads two more, per run, so that one cluster serves several
+# layouts: EMU_LAYOUT=a,b,... puts a ranks on h1, b on h2, ... (hosts past
+# the list, and entries of 0, get none; -np is the sum; Open MPI numbers
+# h1's ranks first); unset, every host gets one.  EMU_BTL is Open MPI's
+# btl list: by default tcp,self with at most one rank per host and
+# tcp,vader,self with more, so that the ranks of one host share memory as
+# on a real node (each host has its own orted, so Open MPI takes them for
+# local ranks and the ranks of other hosts for remote ones, which vader
+# never pairs: between hosts only the shaped links carry data).  With
+# tcp,self two ranks of one host would talk TCP over loopback, unshaped.
+# The ranks of one host share its link and, like every rank, the
+# machine's cores.
 #
 #   namespace P-head (10.99.0.254, runs mpirun; its link is not shaped)
 #         eth0 ==veth== vhead --+
@@ -200,26 +214,56 @@ teardown() {
     [ -z "$(our_namespaces)" ] || die "namespaces left: $(our_namespaces | tr '\n' ' ')"
 }
 
-# mpirun on the control namespace, one rank per host, the ranks' and the
-# runtime's traffic on the emulated network only.
+# The hostfile for EMU_LAYOUT (a,b,...: ranks on h1, h2, ...) next to the
+# default one, named after the layout; prints its name.
+layout_hostfile() {
+    local layout=$1 n=$2 file k=0 ranks=0 count
+    file=$STATE/hostfile.${layout//,/-}
+    : >"$file"
+    for count in ${layout//,/ }; do
+        k=$((k + 1))
+        case "$count" in '' | *[!0-9]*) die "EMU_LAYOUT '$layout': '$count' is not a number" ;; esac
+        [ "$k" -le "$n" ] || die "EMU_LAYOUT '$layout' names more than the cluster's $n hosts"
+        [ "$count" -eq 0 ] || echo "h$k slots=$count" >>"$file"
+        ranks=$((ranks + count))
+    done
+    [ "$ranks" -gt 0 ] || die "EMU_LAYOUT '$layout' gives no host a rank"
+    echo "$file"
+}
+
+# mpirun on the control namespace, one rank per host (or EMU_LAYOUT's),
+# the ranks' and the runtime's traffic on the emulated network only.
 emu_mpirun() {
-    local n
+    local n hostfile np btl
     [ -f "$STATE/cluster" ] || die "no cluster $PREFIX; emu.sh setup first"
     read -r n _ <"$STATE/cluster"
+    hostfile=$STATE/hostfile
+    if [ -n "${EMU_LAYOUT:-}" ]; then
+        hostfile=$(layout_hostfile "$EMU_LAYOUT" "$n") || exit 1
+    fi
+    np=$(awk -F'slots=' '{ ranks += $2 } END { print ranks + 0 }' "$hostfile")
+    # Shared memory only where a host has more than one rank (see above).
+    if awk -F'slots=' '$2 > 1 { more = 1 } END { exit !more }' "$hostfile"; then
+        btl=${EMU_BTL:-tcp,vader,self}
+    else
+        btl=${EMU_BTL:-tcp,self}
+    fi
     # plm_rsh_agent: Open MPI starts one orted per host through nsrsh, as
     #   it would through ssh; nsrsh enters the host's namespace.
     # oob/btl_tcp_if_include: only the emulated network, never loopback.
-    # btl tcp,self and pml ob1: no shared memory between "hosts" (vader,
-    #   UCX would see one machine).
+    # btl and pml ob1: TCP between "hosts", shared memory (vader) only
+    #   between ranks of one host; UCX would see one machine.
     # --bind-to none: every orted sees the same cores; binding to a core
     #   would put all ranks on core 0.
-    # mpi_yield_when_idle 1: Open MPI sees one slot per host and would
-    #   otherwise spin; N ranks share the machine's few cores.
+    # mpi_yield_when_idle 1: the ranks share the machine's few cores and
+    #   would otherwise spin.
+    # Open MPI 4.1's mpirun refuses an MCA parameter given twice: set the
+    # btl through EMU_BTL, not on the command line.
     exec ip netns exec "$PREFIX-head" env EMU_PREFIX="$PREFIX" \
-        mpirun --allow-run-as-root --hostfile "$STATE/hostfile" -np "$n" \
+        mpirun --allow-run-as-root --hostfile "$hostfile" -np "$np" \
         --mca plm_rsh_agent "$HERE/nsrsh" \
         --mca oob_tcp_if_include "$NET.0/24" --mca btl_tcp_if_include "$NET.0/24" \
-        --mca btl tcp,self --mca pml ob1 --bind-to none --mca mpi_yield_when_idle 1 \
+        --mca btl "$btl" --mca pml ob1 --bind-to none --mca mpi_yield_when_idle 1 \
         "$@"
 }
 
@@ -243,5 +287,5 @@ teardown) teardown ;;
 mpirun) shift; emu_mpirun "$@" ;;
 list) our_namespaces ;;
 wire) wire_bytes ;;
-*) sed -n '2,13p' "$0"; exit 2 ;;
+*) sed -n '2,14p' "$0"; exit 2 ;;
 esac
