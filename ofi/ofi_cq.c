@@ -9,11 +9,15 @@
  * object and whose fi_cq_sread spins) on the endpoint's doorbell, which the
  * peers ring when they give it work (ofi_doorbell.h).  Idle and
  * oversubscribed ranks thus leave the cores to the ranks copying data.
+ * With endpoints on two fabrics (broadcasts by levels: shm inside the node,
+ * the network between nodes), it sleeps in short slices on the one that
+ * had work last.
  *
  * A completion goes to the request that was posted (rdmc_req_t), whatever
  * communicator's channel posted it; the channel stops counting it first,
  * since the callback may free the request's memory.
  */
+#define _GNU_SOURCE   /* ppoll */
 #include <poll.h>
 #include <sched.h>
 #include <string.h>
@@ -146,23 +150,21 @@ static bool work_arrived(void *arg)
     return found;
 }
 
-void rdmc_ofi_ep_wait(rdmc_ofi_ep_t *ep, int timeout_ms)
+/* Work within the last SPIN_US? */
+static bool recently_busy(const rdmc_ofi_ep_t *ep)
 {
-    long limit_us = (long)timeout_ms * 1000;
+    return (rdmc_now_ms() - ep->last_work_ms) * 1000 < SPIN_US;
+}
 
-    /* Work comes in bursts, so for SPIN_US after the last of it only yield
-     * the core.  Sleeping on tcp's fd at once left its sends waiting for
-     * the wake-up (8 emulated hosts at 1 Gbit/s, 16 MiB: 152 ms, against
-     * 143 ms yielding first). */
-    if ((rdmc_now_ms() - ep->last_work_ms) * 1000 < SPIN_US) {
-        sched_yield();
-        return;
-    }
+/* Sleep on ep's wait object until it may have work, at most limit_us. */
+static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
+{
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
         if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {
             struct pollfd pfd = { ep->wait_fd, POLLIN, 0 };
-            (void)poll(&pfd, 1, timeout_ms);
+            struct timespec ts = { limit_us / 1000000, (limit_us % 1000000) * 1000 };
+            (void)ppoll(&pfd, 1, &ts, NULL);
         }
         return;
     }
@@ -176,6 +178,19 @@ void rdmc_ofi_ep_wait(rdmc_ofi_ep_t *ep, int timeout_ms)
         long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
         nap_us(us < limit_us ? us : limit_us);
     }
+}
+
+void rdmc_ofi_ep_wait(rdmc_ofi_ep_t *ep, int timeout_ms)
+{
+    /* Work comes in bursts, so for SPIN_US after the last of it only yield
+     * the core.  Sleeping on tcp's fd at once left its sends waiting for
+     * the wake-up (8 emulated hosts at 1 Gbit/s, 16 MiB: 152 ms, against
+     * 143 ms yielding first). */
+    if (recently_busy(ep)) {
+        sched_yield();
+        return;
+    }
+    ep_sleep(ep, (long)timeout_ms * 1000);
 }
 
 /* ---- every endpoint of the process ---------------------------------------- */
@@ -208,30 +223,40 @@ int rdmc_ofi_progress(void)
 }
 
 typedef struct wait_all {
-    rdmc_ofi_ep_t *only;
+    rdmc_ofi_ep_t *latest;      /* the endpoint that had work last */
     int open;
 } wait_all_t;
 
-static void count_open(rdmc_ofi_fabric_t *fab, void *arg)
+static void find_latest(rdmc_ofi_fabric_t *fab, void *arg)
 {
     wait_all_t *all = arg;
 
     if (fab->ep != NULL) {
-        all->only = fab->ep;
+        if (all->latest == NULL || fab->ep->last_work_ms > all->latest->last_work_ms) {
+            all->latest = fab->ep;
+        }
         all->open++;
     }
 }
+
+/* With several endpoints (shm inside a node, a network between nodes) no
+ * one wait object covers them all: sleep on the one that had work last,
+ * which most likely has the next, for at most SHARED_SLICE_US, so that the
+ * others' work waits no longer than that. */
+#define SHARED_SLICE_US 200
 
 void rdmc_ofi_wait(int timeout_ms)
 {
     wait_all_t all = { NULL, 0 };
 
-    rdmc_ofi_fabric_foreach(count_open, &all);
+    rdmc_ofi_fabric_foreach(find_latest, &all);
     if (all.open == 1) {
-        rdmc_ofi_ep_wait(all.only, timeout_ms);
+        rdmc_ofi_ep_wait(all.latest, timeout_ms);
+    } else if (all.open > 1 && recently_busy(all.latest)) {
+        sched_yield();
     } else if (all.open > 1) {
-        /* Sleeping on one would miss the other: short naps instead. */
-        nap_us(SLEEP_MAX_US / 4);
+        long limit_us = (long)timeout_ms * 1000;
+        ep_sleep(all.latest, limit_us < SHARED_SLICE_US ? limit_us : SHARED_SLICE_US);
     } else {
         nap_us((long)timeout_ms * 1000);
     }
