@@ -314,13 +314,14 @@ static void run_tree(const run_case_t *c)
             fail_msg("rank %u: %s", r, runs[r].error);
         }
         assert_int_equal(rdmc_run_origin(&runs[r]), c->root);
-        /* A rank on the root's node, or a node leader, gets it once. */
-        int level = rdmc_run_received_level(&runs[r]);
+        /* Only node leaders receive from another node. */
+        int parent = rdmc_run_parent(&runs[r]);
         if (r == c->root) {
-            assert_int_equal(level, -1);
+            assert_int_equal(parent, -1);
         } else {
-            assert_true(level >= 0);
-            assert_int_equal(level == 0, runs[r].groups[0].level == 0);
+            assert_true(parent >= 0);
+            assert_int_equal(runs[r].groups[0].level == 0,
+                             !rdmc_layout_same_node(&lay, (uint32_t)parent, r));
         }
         for (uint64_t b = 0; b < c->nbytes; b++) {
             if (bufs[r][b] != pattern(b, c->seed)) {
