@@ -382,12 +382,14 @@ static uint32_t *ranks_from_root(const sim_machine_t *machine, uint32_t root)
     return rank_of;
 }
 
-static int rdmc_flat(const sim_machine_t *machine, const sim_levels_case_t *c,
-                     const sim_params_t *params, sim_net_t *net, sim_levels_result_t *result,
-                     sim_ps_t *done)
+/* rdmc_flat and tuned_chain: one schedule over all ranks, relative to the
+ * root in rank order. */
+static int over_all_ranks(const sim_machine_t *machine, const sim_levels_case_t *c,
+                          const sim_params_t *params, sim_net_t *net, sim_alg_t alg,
+                          sim_levels_result_t *result, sim_ps_t *done)
 {
     uint32_t n = machine->n;
-    sim_case_t pc = { SIM_ALG_BINOMIAL_PIPELINE, n, c->nbytes, c->block_bytes, 0 };
+    sim_case_t pc = { alg, n, c->nbytes, c->block_bytes, c->segment_bytes };
     sim_holdings_t holdings;
     uint32_t *rank_of;
     sim_ps_t *sched_done;
@@ -407,58 +409,41 @@ static int rdmc_flat(const sim_machine_t *machine, const sim_levels_case_t *c,
         rc = -ENOMEM;
         goto free_arrays;
     }
-    rc = sim_holdings_init(&holdings, n, plan.blocks, true);
-    if (rc != 0) {
-        goto free_arrays;
+    if (alg == SIM_ALG_MPI_CHAIN) {
+        sim_mpi_chain_on(net, rank_of, n, c->nbytes, &plan, sched_done);
+    } else {
+        rc = sim_holdings_init(&holdings, n, plan.blocks, true);
+        if (rc != 0) {
+            goto free_arrays;
+        }
+        rc = sim_rdmc_replay_on(net, rank_of, (rdmc_schedule_alg_t)alg, n, c->nbytes, &plan,
+                                &holdings, sched_done);
+        sim_holdings_fini(&holdings);
     }
-    rc = sim_rdmc_replay_on(net, rank_of, RDMC_SCHEDULE_BINOMIAL_PIPELINE, n, c->nbytes, &plan,
-                            &holdings, sched_done);
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
         done[rank_of[i]] = sched_done[i];
     }
     if (rc == 0) {
         result->block_bytes = plan.block_bytes;
     }
-    sim_holdings_fini(&holdings);
 free_arrays:
     free(sched_done);
     free(rank_of);
     return rc;
 }
 
+static int rdmc_flat(const sim_machine_t *machine, const sim_levels_case_t *c,
+                     const sim_params_t *params, sim_net_t *net, sim_levels_result_t *result,
+                     sim_ps_t *done)
+{
+    return over_all_ranks(machine, c, params, net, SIM_ALG_BINOMIAL_PIPELINE, result, done);
+}
+
 static int tuned_chain(const sim_machine_t *machine, const sim_levels_case_t *c,
                        const sim_params_t *params, sim_net_t *net, sim_levels_result_t *result,
                        sim_ps_t *done)
 {
-    uint32_t n = machine->n;
-    sim_case_t pc = { SIM_ALG_MPI_CHAIN, n, c->nbytes, 0, c->segment_bytes };
-    uint32_t *rank_of;
-    sim_ps_t *sched_done;
-    sim_plan_t plan;
-    int rc;
-
-    rc = sim_plan(&pc, params, &plan);
-    if (rc != 0) {
-        return rc;
-    }
-    if (plan.blocks > SIM_MAX_WORK / n) {
-        return -E2BIG;
-    }
-    rank_of = ranks_from_root(machine, c->root);
-    sched_done = malloc(n * sizeof(*sched_done));
-    if (rank_of == NULL || sched_done == NULL) {
-        rc = -ENOMEM;
-        goto free_arrays;
-    }
-    sim_mpi_chain_on(net, rank_of, n, c->nbytes, &plan, sched_done);
-    for (uint32_t i = 0; i < n; i++) {
-        done[rank_of[i]] = sched_done[i];
-    }
-    result->block_bytes = plan.block_bytes;
-free_arrays:
-    free(sched_done);
-    free(rank_of);
-    return rc;
+    return over_all_ranks(machine, c, params, net, SIM_ALG_MPI_CHAIN, result, done);
 }
 
 /* ---- han ----------------------------------------------------------------- */
