@@ -3,6 +3,8 @@
  * to thousands of nodes, next to what MPI libraries do and to the lower
  * bound.  It replays the engine's own schedules (coll/rdmc_schedule.c) and
  * block-size choice (coll/rdmc_blocksize.c); the model is in sim_model.h.
+ * With --layout, ranks sit on nodes that share a link (sim_machine.h) and
+ * the broadcasts are those of sim_levels.h.
  *
  * This file only reads the command line and says what to print.
  */
@@ -14,6 +16,8 @@
 
 #include "benchmarks/bench_options.h"
 #include "coll/core/rdmc_blocksize.h"
+#include "sim_levels.h"
+#include "sim_machine.h"
 #include "sim_report.h"
 #include "sim_study.h"
 #include "sim_units.h"
@@ -22,6 +26,7 @@
 #define MAX_FACTORS 64
 #define MAX_NODES ((uint64_t)1 << 20)
 #define DEFAULT_FIXED_N 64
+#define MAX_LAYOUTS 16
 
 static const char usage_text[] =
     "usage: rdmc_sim [options]\n"
@@ -73,7 +78,29 @@ static const char usage_text[] =
     "  rdmc_sim --n 64 --sizes 4K:1G --alg binomial_pipeline,mpi\n"
     "  rdmc_sim --n 256 --size 64M --slow-node 1 --slow-factors 1,2,4,8,16\n"
     "  rdmc_sim --n 2:4096 --size 64M --sweep-block\n"
-    "  rdmc_sim --plot /tmp/rdmc\n";
+    "  rdmc_sim --plot /tmp/rdmc\n"
+    "\n"
+    "Two levels: ranks on nodes (instead of the tables above).  Each node has one\n"
+    "link, which all its ranks share (one message at a time each way); inside a\n"
+    "node a message is a memory copy.  One table per layout and message size\n"
+    "(--size, --sizes): rdmc by levels (rdmc_groups_of: a binomial pipeline between\n"
+    "nodes, a fan-out inside), rdmc_flat (one pipeline over all ranks), tuned_chain\n"
+    "(Open MPI tuned's segmented chain in rank order) and han (leaders, then each\n"
+    "node), each time over the link time m*beta and the most bytes a link carried.\n"
+    "  --layout L          4x2 (4 nodes of 2 ranks) or 3,2,1 (ranks per node, in\n"
+    "                      order); repeat the option for more layouts\n"
+    "  --root R            the root's rank (default 0)\n"
+    "  --mem-bw G          memory bandwidth inside a node, GB/s (default 6.25)\n"
+    "  --mem-beta-ns B     the same as ns per byte\n"
+    "  --mem-alpha-us A    latency of one copy inside a node (default 15)\n"
+    "  --cores C           copies one node runs at once (default 0: no limit)\n"
+    "  --mem-block BYTES   rdmc's fan-out block (default: automatic, capped at the\n"
+    "                      block between nodes)\n"
+    "  --han-segment BYTES han's segment (default: the whole message)\n"
+    "  Between nodes: --alpha-us, --rate-gbps or --beta-ns, --block, --min-block,\n"
+    "  --max-block, --tcp-model; --segment (tuned_chain); --jitter and --seed apply\n"
+    "  to every message and copy.\n"
+    "  rdmc_sim --layout 4x2 --layout 2x4 --layout 3,2,1 --sizes 16M,64M\n";
 
 typedef struct options {
     sim_setup_t setup;
@@ -88,12 +115,22 @@ typedef struct options {
     bool sweep_block;
     bool steps_only;
     const char *plot_prefix;
+    const char *study_option;   /* one only the studies take, given */
+    /* --layout and what only it takes */
+    uint32_t layouts[MAX_LAYOUTS][SIM_MACHINE_MAX_NODES];   /* ranks per node */
+    uint32_t layout_nodes[MAX_LAYOUTS];
+    size_t layout_count;
+    sim_mem_params_t mem;
+    sim_levels_case_t levels;   /* root, fan-out block and han segment */
+    const char *levels_option;  /* one of them given (to refuse it without --layout) */
 } options_t;
 
 enum option_id {
     OPT_ALPHA = 256, OPT_RATE, OPT_BETA, OPT_SLOW_NODE, OPT_SLOW_FACTOR, OPT_JITTER, OPT_SEED,
     OPT_ALG, OPT_BLOCK, OPT_MIN_BLOCK, OPT_MAX_BLOCK, OPT_TCP_MODEL, OPT_SEGMENT, OPT_N,
-    OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N, OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT, OPT_HELP
+    OPT_SIZE, OPT_SIZES, OPT_SLOW_FACTORS, OPT_FIXED_N, OPT_SWEEP_BLOCK, OPT_STEPS, OPT_PLOT,
+    OPT_LAYOUT, OPT_ROOT, OPT_MEM_BW, OPT_MEM_BETA, OPT_MEM_ALPHA, OPT_CORES, OPT_MEM_BLOCK,
+    OPT_HAN_SEGMENT, OPT_HELP
 };
 
 static const struct option long_options[] = {
@@ -118,6 +155,14 @@ static const struct option long_options[] = {
     { "sweep-block", no_argument, NULL, OPT_SWEEP_BLOCK },
     { "steps", no_argument, NULL, OPT_STEPS },
     { "plot", required_argument, NULL, OPT_PLOT },
+    { "layout", required_argument, NULL, OPT_LAYOUT },
+    { "root", required_argument, NULL, OPT_ROOT },
+    { "mem-bw", required_argument, NULL, OPT_MEM_BW },
+    { "mem-beta-ns", required_argument, NULL, OPT_MEM_BETA },
+    { "mem-alpha-us", required_argument, NULL, OPT_MEM_ALPHA },
+    { "cores", required_argument, NULL, OPT_CORES },
+    { "mem-block", required_argument, NULL, OPT_MEM_BLOCK },
+    { "han-segment", required_argument, NULL, OPT_HAN_SEGMENT },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
 };
@@ -138,6 +183,8 @@ static void set_defaults(options_t *o)
         o->ns[o->n_count++] = n;
     }
     o->size = (uint64_t)1 << 20;
+    o->mem.alpha_us = SIM_MEM_DEFAULT_ALPHA_US;
+    o->mem.beta_ns_per_byte = SIM_MEM_DEFAULT_BETA_NS;
 }
 
 static int parse_number(const char *text, double min, double *value_p)
@@ -190,6 +237,67 @@ static int check_ns(const uint64_t *ns, size_t count)
         }
     }
     return 0;
+}
+
+static const char *option_name(int id)
+{
+    for (const struct option *opt = long_options; opt->name != NULL; opt++) {
+        if (opt->val == id) {
+            return opt->name;
+        }
+    }
+    return "?";
+}
+
+/* The options only --layout takes. */
+static int parse_levels_option(options_t *o, int id, const char *arg)
+{
+    double v;
+    uint64_t value;
+    int rc = 0;
+
+    switch (id) {
+    case OPT_ROOT:
+        rc = sim_parse_bytes(arg, &value);
+        if (rc == 0 && value >= SIM_MACHINE_MAX_RANKS) {
+            rc = -EINVAL;
+        }
+        if (rc == 0) {
+            o->levels.root = (uint32_t)value;
+        }
+        break;
+    case OPT_MEM_BW:
+        rc = parse_number(arg, 1e-9, &v);
+        if (rc == 0) {
+            o->mem.beta_ns_per_byte = 1.0 / v;
+        }
+        break;
+    case OPT_MEM_BETA:
+        rc = parse_number(arg, 0, &o->mem.beta_ns_per_byte);
+        break;
+    case OPT_MEM_ALPHA:
+        rc = parse_number(arg, 0, &o->mem.alpha_us);
+        break;
+    case OPT_CORES:
+        rc = sim_parse_bytes(arg, &value);
+        if (rc == 0 && value > 4096) {
+            rc = -EINVAL;
+        }
+        if (rc == 0) {
+            o->mem.cores = (uint32_t)value;
+        }
+        break;
+    case OPT_MEM_BLOCK:
+        rc = sim_parse_bytes(arg, &o->levels.mem_block_bytes);
+        break;
+    case OPT_HAN_SEGMENT:
+        rc = sim_parse_bytes(arg, &o->levels.han_segment_bytes);
+        break;
+    default:
+        rc = -EINVAL;
+        break;
+    }
+    return rc;
 }
 
 static int parse_option(options_t *o, int id, const char *arg)
@@ -290,21 +398,44 @@ static int parse_option(options_t *o, int id, const char *arg)
     case OPT_PLOT:
         o->plot_prefix = arg;
         break;
+    case OPT_LAYOUT:
+        if (o->layout_count == MAX_LAYOUTS) {
+            rc = -E2BIG;
+            break;
+        }
+        rc = sim_machine_parse_layout(arg, o->layouts[o->layout_count],
+                                      &o->layout_nodes[o->layout_count]);
+        o->layout_count += rc == 0;
+        break;
     default:
-        rc = -EINVAL;
+        rc = parse_levels_option(o, id, arg);
+        o->levels_option = option_name(id);
         break;
     }
     return rc;
 }
 
-static const char *option_name(int id)
+/* The two-level tables take neither the one-level studies' options nor a
+ * slow node; their own options need --layout. */
+static bool only_for_studies(int id)
 {
-    for (const struct option *opt = long_options; opt->name != NULL; opt++) {
-        if (opt->val == id) {
-            return opt->name;
-        }
+    return id == OPT_N || id == OPT_FIXED_N || id == OPT_ALG || id == OPT_SLOW_NODE ||
+           id == OPT_SLOW_FACTOR || id == OPT_SLOW_FACTORS || id == OPT_SWEEP_BLOCK ||
+           id == OPT_STEPS || id == OPT_PLOT;
+}
+
+static int check_layout_options(const options_t *o)
+{
+    if (o->layout_count == 0 && o->levels_option != NULL) {
+        fprintf(stderr, "rdmc_sim: --%s needs --layout (see --help)\n", o->levels_option);
+        return -EINVAL;
     }
-    return "?";
+    if (o->layout_count > 0 && o->study_option != NULL) {
+        fprintf(stderr, "rdmc_sim: --%s does not go with --layout (see --help)\n",
+                o->study_option);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, options_t *o)
@@ -321,6 +452,9 @@ static int parse_args(int argc, char **argv, options_t *o)
             fprintf(stderr, "rdmc_sim: try --help\n");
             return -EINVAL;
         }
+        if (only_for_studies(id)) {
+            o->study_option = option_name(id);
+        }
         if (parse_option(o, id, optarg) != 0) {
             fprintf(stderr, "rdmc_sim: bad value for --%s: '%s' (see --help)\n",
                     option_name(id), optarg);
@@ -334,7 +468,12 @@ static int parse_args(int argc, char **argv, options_t *o)
     if (o->fixed_n == 0) {
         o->fixed_n = o->n_count == 1 ? (uint32_t)o->ns[0] : DEFAULT_FIXED_N;
     }
-    return 0;
+    if (o->layout_count > 0) {
+        /* The two-level tables run their own broadcasts: the setup printed
+         * above them names none of the studies'. */
+        memset(o->setup.selected, 0, sizeof(o->setup.selected));
+    }
+    return check_layout_options(o);
 }
 
 /* The rows of --steps and --sweep-block: n by n at --size, or size by size
@@ -429,6 +568,56 @@ static int run_studies(const options_t *o)
     return rc;
 }
 
+/* One table per layout and size.  A model error (a rank forwarding what it
+ * does not hold) fails the run; a broadcast over the budget is a "-". */
+static int run_levels(const options_t *o)
+{
+    const uint64_t *sizes = o->size_count ? o->sizes : &o->size;
+    size_t size_count = o->size_count ? o->size_count : 1;
+    sim_levels_case_t shape = o->levels;
+    int rc = 0;
+
+    shape.block_bytes = o->setup.block_bytes;
+    shape.segment_bytes = o->setup.segment_bytes;
+    sim_table_print_levels_setup(stdout, &o->mem, &shape);
+    for (size_t l = 0; rc == 0 && l < o->layout_count; l++) {
+        sim_machine_t machine;
+        rc = sim_machine_init(&machine, o->layouts[l], o->layout_nodes[l], &o->mem);
+        if (rc != 0) {
+            fprintf(stderr, "rdmc_sim: layout %zu: %s\n", l + 1, strerror(-rc));
+            break;
+        }
+        if (machine.n < 2) {
+            fprintf(stderr, "rdmc_sim: layout %zu has one rank: nobody to send to\n", l + 1);
+            rc = -EINVAL;
+        } else if (shape.root >= machine.n) {
+            fprintf(stderr, "rdmc_sim: --root %u: layout %zu has %u ranks\n", shape.root, l + 1,
+                    machine.n);
+            rc = -EINVAL;
+        }
+        for (size_t i = 0; rc == 0 && i < size_count; i++) {
+            sim_levels_result_t results[SIM_LEVELS_COUNT];
+            int status[SIM_LEVELS_COUNT];
+            for (unsigned a = 0; a < SIM_LEVELS_COUNT; a++) {
+                sim_levels_case_t c = shape;
+                c.alg = (sim_levels_alg_t)a;
+                c.nbytes = sizes[i];
+                status[a] = sim_levels_run(&machine, &c, &o->setup.params, &results[a], NULL,
+                                           NULL);
+                if (status[a] != 0 && status[a] != -E2BIG) {
+                    fprintf(stderr, "rdmc_sim: %s failed: %s\n",
+                            sim_levels_alg_name((sim_levels_alg_t)a), strerror(-status[a]));
+                    rc = status[a];
+                }
+            }
+            sim_table_print_levels(stdout, &machine, shape.root, sizes[i], &o->setup.params,
+                                   results, status);
+        }
+        sim_machine_fini(&machine);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     static options_t options;   /* large: kept off the stack */
@@ -438,6 +627,9 @@ int main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     sim_table_print_setup(stdout, &options.setup);
+    if (options.layout_count > 0) {
+        return run_levels(&options) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    }
     if (options.steps_only) {
         const uint64_t *ns, *sizes;
         size_t n_count, size_count;

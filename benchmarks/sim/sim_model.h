@@ -16,6 +16,9 @@
  * The broadcasts: the five RDMC schedules replayed through the engine's own
  * rdmc_schedule_send() and rdmc_block_bytes(), and three that MPI libraries
  * use, modelled directly.  Ranks are relative to the root (rank 0).
+ *
+ * Several ranks per node, sharing its link: sim_machine.h and the
+ * broadcasts of sim_levels.h.
  */
 #ifndef SIM_MODEL_H
 #define SIM_MODEL_H

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "sim_broadcasts.h"
-#include "sim_net.h"
 
 static sim_ps_t max_ps(sim_ps_t a, sim_ps_t b)
 {
@@ -30,6 +29,11 @@ static uint64_t first_child_distance(uint32_t n, uint32_t rank)
     return rank == 0 ? ((uint64_t)1 << sim_ceil_log2(n)) / 2 : lowest_bit(rank) / 2;
 }
 
+static uint32_t net_rank(const uint32_t *rank_of, uint32_t i)
+{
+    return rank_of != NULL ? rank_of[i] : i;
+}
+
 static void start_done(sim_ps_t *done, uint32_t n)
 {
     done[0] = 0;
@@ -47,6 +51,23 @@ static void start_done(sim_ps_t *done, uint32_t n)
  *
  * T = L c(m): log n copies of the whole message one after the other.
  */
+void sim_mpi_binomial_on(sim_net_t *net, const uint32_t *rank_of, uint32_t n, uint64_t nbytes,
+                         sim_ps_t root_ready, sim_ps_t *done)
+{
+    start_done(done, n);
+    done[0] = root_ready;
+    /* A parent's rank is below its children's. */
+    for (uint32_t r = 0; r < n; r++) {
+        for (uint64_t d = first_child_distance(n, r); d > 0; d /= 2) {
+            if (r + d < n) {
+                uint32_t child = (uint32_t)(r + d);
+                done[child] = sim_net_transfer(net, net_rank(rank_of, r), net_rank(rank_of, child),
+                                               nbytes, done[r]);
+            }
+        }
+    }
+}
+
 int sim_mpi_binomial(const sim_case_t *c, const sim_params_t *params, const sim_plan_t *plan,
                      sim_ps_t *done)
 {
@@ -58,15 +79,7 @@ int sim_mpi_binomial(const sim_case_t *c, const sim_params_t *params, const sim_
     if (rc != 0) {
         return rc;
     }
-    start_done(done, c->n);
-    /* A parent's rank is below its children's. */
-    for (uint32_t r = 0; r < c->n; r++) {
-        for (uint64_t d = first_child_distance(c->n, r); d > 0; d /= 2) {
-            if (r + d < c->n) {
-                done[r + d] = sim_net_transfer(&net, r, (uint32_t)(r + d), c->nbytes, done[r]);
-            }
-        }
-    }
+    sim_mpi_binomial_on(&net, NULL, c->n, c->nbytes, 0, done);
     sim_net_fini(&net);
     return 0;
 }
@@ -81,6 +94,22 @@ int sim_mpi_binomial(const sim_case_t *c, const sim_params_t *params, const sim_
  * T = (S + n - 2) c(s): bandwidth-optimal for S >> n, but the latency grows
  * with n; the segment size is fixed, not fitted to m and n.
  */
+void sim_mpi_chain_on(sim_net_t *net, const uint32_t *rank_of, uint32_t n, uint64_t nbytes,
+                      const sim_plan_t *plan, sim_ps_t *done)
+{
+    start_done(done, n);
+    /* done[i] holds the arrival of the latest segment at i, the whole
+     * message once the last segment went by. */
+    for (uint64_t s = 0; s < plan->blocks; s++) {
+        uint64_t start = s * plan->block_bytes;
+        uint64_t len = start < nbytes ? min_u64(plan->block_bytes, nbytes - start) : 0;
+        for (uint32_t i = 0; i + 1 < n; i++) {
+            done[i + 1] = sim_net_transfer(net, net_rank(rank_of, i), net_rank(rank_of, i + 1),
+                                           len, done[i]);
+        }
+    }
+}
+
 int sim_mpi_chain(const sim_case_t *c, const sim_params_t *params, const sim_plan_t *plan,
                   sim_ps_t *done)
 {
@@ -94,16 +123,7 @@ int sim_mpi_chain(const sim_case_t *c, const sim_params_t *params, const sim_pla
     if (rc != 0) {
         return rc;
     }
-    start_done(done, c->n);
-    /* done[i] holds the arrival of the latest segment at i, the whole
-     * message once the last segment went by. */
-    for (uint64_t s = 0; s < plan->blocks; s++) {
-        uint64_t start = s * plan->block_bytes;
-        uint64_t len = start < c->nbytes ? min_u64(plan->block_bytes, c->nbytes - start) : 0;
-        for (uint32_t i = 0; i + 1 < c->n; i++) {
-            done[i + 1] = sim_net_transfer(&net, i, i + 1, len, done[i]);
-        }
-    }
+    sim_mpi_chain_on(&net, NULL, c->n, c->nbytes, plan, done);
     sim_net_fini(&net);
     return 0;
 }

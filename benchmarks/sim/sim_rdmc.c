@@ -18,63 +18,51 @@
 #include "sim_holdings.h"
 #include "sim_net.h"
 
-/* Past this a run that needs every arrival kept is refused (-E2BIG). */
-#define SIM_MAX_KEPT_ARRIVALS ((uint64_t)1 << 25)    /* n * k: 256 MiB */
-
-/* -EAGAIN: the window of holdings was not enough to be exact. */
-static int replay(const sim_case_t *c, const sim_params_t *params, const sim_plan_t *plan,
-                  bool keep_every_block, sim_ps_t *done)
+int sim_rdmc_replay_on(sim_net_t *net, const uint32_t *rank_of, rdmc_schedule_alg_t alg,
+                       uint32_t n, uint64_t nbytes, const sim_plan_t *plan,
+                       sim_holdings_t *holdings, sim_ps_t *done)
 {
-    rdmc_schedule_alg_t alg = (rdmc_schedule_alg_t)c->alg;
     uint64_t k = plan->blocks;
-    sim_holdings_t holdings;
     uint64_t *received;
-    sim_net_t net;
-    int rc;
+    int rc = 0;
 
-    received = calloc(c->n, sizeof(*received));
+    received = calloc(n, sizeof(*received));
     if (received == NULL) {
         return -ENOMEM;
     }
-    rc = sim_net_init(&net, params, c->n);
-    if (rc != 0) {
-        goto free_received;
-    }
-    rc = sim_holdings_init(&holdings, c->n, k, keep_every_block);
-    if (rc != 0) {
-        goto fini_net;
-    }
     done[0] = 0;
-    for (uint32_t node = 1; node < c->n; node++) {
+    for (uint32_t node = 1; node < n; node++) {
         done[node] = SIM_NEVER;
     }
 
     for (uint64_t t = 0; t < plan->steps; t++) {
-        for (uint32_t from = 0; from < c->n; from++) {
+        for (uint32_t from = 0; from < n; from++) {
             rdmc_transfer_t x;
             sim_ps_t held;
-            if (!rdmc_schedule_send(alg, c->n, from, k, t, &x)) {
+            if (!rdmc_schedule_send(alg, n, from, k, t, &x)) {
                 continue;
             }
-            switch (sim_holdings_get(&holdings, from, x.block, &held)) {
+            uint32_t net_from = rank_of != NULL ? rank_of[from] : from;
+            uint32_t net_to = rank_of != NULL ? rank_of[x.peer] : x.peer;
+            switch (sim_holdings_get(holdings, from, x.block, &held)) {
             case SIM_HELD_AT:
                 break;
             case SIM_HELD_BY:
                 /* Exact only if the ports free up no earlier than the bound. */
-                if (held > sim_net_ports_free(&net, from, x.peer)) {
+                if (held > sim_net_ports_free(net, net_from, net_to)) {
                     rc = -EAGAIN;
-                    goto fini_holdings;
+                    goto free_received;
                 }
                 held = 0;
                 break;
             case SIM_NOT_HELD:
                 rc = -EPROTO;
-                goto fini_holdings;
+                goto free_received;
             }
-            sim_ps_t end = sim_net_transfer(&net, from, x.peer,
-                                            rdmc_block_len(c->nbytes, plan->block_bytes, x.block),
+            sim_ps_t end = sim_net_transfer(net, net_from, net_to,
+                                            rdmc_block_len(nbytes, plan->block_bytes, x.block),
                                             held);
-            sim_holdings_put(&holdings, x.peer, x.block, end);
+            sim_holdings_put(holdings, x.peer, x.block, end);
             /* Arrivals at a node only grow, so the k-th is the last. */
             if (++received[x.peer] == k) {
                 done[x.peer] = end;
@@ -82,12 +70,32 @@ static int replay(const sim_case_t *c, const sim_params_t *params, const sim_pla
         }
     }
 
-fini_holdings:
+free_received:
+    free(received);
+    return rc;
+}
+
+/* -EAGAIN: the window of holdings was not enough to be exact. */
+static int replay(const sim_case_t *c, const sim_params_t *params, const sim_plan_t *plan,
+                  bool keep_every_block, sim_ps_t *done)
+{
+    sim_holdings_t holdings;
+    sim_net_t net;
+    int rc;
+
+    rc = sim_net_init(&net, params, c->n);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = sim_holdings_init(&holdings, c->n, plan->blocks, keep_every_block);
+    if (rc != 0) {
+        goto fini_net;
+    }
+    rc = sim_rdmc_replay_on(&net, NULL, (rdmc_schedule_alg_t)c->alg, c->n, c->nbytes, plan,
+                            &holdings, done);
     sim_holdings_fini(&holdings);
 fini_net:
     sim_net_fini(&net);
-free_received:
-    free(received);
     return rc;
 }
 

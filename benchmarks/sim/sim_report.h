@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "sim_levels.h"
 #include "sim_study.h"
 
 /* The network and broadcast parameters every table shares. */
@@ -26,6 +27,18 @@ void sim_table_print_step_counts(FILE *out, const sim_setup_t *setup, const uint
 
 /* The automatic block size against the best fixed one. */
 void sim_table_print_sweep(FILE *out, const sim_sweep_t *sweep);
+
+/* The memory, the core limit and how rdmc, han and the chain cut a message
+ * on the two-level machine (shape: the case every run starts from). */
+void sim_table_print_levels_setup(FILE *out, const sim_mem_params_t *mem,
+                                  const sim_levels_case_t *shape);
+
+/* One layout and size: for each broadcast of sim_levels.h its time, the
+ * time over the link time (m beta), its blocks or segments, and the most
+ * bytes one node's link carried one way over m.  status[a] != 0: not run. */
+void sim_table_print_levels(FILE *out, const sim_machine_t *machine, uint32_t root,
+                            uint64_t nbytes, const sim_params_t *params,
+                            const sim_levels_result_t *results, const int *status);
 
 /*
  * Writes PREFIX-<study>.dat for each study and one script, PREFIX.gp, that

@@ -355,3 +355,84 @@ void sim_table_print_sweep(FILE *out, const sim_sweep_t *sweep)
         print_sweep_summary(out, sweep, current);
     }
 }
+
+void sim_table_print_levels_setup(FILE *out, const sim_mem_params_t *mem,
+                                  const sim_levels_case_t *shape)
+{
+    char text[SIZE_TEXT];
+
+    fprintf(out, "# inside a node: alpha %g us per copy, beta %g ns/byte (%g GB/s), ",
+            mem->alpha_us, mem->beta_ns_per_byte,
+            mem->beta_ns_per_byte > 0 ? 1.0 / mem->beta_ns_per_byte : 0.0);
+    if (mem->cores != 0) {
+        fprintf(out, "copies at once per node: at most %u (--cores)\n", mem->cores);
+    } else {
+        fprintf(out, "no core limit\n");
+    }
+    fprintf(out, "# one link per node, shared by its ranks; rdmc: rdmc_groups_of(), a binomial "
+                 "pipeline between nodes, a fan-out inside\n");
+    if (shape->mem_block_bytes != 0) {
+        sim_format_bytes(shape->mem_block_bytes, text, sizeof(text));
+        fprintf(out, "# rdmc fan-out blocks: %s bytes\n", text);
+    } else {
+        fprintf(out, "# rdmc fan-out blocks: automatic, capped at the block between nodes\n");
+    }
+    if (shape->han_segment_bytes != 0) {
+        sim_format_bytes(shape->han_segment_bytes, text, sizeof(text));
+        fprintf(out, "# han: %s-byte segments, each stored at a leader before it goes down "
+                     "its node\n", text);
+    } else {
+        fprintf(out, "# han: the whole message to the leaders, then down each node\n");
+    }
+    sim_format_bytes(shape->segment_bytes ? shape->segment_bytes : SIM_DEFAULT_SEGMENT_BYTES,
+                     text, sizeof(text));
+    fprintf(out, "# tuned_chain segments: %s bytes\n", text);
+}
+
+void sim_table_print_levels(FILE *out, const sim_machine_t *machine, uint32_t root,
+                            uint64_t nbytes, const sim_params_t *params,
+                            const sim_levels_result_t *results, const int *status)
+{
+    double link_ps = params->beta_ns_per_byte * 1e3 * (double)nbytes;
+    char layout[SIZE_TEXT], size[SIZE_TEXT];
+    bool missing = false;
+
+    sim_machine_format_layout(machine, layout, sizeof(layout));
+    sim_format_bytes(nbytes, size, sizeof(size));
+    fprintf(out, "\n# layout %s (%u ranks on %u nodes), root rank %u, %s bytes; "
+                 "link time (m beta) %.1f us\n",
+            layout, machine->n, machine->nnodes, root, size, link_ps / 1e6);
+    fprintf(out, COL COL COL COL COL COL "\n", "broadcast", "time_us", "x_link", "block",
+            "mem_block", "busiest/m");
+    for (unsigned a = 0; a < SIM_LEVELS_COUNT; a++) {
+        const sim_levels_result_t *r = &results[a];
+        fprintf(out, COL, sim_levels_alg_name((sim_levels_alg_t)a));
+        if (status[a] != 0) {
+            missing = true;
+            fprintf(out, COL COL COL COL COL "\n", "-", "-", "-", "-", "-");
+            continue;
+        }
+        print_time(out, r->completion);
+        if (link_ps > 0) {
+            print_ratio(out, (double)r->completion / link_ps);
+        } else {
+            print_missing(out);
+        }
+        print_bytes(out, r->block_bytes);
+        if (r->mem_block_bytes != 0) {
+            print_bytes(out, r->mem_block_bytes);
+        } else {
+            print_missing(out);
+        }
+        if (nbytes > 0) {
+            print_ratio(out, (double)r->busiest_link_bytes / (double)nbytes);
+        } else {
+            print_missing(out);
+        }
+        fprintf(out, "\n");
+    }
+    if (missing) {
+        fprintf(out, "# -: not simulated, past the simulator's budget "
+                     "(SIM_MAX_WORK, sim_broadcasts.h)\n");
+    }
+}
