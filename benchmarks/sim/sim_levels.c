@@ -101,7 +101,7 @@ static int by_level(const void *a, const void *b)
 /* Does the group `me` receives in, as it sees it, match the one its root
  * listed?  Every member computes its groups alone, as the engine's ranks do:
  * they must agree or the engine's runs would not meet. */
-static bool receivers_agree(const levels_run_t *run, const rdmc_group_t *mine)
+static bool receivers_agree(const levels_run_t *run, const rdmc_bcast_group_t *mine)
 {
     for (uint32_t i = 0; i < run->ngroups; i++) {
         const level_group_t *g = &run->groups[i];
@@ -131,7 +131,7 @@ static bool receivers_agree(const levels_run_t *run, const rdmc_group_t *mine)
 static int collect_groups(levels_run_t *run, const rdmc_layout_t *lay)
 {
     uint32_t n = run->machine->n, root = run->c->root;
-    rdmc_group_t groups[RDMC_GROUP_LEVELS];
+    rdmc_bcast_group_t groups[RDMC_GROUP_LEVELS];
     uint32_t *storage = malloc(RDMC_GROUPS_STORAGE(n) * sizeof(*storage));
     int rc = 0;
 
