@@ -49,6 +49,7 @@ typedef struct mca_coll_rdmc_component_t {
     /* MCA parameters (coll_rdmc_<name>) */
     int priority;
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
+    size_t bcast_min_bytes_nodes;   /* the same across nodes */
     size_t block_bytes;          /* 0: from the cost model */
     double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
     int sends_in_flight;         /* > 0: a pipeline's sends posted at once */
@@ -174,6 +175,7 @@ typedef struct mca_coll_rdmc_module_t {
     unsigned sends_in_flight;      /* per engine run; see choose_sends_in_flight */
     rdmc_schedule_alg_t auto_schedule;  /* what "auto" means on this comm */
     char link_provider[64];        /* the main channel's provider */
+    int spans_nodes;               /* ranks on several nodes: 1, 0, or -1 unknown yet */
 
     /* Set-up (CONNECTING): our record, everyone's, the messages. */
     rdmc_setup_record_t *records;  /* by rank; ours at our rank */
@@ -274,6 +276,9 @@ void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *l
 
 /* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
 bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);
+/* Every rank of the communicator on this rank's node (Open MPI's locality,
+ * or coll_rdmc_node_sizes)?  Any thread, without the lock. */
+bool mca_coll_rdmc_comm_on_one_node(ompi_communicator_t *comm);
 void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m);
 /* Application thread: 1 once set-up is decided (READY, DECLINED, BROKEN). */
 int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m);

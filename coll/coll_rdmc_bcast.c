@@ -495,6 +495,20 @@ static uint64_t message_bytes(struct ompi_datatype_t *dtype, int count)
     return (uint64_t)type_size * (uint64_t)count;
 }
 
+/* Below this many bytes MPI_Bcast goes to the previous component: on one
+ * node coll_rdmc_bcast_min_bytes; across nodes, unless the user set it,
+ * coll_rdmc_bcast_min_bytes_nodes.  Every rank sees the same locality, so
+ * every rank takes the same path. */
+static size_t crossover(mca_coll_rdmc_module_t *m)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    if (m->spans_nodes < 0) {
+        m->spans_nodes = !mca_coll_rdmc_comm_on_one_node(m->comm);
+    }
+    return m->spans_nodes ? c->bcast_min_bytes_nodes : c->bcast_min_bytes;
+}
+
 int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
                         struct ompi_communicator_t *comm, mca_coll_base_module_t *module)
 {
@@ -511,7 +525,7 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
     }
     nbytes = message_bytes(dtype, count);
     small = c->small_path_sst && nbytes <= c->sst_max_bytes;
-    if ((nbytes < c->bcast_min_bytes && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", true, &rc)) {
+    if ((nbytes < crossover(m) && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }

@@ -136,6 +136,7 @@ static void rdmc_module_construct(mca_coll_rdmc_module_t *m)
      * so a field added later cannot be left uninitialised. */
     memset((char *)m + sizeof(m->super), 0, sizeof(*m) - sizeof(m->super));
     m->state = RDMC_SETUP_NOT_YET;
+    m->spans_nodes = -1;
     m->model = shm_model;
     m->auto_schedule = RDMC_SCHEDULE_BINOMIAL_PIPELINE;
 }

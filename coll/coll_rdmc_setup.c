@@ -159,6 +159,16 @@ static bool on_my_node(ompi_communicator_t *comm, int r)
     return OPAL_PROC_ON_LOCAL_NODE(ompi_comm_peer_lookup(comm, r)->super.proc_flags);
 }
 
+bool mca_coll_rdmc_comm_on_one_node(ompi_communicator_t *comm)
+{
+    for (int r = 0; r < ompi_comm_size(comm); r++) {
+        if (!on_my_node(comm, r)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Where this rank runs: its node, named by the communicator's lowest rank
  * on it (the same at every rank of the node), and its package and NUMA
  * domain (with coll_rdmc_levels numa); whether every rank is on this node,
