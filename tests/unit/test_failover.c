@@ -7,7 +7,8 @@
  * complete every collective, in order, with one outcome per collective
  * shared by all survivors: the right bytes whenever the root survived, the
  * right bytes or -EOWNERDEAD everywhere when it did not.  And the view
- * must move on to the survivors (once per victim at most).
+ * must move on to the survivors (once per victim at most).  Also with
+ * broadcasts by levels, when a node's leader dies.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -145,6 +146,26 @@ static void done(void *arg, int status, const char *error)
     c->rank->order[c->rank->ndone++] = c->index;
 }
 
+/* Broadcasts by levels (rdmc_run.h) on nodes {0, 1} and {2, 3, 4}, or
+ * flat when `by_levels` is false. */
+static bool by_levels;
+static rdmc_layout_t layout;
+static rdmc_levels_t levels[N];
+
+static void open_levels(fake_world_t *world)
+{
+    static const rdmc_place_t places[N] = { { 0, -1, -1 }, { 0, -1, -1 }, { 1, -1, -1 },
+                                            { 1, -1, -1 }, { 1, -1, -1 } };
+
+    assert_int_equal(rdmc_layout_init(&layout, N, places), 0);
+    for (int r = 0; r < N; r++) {
+        levels[r] = (rdmc_levels_t){ .layout = &layout,
+                                     .tp_local = fake_world_endpoint(world, r),
+                                     .local_schedule = RDMC_SCHEDULE_FANOUT,
+                                     .local_block_bytes = BLOCK_BYTES };
+    }
+}
+
 static void open_ranks(fake_world_t *world)
 {
     uint8_t blobs[N][RDMC_WINDOW_BLOB];
@@ -166,7 +187,7 @@ static void open_ranks(fake_world_t *world)
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
                                    WINDOW, true, 100000, HEARTBEAT_MS, &ranks[r].gm,
-                                   virtual_clock, 0, NULL };
+                                   virtual_clock, 0, by_levels ? &levels[r] : NULL };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
 }
@@ -268,6 +289,16 @@ static void check_outcomes(uint64_t victims)
             } else {
                 assert_true(cs->status == 0 || cs->status == -EOWNERDEAD);
             }
+            /* By levels, rank 4 hears a broadcast from its node: its leader
+             * (2, or 3 once 2 is gone), unless it is the root.  (Not a
+             * survivor's re-send to the few that lack it: among those, 4
+             * may lead its node.) */
+            if (by_levels && r == 4 && cs->coll.kind == RDMC_COLL_BCAST_LARGE &&
+                cs->status == 0 && cs->coll.run_root == cs->coll.root) {
+                assert_true(cs->coll.root == 4 ? cs->coll.received_from == -1
+                                               : cs->coll.received_from == 2 ||
+                                                     cs->coll.received_from == 3);
+            }
             if (cs->status == -EOWNERDEAD) {
                 failed_dead_root++;
                 continue;
@@ -306,11 +337,17 @@ static void failover(uint64_t victims, bool cut, int first_kill, int spread)
     for (unsigned seed = 1; seed <= SEEDS; seed++) {
         fake_world_t *world = fake_world_create(N, seed, 3);
 
+        if (by_levels) {
+            open_levels(world);
+        }
         open_ranks(world);
         issue_all();
         run(world, victims, cut, first_kill + (int)seed % spread, (int)(seed * 7 % 40));
         check_outcomes(victims);
         close_ranks(world);
+        if (by_levels) {
+            rdmc_layout_free(&layout);
+        }
     }
 }
 
@@ -352,6 +389,17 @@ static void test_leader_cut_off(void **state)
     failover(1u << 0, true, 3, 13);
 }
 
+/* By levels: rank 2 leads node {2, 3, 4} until it dies, then rank 3. */
+static void test_node_leader_fails_by_levels(void **state)
+{
+    (void)state;
+    by_levels = true;
+    failover(1u << 2, false, 4, 11);
+    failover(1u << 2, true, 3, 13);
+    failover((1u << 0) | (1u << 3), false, 2, 10);
+    by_levels = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_two_fail_at_once),
         cmocka_unit_test(test_two_cut_off),
         cmocka_unit_test(test_leader_cut_off),
+        cmocka_unit_test(test_node_leader_fails_by_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
