@@ -47,11 +47,13 @@
 # over theirs (below 1: rdmc is faster).  "cpu s/GiB" is the CPU time
 # (user + system, every thread) all ranks spent inside the timed
 # broadcasts, summed, per GiB delivered (size x (ranks - 1) x ITERS), as
-# rdmc_bcast_bench -e reports it.  The cost model (one rank per host only)
+# rdmc_bcast_bench -e reports it.  With one rank per host, the cost model
 # counts steps of one block each: the binomial pipeline needs
 # k + log2 N - 1 for k blocks, tuned's pipeline k + N - 2 for k segments;
 # steps/k is the time it predicts over the link limit when per-message
-# latency is negligible.  "wire" (sizes that run in an mpirun of their
+# latency is negligible.  With several, "model rdmc" is the simulator's
+# time for rdmc by levels on the layout (rdmc_sim --layout, the engine's
+# tcp model) and rdmc's measured time over it.  "wire" (sizes that run in an mpirun of their
 # own) is what the hosts put on their links per byte the other hosts
 # needed (size x (hosts - 1) per broadcast: a host that takes the data
 # once over its link and shares it inside scores the headers' 1.046).
@@ -234,14 +236,20 @@ done >"$out/wire.dat"
 
 # The cost model's blocks: rdmc's automatic block size as the engine
 # computes it (rdmc_sim runs the engine's rdmc_block_bytes() with the
-# engine's model for tcp, EMU_RDMC_MODEL in lib.sh).  Its schedule has one
-# rank per host; with more, the model columns stay empty.
+# engine's model for tcp, EMU_RDMC_MODEL in lib.sh).  With one rank per
+# host, its schedule's blocks and steps; with more, the simulator's
+# prediction of rdmc by levels on this layout (rdmc_sim --layout: the same
+# groups, a node's link shared by its ranks, copies inside a node).
 for s in $byte_sizes; do
-    [ "$ranks" = "$n" ] || continue
-    "$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline "${EMU_RDMC_MODEL[@]}" |
-        awk -v s="$s" '/^# steps/ { what = "steps" } /^# blocks/ { what = "blocks" }
-                       /^ *[0-9]/ && what != "" { v[what] = $3; what = "" }
-                       END { print "model", s, v["blocks"], v["steps"] }'
+    if [ "$ranks" = "$n" ]; then
+        "$SIM" --steps --n "$n" --size "$s" --alg binomial_pipeline "${EMU_RDMC_MODEL[@]}" |
+            awk -v s="$s" '/^# steps/ { what = "steps" } /^# blocks/ { what = "blocks" }
+                           /^ *[0-9]/ && what != "" { v[what] = $3; what = "" }
+                           END { print "model", s, v["blocks"], v["steps"] }'
+    else
+        "$SIM" --layout "$layout" --size "$s" "${EMU_RDMC_MODEL[@]}" |
+            awk -v s="$s" '$1 == "rdmc" { print "predicted", s, $2 }'
+    fi
 done >"$out/model.dat"
 
 awk -v n="$n" -v ranks="$ranks" -v layout="$layout_text" -v btl="$btl" -v bps="$bps" \
@@ -266,6 +274,7 @@ awk -v n="$n" -v ranks="$ranks" -v layout="$layout_text" -v btl="$btl" -v bps="$
     function cpu(label, s) {
         return (label, s) in c && c[label, s] != "-" ? sprintf("%.2f", c[label, s]) : "-"
     }
+    FILENAME ~ /model.dat$/ && $1 == "predicted" { predicted[$2] = $3; next }
     FILENAME ~ /model.dat$/ { k[$2] = $3; steps[$2] = $4; next }
     FILENAME ~ /wire.dat$/ { wire[$1, $2] = $3; next }
     {
@@ -287,14 +296,15 @@ awk -v n="$n" -v ranks="$ranks" -v layout="$layout_text" -v btl="$btl" -v bps="$
         if (ranks == n)
             printf("# model: k blocks and steps, binomial pipeline k + %d - 1, tuned pipeline (best segment) k + %d - 2; (steps/k)\n", log2n, n)
         else
-            printf("# model: for one rank per host only\n")
+            printf("# model rdmc: the simulator'"'"'s time for rdmc by levels on this layout (rdmc_sim --layout), and the measured time over it\n")
         printf("# wire: bytes the hosts sent per byte the other %d hosts needed, rdmc/best tuned (headers alone: 1.046)\n", n - 1)
         printf("%-5s %7s %16s %16s %16s %16s %-13s %7s %7s %7s %28s %15s %15s %11s\n",
                "size", "link", "rdmc", "default", "han", "tuned", "best tuned", "rdmc/", "rdmc/",
                "rdmc/", "cpu s/GiB delivered", "model rdmc", "model pipeline", "wire")
         printf("%-5s %7s %16s %16s %16s %16s %-13s %7s %7s %7s %6s %7s %6s %6s %15s %15s %11s\n",
                "", "ms", "ms (x)", "ms (x)", "ms (x)", "ms (x)", "", "default", "han", "tuned",
-               "rdmc", "default", "han", "tuned", "k:steps (x)", "k:steps (x)", "rdmc/tuned")
+               "rdmc", "default", "han", "tuned", ranks == n ? "k:steps (x)" : "ms (rdmc/it)",
+               "k:steps (x)", "rdmc/tuned")
         count = split(sizes, order, " ")
         for (i = 1; i <= count; i++) {
             s = order[i]
@@ -303,13 +313,18 @@ awk -v n="$n" -v ranks="$ranks" -v layout="$layout_text" -v btl="$btl" -v bps="$
             seg = bytes(substr(pipe[s], 10))
             pk = seg > 0 ? int((s + seg - 1) / seg) : 0
             w = "-"
+            model = "-"
+            if (s in k)
+                model = sprintf("%d:%d (%.2f)", k[s], steps[s], steps[s] / k[s])
+            else if (s in predicted && r > 0)
+                model = sprintf("%.1f (%4.2f)", predicted[s] / 1e3, r / predicted[s])
             if (("rdmc", s) in wire && (best[s], s) in wire)
                 w = sprintf("%.3f/%.3f", wire["rdmc", s], wire[best[s], s])
             printf("%-5s %7.1f %16s %16s %16s %16s %-13s %7s %7s %7s %6s %7s %6s %6s %15s %15s %11s\n",
                    name(s), link, timed(r, link), timed(d, link), timed(h, link), timed(b, link),
                    best[s] == "" ? "-" : best[s], ratio(r, d), ratio(r, h), ratio(r, b),
                    cpu("rdmc", s), cpu("default", s), cpu("han", s), cpu(best[s], s),
-                   (s in k) ? sprintf("%d:%d (%.2f)", k[s], steps[s], steps[s] / k[s]) : "-",
+                   model,
                    pk > 0 && ranks == n ? sprintf("%d:%d (%.2f)", pk, pk + n - 2, (pk + n - 2) / pk) : "-",
                    w)
         }
