@@ -193,6 +193,25 @@ static void locate(mca_coll_rdmc_module_t *m, rdmc_place_t *place_p, bool *all_l
     *node_mates_p = mates > 0;
 }
 
+/* A channel for the communicator on the process endpoint of fab (opened
+ * on first use), and this process's address there. */
+static int open_channel(mca_coll_rdmc_module_t *m, rdmc_ofi_fabric_t *fab,
+                        rdmc_ofi_channel_t **ch_p, void *addr, size_t *len_p)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    rdmc_ofi_ep_t *ep;
+    int rc = rdmc_ofi_ep_get(fab, c->failures, &ep);
+
+    __atomic_store_n(&c->pvar_endpoints, rdmc_ofi_endpoints_opened(), __ATOMIC_RELAXED);
+    if (rc == 0) {
+        rc = rdmc_ofi_channel_open(ep, ompi_comm_size(m->comm), ch_p);
+    }
+    if (rc == 0) {
+        rc = rdmc_ofi_ep_address(ep, addr, len_p);
+    }
+    return rc;
+}
+
 /* The channel to this node's ranks, for broadcasts by levels: over shm,
  * or, when the user named the provider or failures are handled (shm is not
  * failure-safe, see above), a second channel on the main fabric.  On
@@ -204,7 +223,6 @@ static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *
     bool named = c->provider != NULL && c->provider[0] != '\0' && strcmp(c->provider, "auto") != 0;
     rdmc_ofi_request_t req = { .provider = "shm", .domain = "", .all_local = true };
     rdmc_ofi_fabric_t *fab = main_fab;
-    rdmc_ofi_ep_t *ep;
     size_t len = sizeof(mine->local_addr);
     int rc = 0;
 
@@ -212,14 +230,7 @@ static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *
         rc = rdmc_ofi_fabric_get(&req, &fab);
     }
     if (rc == 0) {
-        rc = rdmc_ofi_ep_get(fab, c->failures, &ep);
-        __atomic_store_n(&c->pvar_endpoints, rdmc_ofi_endpoints_opened(), __ATOMIC_RELAXED);
-    }
-    if (rc == 0) {
-        rc = rdmc_ofi_channel_open(ep, ompi_comm_size(m->comm), &l->local_channel);
-    }
-    if (rc == 0) {
-        rc = rdmc_ofi_ep_address(ep, mine->local_addr, &len);
+        rc = open_channel(m, fab, &l->local_channel, mine->local_addr, &len);
     }
     if (rc != 0) {
         opal_output_verbose(1, c->output,
@@ -245,7 +256,6 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
         .domain = c->domain,
     };
     rdmc_ofi_fabric_t *fab;
-    rdmc_ofi_ep_t *ep;
     size_t len = sizeof(mine->addr);
     int rc;
 
@@ -261,14 +271,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                             req.provider, rc);
         return rc;
     }
-    rc = rdmc_ofi_ep_get(fab, c->failures, &ep);
-    __atomic_store_n(&c->pvar_endpoints, rdmc_ofi_endpoints_opened(), __ATOMIC_RELAXED);
-    if (rc == 0) {
-        rc = rdmc_ofi_channel_open(ep, ompi_comm_size(m->comm), &l->channel);
-    }
-    if (rc == 0) {
-        rc = rdmc_ofi_ep_address(ep, mine->addr, &len);
-    }
+    rc = open_channel(m, fab, &l->channel, mine->addr, &len);
     if (rc != 0) {
         opal_output_verbose(1, c->output, "coll:rdmc: %s: no channel on %s (%d)",
                             m->comm->c_name, rdmc_ofi_fabric_provider(fab), rc);
