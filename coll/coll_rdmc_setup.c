@@ -520,9 +520,10 @@ static bool attach_levels(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_module_choose_levels(m, local_provider, &l->levels);
     opal_output_verbose(1, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: broadcasts by levels: %u node(s), up to %u rank(s) on "
-                        "one, %s inside a node",
+                        "one, %s inside a node%s",
                         m->comm->c_name, l->layout.nnodes, l->layout.widest_node,
-                        local_provider);
+                        local_provider,
+                        l->spans_nodes && l->local_channel == NULL ? " (alone on this one)" : "");
     return true;
 }
 
