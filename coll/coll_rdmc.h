@@ -30,6 +30,7 @@
 #include "mpi.h"
 #include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
+#include "coll_rdmc_compat.h"
 #include "ompi/request/request.h"
 #include "opal/datatype/opal_convertor.h"
 
@@ -44,7 +45,7 @@
 BEGIN_C_DECLS
 
 typedef struct mca_coll_rdmc_component_t {
-    mca_coll_base_component_2_0_0_t super;
+    rdmc_coll_base_component_t super;
 
     /* MCA parameters (coll_rdmc_<name>) */
     int priority;
@@ -87,7 +88,7 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_bytes_inside_node;     /* received from this node */
 } mca_coll_rdmc_component_t;
 
-OMPI_MODULE_DECLSPEC extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
+RDMC_COMPONENT_EXPORT extern mca_coll_rdmc_component_t mca_coll_rdmc_component;
 
 /* coll_rdmc_levels */
 enum { RDMC_LEVELS_FLAT = 0, RDMC_LEVELS_NODE = 1, RDMC_LEVELS_NUMA = 2 };

@@ -25,7 +25,7 @@ static int rdmc_close(void);
 mca_coll_rdmc_component_t mca_coll_rdmc_component = {
     .super = {
         .collm_version = {
-            MCA_COLL_BASE_VERSION_2_0_0,
+            RDMC_COLL_BASE_VERSION,
             .mca_component_name = "rdmc",
             MCA_BASE_MAKE_VERSION(component, 0, 1, 0),
             .mca_open_component = rdmc_open,

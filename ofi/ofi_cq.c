@@ -112,8 +112,11 @@ int rdmc_ofi_ep_progress(rdmc_ofi_ep_t *ep)
     rdmc_ofi_note_work(ep);
     for (ssize_t i = 0; i < n; i++) {
         rdmc_req_t *req = entries[i].op_context;
-        if (entries[i].flags & FI_REMOTE_WRITE) {
-            continue;   /* a peer's notifying write into our window: no context */
+        /* A peer's notifying write into our window has no context: flagged
+         * FI_REMOTE_WRITE by libfabric 1.x, and only by its NULL context
+         * (FI_REMOTE_CQ_DATA) on 2.x's shm.  It only wakes us. */
+        if (req == NULL || (entries[i].flags & FI_REMOTE_WRITE)) {
+            continue;
         }
         uint64_t imm = (entries[i].flags & FI_REMOTE_CQ_DATA) ? entries[i].data : 0;
         if (entries[i].flags & FI_RECV) {

@@ -9,6 +9,13 @@ MPIRUN=${MPIRUN:-mpirun}
 TESTS_DIR="$RDMC_BUILDDIR/tests/mpi"
 # The component is found in the build tree first, then Open MPI's own.
 COMPONENT_PATH="$RDMC_BUILDDIR/.libs:SYS_DEFAULT"
+# Open MPI 5's mpirun passes the component path to PMIx too: keep PMIx on
+# its own folder (configure found it), or every rank lists our files as
+# "bad prefix".
+PMIX_ARGS=""
+if [ -n "${RDMC_PMIX_COMPONENT_DIR:-}" ]; then
+    PMIX_ARGS="--pmixmca mca_base_component_path $RDMC_PMIX_COMPONENT_DIR"
+fi
 
 SANITIZER_ENV=""
 if [ "${RDMC_SANITIZERS:-0}" = 1 ]; then
@@ -29,7 +36,7 @@ rdmc_mpirun() {
     # No stdin: mpirun forwards it to rank 0, and with --enable-recovery and
     # a killed rank, Open MPI 4.1's MPI_Finalize can then wait for minutes.
     timeout "${RDMC_MPIRUN_TIMEOUT:-600}" "$MPIRUN" --allow-run-as-root --oversubscribe \
-        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $SANITIZER_ENV "$@" </dev/null
+        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $PMIX_ARGS $SANITIZER_ENV "$@" </dev/null
 }
 
 # Provider options: shm, or tcp over loopback only.
