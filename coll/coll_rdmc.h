@@ -218,26 +218,10 @@ typedef struct rdmc_bcast_ctx {
     char error[160];
 } rdmc_bcast_ctx_t;
 
-/* Open MPI 4.1's MPI_Ibcast (like every MPI_I* entry point) takes the
- * request a component hands back for an ompi_coll_base_nbc_request_t
- * (ompi/mca/coll/base/coll_base_util.h): with a derived datatype,
- * ompi_coll_base_retain_datatypes() retains the type and stores it, and a
- * completion callback that releases it, in the fields after ompi_request_t.
- * These are those fields, so that the writes land here and not on ours.
- * (That header cannot be included: through ompi/op/op.h it needs Fortran
- * headers that Debian's libopenmpi-dev leaves out.) */
-typedef struct mca_coll_rdmc_nbc_fields {
-    union {
-        ompi_request_complete_fn_t req_complete_cb;
-        ompi_request_free_fn_t req_free;
-    } cb;
-    void *req_complete_cb_data;
-    void *data[2];                 /* the retained datatypes */
-} mca_coll_rdmc_nbc_fields_t;
 
 typedef struct mca_coll_rdmc_request {
     ompi_request_t super;
-    mca_coll_rdmc_nbc_fields_t nbc;  /* Open MPI's, see above: never touched by us */
+    mca_coll_rdmc_nbc_fields_t nbc;  /* Open MPI's (coll_rdmc_compat.h): never touched by us */
     mca_coll_rdmc_module_t *module;
     rdmc_coll_t coll;
     rdmc_bcast_ctx_t ctx;

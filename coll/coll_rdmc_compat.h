@@ -20,6 +20,33 @@ typedef mca_coll_base_component_2_0_0_t rdmc_coll_base_component_t;
 #define RDMC_COLL_BASE_VERSION MCA_COLL_BASE_VERSION_2_0_0
 #endif
 
+/* Open MPI's MPI_Ibcast (like every MPI_I* entry point) takes the request
+ * a component hands back for an ompi_coll_base_nbc_request_t
+ * (ompi/mca/coll/base/coll_base_util.h): with a derived datatype,
+ * ompi_coll_base_retain_datatypes() retains the type and stores it, and a
+ * completion callback that releases it, in the fields after ompi_request_t;
+ * 5.0's callback also frees the non-NULL entries of an array of
+ * "release arrays" after them.  These are those fields, zeroed with each
+ * request, so that the writes land here and not on ours.  (That header
+ * cannot be included: through ompi/op/op.h 4.1's needs Fortran headers
+ * that Debian's libopenmpi-dev leaves out.) */
+typedef struct mca_coll_rdmc_nbc_fields {
+    union {
+        ompi_request_complete_fn_t req_complete_cb;
+        ompi_request_free_fn_t req_free;
+    } cb;
+    void *req_complete_cb_data;
+#if OMPI_MAJOR_VERSION >= 5
+    struct {
+        /* types, op, objects, or two type arrays and their counts */
+        void *refcounted[3];
+        void *release_arrays[7];   /* OMPI_REQ_NB_RELEASE_ARRAYS in 5.0 */
+    } data;
+#else
+    void *data[2];                 /* the retained datatypes */
+#endif
+} mca_coll_rdmc_nbc_fields_t;
+
 /* The component's symbol, which Open MPI looks up after dlopen (the
  * component is built with -fvisibility=hidden).  4.1 spells it
  * OMPI_MODULE_DECLSPEC, 5.0 has no such macro. */
