@@ -20,6 +20,18 @@ typedef mca_coll_base_component_2_0_0_t rdmc_coll_base_component_t;
 #define RDMC_COLL_BASE_VERSION MCA_COLL_BASE_VERSION_2_0_0
 #endif
 
+/* Whether the job survives failures, as mpirun tells the ranks: 4.1's
+ * `mpirun --enable-recovery` sets ORTE's orte_enable_recovery; 5.0 has no
+ * ORTE, and ULFM's `mpirun --with-ft ulfm` sets mpi_ft_enable.  The MCA
+ * variable (framework, component, name) and its environment form. */
+#if OMPI_MAJOR_VERSION >= 5
+#define RDMC_RECOVERY_VAR "ompi", "mpi", "ft", "enable"
+#define RDMC_RECOVERY_ENV "OMPI_MCA_mpi_ft_enable"
+#else
+#define RDMC_RECOVERY_VAR "orte", "orte", NULL, "enable_recovery"
+#define RDMC_RECOVERY_ENV "OMPI_MCA_orte_enable_recovery"
+#endif
+
 /* Open MPI's MPI_Ibcast (like every MPI_I* entry point) takes the request
  * a component hands back for an ompi_coll_base_nbc_request_t
  * (ompi/mca/coll/base/coll_base_util.h): with a derived datatype,

@@ -371,10 +371,10 @@ static bool param_was_set(const char *name)
            source != MCA_BASE_VAR_SOURCE_DEFAULT;
 }
 
-/* Did mpirun start the job with --enable-recovery? */
+/* Did mpirun start the job with failures survivable (coll_rdmc_compat.h)? */
 static bool recovery_enabled(void)
 {
-    int index = mca_base_var_find("orte", "orte", NULL, "enable_recovery");
+    int index = mca_base_var_find(RDMC_RECOVERY_VAR);
     const bool *value = NULL;
     const char *env;
 
@@ -382,7 +382,7 @@ static bool recovery_enabled(void)
         value != NULL) {
         return *value;
     }
-    env = getenv("OMPI_MCA_orte_enable_recovery");
+    env = getenv(RDMC_RECOVERY_ENV);
     return env != NULL && (strcmp(env, "1") == 0 || strcmp(env, "true") == 0);
 }
 
