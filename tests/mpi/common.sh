@@ -16,10 +16,13 @@ PMIX_ARGS=""
 if [ -n "${RDMC_PMIX_COMPONENT_DIR:-}" ]; then
     PMIX_ARGS="--pmixmca mca_base_component_path $RDMC_PMIX_COMPONENT_DIR"
 fi
-# mpirun's flag for a job that survives failures: Open MPI 4.1's, or 5's
-# ULFM (--enable-recovery is accepted there but reaches no rank).
+# mpirun's flag for a job that survives failures (for the tests that
+# source this): Open MPI 4.1's, or 5's ULFM (--enable-recovery is accepted
+# there but reaches no rank).
+# shellcheck disable=SC2034
 RECOVERY="--enable-recovery"
 if [ "${RDMC_OMPI_MAJOR:-4}" -ge 5 ]; then
+    # shellcheck disable=SC2034
     RECOVERY="--with-ft ulfm"
 fi
 
