@@ -67,8 +67,22 @@ static unsigned choose_sends_in_flight(const char *provider, bool all_local)
     return sockets && !all_local ? 1 : RDMC_SENDS_IN_FLIGHT;
 }
 
-/* The cost model for this communicator's provider; coll_rdmc_alpha_us and
- * coll_rdmc_beta_ns replace either figure (a user's own calibration). */
+/* coll_rdmc_alpha_us and coll_rdmc_beta_ns replace either figure of a
+ * built-in model (a user's own calibration). */
+static rdmc_cost_model_t with_user_figures(rdmc_cost_model_t model)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    if (c->alpha_us > 0) {
+        model.alpha_us = c->alpha_us;
+    }
+    if (c->beta_ns > 0) {
+        model.beta_ns_per_byte = c->beta_ns;
+    }
+    return model;
+}
+
+/* The cost model for this communicator's provider. */
 static rdmc_cost_model_t cost_model(const char *provider, bool all_local)
 {
     const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -82,12 +96,7 @@ static rdmc_cost_model_t cost_model(const char *provider, bool all_local)
     } else if (sockets && !all_local) {
         model = rdmc_tcp_model;
     }
-    if (c->alpha_us > 0) {
-        model.alpha_us = c->alpha_us;
-    }
-    if (c->beta_ns > 0) {
-        model.beta_ns_per_byte = c->beta_ns;
-    }
+    model = with_user_figures(model);
     opal_output_verbose(10, c->output, "coll:rdmc: cost model: %.1f us per step, %.2f ns per byte",
                         model.alpha_us, model.beta_ns_per_byte);
     return model;
@@ -114,13 +123,7 @@ void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *l
     bool shm = strcmp(local_provider, "shm") == 0;
 
     if (m->link->spans_nodes && is_sockets_provider(m->link_provider)) {
-        m->model = rdmc_tcp_model;
-        if (c->alpha_us > 0) {
-            m->model.alpha_us = c->alpha_us;
-        }
-        if (c->beta_ns > 0) {
-            m->model.beta_ns_per_byte = c->beta_ns;
-        }
+        m->model = with_user_figures(rdmc_tcp_model);
     }
     lv->local_model = cost_model(local_provider, true);
     lv->local_sends_in_flight = choose_sends_in_flight(local_provider, true);

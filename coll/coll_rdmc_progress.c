@@ -180,6 +180,18 @@ static bool link_busy(const mca_coll_rdmc_link_t *l)
            (m != NULL && __atomic_load_n(&m->pending, __ATOMIC_RELAXED) > 0);
 }
 
+/* Cancel the receives of the link's channels (the main one, and the one
+ * inside its node); true once nothing they posted is in flight. */
+static bool link_quiesce(mca_coll_rdmc_link_t *l)
+{
+    bool quiet = rdmc_ofi_channel_quiesce(l->channel);
+
+    if (l->local_channel != NULL) {
+        quiet = rdmc_ofi_channel_quiesce(l->local_channel) && quiet;
+    }
+    return quiet;
+}
+
 /* A retiring link: leave (every member announces it and waits for the
  * others, so nobody writes into a table that is gone), then wait for what
  * its channel still has posted; free it once both are done.  Past its
@@ -197,10 +209,7 @@ static bool retire_step(mca_coll_rdmc_link_t *l, double now)
         rdmc_stream_abort(&l->stream, -ECANCELED, "the communicator was freed");
     }
     bool settled = rdmc_stream_settle(&l->stream, true);   /* nobody waits for these */
-    bool quiet = rdmc_ofi_channel_quiesce(l->channel);
-    if (l->local_channel != NULL) {
-        quiet = rdmc_ofi_channel_quiesce(l->local_channel) && quiet;
-    }
+    bool quiet = link_quiesce(l);
     if (settled && quiet) {
         mca_coll_rdmc_link_free(l);
         return true;
@@ -209,7 +218,11 @@ static bool retire_step(mca_coll_rdmc_link_t *l, double now)
         opal_output_verbose(1, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s: %zu operation(s) of a freed communicator never "
                             "finished; their memory is kept until MPI_Finalize",
-                            l->name, rdmc_ofi_channel_in_flight(l->channel));
+                            l->name,
+                            rdmc_ofi_channel_in_flight(l->channel) +
+                                (l->local_channel != NULL
+                                     ? rdmc_ofi_channel_in_flight(l->local_channel)
+                                     : 0));
         l->retire_deadline_ms = HUGE_VAL;   /* said once: kept for finalize */
     }
     return false;
@@ -486,10 +499,7 @@ void mca_coll_rdmc_driver_stop(void)
     for (mca_coll_rdmc_link_t *l = links; l != NULL; l = l->next) {
         rdmc_stream_abort(&l->stream, -ECANCELED, "MPI_Finalize");
         (void)rdmc_stream_settle(&l->stream, true);
-        (void)rdmc_ofi_channel_quiesce(l->channel);
-        if (l->local_channel != NULL) {
-            (void)rdmc_ofi_channel_quiesce(l->local_channel);
-        }
+        (void)link_quiesce(l);
     }
     rdmc_ofi_close_endpoints();
     while (links != NULL) {

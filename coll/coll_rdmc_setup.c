@@ -424,22 +424,20 @@ static bool attach_peers(mca_coll_rdmc_module_t *m)
 }
 
 /* Ranks r and its node's lowest rank agree on where r runs, and r has a
- * channel inside its node like its node-mates, when it has node-mates. */
-static bool node_agrees(const mca_coll_rdmc_module_t *m, int r)
+ * channel inside its node like its node-mates, when it has node-mates
+ * (node_ranks: ranks per node, by the node's lowest rank). */
+static bool node_agrees(const mca_coll_rdmc_module_t *m, int r, const uint32_t *node_ranks)
 {
     const rdmc_layout_t *lay = &m->link->layout;
     const rdmc_setup_record_t *rec = &m->records[r], *first = &m->records[lay->unit[0][r]];
-    bool alone = true;
 
-    for (uint32_t q = 0; q < lay->n && alone; q++) {
-        alone = (int)q == r || lay->unit[0][q] != lay->unit[0][r];
-    }
     if (rec->place.node != lay->unit[0][r]) {
         return false;   /* r's view of its node differs from its node-mates' */
     }
-    return alone || (rec->local_addr_len > 0 && rec->local_addr_len <= sizeof(rec->local_addr) &&
-                     strncmp(rec->local_provider, first->local_provider,
-                             sizeof(rec->local_provider)) == 0);
+    return node_ranks[lay->unit[0][r]] == 1 ||
+           (rec->local_addr_len > 0 && rec->local_addr_len <= sizeof(rec->local_addr) &&
+            strncmp(rec->local_provider, first->local_provider, sizeof(rec->local_provider)) ==
+                0);
 }
 
 /* Broadcasts by levels (rdmc_run.h)?  Decided from the records alone, so
@@ -449,6 +447,8 @@ static bool levels_usable(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_link_t *l = m->link;
     int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    uint32_t *node_ranks;
+    bool usable = true;
 
     if (mca_coll_rdmc_component.levels == RDMC_LEVELS_FLAT) {
         return false;
@@ -456,19 +456,24 @@ static bool levels_usable(mca_coll_rdmc_module_t *m)
     if (m->records[me].all_local) {
         return true;
     }
-    if (!rdmc_layout_is_hierarchical(&l->layout)) {
+    if (!rdmc_layout_is_hierarchical(&l->layout) ||
+        (node_ranks = calloc((uint32_t)n, sizeof(*node_ranks))) == NULL) {
         return false;
     }
     for (int r = 0; r < n; r++) {
-        if (!node_agrees(m, r)) {
+        node_ranks[l->layout.unit[0][r]]++;
+    }
+    for (int r = 0; r < n && usable; r++) {
+        usable = node_agrees(m, r, node_ranks);
+        if (!usable) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: rank %d cannot take part in broadcasts by "
                                 "node; they stay flat",
                                 m->comm->c_name, r);
-            return false;
         }
     }
-    return true;
+    free(node_ranks);
+    return usable;
 }
 
 /* After attach_peers: the layout, and if broadcasts go by levels, the
