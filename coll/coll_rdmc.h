@@ -67,6 +67,8 @@ typedef struct mca_coll_rdmc_component_t {
     size_t sst_max_bytes;        /* largest broadcast through the SST's slots */
     int heartbeat_ms;
     bool failures;               /* coll_rdmc_failures, resolved */
+    bool ulfm;                   /* ULFM is on: a view change fails what was unsettled
+                                  * (rdmc_stream.h, fail_unsettled) */
     int failure_timeout_ms;
     bool sst_fence;              /* coll_rdmc_sst_ordering=completion (testing) */
 

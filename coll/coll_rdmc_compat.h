@@ -8,7 +8,10 @@
 
 #include "ompi_config.h"
 
+#include <stdbool.h>
+
 #include "mpi.h"
+#include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
 
 #if OMPI_MAJOR_VERSION >= 5
@@ -27,10 +30,39 @@ typedef mca_coll_base_component_2_0_0_t rdmc_coll_base_component_t;
 #if OMPI_MAJOR_VERSION >= 5
 #define RDMC_RECOVERY_VAR "ompi", "mpi", "ft", "enable"
 #define RDMC_RECOVERY_ENV "OMPI_MCA_mpi_ft_enable"
+/* Recovery on 5.0 is ULFM's: Open MPI refuses every collective on a
+ * communicator once it knows of a failure there (MPI_ERR_PROC_FAILED at
+ * the call), and programs recover with MPIX_Comm_revoke/shrink. */
+#define RDMC_RECOVERY_IS_ULFM 1
 #else
+#define RDMC_RECOVERY_IS_ULFM 0
 #define RDMC_RECOVERY_VAR "orte", "orte", NULL, "enable_recovery"
 #define RDMC_RECOVERY_ENV "OMPI_MCA_orte_enable_recovery"
 #endif
+
+/* What Open MPI's runtime knows of failures on comm (ULFM builds only):
+ * whether it saw any (it then refuses collectives there), and whether
+ * rank r is among the dead.  Elsewhere rdmc's own detector is all. */
+static inline bool rdmc_runtime_saw_failures(ompi_communicator_t *comm)
+{
+#if OPAL_ENABLE_FT_MPI
+    return ompi_comm_coll_revoked(comm);
+#else
+    (void)comm;
+    return false;
+#endif
+}
+
+static inline bool rdmc_runtime_says_dead(ompi_communicator_t *comm, int r)
+{
+#if OPAL_ENABLE_FT_MPI
+    return !ompi_comm_is_proc_active(comm, r, false);
+#else
+    (void)comm;
+    (void)r;
+    return false;
+#endif
+}
 
 /* Open MPI's MPI_Ibcast (like every MPI_I* entry point) takes the request
  * a component hands back for an ompi_coll_base_nbc_request_t

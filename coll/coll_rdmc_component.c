@@ -448,6 +448,7 @@ static int rdmc_open(void)
     }
     c->stable_delivery = delivery != 0;
     c->failures = failures == FAILURES_AUTO ? recovery_enabled() : failures == FAILURES_ON;
+    c->ulfm = RDMC_RECOVERY_IS_ULFM && recovery_enabled();
     /* Failure handling needs every broadcast inside rdmc. */
     c->small_path_sst = small_path == SMALL_PATH_AUTO ? c->failures
                                                       : small_path == SMALL_PATH_SST;

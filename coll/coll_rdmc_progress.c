@@ -120,11 +120,35 @@ void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m)
 
 /* ---- one link ----------------------------------------------------------- */
 
+/* Under ULFM, Open MPI's runtime hears of a dead process within
+ * milliseconds (its daemon sees the exit): suspect it at once rather than
+ * after coll_rdmc_failure_timeout_ms of silence. */
+static void take_runtime_failures(mca_coll_rdmc_link_t *l)
+{
+    ompi_communicator_t *comm;
+
+    if (l->gm == NULL || l->module == NULL || !mca_coll_rdmc_component.ulfm) {
+        return;
+    }
+    comm = l->module->comm;
+    if (!rdmc_runtime_saw_failures(comm)) {
+        return;
+    }
+    for (int r = 0; r < ompi_comm_size(comm); r++) {
+        if (rdmc_runtime_says_dead(comm, r)) {
+            rdmc_gm_peer_error(l->gm, r);
+        }
+    }
+}
+
 /* Run a ready link's stream once; returns the work done, < 0 when broken. */
 static int link_progress(mca_coll_rdmc_link_t *l)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    int work = rdmc_stream_progress(&l->stream);
+    int work;
+
+    take_runtime_failures(l);
+    work = rdmc_stream_progress(&l->stream);
     uint64_t writes = rdmc_sst_writes(l->sst);
 
     if (writes != l->sst_writes_counted) {

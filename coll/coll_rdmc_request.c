@@ -470,6 +470,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .gm = l->gm,
         .sends_in_flight = m->sends_in_flight,
         .levels = l->use_levels ? &l->levels : NULL,
+        .fail_unsettled = c->ulfm,
     };
     int rc;
 

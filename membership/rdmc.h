@@ -41,7 +41,14 @@ extern "C" {
 /* Error classes, added with MPI_Add_error_class (with their strings) the
  * first time any of them or any RDMC_* function is used after MPI_Init;
  * the same values at every process.  Compare MPI_Error_class(rc) with
- * them: calls return codes of these classes, not the classes themselves. */
+ * them: calls return codes of these classes, not the classes themselves.
+ * Where MPI has ULFM's classes (Open MPI 5), RDMC_ERR_PROC_FAILED is
+ * MPI_ERR_PROC_FAILED and RDMC_ERR_PARTITIONED is MPI_ERR_REVOKED, and
+ * calls return those: a ULFM program's recovery handles them.  Under ULFM
+ * (mpirun --with-ft ulfm) a view change also fails, at every survivor
+ * alike, each collective that not every survivor had received, and every
+ * later one: Open MPI refuses collectives on the communicator from then
+ * on; recover with MPIX_Comm_revoke and MPIX_Comm_shrink. */
 int RDMC_Error_class(int which);
 #define RDMC_ERR_PROC_FAILED RDMC_Error_class(0) /* a member the call needed has failed */
 #define RDMC_ERR_PARTITIONED RDMC_Error_class(1) /* this process lost its group's majority */

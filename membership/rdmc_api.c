@@ -72,14 +72,34 @@ static int added(int which, const int *values)
     return rc == MPI_SUCCESS ? values[which] : rc;
 }
 
+/* Where MPI has classes of its own for them (ULFM, in Open MPI 5), a failed
+ * member and a lost majority are reported with those, so that a ULFM
+ * program's usual recovery (revoke, shrink, go on) handles rdmc's errors:
+ * a process on the minority side must leave the communicator, as if it had
+ * been revoked. */
+static int mpi_own_class(int which)
+{
+#if defined(MPI_ERR_PROC_FAILED) && defined(MPI_ERR_REVOKED)
+    if (which == RDMC_PROC_FAILED) {
+        return MPI_ERR_PROC_FAILED;
+    }
+    if (which == RDMC_PARTITIONED) {
+        return MPI_ERR_REVOKED;
+    }
+#else
+    (void)which;
+#endif
+    return MPI_SUCCESS;
+}
+
 RDMC_VISIBLE int RDMC_Error_class(int which)
 {
-    return added(which, classes);
+    return mpi_own_class(which) != MPI_SUCCESS ? mpi_own_class(which) : added(which, classes);
 }
 
 RDMC_VISIBLE int rdmc_error_code(int which)
 {
-    return added(which, codes);
+    return mpi_own_class(which) != MPI_SUCCESS ? mpi_own_class(which) : added(which, codes);
 }
 
 /* ---- the attribute that holds a communicator's group ------------------- */

@@ -12,6 +12,7 @@
  *   7. with failure handling, a step of the group manager.
  */
 #include "rdmc_stream.h"
+#include "rdmc_log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -275,7 +276,7 @@ static void start_ready(rdmc_stream_t *s)
 typedef enum plan {
     PLAN_NORMAL,   /* nothing to settle: run it as usual (again) */
     PLAN_HOLD,     /* this rank has it: nothing to move */
-    PLAN_FAIL,     /* its root died and no survivor has it */
+    PLAN_FAIL,     /* its root died and no survivor has it (or fail_unsettled) */
     PLAN_SLOT,     /* small, its root survives: take it from the root's slot */
     PLAN_RESEND,   /* on the ragged edge: a survivor that has it sends it */
 } plan_t;
@@ -286,7 +287,13 @@ static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
     bool root_alive = !(dead_ranks(s) & bit(c->root));
     bool holds;
 
-    if (s->views_installed == 0 || c->kind == RDMC_COLL_BARRIER) {
+    if (s->views_installed == 0) {
+        return PLAN_NORMAL;
+    }
+    if (s->p.fail_unsettled) {
+        return c->seq < v->low ? PLAN_HOLD : PLAN_FAIL;
+    }
+    if (c->kind == RDMC_COLL_BARRIER) {
         return PLAN_NORMAL;
     }
     if (c->seq >= v->trim) {
@@ -477,9 +484,16 @@ static void membership_step(rdmc_stream_t *s, double now)
     rdmc_gm_step(s->p.gm, now, rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_RECEIVED), &out);
     switch (out.action) {
     case RDMC_VC_WEDGE:
+        rdmc_log(5, "rank %u: view %llu wedged (received %llu)", s->p.rank,
+                 (unsigned long long)s->p.gm->vid, (unsigned long long)s->received);
         s->wedged = true;
         break;
     case RDMC_VC_INSTALL:
+        rdmc_log(5, "rank %u: view %llu installed: members %#llx, collectives below %llu "
+                 "held by every survivor, below %llu by one",
+                 s->p.rank, (unsigned long long)out.view.vid,
+                 (unsigned long long)out.view.members, (unsigned long long)out.view.low,
+                 (unsigned long long)out.view.trim);
         rdmc_gm_installed(s->p.gm, &out.view);
         install(s, &out.view);
         break;
@@ -587,6 +601,11 @@ static bool may_complete(const rdmc_stream_t *s, const rdmc_coll_t *c)
     if (c->state != RDMC_COLL_RECEIVED || draining(s, c->seq)) {
         return false;
     }
+    /* ULFM: the view failed it everywhere; a survivor that Open MPI
+     * refused it to will never receive it, so do not wait for them. */
+    if (s->p.fail_unsettled && c->status != 0) {
+        return true;
+    }
     if (c->kind == RDMC_COLL_BARRIER || s->p.stable) {
         return s->stable > c->seq;
     }
@@ -619,8 +638,12 @@ static int complete_in_order(rdmc_stream_t *s)
         release_op(c);
         if (c->status != 0) {
             char why[96];
-            snprintf(why, sizeof(why), "its root (rank %u) failed and no survivor had it",
-                     c->root);
+            if (s->p.fail_unsettled) {
+                snprintf(why, sizeof(why), "a member failed before every survivor had it");
+            } else {
+                snprintf(why, sizeof(why), "its root (rank %u) failed and no survivor had it",
+                         c->root);
+            }
             c->hooks.done(c->hooks.arg, c->status, why);
         } else {
             c->hooks.done(c->hooks.arg, 0, NULL);

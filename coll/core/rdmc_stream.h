@@ -24,7 +24,13 @@
  *                        broadcast whose root survives stays in its slot;
  *   seq >= trim          nobody has it: rerun from its root, or, if the root
  *                        died, failed with -EOWNERDEAD at every survivor.
- * Collectives issued later follow the same rules.  Engine runs carry the
+ * Collectives issued later follow the same rules.  With fail_unsettled
+ * (ULFM, where Open MPI refuses collectives on a communicator with a known
+ * failure, so a survivor may never issue the next one), a view change
+ * instead completes seq < low only and fails every later collective,
+ * issued or still to come, with -EOWNERDEAD at every survivor: nothing at
+ * or past low was completed anywhere (stability needs every member), so
+ * the outcome is the same at all of them.  Engine runs carry the
  * view id in their tags, so nothing of an abandoned run lands in a new one.
  * A member that loses its majority fails everything with -ENETUNREACH.
  *
@@ -110,6 +116,7 @@ typedef struct rdmc_stream_params {
     double (*clock_ms)(void);      /* NULL: rdmc_now_ms; unit tests pass a virtual clock */
     unsigned sends_in_flight;      /* for every engine run (rdmc_op_params_t) */
     const rdmc_levels_t *levels;   /* the layout's groups (rdmc_run.h), or NULL: flat */
+    bool fail_unsettled;           /* ULFM's rule: once a view changed, see below */
 } rdmc_stream_params_t;
 
 /* An engine run made moot (a view change, or a message that came through

@@ -8,7 +8,9 @@
  * shared by all survivors: the right bytes whenever the root survived, the
  * right bytes or -EOWNERDEAD everywhere when it did not.  And the view
  * must move on to the survivors (once per victim at most).  Also with
- * broadcasts by levels, when a node's leader dies.
+ * broadcasts by levels, when a node's leader dies, and under ULFM's rule
+ * (fail_unsettled): a prefix completes, everything after it fails with
+ * -EOWNERDEAD, the same prefix at every survivor.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -149,6 +151,15 @@ static void done(void *arg, int status, const char *error)
 /* Broadcasts by levels (rdmc_run.h) on nodes {0, 1} and {2, 3, 4}, or
  * flat when `by_levels` is false. */
 static bool by_levels;
+static bool ulfm_rule;
+/* Under ULFM's rule, rank 1 stops issuing after this many collectives, as
+ * when Open MPI refuses it the next one once it knows of the failure. */
+enum { ULFM_RANK_STOPS_AT = 30, ULFM_STOPPER = 1 };
+
+static int issued_by(int r)
+{
+    return ulfm_rule && r == ULFM_STOPPER ? ULFM_RANK_STOPS_AT : COLLS;
+}
 static rdmc_layout_t layout;
 static rdmc_levels_t levels[N];
 
@@ -187,7 +198,8 @@ static void open_ranks(fake_world_t *world)
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
                                    WINDOW, true, 100000, HEARTBEAT_MS, &ranks[r].gm,
-                                   virtual_clock, 0, by_levels ? &levels[r] : NULL };
+                                   virtual_clock, 0, by_levels ? &levels[r] : NULL,
+                                   ulfm_rule };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
 }
@@ -196,6 +208,9 @@ static void issue_all(void)
 {
     for (int i = 0; i < COLLS; i++) {
         for (int r = 0; r < N; r++) {
+            if (i >= issued_by(r)) {
+                continue;
+            }
             coll_slot_t *cs = &ranks[r].colls[i];
             rdmc_coll_t *c = &cs->coll;
             cs->rank = &ranks[r];
@@ -269,22 +284,36 @@ static void check_outcomes(uint64_t victims)
         if (victims >> r & 1) {
             continue;
         }
-        assert_int_equal(ranks[r].ndone, COLLS);
+        assert_int_equal(ranks[r].ndone, issued_by(r));
         /* Two victims may be caught in one view change or in two. */
         assert_true(ranks[r].gm.vid >= 1 &&
                     ranks[r].gm.vid <= (uint64_t)__builtin_popcountll(victims));
-        assert_int_equal(ranks[r].gm.members, ((1u << N) - 1) & ~victims);
-        for (int i = 0; i < COLLS; i++) {
+        if (ulfm_rule) {
+            /* Everything fails after the first view change: the stream may
+             * end before a second one removes another victim. */
+            assert_int_equal(ranks[r].gm.members & ~victims, ((1u << N) - 1) & ~victims);
+            assert_true((ranks[r].gm.members & victims) != victims);
+        } else {
+            assert_int_equal(ranks[r].gm.members, ((1u << N) - 1) & ~victims);
+        }
+        for (int i = 0; i < issued_by(r); i++) {
             const coll_slot_t *cs = &ranks[r].colls[i];
             bool root_died = victims >> root_of(i) & 1;
             assert_int_equal(ranks[r].order[i], i);
             /* One outcome per collective at every survivor. */
             for (int q = 0; q < r; q++) {
-                if (!(victims >> q & 1)) {
+                if (!(victims >> q & 1) && i < issued_by(q)) {
                     assert_int_equal(ranks[q].colls[i].status, cs->status);
                 }
             }
-            if (!root_died || kind_of(i) == RDMC_COLL_BARRIER) {
+            if (ulfm_rule) {
+                /* Once one fails, every later one fails. */
+                assert_true(cs->status == 0 || cs->status == -EOWNERDEAD);
+                assert_true(i == 0 || ranks[r].colls[i - 1].status == 0 ||
+                            cs->status == -EOWNERDEAD);
+                /* What rank 1 never issued cannot have completed. */
+                assert_true(i < ULFM_RANK_STOPS_AT || cs->status == -EOWNERDEAD);
+            } else if (!root_died || kind_of(i) == RDMC_COLL_BARRIER) {
                 assert_int_equal(cs->status, 0);
             } else {
                 assert_true(cs->status == 0 || cs->status == -EOWNERDEAD);
@@ -400,6 +429,19 @@ static void test_node_leader_fails_by_levels(void **state)
     by_levels = false;
 }
 
+/* ULFM's rule: member, root, leader, and a cut-off pair; rank 1 stops
+ * issuing half-way, and the others must not wait for it. */
+static void test_ulfm_rule(void **state)
+{
+    (void)state;
+    ulfm_rule = true;
+    failover(1u << 3, false, 5, 9);
+    failover(1u << 2, false, 4, 11);
+    failover(1u << 0, false, 3, 13);
+    failover((1u << 2) | (1u << 4), true, 4, 11);
+    ulfm_rule = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_two_cut_off),
         cmocka_unit_test(test_leader_cut_off),
         cmocka_unit_test(test_node_leader_fails_by_levels),
+        cmocka_unit_test(test_ulfm_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,7 +398,7 @@ static void run_stream(unsigned window)
     group_open(g, SN, window, SPAYLOAD, 11, false, false, false);
     for (int r = 0; r < SN; r++) {
         rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], SN, (uint32_t)r,
-                                   window, true, 100000, 1000, NULL, NULL, 0, NULL };
+                                   window, true, 100000, 1000, NULL, NULL, 0, NULL, false };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
     }
     /* Every rank issues the same collectives: small broadcasts from
@@ -639,7 +639,7 @@ static void test_stream_local_in_order(void **state)
     group_open(g, LN, LWINDOW, SPAYLOAD, 23, false, false, false);
     for (int r = 0; r < LN; r++) {
         rdmc_stream_params_t p = { fake_world_endpoint(g->world, r), g->sst[r], LN, (uint32_t)r,
-                                   LWINDOW, false, 100000, 1000, NULL, NULL, 0, NULL };
+                                   LWINDOW, false, 100000, 1000, NULL, NULL, 0, NULL, false };
         assert_int_equal(rdmc_stream_init(&local_ranks[r].stream, &p), 0);
     }
     local_issue_all();
@@ -731,7 +731,7 @@ static void test_stream_silent_peer_times_out(void **state)
     memset(out, 0, sizeof(out));
     group_open(&g, 3, 2, 8, 3, false, false, false);
     rdmc_stream_params_t p = { fake_world_endpoint(g.world, 0), g.sst[0], 3, 0, 2, false,
-                               SILENT_TIMEOUT_MS, 1000, NULL, silent_clock, 0, NULL };
+                               SILENT_TIMEOUT_MS, 1000, NULL, silent_clock, 0, NULL, false };
     assert_int_equal(rdmc_stream_init(&s, &p), 0);
     for (int i = 0; i < 2; i++) {
         c[i] = (rdmc_coll_t){ .kind = RDMC_COLL_BCAST_LARGE, .root = 0, .nbytes = sizeof(src),
