@@ -80,6 +80,7 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_bytes;      /* their bytes, at this rank */
     unsigned long long pvar_fallbacks;  /* handed to the previous module */
     unsigned long long pvar_ibcasts;    /* MPI_Ibcasts carried by rdmc */
+    unsigned long long pvar_persistent_starts; /* MPI_Starts of MPI_Bcast_init requests */
     unsigned long long pvar_sst_bcasts; /* broadcasts through the SST's slots */
     unsigned long long pvar_sst_writes; /* one-sided SST writes posted */
     unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
@@ -168,6 +169,8 @@ typedef struct mca_coll_rdmc_module_t {
     mca_coll_base_module_t *previous_bcast_module;
     mca_coll_base_module_ibcast_fn_t previous_ibcast;
     mca_coll_base_module_t *previous_ibcast_module;
+    mca_coll_base_module_bcast_init_fn_t previous_bcast_init;   /* may be NULL */
+    mca_coll_base_module_t *previous_bcast_init_module;
     mca_coll_base_module_barrier_fn_t previous_barrier;
     mca_coll_base_module_t *previous_barrier_module;
     mca_coll_base_module_ibarrier_fn_t previous_ibarrier;
@@ -236,6 +239,21 @@ typedef struct mca_coll_rdmc_request {
     bool held;                   /* handed to the user, not yet completed */
     ompi_request_t *fallback;    /* declined after it was queued: the previous
                                   * component's request carrying it */
+    /* MPI_Bcast_init's (coll_rdmc_persistent.c): what every MPI_Start
+     * issues again, chosen and registered once. */
+    struct {
+        bool on;
+        void *buf;
+        int count;
+        struct ompi_datatype_t *dtype;
+        int root;
+        uint64_t nbytes;
+        bool small;
+        uint64_t block_bytes;    /* engine path: chosen at init; 0 otherwise */
+        rdmc_schedule_alg_t schedule;
+        void *registered[2];     /* the buffer's handles on the link's transports */
+        rdmc_transport_t *registered_on[2];
+    } persistent;
     struct mca_coll_rdmc_request *next_finished;
     struct mca_coll_rdmc_request *next_queued;
 } mca_coll_rdmc_request_t;
@@ -303,12 +321,17 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
 int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
                          struct ompi_communicator_t *comm, ompi_request_t **request,
                          mca_coll_base_module_t *module);
+int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                             struct ompi_communicator_t *comm, struct ompi_info_t *info,
+                             ompi_request_t **request, mca_coll_base_module_t *module);
 int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module_t *module);
 int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **request,
                            mca_coll_base_module_t *module);
 
 /* Requests (coll_rdmc_request.c). */
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what);
+/* Clear what one run of it used (a persistent request's next MPI_Start). */
+void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req);
 /* Hand the request's collective to the stream (or queue it during set-up). */
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
 /* Under the lock: set-up is decided; queued collectives go on. */
@@ -321,7 +344,24 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status);
 /* Complete the module's finished requests; how many.  Without the lock. */
 int mca_coll_rdmc_report_finished(mca_coll_rdmc_module_t *m);
-/* The MPI outcome of a finished broadcast (coll_rdmc_bcast.c). */
+/* A persistent request is freed: what its init holds goes
+ * (coll_rdmc_persistent.c). */
+void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req);
+/* Broadcast helpers (coll_rdmc_bcast.c), shared with the persistent one. */
+int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
+                                   ompi_communicator_t *comm);
+uint64_t mca_coll_rdmc_message_bytes(struct ompi_datatype_t *dtype, int count);
+/* The engine's schedule and block size for nbytes on m. */
+void mca_coll_rdmc_bcast_choose_blocks(mca_coll_rdmc_module_t *m, uint64_t nbytes,
+                                       rdmc_schedule_alg_t *schedule, uint64_t *block_bytes);
+/* Is rdmc usable on the module's communicator (set-up started, and waited
+ * for if blocking)?  On false, *rc: MPI_SUCCESS to fall back, or the error. */
+bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc);
+/* Describe req's broadcast and issue it (the request is the caller's). */
+int mca_coll_rdmc_bcast_issue(mca_coll_rdmc_request_t *req, void *buf, int count,
+                              struct ompi_datatype_t *dtype, int root, uint64_t nbytes,
+                              bool small);
+/* The MPI outcome of a finished broadcast. */
 int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx);
 /* Complete, here, every collective issued so far (before a fallback). */

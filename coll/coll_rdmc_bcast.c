@@ -366,21 +366,34 @@ static uint32_t pipeline_width(const mca_coll_rdmc_module_t *m)
     return (uint32_t)ompi_comm_size(m->comm);
 }
 
+void mca_coll_rdmc_bcast_choose_blocks(mca_coll_rdmc_module_t *m, uint64_t nbytes,
+                                       rdmc_schedule_alg_t *schedule, uint64_t *block_bytes)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    *schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
+                                                  : (rdmc_schedule_alg_t)c->schedule;
+    *block_bytes = rdmc_block_bytes(*schedule, pipeline_width(m), nbytes, c->block_bytes,
+                                    &m->model);
+}
+
 /* The engine's view of a sender: the user's bytes, or a copy packed block
  * by block (ctx->packed stays NULL when out of memory). */
 static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large)
 {
-    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    mca_coll_rdmc_module_t *m = req->module;
     rdmc_bcast_ctx_t *ctx = &req->ctx;
     uint64_t nbytes = ctx->own_bytes;
 
     large->hooks = (rdmc_op_hooks_t){ .arg = ctx };
     large->nbytes = nbytes;
-    large->schedule = c->schedule == RDMC_SCHEDULE_AUTO ? m->auto_schedule
-                                                        : (rdmc_schedule_alg_t)c->schedule;
-    large->block_bytes = rdmc_block_bytes(large->schedule, pipeline_width(m), nbytes,
-                                          c->block_bytes, &m->model);
+    if (req->persistent.block_bytes != 0) {
+        /* A persistent broadcast chose them once, at init. */
+        large->schedule = req->persistent.schedule;
+        large->block_bytes = req->persistent.block_bytes;
+    } else {
+        mca_coll_rdmc_bcast_choose_blocks(req->module, nbytes, &large->schedule,
+                                          &large->block_bytes);
+    }
     if (ctx->contiguous) {
         large->buf = ctx->user_data;
         return;
@@ -390,7 +403,8 @@ static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large
     large->hooks.fill = hook_fill;
 }
 
-static int check_args(const char *what, int count, int root, ompi_communicator_t *comm)
+int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
+                                   ompi_communicator_t *comm)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
 
@@ -412,7 +426,7 @@ static int check_args(const char *what, int count, int root, ompi_communicator_t
  * link's set-up; a blocking call waits until it is decided, a nonblocking
  * one goes on (its request queues until then).  On false, *rc says whether
  * to fall back (MPI_SUCCESS) or fail. */
-static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc)
+bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc)
 {
     rdmc_setup_state_t state;
     bool started = false;
@@ -456,26 +470,18 @@ static bool rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocki
     return false;
 }
 
-/* Build and issue a broadcast request. */
-static int start_bcast(mca_coll_rdmc_module_t *m, const char *what, void *buf, int count,
-                       struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small,
-                       mca_coll_rdmc_request_t **req_p)
+int mca_coll_rdmc_bcast_issue(mca_coll_rdmc_request_t *req, void *buf, int count,
+                              struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_new(m, what);
-    int rc;
+    int rc = prepare(req, buf, count, dtype, root, nbytes, small);
 
-    if (req == NULL) {
-        return MPI_ERR_NO_MEM;
-    }
-    rc = prepare(req, buf, count, dtype, root, nbytes, small);
     if (rc != MPI_SUCCESS) {
         mca_coll_rdmc_bcast_ctx_release(&req->ctx);
-        OBJ_RELEASE(req);
         return rc;
     }
-    opal_output_verbose(10, c->output, "coll:rdmc: %s on %s: root %d, %llu bytes, %s", what,
-                        m->comm->c_name, root, (unsigned long long)nbytes,
+    opal_output_verbose(10, c->output, "coll:rdmc: %s on %s: root %d, %llu bytes, %s", req->what,
+                        req->module->comm->c_name, root, (unsigned long long)nbytes,
                         small ? "through the SST" : "through the engine");
     mca_coll_rdmc_count(&c->pvar_bcasts, 1);
     mca_coll_rdmc_count(&c->pvar_bytes, nbytes);
@@ -483,11 +489,30 @@ static int start_bcast(mca_coll_rdmc_module_t *m, const char *what, void *buf, i
         mca_coll_rdmc_count(&c->pvar_sst_bcasts, 1);
     }
     mca_coll_rdmc_request_issue(req);
+    return MPI_SUCCESS;
+}
+
+/* Build and issue a broadcast request. */
+static int start_bcast(mca_coll_rdmc_module_t *m, const char *what, void *buf, int count,
+                       struct ompi_datatype_t *dtype, int root, uint64_t nbytes, bool small,
+                       mca_coll_rdmc_request_t **req_p)
+{
+    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_new(m, what);
+    int rc;
+
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    rc = mca_coll_rdmc_bcast_issue(req, buf, count, dtype, root, nbytes, small);
+    if (rc != MPI_SUCCESS) {
+        OBJ_RELEASE(req);
+        return rc;
+    }
     *req_p = req;
     return MPI_SUCCESS;
 }
 
-static uint64_t message_bytes(struct ompi_datatype_t *dtype, int count)
+uint64_t mca_coll_rdmc_message_bytes(struct ompi_datatype_t *dtype, int count)
 {
     size_t type_size = 0;
 
@@ -519,13 +544,13 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
     bool small;
     int rc;
 
-    rc = check_args("MPI_Bcast", count, root, comm);
+    rc = mca_coll_rdmc_bcast_check_args("MPI_Bcast", count, root, comm);
     if (rc != MPI_SUCCESS) {
         return rc;
     }
-    nbytes = message_bytes(dtype, count);
+    nbytes = mca_coll_rdmc_message_bytes(dtype, count);
     small = c->small_path_sst && nbytes <= c->sst_max_bytes;
-    if ((nbytes < crossover(m) && !c->small_path_sst) || !rdmc_usable(m, "MPI_Bcast", true, &rc)) {
+    if ((nbytes < crossover(m) && !c->small_path_sst) || !mca_coll_rdmc_usable(m, "MPI_Bcast", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -550,11 +575,11 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
     uint64_t nbytes;
     int rc;
 
-    rc = check_args("MPI_Ibcast", count, root, comm);
+    rc = mca_coll_rdmc_bcast_check_args("MPI_Ibcast", count, root, comm);
     if (rc != MPI_SUCCESS) {
         return rc;
     }
-    if (!rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
+    if (!mca_coll_rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -562,7 +587,7 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
         return m->previous_ibcast(buf, count, dtype, root, comm, request,
                                   m->previous_ibcast_module);
     }
-    nbytes = message_bytes(dtype, count);
+    nbytes = mca_coll_rdmc_message_bytes(dtype, count);
     rc = start_bcast(m, "MPI_Ibcast", buf, count, dtype, root, nbytes, nbytes <= c->sst_max_bytes,
                      &req);
     if (rc != MPI_SUCCESS) {
@@ -594,7 +619,7 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
 
     /* Like a small MPI_Bcast: Open MPI's own barrier unless the SST path is
      * wanted (it is what survives failures); after what was issued before. */
-    if (!mca_coll_rdmc_component.small_path_sst || !rdmc_usable(m, "MPI_Barrier", true, &rc)) {
+    if (!mca_coll_rdmc_component.small_path_sst || !mca_coll_rdmc_usable(m, "MPI_Barrier", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -612,7 +637,7 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
     mca_coll_rdmc_request_t *req;
     int rc;
 
-    if (!rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
+    if (!mca_coll_rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
         return rc != MPI_SUCCESS
                    ? rc
                    : m->previous_ibarrier(comm, request, m->previous_ibarrier_module);

@@ -338,6 +338,9 @@ static int rdmc_register(void)
                      &c->pvar_fallbacks);
     register_counter("ibcasts", "MPI_Ibcasts this process took part in through rdmc",
                      &c->pvar_ibcasts);
+    register_counter("persistent_starts",
+                     "MPI_Starts of persistent broadcasts (MPI_Bcast_init) carried by rdmc",
+                     &c->pvar_persistent_starts);
     register_counter("sst_bcasts", "Broadcasts carried through the SST's slots",
                      &c->pvar_sst_bcasts);
     register_counter("sst_writes", "One-sided writes this process posted to push its SST row",

@@ -181,6 +181,7 @@ static void rdmc_module_destruct(mca_coll_rdmc_module_t *m)
     release_previous(&m->previous_ibcast_module);
     release_previous(&m->previous_barrier_module);
     release_previous(&m->previous_ibarrier_module);
+    release_previous(&m->previous_bcast_init_module);
 }
 
 OBJ_CLASS_INSTANCE(mca_coll_rdmc_module_t, mca_coll_base_module_t, rdmc_module_construct,
@@ -220,6 +221,15 @@ static int rdmc_module_enable(mca_coll_base_module_t *base, struct ompi_communic
     for (size_t i = 0; i < sizeof(saved) / sizeof(saved[0]); i++) {
         OBJ_RETAIN(saved[i]);
     }
+    /* Persistent broadcasts: ours where rdmc carries the communicator,
+     * whatever came before (if anything) where it declines. */
+    m->previous_bcast_init = comm->c_coll->coll_bcast_init;
+    m->previous_bcast_init_module = comm->c_coll->coll_bcast_init_module;
+    if (m->previous_bcast_init_module != NULL) {
+        OBJ_RETAIN(m->previous_bcast_init_module);
+    } else {
+        m->previous_bcast_init = NULL;
+    }
     return OMPI_SUCCESS;
 }
 
@@ -247,6 +257,7 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
     m->super.coll_module_enable = rdmc_module_enable;
     m->super.coll_bcast = mca_coll_rdmc_bcast;
     m->super.coll_ibcast = mca_coll_rdmc_ibcast;
+    m->super.coll_bcast_init = mca_coll_rdmc_bcast_init;
     m->super.coll_barrier = mca_coll_rdmc_barrier;
     m->super.coll_ibarrier = mca_coll_rdmc_ibarrier;
     *priority = c->priority;

@@ -56,11 +56,36 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->fallback = NULL;
     req->next_finished = NULL;
     req->next_queued = NULL;
+    memset(&req->persistent, 0, sizeof(req->persistent));
 }
 
-OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, NULL);
+static void request_destruct(mca_coll_rdmc_request_t *req)
+{
+    if (req->persistent.on) {
+        mca_coll_rdmc_persistent_release(req);
+    }
+}
+
+OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, request_destruct);
 
 static void on_done(void *arg, int status, const char *error);
+
+void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req)
+{
+    memset(&req->coll, 0, sizeof(req->coll));
+    memset(&req->ctx, 0, sizeof(req->ctx));
+    req->root = -1;
+    req->finished = false;
+    req->stream_status = 0;
+    req->stream_error[0] = '\0';
+    req->fallback = NULL;
+    req->next_finished = NULL;
+    req->next_queued = NULL;
+    req->coll.hooks.done = on_done;
+    /* The ctx is the hooks' argument; done() gets the request back from it. */
+    req->coll.hooks.arg = &req->ctx;
+    req->super.req_status.MPI_ERROR = MPI_SUCCESS;
+}
 
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what)
 {
@@ -77,9 +102,7 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     req->super.req_mpi_object.comm = m->comm;
     req->module = m;
     req->what = what;
-    req->coll.hooks.done = on_done;
-    /* The ctx is the hooks' argument; done() gets the request back from it. */
-    req->coll.hooks.arg = &req->ctx;
+    mca_coll_rdmc_request_reset(req);
     return req;
 }
 

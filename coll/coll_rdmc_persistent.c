@@ -1,0 +1,174 @@
+/*
+ * MPI_Bcast_init (MPI 4.0; MPIX_Bcast_init in Open MPI 4.1): persistent
+ * broadcasts through rdmc.
+ *
+ * Init does once what every broadcast would otherwise do each time: it
+ * waits for the communicator's set-up (an init may synchronise, like a
+ * blocking collective), picks the path (the SST's slots up to
+ * coll_rdmc_sst_max_bytes, the engine above, as MPI_Ibcast does), the
+ * engine's schedule and block size, and keeps a contiguous buffer
+ * registered with the link's transports until the request is freed.  Each
+ * MPI_Start then issues the broadcast into the stream, where it keeps
+ * every guarantee an MPI_Ibcast has (order, stable delivery, failures).
+ * Where rdmc declines the communicator, init hands out the previous
+ * component's persistent broadcast instead.
+ *
+ * The request holds the datatype and the communicator until it is freed,
+ * so it may still be started after MPI_Comm_free, as MPI allows.
+ */
+#include "coll_rdmc.h"
+
+#include <string.h>
+
+#include "ompi/datatype/ompi_datatype.h"
+#include "opal/util/output.h"
+
+/* Under the lock: the user's buffer stays registered on every transport
+ * the link moves broadcasts over (a registering provider then finds it in
+ * its cache at each start).  Nothing to do for packed layouts. */
+static void register_buffer(mca_coll_rdmc_request_t *req)
+{
+    mca_coll_rdmc_link_t *l = req->module->link;
+    rdmc_ofi_channel_t *channels[2] = { l->channel, l->use_levels ? l->local_channel : NULL };
+    ptrdiff_t true_lb, true_extent;
+    const char *data;
+
+    if (!ompi_datatype_is_contiguous_memory_layout(req->persistent.dtype,
+                                                   req->persistent.count)) {
+        return;
+    }
+    ompi_datatype_get_true_extent(req->persistent.dtype, &true_lb, &true_extent);
+    data = (const char *)req->persistent.buf + true_lb;
+    for (int i = 0; i < 2; i++) {
+        rdmc_transport_t *tp;
+        if (channels[i] == NULL || (i == 1 && channels[1] == channels[0])) {
+            continue;
+        }
+        tp = rdmc_ofi_channel_transport(channels[i]);
+        if (tp->ops->mem_acquire(tp, data, req->persistent.nbytes,
+                                 &req->persistent.registered[i]) == 0) {
+            req->persistent.registered_on[i] = tp;
+        }
+    }
+}
+
+void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req)
+{
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    for (int i = 0; i < 2; i++) {
+        rdmc_transport_t *tp = req->persistent.registered_on[i];
+        if (tp != NULL) {
+            tp->ops->mem_release(tp, req->persistent.registered[i]);
+        }
+    }
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    OMPI_DATATYPE_RELEASE(req->persistent.dtype);
+    OBJ_RELEASE(req->module->comm);
+    req->persistent.on = false;
+}
+
+static int start_one(mca_coll_rdmc_request_t *req)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int rc;
+
+    if (req->super.req_state == OMPI_REQUEST_ACTIVE) {
+        opal_output_verbose(0, c->output,
+                            "coll:rdmc: MPI_Start on %s: the persistent broadcast is still "
+                            "active (complete it with MPI_Wait or MPI_Test first)",
+                            req->module->comm->c_name);
+        return MPI_ERR_REQUEST;
+    }
+    mca_coll_rdmc_request_reset(req);
+    req->super.req_state = OMPI_REQUEST_ACTIVE;
+    req->super.req_complete = REQUEST_PENDING;
+    rc = mca_coll_rdmc_bcast_issue(req, req->persistent.buf, req->persistent.count,
+                                   req->persistent.dtype, req->persistent.root,
+                                   req->persistent.nbytes, req->persistent.small);
+    if (rc != MPI_SUCCESS) {
+        req->super.req_state = OMPI_REQUEST_INACTIVE;
+        req->super.req_complete = REQUEST_COMPLETED;
+        return rc;
+    }
+    mca_coll_rdmc_count(&c->pvar_persistent_starts, 1);
+    ompi_request_t *handed = NULL;
+    mca_coll_rdmc_request_hand_out(req, &handed);
+    return MPI_SUCCESS;
+}
+
+/* MPI_Start, MPI_Startall. */
+static int start_requests(size_t count, ompi_request_t **requests)
+{
+    for (size_t i = 0; i < count; i++) {
+        int rc = start_one((mca_coll_rdmc_request_t *)requests[i]);
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+    }
+    return MPI_SUCCESS;
+}
+
+static int hand_on(mca_coll_rdmc_module_t *m, void *buf, int count,
+                   struct ompi_datatype_t *dtype, int root, struct ompi_info_t *info,
+                   ompi_request_t **request)
+{
+    if (m->previous_bcast_init == NULL) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: MPI_Bcast_init on %s: rdmc declines this "
+                            "communicator and no other component offers persistent "
+                            "broadcasts",
+                            m->comm->c_name);
+        return MPI_ERR_UNSUPPORTED_OPERATION;
+    }
+    mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_fallbacks, 1);
+    return m->previous_bcast_init(buf, count, dtype, root, m->comm, info, request,
+                                  m->previous_bcast_init_module);
+}
+
+int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                             struct ompi_communicator_t *comm, struct ompi_info_t *info,
+                             ompi_request_t **request, mca_coll_base_module_t *module)
+{
+    mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    mca_coll_rdmc_request_t *req;
+    int rc;
+
+    rc = mca_coll_rdmc_bcast_check_args("MPI_Bcast_init", count, root, comm);
+    if (rc != MPI_SUCCESS) {
+        return rc;
+    }
+    if (!mca_coll_rdmc_usable(m, "MPI_Bcast_init", true, &rc)) {
+        return rc != MPI_SUCCESS ? rc : hand_on(m, buf, count, dtype, root, info, request);
+    }
+    req = mca_coll_rdmc_request_new(m, "persistent MPI_Bcast");
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    OMPI_REQUEST_INIT(&req->super, true);   /* inactive, and complete for MPI_Wait */
+    req->super.req_start = start_requests;
+    req->persistent.on = true;
+    req->persistent.buf = buf;
+    req->persistent.count = count;
+    req->persistent.dtype = dtype;
+    req->persistent.root = root;
+    req->persistent.nbytes = mca_coll_rdmc_message_bytes(dtype, count);
+    req->persistent.small = req->persistent.nbytes <= c->sst_max_bytes;
+    OMPI_DATATYPE_RETAIN(dtype);
+    OBJ_RETAIN(comm);
+    if (!req->persistent.small) {
+        mca_coll_rdmc_bcast_choose_blocks(m, req->persistent.nbytes, &req->persistent.schedule,
+                                          &req->persistent.block_bytes);
+        pthread_mutex_lock(&mca_coll_rdmc_lock);
+        if (m->link != NULL) {
+            register_buffer(req);
+        }
+        pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    }
+    opal_output_verbose(10, c->output,
+                        "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s", comm->c_name,
+                        root, (unsigned long long)req->persistent.nbytes,
+                        req->persistent.small ? "through the SST" : "through the engine");
+    *request = &req->super;
+    return MPI_SUCCESS;
+}
