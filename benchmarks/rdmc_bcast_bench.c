@@ -30,6 +30,10 @@
  *               inside the timed MPI_Bcast calls, summed over the ranks, per
  *               GiB that reached a rank other than the root (SIZE x (R - 1)
  *               x I bytes)
+ *   -p          (bcast) persistent: one MPI_Bcast_init (MPIX_Bcast_init on
+ *               Open MPI 4.1) per size, outside the timing, then each
+ *               broadcast is MPI_Start + MPI_Wait, as OSU's
+ *               osu_bcast_persistent
  *   -c          check every received byte (off while timing by default)
  *   -f          also (bcast) min and max over ranks, (ibcast) OSU's full
  *               columns, (idle) the maxima over the waiting ranks
@@ -65,6 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bcast_init.h"
 #include "bench_clock.h"
 #include "bench_options.h"
 #include "rdmc_pvars.h"
@@ -94,6 +99,7 @@ typedef struct options {
     int iterations, warmup;          /* < 0: the type's defaults by size */
     int root;
     int full, extended, check;
+    int persistent;                  /* bcast: -p */
     int test_calls;                  /* ibcast */
     int window, blocking;            /* rate */
     int nonblocking;                 /* idle */
@@ -108,6 +114,7 @@ struct bench {
     char *buf;                       /* window slots of slot_bytes each */
     size_t slot_bytes;
     MPI_Request *requests;           /* one per slot */
+    MPI_Request persistent;          /* -p: this size's persistent broadcast */
     long bcasts;                     /* data broadcasts so far, warm-up included */
     long timing_bcasts;              /* the -e columns' own small broadcasts */
     long errors;                     /* wrong bytes received here */
@@ -122,9 +129,10 @@ static void usage(const char *prog)
 {
     fprintf(stderr,
             "usage: %s [-t bcast|ibcast|rate|idle] [-m [min:]max] [-i iterations]\n"
-            "          [-x warmup] [-f] [-r root] [-c] [-e] [-T calls] [-w W] [-b] [-n]\n"
-            "          [-C ms] [-R]\n"
-            "  -t bcast   MPI_Bcast latency, as osu_bcast (default); -e: extended columns\n"
+            "          [-x warmup] [-f] [-r root] [-c] [-e] [-p] [-T calls] [-w W] [-b]\n"
+            "          [-n] [-C ms] [-R]\n"
+            "  -t bcast   MPI_Bcast latency, as osu_bcast (default); -e: extended columns;\n"
+            "             -p: persistent, MPI_Start + MPI_Wait of one MPI_Bcast_init\n"
             "  -t ibcast  MPI_Ibcast overlap with a computation, as osu_ibcast;\n"
             "             -T: MPI_Test calls during the computation (default 0)\n"
             "  -t rate    broadcasts/s in bursts of W MPI_Ibcast (-w W, default %d);\n"
@@ -178,9 +186,12 @@ static void received(bench_t *b, const char *buf, size_t bytes)
     b->bcasts++;
 }
 
-static void bcast(const bench_t *b, char *buf, size_t bytes, int nonblocking)
+static void bcast(bench_t *b, char *buf, size_t bytes, int nonblocking)
 {
-    if (nonblocking) {
+    if (b->o.persistent) {
+        MPI_Start(&b->persistent);
+        MPI_Wait(&b->persistent, MPI_STATUS_IGNORE);
+    } else if (nonblocking) {
         MPI_Request request;
         MPI_Ibcast(buf, (int)bytes, MPI_CHAR, b->o.root, MPI_COMM_WORLD, &request);
         MPI_Wait(&request, MPI_STATUS_IGNORE);
@@ -299,7 +310,8 @@ static double process_cpu_seconds(void)
 
 static void header_bcast(const bench_t *b)
 {
-    printf("# OSU MPI Broadcast Latency Test v5.8 (ompi-rdmc)\n");
+    printf("# OSU MPI %sBroadcast Latency Test v5.8 (ompi-rdmc)\n",
+           b->o.persistent ? "Persistent " : "");
     printf("%-10s%18s", "# Size", "Avg Latency(us)");
     if (b->o.full) {
         printf("%18s%18s%12s", "Min Latency(us)", "Max Latency(us)", "Iterations");
@@ -316,6 +328,10 @@ static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
     const options_t *o = &b->o;
     double total = 0, sync_total = 0, cpu = 0;
 
+    if (o->persistent) {
+        rdmc_bcast_init(b->buf, (int)bytes, MPI_CHAR, o->root, MPI_COMM_WORLD, MPI_INFO_NULL,
+                        &b->persistent);
+    }
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < iterations + warmup; i++) {
         fill_next(b, b->buf, bytes, 0);
@@ -342,6 +358,9 @@ static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
             }
             cpu += cpu_used;
         }
+    }
+    if (o->persistent) {
+        MPI_Request_free(&b->persistent);
     }
     stats_t latency = over_ranks(total * 1e6 / iterations, 1);
     /* -e at the root: the mean and the median of the synchronised times */
@@ -597,7 +616,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 
     *o = (options_t){ .type = &bench_types[0], .iterations = -1, .warmup = -1,
                       .window = DEFAULT_WINDOW, .compute_ms = DEFAULT_COMPUTE_MS };
-    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecT:w:bnC:Rh")) != -1) {
+    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecpT:w:bnC:Rh")) != -1) {
         if (bench_loop_option(c, optarg, &o->iterations, &o->warmup, &rc)) {
             if (rc != 0) {
                 return -1;
@@ -624,6 +643,9 @@ static int parse_options(int argc, char **argv, options_t *o)
             break;
         case 'c':
             o->check = 1;
+            break;
+        case 'p':
+            o->persistent = 1;
             break;
         case 'T':
             rc = bench_parse_int(optarg, 0, &o->test_calls);
@@ -657,8 +679,11 @@ static int parse_options(int argc, char **argv, options_t *o)
     }
     o->min_bytes = (size_t)min;
     o->max_bytes = (size_t)max;
-    /* -e is bcast's only */
+    /* -e is bcast's only; so is -p */
     o->extended = o->extended && o->type->measure == measure_bcast;
+    if (o->persistent && o->type->measure != measure_bcast) {
+        return -1;
+    }
     return o->window > 0 && o->test_calls >= 0 && o->compute_ms >= 0 ? 0 : -1;
 }
 
@@ -686,6 +711,7 @@ static const struct {
     { "coll_rdmc_ibcasts", "ibcasts" },
     { "coll_rdmc_sst_bcasts", "through the SST" },
     { "coll_rdmc_sst_writes", "SST writes" },
+    { "coll_rdmc_persistent_starts", "persistent starts" },
 };
 #define RDMC_COUNTERS (sizeof(rdmc_counters) / sizeof(rdmc_counters[0]))
 
