@@ -282,6 +282,18 @@ bool rdmc_run_receives_quiet(const rdmc_run_t *run)
     return true;
 }
 
+uint64_t rdmc_run_transfers_done(const rdmc_run_t *run)
+{
+    uint64_t done = 0;
+
+    for (uint32_t i = 0; i < run->ngroups; i++) {
+        if (run->ops[i] != NULL) {
+            done += run->ops[i]->sends_done + run->ops[i]->recvs_done;
+        }
+    }
+    return done;
+}
+
 bool rdmc_run_quiet(const rdmc_run_t *run)
 {
     for (uint32_t i = 0; i < run->ngroups; i++) {

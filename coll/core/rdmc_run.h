@@ -63,6 +63,9 @@ int rdmc_run_parent(const rdmc_run_t *run);
 /* As rdmc_op_abandon, rdmc_op_receives_quiet, rdmc_op_quiet, rdmc_op_release,
  * for every engine run of it. */
 void rdmc_run_abandon(rdmc_run_t *run);
+/* Blocks sent and received so far by every engine run of it: grows while
+ * the broadcast moves here. */
+uint64_t rdmc_run_transfers_done(const rdmc_run_t *run);
 bool rdmc_run_receives_quiet(const rdmc_run_t *run);
 bool rdmc_run_quiet(const rdmc_run_t *run);
 void rdmc_run_release(rdmc_run_t *run);

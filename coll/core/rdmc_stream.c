@@ -786,6 +786,28 @@ static void heartbeat(rdmc_stream_t *s, double now)
     s->next_heartbeat_ms = now + s->p.heartbeat_ms;
 }
 
+/* How far the collectives have come: here (received, completed, blocks of
+ * the engine runs under way) and at the members (their received counts,
+ * stability).  Heartbeats, view-change rows and the completions of SST
+ * writes are not in it: a live member that is late to a collective keeps
+ * all of those going, and the timeout must still fire. */
+static uint64_t motion_of(const rdmc_stream_t *s)
+{
+    uint64_t motion = s->received + s->completed + s->stable;
+
+    for (uint32_t m = 0; m < s->p.n; m++) {
+        if (rdmc_sst_is_live(s->p.sst, (int)m)) {
+            motion += rdmc_sst_get(s->p.sst, (int)m, RDMC_SST_RECEIVED);
+        }
+    }
+    for (const rdmc_coll_t *c = s->head; c != NULL; c = c->next) {
+        if (c->op != NULL) {
+            motion += rdmc_run_transfers_done(c->op);
+        }
+    }
+    return motion;
+}
+
 int rdmc_stream_progress(rdmc_stream_t *s)
 {
     uint64_t completed_before = s->completed, received_before = s->received;
@@ -812,7 +834,9 @@ int rdmc_stream_progress(rdmc_stream_t *s)
         }
     }
     work += (int)(s->completed - completed_before) + (int)(s->received - received_before);
-    if (work > 0 || s->head == NULL) {
+    uint64_t motion = motion_of(s);
+    if (motion != s->motion || s->head == NULL) {
+        s->motion = motion;
         s->last_event_ms = now;
     } else if (now - s->last_event_ms > s->p.timeout_ms) {
         stream_fail(s, -ETIMEDOUT,

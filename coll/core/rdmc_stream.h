@@ -110,7 +110,9 @@ typedef struct rdmc_stream_params {
     uint32_t n, rank;
     unsigned window;               /* collectives in flight at once */
     bool stable;                   /* stable (true) or local delivery */
-    int timeout_ms;                /* no progress this long while waiting: error */
+    int timeout_ms;                /* the collectives did not move this long while one
+                                    * waits: error (heartbeats and SST traffic alone
+                                    * are not movement) */
     int heartbeat_ms;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
     double (*clock_ms)(void);      /* NULL: rdmc_now_ms; unit tests pass a virtual clock */
@@ -135,7 +137,8 @@ typedef struct rdmc_stream {
     rdmc_coll_t *head, *tail;      /* issued, not completed, in seq order */
     int error;                     /* first failure; the stream is broken */
     char error_text[192];
-    double last_event_ms;          /* for the idle timeout */
+    double last_event_ms;          /* for the idle timeout: when the collectives last moved */
+    uint64_t motion;               /* what moved them, summed (rdmc_stream.c, motion_of) */
     double next_heartbeat_ms;
     int predicates[3];
     uint64_t small_bcasts;         /* carried through the slots */

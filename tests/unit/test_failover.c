@@ -156,8 +156,15 @@ static bool ulfm_rule;
  * when Open MPI refuses it the next one once it knows of the failure. */
 enum { ULFM_RANK_STOPS_AT = 30, ULFM_STOPPER = 1 };
 
+/* A live member that issues no collective at all (late is not dead). */
+static int late_rank = -1;
+static int stream_timeout_ms = 100000;
+
 static int issued_by(int r)
 {
+    if (r == late_rank) {
+        return 0;
+    }
     return ulfm_rule && r == ULFM_STOPPER ? ULFM_RANK_STOPS_AT : COLLS;
 }
 static rdmc_layout_t layout;
@@ -197,7 +204,7 @@ static void open_ranks(fake_world_t *world)
         rdmc_gm_params_t gp = { ranks[r].sst, N, r, FAILURE_TIMEOUT_MS };
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
-                                   WINDOW, true, 100000, HEARTBEAT_MS, &ranks[r].gm,
+                                   WINDOW, true, stream_timeout_ms, HEARTBEAT_MS, &ranks[r].gm,
                                    virtual_clock, 0, by_levels ? &levels[r] : NULL,
                                    ulfm_rule };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
@@ -442,6 +449,49 @@ static void test_ulfm_rule(void **state)
     ulfm_rule = false;
 }
 
+/* Late is not dead: rank 4 keeps heartbeating but never issues a
+ * collective.  The others must fail with -ETIMEDOUT once their collectives
+ * stopped moving for the stream timeout, measured on their own progress
+ * (rank 4's heartbeats and the SST's traffic do not reset it); nobody is
+ * suspected and no view changes. */
+static void test_late_member_times_out(void **state)
+{
+    const int timeout = (int)(3 * FAILURE_TIMEOUT_MS);
+    fake_world_t *world = fake_world_create(N, 1, 3);
+    double failed_at[N] = { 0 };
+    int failed = 0;
+
+    (void)state;
+    late_rank = 4;
+    stream_timeout_ms = timeout;
+    open_ranks(world);
+    issue_all();
+    for (int round = 0; failed < N - 1 && round < 40 * timeout / ROUND_MS; round++) {
+        for (int r = 0; r < N; r++) {
+            rdmc_stream_progress(&ranks[r].stream);
+            if (r != late_rank && failed_at[r] == 0 && ranks[r].stream.error != 0) {
+                failed_at[r] = virtual_ms;
+                failed++;
+            }
+        }
+        virtual_ms += ROUND_MS;
+    }
+    for (int r = 0; r < N; r++) {
+        assert_int_equal(ranks[r].gm.vid, 0);   /* no view change */
+        assert_int_equal(ranks[r].gm.fd.suspected, 0);
+        if (r == late_rank) {
+            assert_int_equal(ranks[r].stream.error, 0);
+            continue;
+        }
+        assert_int_equal(ranks[r].stream.error, -ETIMEDOUT);
+        /* The small broadcasts arrive at once; from then on nothing moves. */
+        assert_true(failed_at[r] >= timeout && failed_at[r] <= timeout + 50);
+    }
+    close_ranks(world);
+    late_rank = -1;
+    stream_timeout_ms = 100000;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_leader_cut_off),
         cmocka_unit_test(test_node_leader_fails_by_levels),
         cmocka_unit_test(test_ulfm_rule),
+        cmocka_unit_test(test_late_member_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
