@@ -17,6 +17,7 @@ int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms)
     for (int m = 0; m < n; m++) {
         fd->moved_ms[m] = now_ms;
     }
+    fd->observed_ms = now_ms;
     return 0;
 }
 
@@ -29,7 +30,12 @@ static bool watched(const rdmc_fd_t *fd, int m)
 uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
 {
     uint64_t fresh = 0;
+    double stalled = now_ms - fd->observed_ms - fd->timeout_ms / 4;
 
+    fd->observed_ms = now_ms;
+    for (int m = 0; m < fd->n && stalled > 0; m++) {
+        fd->moved_ms[m] += stalled;   /* our own stop is nobody's silence */
+    }
     for (int m = 0; m < fd->n; m++) {
         if (!watched(fd, m)) {
             continue;

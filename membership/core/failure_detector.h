@@ -7,6 +7,13 @@
  * A member that announced it is leaving (RDMC_SST_LEAVING) is never
  * suspected: that is a departure, not a failure.
  *
+ * Silence is measured on this member's own running time: when it was
+ * itself stopped or starved between two observations (a gap longer than a
+ * quarter of the timeout), only that quarter of the gap counts.  Peers'
+ * writes reach a table only while its owner runs (libfabric's shm places
+ * them when the target polls), so a member waking from a long stop would
+ * otherwise find every cell unchanged and accuse every live peer.
+ *
  * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
  */
 #ifndef RDMC_FAILURE_DETECTOR_H
@@ -21,7 +28,9 @@ typedef struct rdmc_fd {
     int n, me;
     double timeout_ms;
     uint64_t beat[RDMC_FD_MAX_MEMBERS];        /* last heartbeat value seen */
-    double moved_ms[RDMC_FD_MAX_MEMBERS];      /* when it last changed */
+    double moved_ms[RDMC_FD_MAX_MEMBERS];      /* when it last changed (shifted past
+                                                * this member's own stalls) */
+    double observed_ms;                        /* the last observation */
     uint64_t suspected;                        /* bit m: member m is suspected */
 } rdmc_fd_t;
 

@@ -56,6 +56,43 @@ static void test_a_slow_beat_is_not_a_failure(void **state)
     assert_int_equal(fd.suspected, 0);
 }
 
+/* This member is stopped for 2 s (timeout 100 ms); the peers' beats reach
+ * its table only once it runs again, so it first sees them unchanged: it
+ * must not accuse them.  Member 2, dead all along, is suspected once this
+ * member has run for the timeout again; a chronically starved observer
+ * (every observation 300 ms apart) still suspects it, later. */
+static void test_a_stopped_observer_accuses_nobody(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[3] = { 0, 0, 0 };
+    double t = 0;
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
+    for (; t <= 50; t += 10) {
+        beats[1]++;
+        assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    }
+    t = 2050;                                              /* woken up: stale table */
+    assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    beats[1] += 200;                                       /* the queued writes land */
+    uint64_t seen = 0;
+    for (t += 10; t <= 2200 && seen == 0; t += 10) {
+        beats[1]++;
+        seen = rdmc_fd_observe(&fd, beats, t);
+    }
+    assert_int_equal(seen, BIT(2));
+    assert_true(t > 2050 + 10 && t <= 2050 + 100);
+
+    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
+    seen = 0;
+    for (t = 300; t <= 3000 && seen == 0; t += 300) {
+        beats[1]++;
+        seen = rdmc_fd_observe(&fd, beats, t);
+    }
+    assert_int_equal(seen, BIT(2));
+}
+
 /* A member that said it is leaving, then went silent, departed. */
 static void test_leaving_is_not_a_failure(void **state)
 {
@@ -94,13 +131,16 @@ static void test_bad_arguments_and_deadline(void **state)
     assert_int_equal(rdmc_fd_init(&fd, 0, 0, 10, 0), -EINVAL);
     assert_int_equal(rdmc_fd_init(&fd, RDMC_FD_MAX_MEMBERS + 1, 0, 10, 0), -EINVAL);
     assert_int_equal(rdmc_fd_init(&fd, 3, 3, 10, 0), -EINVAL);
-    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 10, 5), 0);
-    assert_true(rdmc_fd_next_deadline_ms(&fd) == 15);
+    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 5), 0);
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 105);
     beats[1] = 1;
-    rdmc_fd_observe(&fd, beats, 8);   /* member 1 moved at 8, member 2 not since 5 */
-    assert_true(rdmc_fd_next_deadline_ms(&fd) == 15);
-    assert_int_equal(rdmc_fd_observe(&fd, beats, 15), BIT(2));
-    assert_true(rdmc_fd_next_deadline_ms(&fd) == 18);
+    rdmc_fd_observe(&fd, beats, 28);   /* member 1 moved at 28, member 2 not since 5 */
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 105);
+    for (int t = 45; t < 105; t += 20) {   /* observed often: no stall */
+        assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    }
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 105), BIT(2));
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 128);
 }
 
 int main(void)
@@ -108,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silence_is_suspected_at_the_timeout),
         cmocka_unit_test(test_a_slow_beat_is_not_a_failure),
+        cmocka_unit_test(test_a_stopped_observer_accuses_nobody),
         cmocka_unit_test(test_leaving_is_not_a_failure),
         cmocka_unit_test(test_errors_suspect_at_once),
         cmocka_unit_test(test_bad_arguments_and_deadline),
