@@ -37,15 +37,41 @@ if [ "${RDMC_TSAN:-0}" = 1 ]; then
 fi
 
 # rdmc_mpirun NP [mpirun options and program...]
+# Exit status: mpirun's (124, or 137 after -k, when it timed out).
 rdmc_mpirun() {
-    np=$1
+    rdmc_np=$1
     shift
-    echo "+ mpirun -np $np $*"
+    echo "+ mpirun -np $rdmc_np $*"
+    if [ "${RDMC_OMPI_MAJOR:-4}" -lt 5 ]; then
+        rdmc_mpirun_bounded "$rdmc_np" "$@"
+        return
+    fi
+    # PRRTE names its session dir under TMPDIR after mpirun's PID: runs in
+    # other PID namespaces sharing /tmp (ompi5-root's run.sh), or a dir a
+    # killed run left, make a later mpirun fail ("prte_session_dir failed").
+    # A fresh TMPDIR per mpirun cannot collide.
+    rdmc_session=$(mktemp -d /tmp/rdmc-mpirun.XXXXXX)
+    rdmc_status=0
+    (
+        TMPDIR=$rdmc_session
+        export TMPDIR
+        rdmc_mpirun_bounded "$rdmc_np" "$@"
+    ) || rdmc_status=$?
+    rm -rf "$rdmc_session"
+    return "$rdmc_status"
+}
+
+# rdmc_mpirun_bounded NP [mpirun options and program...]: mpirun itself.
+rdmc_mpirun_bounded() {
+    rdmc_np=$1
+    shift
     # shellcheck disable=SC2086
     # No stdin: mpirun forwards it to rank 0, and with --enable-recovery and
     # a killed rank, Open MPI 4.1's MPI_Finalize can then wait for minutes.
-    timeout "${RDMC_MPIRUN_TIMEOUT:-600}" "$MPIRUN" --allow-run-as-root --oversubscribe \
-        -np "$np" --mca mca_base_component_path "$COMPONENT_PATH" $PMIX_ARGS $SANITIZER_ENV "$@" </dev/null
+    # -k: Open MPI 5's mpirun of a DVM job can outlive a TERM ("Abort is in
+    # progress").
+    timeout -k 30 "${RDMC_MPIRUN_TIMEOUT:-600}" "$MPIRUN" --allow-run-as-root --oversubscribe \
+        -np "$rdmc_np" --mca mca_base_component_path "$COMPONENT_PATH" $PMIX_ARGS $SANITIZER_ENV "$@" </dev/null
 }
 
 # Provider options: shm, or tcp over loopback only.
