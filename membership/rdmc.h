@@ -89,12 +89,14 @@ int RDMC_Comm_set_view_callback(MPI_Comm comm, RDMC_View_fn *fn, void *arg);
  * them), on which every MPI collective works and rdmc is active. */
 int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm);
 
-/* Joins, across separately started mpiruns that share an ompi-server
- * (ompi-server --no-daemonize -r URIFILE, then every mpirun gets
- * --ompi-server file:URIFILE).  The joiner's mpirun must load coll/rdmc
- * with the group's coll_rdmc settings (and --enable-recovery if the
- * group's has it): a joiner whose settings differ is refused and told
- * which.
+/* Joins, across separately started mpiruns that share a name service:
+ * Open MPI 4's ompi-server (ompi-server --no-daemonize -r URIFILE, then
+ * every mpirun gets --ompi-server file:URIFILE), or under Open MPI 5 a
+ * PRRTE DVM (prte --report-uri URIFILE, then every mpirun gets
+ * --dvm file:URIFILE).  The joiner's mpirun must load coll/rdmc with the
+ * group's coll_rdmc settings (and failure handling if the group's has it:
+ * --enable-recovery, or --with-ft ulfm under Open MPI 5): a joiner whose
+ * settings differ is refused and told which.
  *
  * Info keys:
  *   rdmc_token_file  (open and join; required) a file holding the group's

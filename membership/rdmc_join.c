@@ -5,8 +5,8 @@
  *  1. RDMC_Comm_open (the group, once).  Every member of the current view
  *     loads the secret; the leader (the view's lowest rank) opens a
  *     listening TCP socket and an MPI port, and publishes "host:tcp-port"
- *     under the group's name (MPI_Publish_name: ompi-server shares it with
- *     other mpiruns).
+ *     under the group's name (MPI_Publish_name: ompi-server, or under Open
+ *     MPI 5 a PRRTE DVM, shares it with other mpiruns).
  *  2. RDMC_Comm_join (the joiner).  It looks the name up, connects to the
  *     socket and waits there, bounded, until the group admits.
  *  3. RDMC_Comm_admit (the group, collective).  The members make a
@@ -54,6 +54,15 @@ enum {
     STEP_TAG = 0x524a5354,        /* "RJST" */
     MEMBERS_TAG = 0x524a4d42,     /* "RJMB" */
 };
+
+/* How separately started mpiruns share published names: Open MPI 5 has
+ * no ompi-server; jobs of one PRRTE DVM see each other's names. */
+#if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION >= 5
+#define RENDEZVOUS_HINT "do both mpiruns run in one PRRTE DVM: prte --report-uri FILE, then " \
+                        "mpirun --dvm file:FILE?"
+#else
+#define RENDEZVOUS_HINT "is ompi-server running, and given to both mpiruns with --ompi-server?"
+#endif
 
 /* What the leader tells the members, one step at a time. */
 typedef enum { STEP_ACCEPT = 1, STEP_DONE = 2 } step_t;
@@ -421,9 +430,7 @@ static int open_doors(opening_t *o, MPI_Info info)
         rc = PMPI_Publish_name(o->name, MPI_INFO_NULL, o->published);
     }
     if (rc != MPI_SUCCESS) {
-        say("cannot publish group %s (is ompi-server running, and given to mpirun with "
-            "--ompi-server?)",
-            o->name);
+        say("cannot publish group %s (" RENDEZVOUS_HINT ")", o->name);
         o->published[0] = '\0';
     }
     return rc;
@@ -626,7 +633,7 @@ static int find_group(const char *name, char *host, size_t host_len, int *port_p
     char *colon;
 
     if (PMPI_Lookup_name(name, MPI_INFO_NULL, value) != MPI_SUCCESS) {
-        say("no group named %s is open (do both mpiruns share an ompi-server?)", name);
+        say("no group named %s is open (" RENDEZVOUS_HINT ")", name);
         return rdmc_error_code(RDMC_ACCESS);
     }
     colon = strrchr(value, ':');

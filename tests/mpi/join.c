@@ -1,6 +1,7 @@
 /*
  * Processes joining a running rdmc group (RDMC_Comm_open / admit / join),
- * across separately started mpiruns that share an ompi-server.  Each
+ * across separately started mpiruns that share a name service (an
+ * ompi-server, or a PRRTE DVM under Open MPI 5; join.test starts it).  Each
  * process checks what it relies on and prints one line, PASS or FAIL:
  * mpirun's exit code says nothing here.
  *
