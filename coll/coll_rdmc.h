@@ -239,10 +239,9 @@ typedef struct mca_coll_rdmc_request {
     bool held;                   /* handed to the user, not yet completed */
     ompi_request_t *fallback;    /* declined after it was queued: the previous
                                   * component's request carrying it */
-    /* MPI_Bcast_init's (coll_rdmc_persistent.c): what every MPI_Start
-     * issues again, chosen and registered once. */
+    /* MPI_Bcast_init's (coll_rdmc_persistent.c; super.req_persistent):
+     * what every MPI_Start issues again, chosen and registered once. */
     struct {
-        bool on;
         void *buf;
         int count;
         struct ompi_datatype_t *dtype;

@@ -550,7 +550,8 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
     }
     nbytes = mca_coll_rdmc_message_bytes(dtype, count);
     small = c->small_path_sst && nbytes <= c->sst_max_bytes;
-    if ((nbytes < crossover(m) && !c->small_path_sst) || !mca_coll_rdmc_usable(m, "MPI_Bcast", true, &rc)) {
+    if ((nbytes < crossover(m) && !c->small_path_sst) ||
+        !mca_coll_rdmc_usable(m, "MPI_Bcast", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }
@@ -619,7 +620,8 @@ int mca_coll_rdmc_barrier(struct ompi_communicator_t *comm, mca_coll_base_module
 
     /* Like a small MPI_Bcast: Open MPI's own barrier unless the SST path is
      * wanted (it is what survives failures); after what was issued before. */
-    if (!mca_coll_rdmc_component.small_path_sst || !mca_coll_rdmc_usable(m, "MPI_Barrier", true, &rc)) {
+    if (!mca_coll_rdmc_component.small_path_sst ||
+        !mca_coll_rdmc_usable(m, "MPI_Barrier", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
         }

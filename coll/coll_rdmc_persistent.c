@@ -41,7 +41,7 @@ static void register_buffer(mca_coll_rdmc_request_t *req)
     data = (const char *)req->persistent.buf + true_lb;
     for (int i = 0; i < 2; i++) {
         rdmc_transport_t *tp;
-        if (channels[i] == NULL || (i == 1 && channels[1] == channels[0])) {
+        if (channels[i] == NULL) {
             continue;
         }
         tp = rdmc_ofi_channel_transport(channels[i]);
@@ -64,7 +64,6 @@ void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req)
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     OMPI_DATATYPE_RELEASE(req->persistent.dtype);
     OBJ_RELEASE(req->module->comm);
-    req->persistent.on = false;
 }
 
 static int start_one(mca_coll_rdmc_request_t *req)
@@ -147,7 +146,6 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
     }
     OMPI_REQUEST_INIT(&req->super, true);   /* inactive, and complete for MPI_Wait */
     req->super.req_start = start_requests;
-    req->persistent.on = true;
     req->persistent.buf = buf;
     req->persistent.count = count;
     req->persistent.dtype = dtype;

@@ -135,7 +135,9 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
         return;
     }
     for (int r = 0; r < ompi_comm_size(comm); r++) {
-        if (rdmc_runtime_says_dead(comm, r)) {
+        uint64_t bit = UINT64_C(1) << r;
+        bool watched = (l->gm->members & bit) && !(l->gm->fd.suspected & bit);
+        if (watched && rdmc_runtime_says_dead(comm, r)) {
             rdmc_gm_peer_error(l->gm, r);
         }
     }

@@ -40,35 +40,27 @@ static int request_cancel(ompi_request_t *request, int complete)
     return MPI_ERR_REQUEST;   /* collectives cannot be cancelled */
 }
 
+static void on_done(void *arg, int status, const char *error);
+
 static void request_construct(mca_coll_rdmc_request_t *req)
 {
     memset(&req->nbc, 0, sizeof(req->nbc));
     req->module = NULL;
-    memset(&req->coll, 0, sizeof(req->coll));
-    memset(&req->ctx, 0, sizeof(req->ctx));
     req->what = "";
-    req->root = -1;
-    req->finished = false;
-    req->stream_status = 0;
-    req->stream_error[0] = '\0';
     req->user_freed = false;
     req->held = false;
-    req->fallback = NULL;
-    req->next_finished = NULL;
-    req->next_queued = NULL;
     memset(&req->persistent, 0, sizeof(req->persistent));
+    mca_coll_rdmc_request_reset(req);
 }
 
 static void request_destruct(mca_coll_rdmc_request_t *req)
 {
-    if (req->persistent.on) {
+    if (req->super.req_persistent) {
         mca_coll_rdmc_persistent_release(req);
     }
 }
 
 OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, request_destruct);
-
-static void on_done(void *arg, int status, const char *error);
 
 void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req)
 {
@@ -102,7 +94,6 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     req->super.req_mpi_object.comm = m->comm;
     req->module = m;
     req->what = what;
-    mca_coll_rdmc_request_reset(req);
     return req;
 }
 

@@ -94,12 +94,16 @@ static int mpi_own_class(int which)
 
 RDMC_VISIBLE int RDMC_Error_class(int which)
 {
-    return mpi_own_class(which) != MPI_SUCCESS ? mpi_own_class(which) : added(which, classes);
+    int own = mpi_own_class(which);
+
+    return own != MPI_SUCCESS ? own : added(which, classes);
 }
 
 RDMC_VISIBLE int rdmc_error_code(int which)
 {
-    return mpi_own_class(which) != MPI_SUCCESS ? mpi_own_class(which) : added(which, codes);
+    int own = mpi_own_class(which);
+
+    return own != MPI_SUCCESS ? own : added(which, codes);
 }
 
 /* ---- the attribute that holds a communicator's group ------------------- */

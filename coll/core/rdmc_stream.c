@@ -834,8 +834,8 @@ int rdmc_stream_progress(rdmc_stream_t *s)
         }
     }
     work += (int)(s->completed - completed_before) + (int)(s->received - received_before);
-    uint64_t motion = motion_of(s);
-    if (motion != s->motion || s->head == NULL) {
+    uint64_t motion = s->head != NULL ? motion_of(s) : 0;
+    if (s->head == NULL || motion != s->motion) {
         s->motion = motion;
         s->last_event_ms = now;
     } else if (now - s->last_event_ms > s->p.timeout_ms) {

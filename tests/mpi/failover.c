@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "membership/rdmc.h"
+#include "checksum.h"
 #include "rdmc_pvars.h"
 
 #define MAX_COUNT 200
@@ -93,16 +94,6 @@ static int root_of(int i)
 static uint8_t pattern(int i, size_t b)
 {
     return (uint8_t)(i * 29 + b * 7 + (b >> 10));
-}
-
-static uint32_t checksum(const uint8_t *buf, size_t len)
-{
-    uint32_t h = 2166136261u;
-
-    for (size_t b = 0; b < len; b++) {
-        h = (h ^ buf[b]) * 16777619u;
-    }
-    return h;
 }
 
 static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left,
@@ -202,7 +193,7 @@ static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
         return;
     }
     seen[i].ok = 1;
-    seen[i].checksum = checksum(buf, len);
+    seen[i].checksum = test_checksum(buf, len);
     for (size_t b = 0; b < len; b++) {
         if (buf[b] != pattern(i, b)) {
             fail("broadcast %d: wrong byte at %zu", i, b);
@@ -245,7 +236,7 @@ static void parse_victims(char *list)
 static void compare_with_survivors(int count)
 {
     MPI_Comm survivors;
-    uint32_t mine = checksum((const uint8_t *)seen, sizeof(seen[0]) * (size_t)count);
+    uint32_t mine = test_checksum((const uint8_t *)seen, sizeof(seen[0]) * (size_t)count);
     uint32_t lo = 0, hi = 0;
     int nsurv = 0, rc;
 

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "rdmc_pvars.h"
 
 #define MAX_COUNT 64
@@ -57,16 +58,6 @@ static double now_s(void)
 static uint8_t pattern(int i, int b)
 {
     return (uint8_t)(i * 37 + b * 11 + (b >> 9));
-}
-
-static uint32_t checksum(const uint8_t *buf, int n)
-{
-    uint32_t sum = 2166136261u;
-
-    for (int b = 0; b < n; b++) {
-        sum = (sum ^ buf[b]) * 16777619u;
-    }
-    return sum;
 }
 
 static void fail(const char *what, int i)
@@ -165,7 +156,7 @@ int main(int argc, char **argv)
                     fail("wrong bytes delivered", i);
                 }
             }
-            seen[i] = (outcome_t){ 1, checksum(buf, n) };
+            seen[i] = (outcome_t){ 1, test_checksum(buf, (size_t)n) };
             continue;
         }
         if (!recoverable(rc)) {
