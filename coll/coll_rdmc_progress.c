@@ -143,7 +143,7 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
     }
 }
 
-/* Run a ready link's stream once; returns the work done, < 0 when broken. */
+/* Run a ready link's stream once; returns the work done. */
 static int link_progress(mca_coll_rdmc_link_t *l)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -157,7 +157,7 @@ static int link_progress(mca_coll_rdmc_link_t *l)
         mca_coll_rdmc_count(&c->pvar_sst_writes, writes - l->sst_writes_counted);
         l->sst_writes_counted = writes;
     }
-    return l->stream.error != 0 ? -1 : work;
+    return work;
 }
 
 /* The stream broke: fail everything in flight (as soon as nothing can land
@@ -182,7 +182,7 @@ int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
 
     if (l->stream.error == 0) {
         work = link_progress(l);
-        if (work < 0) {
+        if (l->stream.error != 0) {
             link_break(l);
             work = 1;
         }

@@ -833,7 +833,12 @@ int rdmc_stream_progress(rdmc_stream_t *s)
             stream_fail(s, rc, "pushing the SST row failed (%d)", rc);
         }
     }
-    work += (int)(s->completed - completed_before) + (int)(s->received - received_before);
+    /* A view change may move received back (to what this rank had when it
+     * wedged): that is not work, and must not make the sum negative. */
+    work += (int)(s->completed - completed_before);
+    if (s->received > received_before) {
+        work += (int)(s->received - received_before);
+    }
     uint64_t motion = s->head != NULL ? motion_of(s) : 0;
     if (s->head == NULL || motion != s->motion) {
         s->motion = motion;
