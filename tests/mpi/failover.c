@@ -13,10 +13,12 @@
  *     same bytes, at all of them;
  *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on.
  *
- *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D]
+ *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D] [--stop]
  *
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
- * itself.  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
+ * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
+ * they are done: a process alive but silent for longer than the failure
+ * timeout is as dead to the group).  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
  * mpirun's exit code means nothing with recovery enabled.
  */
 #include <mpi.h>
@@ -42,6 +44,7 @@ static const int sizes[] = { 1024, 4096, 65536, 1 << 20, 16 << 20, 3000 };
 
 static int rank, size, failures;
 static int victims[8], nvictims;
+static bool stop_victims;          /* --stop: victims SIGSTOP, not SIGKILL, themselves */
 static double view_at_s;           /* wall clock of the first view change */
 static uint64_t last_view_id;
 
@@ -137,7 +140,36 @@ static void die_during(int i, uint8_t *buf, size_t len, const char *dir)
         fprintf(f, "%.6f\n", wall_s());
         fclose(f);
     }
+    if (stop_victims) {
+        /* Stopped for good: alive to the kernel, silent to the group.  The
+         * survivors kill it once they are done. */
+        snprintf(path, sizeof(path), "%s/pid.%d", dir, rank);
+        f = fopen(path, "w");
+        if (f != NULL) {
+            fprintf(f, "%d\n", (int)getpid());
+            fclose(f);
+        }
+        raise(SIGSTOP);
+        _exit(0);
+    }
     raise(SIGKILL);
+}
+
+/* A survivor's last act in --stop runs: end the stopped victims. */
+static void kill_stopped(const char *dir)
+{
+    for (int v = 0; v < nvictims && stop_victims; v++) {
+        char path[512];
+        int pid = 0;
+        snprintf(path, sizeof(path), "%s/pid.%d", dir, victims[v]);
+        FILE *f = fopen(path, "r");
+        if (f != NULL && fscanf(f, "%d", &pid) == 1 && pid > 0) {
+            kill(pid, SIGKILL);
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
 }
 
 static double kill_time(const char *dir)
@@ -312,6 +344,8 @@ int main(int argc, char **argv)
             timeout_ms = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--dir") == 0 && a + 1 < argc) {
             dir = argv[++a];
+        } else if (strcmp(argv[a], "--stop") == 0) {
+            stop_victims = true;
         }
     }
     if (count > MAX_COUNT || kill_at >= count || nvictims == 0) {
@@ -362,6 +396,7 @@ int main(int argc, char **argv)
     }
     free(buf);
     fflush(stdout);
+    kill_stopped(dir);
     /* Open MPI 4.1's MPI_Finalize starts with a runtime fence over every
      * process the job started, dead ones included; with recovery enabled it
      * was seen to wait there from seconds to forever.  The verdict is out,
