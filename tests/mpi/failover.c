@@ -44,6 +44,7 @@ static const int sizes[] = { 1024, 4096, 65536, 1 << 20, 16 << 20, 3000 };
 
 static int rank, size, failures;
 static int victims[8], nvictims;
+static int kill_ats[8];            /* victims[v] dies during broadcast kill_ats[v] */
 static bool stop_victims;          /* --stop: victims SIGSTOP, not SIGKILL, themselves */
 static double view_at_s;           /* wall clock of the first view change */
 static uint64_t last_view_id;
@@ -87,6 +88,17 @@ static bool is_victim(int r)
         }
     }
     return false;
+}
+
+/* The broadcast during which victim r dies (a large number for others). */
+static int kill_at_of(int r)
+{
+    for (int i = 0; i < nvictims; i++) {
+        if (victims[i] == r) {
+            return kill_ats[i];
+        }
+    }
+    return MAX_COUNT;
 }
 
 static int root_of(int i)
@@ -155,6 +167,31 @@ static void die_during(int i, uint8_t *buf, size_t len, const char *dir)
     raise(SIGKILL);
 }
 
+/* D/rank.R: this rank's pid, for a script that pauses ranks (chaos.test). */
+static void write_own_pid(const char *dir)
+{
+    char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/rank.%d", dir, rank);
+    f = fopen(path, "w");
+    if (f != NULL) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+}
+
+/* No broadcast may wait longer than a view change and its re-sends need,
+ * with a wide margin for a loaded machine: 20 failure timeouts. */
+static void check_waits(int count, int timeout_ms)
+{
+    for (int i = 0; i < count; i++) {
+        if (took_s[i] * 1e3 > 20.0 * timeout_ms) {
+            fail("broadcast %d took %.1f s (bound %d ms)", i, took_s[i], 20 * timeout_ms);
+        }
+    }
+}
+
 /* A survivor's last act in --stop runs: end the stopped victims. */
 static void kill_stopped(const char *dir)
 {
@@ -192,7 +229,7 @@ static double kill_time(const char *dir)
 }
 
 /* One broadcast at a survivor: record and check what came. */
-static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
+static void one_bcast(int i, uint8_t *buf, size_t len)
 {
     int root = root_of(i), rc, cls = MPI_SUCCESS;
 
@@ -232,7 +269,7 @@ static void one_bcast(int i, uint8_t *buf, size_t len, int kill_at)
             break;
         }
     }
-    if (is_victim(root) && i > kill_at) {
+    if (i > kill_at_of(root)) {
         fail("broadcast %d of dead root %d succeeded", i, root);
     }
 }
@@ -262,6 +299,22 @@ static void parse_victims(char *list)
     for (char *tok = strtok(list, ","); tok != NULL && nvictims < 8; tok = strtok(NULL, ",")) {
         victims[nvictims++] = atoi(tok);
     }
+}
+
+/* One broadcast for all victims, or one each; returns the first. */
+static int parse_kill_ats(char *list)
+{
+    int n = 0, first = MAX_COUNT;
+
+    for (char *tok = strtok(list, ","); tok != NULL && n < 8; tok = strtok(NULL, ",")) {
+        kill_ats[n] = atoi(tok);
+        first = kill_ats[n] < first ? kill_ats[n] : first;
+        n++;
+    }
+    for (int v = n; v < 8 && n > 0; v++) {
+        kill_ats[v] = kill_ats[n - 1];
+    }
+    return first;
 }
 
 /* Survivors compare outcomes on the shrunk communicator. */
@@ -337,7 +390,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[a], "--victims") == 0 && a + 1 < argc) {
             parse_victims(argv[++a]);
         } else if (strcmp(argv[a], "--kill-at") == 0 && a + 1 < argc) {
-            kill_at = atoi(argv[++a]);
+            kill_at = parse_kill_ats(argv[++a]);
         } else if (strcmp(argv[a], "--count") == 0 && a + 1 < argc) {
             count = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--timeout-ms") == 0 && a + 1 < argc) {
@@ -357,6 +410,7 @@ int main(int argc, char **argv)
         return 2;
     }
     buf = malloc((size_t)sizes[4]);
+    write_own_pid(dir);
     /* Sets rdmc up on the communicator (collective), then the callback. */
     int active = 0;
     if (RDMC_Comm_active(MPI_COMM_WORLD, &active) != MPI_SUCCESS || !active ||
@@ -370,10 +424,10 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < count; i++) {
         size_t len = (size_t)sizes[i % NSIZES];
-        if (i == kill_at && is_victim(rank)) {
+        if (i == kill_at_of(rank)) {
             die_during(i, buf, len, dir);
         }
-        one_bcast(i, buf, len, kill_at);
+        one_bcast(i, buf, len);
     }
     if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS) {
         fail("MPI_Barrier among the survivors failed");
@@ -388,6 +442,7 @@ int main(int argc, char **argv)
              rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
     }
     check_view(timeout_ms, dir);
+    check_waits(count, timeout_ms);
     report_throughput(count, kill_at);
     compare_with_survivors(count);
     if (failures == 0) {
