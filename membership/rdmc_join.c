@@ -31,6 +31,7 @@
  * may still hold one.
  */
 #include "coll/core/rdmc_clock.h"
+#include "join_judge.h"
 #include "join_socket.h"
 #include "join_token.h"
 #include "join_wire.h"
@@ -251,52 +252,43 @@ static int recv_msg(int fd, rdmc_join_type_t type, rdmc_join_msg_t *msg, double 
     return rc != 0 ? rc : rdmc_join_decode(buf, len, type, msg);
 }
 
-/* Challenge the joiner on fd and judge its answer; true once it said GO. */
+/* Challenge the joiner on fd and judge its answer (join_judge.c); true
+ * once it said GO. */
 static bool admit_one(const opening_t *o, int fd, uint64_t view_id, double admit_deadline_ms)
 {
     double deadline = rdmc_now_ms() + HANDSHAKE_MS;
     rdmc_join_msg_t challenge = { .type = RDMC_JOIN_CHALLENGE };
     rdmc_join_msg_t verdict = { .type = RDMC_JOIN_VERDICT, .view_id = view_id };
     rdmc_join_msg_t answer, go;
-    uint8_t expected[RDMC_MAC_BYTES];
-    const char *why = NULL;
+    rdmc_join_code_t code;
+    uint8_t frame[RDMC_JOIN_MSG_MAX];
+    size_t len = 0;
     int rc;
 
     snprintf(challenge.group, sizeof(challenge.group), "%s", o->name);
     if (rdmc_token_nonce(challenge.nonce) != 0 || send_msg(fd, &challenge, deadline) != 0) {
         return false;   /* gone before it heard anything */
     }
-    rc = recv_msg(fd, RDMC_JOIN_RESPONSE, &answer, deadline);
+    rc = rdmc_join_recv_frame(fd, frame, sizeof(frame), &len, deadline);
     if (rc == -ETIMEDOUT || rc == -ECONNRESET) {
         say("group %s: a joiner went away during the handshake", o->name);
         return false;
     }
     rdmc_settings(verdict.settings, sizeof(verdict.settings));
-    if (rc != 0) {
-        verdict.code = RDMC_JOIN_MALFORMED;
-        why = "its answer was not a join response";
-    } else {
-        rdmc_token_proof(&o->token, RDMC_PROOF_JOINER, o->name, challenge.nonce, answer.nonce,
-                         expected);
-        if (!rdmc_token_proof_equal(expected, answer.proof)) {
-            verdict.code = RDMC_JOIN_BAD_PROOF;
-            why = "it does not hold the group's secret";
-        } else if (strcmp(answer.settings, verdict.settings) != 0) {
-            verdict.code = RDMC_JOIN_BAD_SETTINGS;
-            why = "its coll_rdmc settings differ from the group's";
-        }
-    }
-    if (why == NULL) {
+    /* A frame that did not come whole (too long) is no response either. */
+    rdmc_join_case_t judged = { &o->token, o->name, challenge.nonce, verdict.settings };
+    code = rdmc_join_judge(&judged, frame, rc == 0 ? len : 0, &answer);
+    verdict.code = code;
+    if (code == RDMC_JOIN_ADMITTED) {
         double left = admit_deadline_ms - rdmc_now_ms();
-        verdict.code = RDMC_JOIN_ADMITTED;
         verdict.wait_ms = (uint32_t)(left > 0 ? left : 0) + HANDSHAKE_MS;
         snprintf(verdict.port, sizeof(verdict.port), "%s", o->port);
         rdmc_token_proof(&o->token, RDMC_PROOF_GROUP, o->name, challenge.nonce, answer.nonce,
                          verdict.proof);
     }
     rc = send_msg(fd, &verdict, deadline);
-    if (why != NULL) {
-        say("group %s: a joiner was refused: %s", o->name, why);
+    if (code != RDMC_JOIN_ADMITTED) {
+        say("group %s: a joiner was refused: %s", o->name, rdmc_join_judge_why(code));
         return false;
     }
     /* GO: it is about to connect; without it nobody enters accept. */

@@ -328,21 +328,28 @@ const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, 
                                const char **error)
 {
     const rdmc_sst_slot_header_t *h = slot_of(sst, member, seq);
+    rdmc_sst_slot_header_t head;
 
     *error = NULL;
     if (rdmc_sst_get(sst, member, RDMC_SST_PUBLISHED) <= seq) {
         return NULL;
     }
-    if (h->seq != seq) {
+    /* Each field read once, then checked and used from the copy: a write
+     * landing meanwhile (torn, or from a peer gone wrong) cannot slip a longer
+     * length past the check. */
+    head.seq = __atomic_load_n(&h->seq, __ATOMIC_RELAXED);
+    head.len = __atomic_load_n(&h->len, __ATOMIC_RELAXED);
+    head.check = __atomic_load_n(&h->check, __ATOMIC_RELAXED);
+    if (head.seq != seq) {
         *error = "the slot holds another message (bad sequence number)";
         return NULL;
     }
-    if ((h->len > sst->p.slot_payload && h->len != RDMC_SST_SLOT_ENGINE) ||
-        h->check != rdmc_sst_slot_check(h->seq, h->len)) {
+    if ((head.len > sst->p.slot_payload && head.len != RDMC_SST_SLOT_ENGINE) ||
+        head.check != rdmc_sst_slot_check(head.seq, head.len)) {
         *error = "the slot's length is malformed";
         return NULL;
     }
-    *len = h->len;
+    *len = head.len;
     return h + 1;
 }
 

@@ -187,12 +187,16 @@ static bool batch_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
     return (vc->members & ~fails) != 0;   /* someone survives */
 }
 
+/* A trim decision over survivors only: a leader's live set excludes every
+ * member its batch fails.  One that counts a failed member would hand that
+ * member the takeover of collectives nobody else has (and a trim past what
+ * any survivor received). */
 static bool decision_ok(const rdmc_vc_t *vc, const rdmc_vc_row_t *r)
 {
     uint64_t max = 0;
 
     if (r->edge_mask == 0 || (r->edge_mask & ~vc->members) != 0 || batch_len(r) == 0 ||
-        r->num_committed != r->num_changes) {
+        r->num_committed != r->num_changes || (r->edge_mask & batch_fails(r)) != 0) {
         return false;
     }
     for (uint64_t m = r->edge_mask; m != 0; m &= m - 1) {

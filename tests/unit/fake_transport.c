@@ -540,6 +540,25 @@ void fake_world_forge(fake_world_t *w, int from, int to, uint64_t tag, const voi
     enqueue(w, from, to, buf, len, tag, imm, NULL);
 }
 
+size_t fake_world_forge_write(fake_world_t *w, int to, size_t offset, const void *buf,
+                              size_t len)
+{
+    fake_node_t *node = &w->nodes[to];
+
+    if (offset >= node->window_len) {
+        return 0;
+    }
+    len = len < node->window_len - offset ? len : node->window_len - offset;
+    memcpy(node->window + offset, buf, len);
+    return len;
+}
+
+const uint8_t *fake_world_window(const fake_world_t *w, int rank, size_t *len_p)
+{
+    *len_p = w->nodes[rank].window_len;
+    return w->nodes[rank].window;
+}
+
 void fake_world_cut(fake_world_t *world, uint64_t ranks)
 {
     world->cut = ranks;

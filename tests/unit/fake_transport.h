@@ -56,4 +56,12 @@ void fake_world_cut(fake_world_t *world, uint64_t ranks);
 void fake_world_forge(fake_world_t *world, int from, int to, uint64_t tag,
                       const void *buf, size_t len, uint64_t imm);
 
+/* A one-sided write as a hostile or garbled peer lands it: len bytes into
+ * rank `to`'s window at offset, at once, clipped to the window.  Returns
+ * how many bytes landed. */
+size_t fake_world_forge_write(fake_world_t *world, int to, size_t offset, const void *buf,
+                              size_t len);
+/* rank's window (its SST's table), for checks that a reader stays in it. */
+const uint8_t *fake_world_window(const fake_world_t *world, int rank, size_t *len_p);
+
 #endif

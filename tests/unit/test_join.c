@@ -1,7 +1,8 @@
 /*
  * Unit tests of the join handshake's parts: the token file and the proofs
- * (membership/join_token.c), the messages (join_wire.c) and the bounded
- * socket (join_socket.c, over loopback only).
+ * (membership/join_token.c), the messages (join_wire.c), the leader's
+ * judgement of a response (join_judge.c) and the bounded socket
+ * (join_socket.c, over loopback only).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "coll/core/rdmc_clock.h"
+#include "membership/join_judge.h"
 #include "membership/join_socket.h"
 #include "membership/join_token.h"
 #include "membership/core/join_wire.h"
@@ -238,6 +240,100 @@ static void test_encoding_refuses_what_does_not_fit(void **state)
     assert_int_equal(rdmc_join_encode(&m, buf, sizeof(buf)), 0);
 }
 
+/* ---- the leader's judgement of a response ------------------------------- */
+
+static const char settings[] = "failures=on window=8";
+
+/* What a joiner holding `secret` sends back to `challenge`, as bytes. */
+static size_t answer_bytes(const char *secret, const uint8_t challenge[RDMC_NONCE_BYTES],
+                           const char *mine, uint8_t buf[RDMC_JOIN_MSG_MAX])
+{
+    rdmc_token_t token = token_of(secret);
+    rdmc_join_msg_t m = { .type = RDMC_JOIN_RESPONSE };
+    size_t len;
+
+    memset(m.nonce, 0x5e, sizeof(m.nonce));
+    rdmc_token_proof(&token, RDMC_PROOF_JOINER, "replicas", challenge, m.nonce, m.proof);
+    snprintf(m.settings, sizeof(m.settings), "%s", mine);
+    len = rdmc_join_encode(&m, buf, RDMC_JOIN_MSG_MAX);
+    assert_true(len > 0);
+    return len;
+}
+
+static rdmc_join_code_t judge(const uint8_t challenge[RDMC_NONCE_BYTES], const uint8_t *bytes,
+                              size_t len, rdmc_join_msg_t *answer)
+{
+    rdmc_token_t token = token_of("s3cret");
+    rdmc_join_case_t c = { &token, "replicas", challenge, settings };
+
+    return rdmc_join_judge(&c, bytes, len, answer);
+}
+
+static void test_judge_admits_the_right_answer(void **state)
+{
+    uint8_t challenge[RDMC_NONCE_BYTES] = { 0xc0, 1 }, buf[RDMC_JOIN_MSG_MAX];
+    uint8_t nonce[RDMC_NONCE_BYTES];
+    size_t len = answer_bytes("s3cret", challenge, settings, buf);
+    rdmc_join_msg_t answer;
+
+    (void)state;
+    assert_int_equal(judge(challenge, buf, len, &answer), RDMC_JOIN_ADMITTED);
+    memset(nonce, 0x5e, sizeof(nonce));
+    assert_memory_equal(answer.nonce, nonce, sizeof(nonce));   /* for the group's proof */
+    assert_string_equal(rdmc_join_judge_why(RDMC_JOIN_ADMITTED), "");
+}
+
+/* An answer captured from one handshake proves nothing in another. */
+static void test_judge_refuses_a_replayed_answer(void **state)
+{
+    uint8_t first[RDMC_NONCE_BYTES] = { 0xc0, 1 }, second[RDMC_NONCE_BYTES] = { 0xc0, 2 };
+    uint8_t buf[RDMC_JOIN_MSG_MAX];
+    size_t len = answer_bytes("s3cret", first, settings, buf);
+    rdmc_join_msg_t answer = { .code = 42 }, admitted;
+
+    (void)state;
+    assert_int_equal(judge(first, buf, len, &admitted), RDMC_JOIN_ADMITTED);
+    assert_int_equal(judge(second, buf, len, &answer), RDMC_JOIN_BAD_PROOF);
+    assert_int_equal(answer.code, 42);   /* untouched by refusals */
+}
+
+static void test_judge_refuses_truncated_and_padded_answers(void **state)
+{
+    uint8_t challenge[RDMC_NONCE_BYTES] = { 0xc0, 1 }, buf[RDMC_JOIN_MSG_MAX + 1];
+    size_t len = answer_bytes("s3cret", challenge, settings, buf);
+    rdmc_join_msg_t answer = { .code = 42 };
+
+    (void)state;
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_equal(judge(challenge, buf, cut, &answer), RDMC_JOIN_MALFORMED);
+    }
+    buf[len] = 0;
+    assert_int_equal(judge(challenge, buf, len + 1, &answer), RDMC_JOIN_MALFORMED);
+    assert_int_equal(answer.code, 42);
+    assert_string_equal(rdmc_join_judge_why(RDMC_JOIN_MALFORMED),
+                        "its answer was not a join response");
+}
+
+static void test_judge_refuses_wrong_proofs_and_settings(void **state)
+{
+    uint8_t challenge[RDMC_NONCE_BYTES] = { 0xc0, 1 }, buf[RDMC_JOIN_MSG_MAX];
+    size_t len = answer_bytes("not the secret", challenge, settings, buf);
+    rdmc_join_msg_t answer;
+
+    (void)state;
+    assert_int_equal(judge(challenge, buf, len, &answer), RDMC_JOIN_BAD_PROOF);
+    len = answer_bytes("s3cret", challenge, settings, buf);
+    buf[12 + RDMC_NONCE_BYTES] ^= 1;   /* the proof's first byte */
+    assert_int_equal(judge(challenge, buf, len, &answer), RDMC_JOIN_BAD_PROOF);
+    assert_string_equal(rdmc_join_judge_why(RDMC_JOIN_BAD_PROOF),
+                        "it does not hold the group's secret");
+    /* The right secret with other settings: the proof is checked first. */
+    len = answer_bytes("s3cret", challenge, "failures=off window=8", buf);
+    assert_int_equal(judge(challenge, buf, len, &answer), RDMC_JOIN_BAD_SETTINGS);
+    len = answer_bytes("not the secret", challenge, "failures=off window=8", buf);
+    assert_int_equal(judge(challenge, buf, len, &answer), RDMC_JOIN_BAD_PROOF);
+}
+
 /* ---- the socket, over loopback ------------------------------------------- */
 
 static void test_frames_cross_a_socket(void **state)
@@ -309,6 +405,10 @@ int main(void)
         cmocka_unit_test(test_messages_round_trip),
         cmocka_unit_test(test_malformed_messages_are_refused),
         cmocka_unit_test(test_encoding_refuses_what_does_not_fit),
+        cmocka_unit_test(test_judge_admits_the_right_answer),
+        cmocka_unit_test(test_judge_refuses_a_replayed_answer),
+        cmocka_unit_test(test_judge_refuses_truncated_and_padded_answers),
+        cmocka_unit_test(test_judge_refuses_wrong_proofs_and_settings),
         cmocka_unit_test(test_frames_cross_a_socket),
         cmocka_unit_test(test_connect_to_nobody_fails),
     };

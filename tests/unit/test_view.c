@@ -887,7 +887,7 @@ static void test_malformed_rows_rejected(void **state)
     memcpy(good, rows, sizeof(rows));
     assert_int_equal(rdmc_vc_step(&vc[0], rows, 0, &out), 0);
 
-    for (int kind = 0; kind < 8; kind++) {
+    for (int kind = 0; kind < 9; kind++) {
         rdmc_vc_row_t *r = &rows[1];
         rdmc_vc_change_t fail99 = { RDMC_VC_CHANGE_FAIL, 99, 1, 1 };
         *r = good[1];
@@ -903,6 +903,10 @@ static void test_malformed_rows_rejected(void **state)
         case 6: r->num_changes = 1; r->changes[0] = fail99; r->changes[0].who = 2;
                 r->changes[0].proposer = 99; break;
         case 7: r->trim_ready = 1; r->trim = 5; r->edge_mask = 1; break;  /* nothing committed */
+        case 8: r->num_changes = r->num_acked = r->num_committed = 1;   /* a decision that */
+                r->changes[0] = fail99; r->changes[0].who = 2;          /* counts the member */
+                r->trim_ready = 1; r->edge_mask = 7; r->edge[0] = 3;    /* its batch fails: */
+                r->edge[1] = 3; r->edge[2] = 9; r->trim = 9; break;     /* 2 would re-send */
         }
         assert_int_equal(rdmc_vc_step(&vc[0], rows, 0, &out), -EPROTO);
         assert_int_equal(out.malformed, bit(1));
