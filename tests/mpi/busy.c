@@ -11,7 +11,7 @@
  *
  *   busy --seconds S --dir D
  *
- * Each rank writes its pid to D/pid.R for the script's pauser.  Rank 0
+ * Each rank writes its pid to D/rank.R for the script's pauser.  Rank 0
  * decides when to stop (every broadcast of 4 bytes in between carries its
  * verdict), so that every rank runs the same number.  Prints "PASS rank R"
  * or "FAIL rank R: ..." and exits 0 or 1.
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "membership/rdmc.h"
+#include "rank_pid.h"
 #include "rdmc_pvars.h"
 
 #define MAX_BYTES (4 << 20)
@@ -42,19 +43,6 @@ static void fail(const char *what, long long a, long long b)
 static uint8_t pattern(long round, size_t b)
 {
     return (uint8_t)(round * 131 + b * 7 + (b >> 12));
-}
-
-static void write_pid(const char *dir)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/pid.%d", dir, rank);
-    f = fopen(path, "w");
-    if (f != NULL) {
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
-    }
 }
 
 /* One broadcast of round r: 1 KiB << 2 (r mod 7), from rank r mod size. */
@@ -102,7 +90,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    write_pid(dir);
+    rank_pid_write(dir, rank);
     buf = malloc(MAX_BYTES);
     long long bcasts_before = rdmc_pvar_read("coll_rdmc_bcasts");
     double start = MPI_Wtime();

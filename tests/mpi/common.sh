@@ -105,3 +105,22 @@ run_bcast_suite() {
         done
     done
 }
+
+# rdmc_pause PID MS: stop a process for MS milliseconds; false when it is
+# gone.
+rdmc_pause() {
+    kill -STOP "$1" 2>/dev/null || return 1
+    sleep "$(awk -v ms="$2" 'BEGIN { print ms / 1000 }')"
+    kill -CONT "$1" 2>/dev/null || true
+}
+
+# rdmc_kill_ranks DIR R[,R...]: SIGKILL what is left of those ranks of a
+# program that wrote DIR/rank.R (tests/mpi/rank_pid.h), e.g. a victim
+# stopped for good whose survivors failed before they could end it.
+rdmc_kill_ranks() {
+    for rdmc_r in $(echo "$2" | tr ',' ' '); do
+        if [ -f "$1/rank.$rdmc_r" ]; then
+            kill -9 "$(cat "$1/rank.$rdmc_r")" 2>/dev/null || true
+        fi
+    done
+}

@@ -35,6 +35,7 @@
 
 #include "membership/rdmc.h"
 #include "checksum.h"
+#include "rank_pid.h"
 #include "rdmc_pvars.h"
 
 #define MAX_COUNT 200
@@ -155,30 +156,10 @@ static void die_during(int i, uint8_t *buf, size_t len, const char *dir)
     if (stop_victims) {
         /* Stopped for good: alive to the kernel, silent to the group.  The
          * survivors kill it once they are done. */
-        snprintf(path, sizeof(path), "%s/pid.%d", dir, rank);
-        f = fopen(path, "w");
-        if (f != NULL) {
-            fprintf(f, "%d\n", (int)getpid());
-            fclose(f);
-        }
         raise(SIGSTOP);
         _exit(0);
     }
     raise(SIGKILL);
-}
-
-/* D/rank.R: this rank's pid, for a script that pauses ranks (chaos.test). */
-static void write_own_pid(const char *dir)
-{
-    char path[512];
-    FILE *f;
-
-    snprintf(path, sizeof(path), "%s/rank.%d", dir, rank);
-    f = fopen(path, "w");
-    if (f != NULL) {
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
-    }
 }
 
 /* No broadcast may wait longer than a view change and its re-sends need,
@@ -196,15 +177,9 @@ static void check_waits(int count, int timeout_ms)
 static void kill_stopped(const char *dir)
 {
     for (int v = 0; v < nvictims && stop_victims; v++) {
-        char path[512];
-        int pid = 0;
-        snprintf(path, sizeof(path), "%s/pid.%d", dir, victims[v]);
-        FILE *f = fopen(path, "r");
-        if (f != NULL && fscanf(f, "%d", &pid) == 1 && pid > 0) {
+        int pid = rank_pid_read(dir, victims[v]);
+        if (pid > 0) {
             kill(pid, SIGKILL);
-        }
-        if (f != NULL) {
-            fclose(f);
         }
     }
 }
@@ -410,7 +385,7 @@ int main(int argc, char **argv)
         return 2;
     }
     buf = malloc((size_t)sizes[4]);
-    write_own_pid(dir);
+    rank_pid_write(dir, rank);
     /* Sets rdmc up on the communicator (collective), then the callback. */
     int active = 0;
     if (RDMC_Comm_active(MPI_COMM_WORLD, &active) != MPI_SUCCESS || !active ||
