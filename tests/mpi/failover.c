@@ -416,6 +416,8 @@ int main(int argc, char **argv)
     }
     buf = malloc((size_t)sizes[4]);
     write_own_pid(dir);
+    /* MPI_T counts from a handle's allocation (rdmc_pvars.c): before the link. */
+    long long shm_links_before = rdmc_pvar_read("coll_rdmc_shm_sst_links");
     /* Sets rdmc up on the communicator (collective), then the callback. */
     int active = 0;
     if (RDMC_Comm_active(MPI_COMM_WORLD, &active) != MPI_SUCCESS || !active ||
@@ -425,7 +427,7 @@ int main(int argc, char **argv)
     MPI_Barrier(MPI_COMM_WORLD);
     /* MPI_COMM_WORLD is linked now: its SST is where --sst says. */
     if (sst != NULL) {
-        long long shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links");
+        long long shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links") - shm_links_before;
         bool want_shm = strcmp(sst, "shm") == 0;
         if ((shm_links >= 1) != want_shm) {
             fail("MPI_T says %lld link(s) with the SST in shared memory, want %s", shm_links,
