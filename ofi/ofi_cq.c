@@ -93,10 +93,24 @@ static void ring_sender(rdmc_req_t *req)
     }
 }
 
+/* Nothing posted and no window open (the SSTs are in shared memory):
+ * nothing can complete, and tcp's progress costs a system call (epoll) per
+ * read, which small broadcasts through the shared-memory SST paid at every
+ * pass (17 per broadcast).  The provider still gets its progress (unexpected
+ * messages, connections) this often. */
+#define IDLE_POLL_MS 1.0
+
 int rdmc_ofi_ep_progress(rdmc_ofi_ep_t *ep)
 {
     struct fi_cq_tagged_entry entries[CQ_BATCH];
-    ssize_t n = fi_cq_read(ep->cq, entries, CQ_BATCH);
+    double now = rdmc_now_ms();
+    ssize_t n;
+
+    if (ep->in_flight == 0 && ep->windows == 0 && now - ep->last_poll_ms < IDLE_POLL_MS) {
+        return 0;
+    }
+    ep->last_poll_ms = now;
+    n = fi_cq_read(ep->cq, entries, CQ_BATCH);
 
     if (n == -FI_EAGAIN) {
         return 0;
