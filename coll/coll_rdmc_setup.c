@@ -54,7 +54,8 @@ bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m)
 
 /* The PID namespace this process's id is valid in (its /proc inode), so
  * that ranks only open each other's tables through /proc/<pid> when they
- * name processes alike; 0 when unknown. */
+ * name processes alike; 0 when unknown (then the SST stays with the
+ * provider: every rank of the node sees the same). */
 static uint64_t pid_namespace(void)
 {
     struct stat st;
@@ -75,7 +76,7 @@ static bool sst_in_shared_memory(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t
 {
     return mca_coll_rdmc_component.shm_sst && mine->all_local &&
            mca_coll_rdmc_handles_failures(m) && ompi_comm_size(m->comm) > 1 &&
-           rdmc_ofi_channel_sleeps_on_fd(l->channel);
+           rdmc_ofi_channel_sleeps_on_fd(l->channel) && pid_namespace() != 0;
 }
 
 static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
@@ -437,7 +438,7 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
             why = "sent a malformed set-up record";
         } else if (rec->sst_shm != mine->sst_shm) {
             why = "keeps its SST elsewhere (coll_rdmc_shm_sst differs)";
-        } else if (mine->sst_shm && (rec->pid_ns != mine->pid_ns || rec->pid_ns == 0)) {
+        } else if (mine->sst_shm && rec->pid_ns != mine->pid_ns) {
             why = "runs in another PID namespace (set coll_rdmc_shm_sst 0)";
         }
         if (why != NULL) {
