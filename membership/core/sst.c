@@ -411,9 +411,12 @@ static int post_write(rdmc_sst_t *sst, int peer, size_t offset, size_t len, bool
     return rc;
 }
 
+/* Placed in posting order, or (immediate_writes) complete when posted,
+ * which is all that force_fence asks for. */
 static bool writes_ordered(const rdmc_sst_t *sst)
 {
-    return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
+    return sst->p.tp->immediate_writes ||
+           (!sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes);
 }
 
 /* Injected writes report no failure: with tolerate_peer_errors every write

@@ -55,10 +55,13 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* coll_rdmc_sst_ordering=completion for the next tables opened. */
+static bool force_fence;
+
 /* As under failure handling: peer errors tolerated. */
 static int side_open(side_t *s, int me)
 {
-    rdmc_sst_params_t p = { NULL, 2, me, SLOTS, PAYLOAD, false, 0, true };
+    rdmc_sst_params_t p = { NULL, 2, me, SLOTS, PAYLOAD, force_fence, 0, true };
     int rc = rdmc_shm_window_open(2, me, &s->w);
 
     if (rc != 0) {
@@ -233,6 +236,16 @@ static void test_guard_follows_data(void **state)
     assert_int_equal(rdmc_sst_min(s.sst, RDMC_SST_RECEIVED), MESSAGES);
     side_close(&s);
     channel_close(&c);
+}
+
+/* Guards fenced by completions (coll_rdmc_sst_ordering=completion): a
+ * store is complete when written, so nothing waits for a completion that
+ * never comes (a head write awaiting one stalled every later push). */
+static void test_guard_follows_data_fenced(void **state)
+{
+    force_fence = true;
+    test_guard_follows_data(state);
+    force_fence = false;
 }
 
 /* ---- the bell ----------------------------------------------------------- */
@@ -410,6 +423,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_guard_follows_data),
+        cmocka_unit_test(test_guard_follows_data_fenced),
         cmocka_unit_test(test_notify_wakes_sleeper),
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
