@@ -156,13 +156,14 @@ static void parse_options(int argc, char **argv, bench_t *b)
 
     b->req = (rdmc_ofi_request_t){ "shm", "", false };
     b->min_bytes = 8, b->max_bytes = PAYLOAD, b->iterations = 10000, b->warmup = 200;
-    while ((c = getopt(argc, argv, "m:i:x:p:d:")) != -1 && rc == 0) {
+    while ((c = getopt(argc, argv, "m:i:x:p:d:w")) != -1 && rc == 0) {
         switch (c) {
         case 'm': rc = bench_parse_range(optarg, &b->min_bytes, &b->max_bytes); break;
         case 'i': rc = bench_parse_long(optarg, 1, &b->iterations); break;
         case 'x': rc = bench_parse_long(optarg, 0, &b->warmup); break;
         case 'p': b->req.provider = optarg; break;
         case 'd': b->req.domain = optarg; break;
+        case 'w': b->world.use_shm_window = true; break;
         default: rc = -1; break;
         }
     }
@@ -170,7 +171,7 @@ static void parse_options(int argc, char **argv, bench_t *b)
         b->iterations < 1 || b->warmup < 0 || b->n < 2) {
         if (b->rank == 0) {
             fprintf(stderr, "usage: mpirun -np N>=2 %s [-m [min:]max (1..%d)] [-i iterations] "
-                    "[-x warmup] [-p shm|tcp] [-d domain]\n", argv[0], PAYLOAD);
+                    "[-x warmup] [-p shm|tcp] [-d domain] [-w: the SST's window in shared memory]\n", argv[0], PAYLOAD);
         }
         MPI_Finalize();   /* every rank saw the same arguments */
         exit(2);
@@ -180,7 +181,10 @@ static void parse_options(int argc, char **argv, bench_t *b)
 /* Endpoint, channel and table (sst_world.c). */
 static void setup(bench_t *b)
 {
-    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD, false, 0, false };
+    /* -w: tolerate peer errors as failure handling does (the component's
+     * shared-memory SST runs only with it). */
+    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD, false, 0,
+                                 b->world.use_shm_window };
     const char *why = sst_world_open(&b->req, &params, &b->world);
 
     if (why != NULL) {
@@ -202,7 +206,9 @@ int main(int argc, char **argv)
     setup(&b);
     if (b.rank == 0) {
         printf("# SST one-sided write latency (ompi-rdmc), provider %s, 2 ranks ping-pong of %d\n"
-               "# Size       Latency(us)\n", rdmc_ofi_fabric_provider(b.fab), b.n);
+               "# Size       Latency(us)\n",
+               b.world.use_shm_window ? "none (shared-memory window)" : rdmc_ofi_fabric_provider(b.fab),
+               b.n);
     }
     for (unsigned long size = b.min_bytes; b.rank < 2 && size <= b.max_bytes; size *= 2) {
         b.size = (uint32_t)size;

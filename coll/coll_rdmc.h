@@ -36,6 +36,7 @@
 
 #include "membership/rdmc_group.h"
 #include "ofi/rdmc_ofi.h"
+#include "shm/rdmc_shm.h"
 #include "rdmc_blocksize.h"
 #include "rdmc_groups.h"
 #include "rdmc_run.h"
@@ -71,6 +72,7 @@ typedef struct mca_coll_rdmc_component_t {
                                   * (rdmc_stream.h, fail_unsettled) */
     int failure_timeout_ms;
     bool sst_fence;              /* coll_rdmc_sst_ordering=completion (testing) */
+    bool shm_sst;                /* coll_rdmc_shm_sst: SSTs of one-node links in shared memory */
 
     int output;                  /* opal_output stream */
     bool mem_hooks_registered;
@@ -85,6 +87,7 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_sst_writes; /* one-sided SST writes posted */
     unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
     unsigned long long pvar_links;      /* communicators linked to the engine */
+    unsigned long long pvar_shm_sst_links; /* of them, with the SST in shared memory */
     unsigned long long pvar_endpoints;  /* libfabric endpoints this process opened */
     unsigned long long pvar_tree_bcasts;           /* ran through node leaders */
     unsigned long long pvar_bytes_between_nodes;   /* received from another node */
@@ -128,6 +131,11 @@ typedef struct rdmc_setup_record {
     uint32_t local_addr_len;
     char local_provider[64];
     uint8_t local_addr[RDMC_OFI_MAX_ADDR];
+    /* Its SST's window: in shared memory (ofi/shm/) or through the channel,
+     * and the PID namespace its process id is valid in (shm: peers open
+     * its table through /proc/<pid>). */
+    uint32_t sst_shm;
+    uint64_t pid_ns;
 } rdmc_setup_record_t;
 
 /*
@@ -148,6 +156,7 @@ typedef struct mca_coll_rdmc_link {
     bool use_levels;               /* the stream runs its broadcasts by levels */
     bool spans_nodes;              /* some rank is on another node */
     rdmc_sst_t *sst;
+    rdmc_shm_window_t *shm_window;   /* the SST's window in shared memory, or NULL */
     rdmc_stream_t stream;
     bool stream_started;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */

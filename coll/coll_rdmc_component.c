@@ -328,6 +328,18 @@ static int rdmc_register(void)
                   "data write (for testing)",
                   OPAL_INFO_LVL_9, ordering_names, &sst_ordering);
 
+    c->shm_sst = true;
+    (void)mca_base_component_var_register(
+        &c->super.collm_version, "shm_sst",
+        "Under failure handling, keep the SST of a communicator whose ranks all run on one "
+        "node in shared memory (memfd segments the peers map; their writes are stores, "
+        "nothing in it can be left held by a killed process, and nothing is left in "
+        "/dev/shm) instead of writing it through the tcp provider: small broadcasts and "
+        "stability cost a store and, for a sleeping peer, a wake-up.  true (default): where "
+        "it applies; false: always through the provider",
+        MCA_BASE_VAR_TYPE_BOOL, NULL, 0, 0, OPAL_INFO_LVL_5, MCA_BASE_VAR_SCOPE_READONLY,
+        &c->shm_sst);
+
     register_counter("bcasts", "Broadcasts this process took part in through rdmc",
                      &c->pvar_bcasts);
     register_counter("bytes", "Bytes of the broadcasts this process took part in through rdmc",
@@ -349,6 +361,8 @@ static int rdmc_register(void)
                      "through rdmc", &c->pvar_barriers);
     register_counter("links", "Communicators this process linked to rdmc's engine (set-ups "
                      "that succeeded)", &c->pvar_links);
+    register_counter("shm_sst_links", "Of the linked communicators, those whose SST is in "
+                     "shared memory (coll_rdmc_shm_sst)", &c->pvar_shm_sst_links);
     register_counter("tree_bcasts",
                      "Broadcasts this process took part in that ran between nodes through one "
                      "leader per node and on inside the nodes (see levels)",

@@ -260,7 +260,12 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
 {
     double now = rdmc_now_ms();
     int work = 0, sleep_ms = *sleep_ms_p;
-    int rc = rdmc_ofi_progress();
+    int rc;
+
+    /* Rings of the shared-memory SST's bell from here on are the next
+     * pass's work: a sleep armed after this pass sees them. */
+    rdmc_shm_bell_mark();
+    rc = rdmc_ofi_progress();
 
     work += rc > 0 ? rc : 0;
     for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
@@ -343,6 +348,9 @@ int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_
         return 0;
     }
     work = pass_locked(app_thread, &sleep_ms);
+    if (work > 0) {
+        rdmc_ofi_note_activity();   /* SST work through shared memory is no CQ entry */
+    }
     if (app_thread) {
         reporting = take_reports(&nreporting);
     }
@@ -431,12 +439,27 @@ static void watch_finalize(void)
     }
 }
 
+/* Idle waits watch the shared-memory SST's bell once it exists (created
+ * by the first such link, before its set-up starts the driver). */
+static bool waker_set;
+
+static void watch_bell(void)
+{
+    rdmc_ofi_waker_t waker = { rdmc_shm_bell_fd(), rdmc_shm_bell_arm, rdmc_shm_bell_disarm };
+
+    if (!waker_set && waker.fd >= 0) {
+        rdmc_ofi_set_waker(&waker);
+        waker_set = true;
+    }
+}
+
 /* The callback and the thread, once a link exists.  Under the lock. */
 int mca_coll_rdmc_driver_start(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     int rc;
 
+    watch_bell();
     watch_finalize();
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
@@ -532,6 +555,9 @@ void mca_coll_rdmc_driver_stop(void)
         mca_coll_rdmc_link_free(links);
     }
     rdmc_ofi_finalize();
+    rdmc_ofi_set_waker(NULL);
+    waker_set = false;
+    rdmc_shm_finalize();
     size_t count = 0;
     mca_coll_rdmc_module_t **left = take_reports(&count);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ompi/constants.h"
 #include "ompi/group/group.h"
@@ -51,13 +52,54 @@ bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m)
     return mca_coll_rdmc_component.failures && ompi_comm_size(m->comm) <= RDMC_VC_MAX_MEMBERS;
 }
 
+/* The PID namespace this process's id is valid in (its /proc inode), so
+ * that ranks only open each other's tables through /proc/<pid> when they
+ * name processes alike; 0 when unknown (then the SST stays with the
+ * provider: every rank of the node sees the same). */
+static uint64_t pid_namespace(void)
+{
+    struct stat st;
+
+    return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* The SST in shared memory?  Where every rank is on this node, failures
+ * are handled (so the channel is tcp, whose writes cost a system call and
+ * a peer's progress each, and no shm queue a killed process could leave
+ * locked is wanted), and the endpoint sleeps on a file descriptor that
+ * the bell's pipe can join.  A link that spans nodes keeps the channel's
+ * window for every peer: stability waits for the slowest member, so
+ * faster rows for the ranks of one node would not make a broadcast
+ * complete sooner. */
+static bool sst_in_shared_memory(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
+                                 const rdmc_setup_record_t *mine)
+{
+    return mca_coll_rdmc_component.shm_sst && mine->all_local &&
+           mca_coll_rdmc_handles_failures(m) && ompi_comm_size(m->comm) > 1 &&
+           rdmc_ofi_channel_sleeps_on_fd(l->channel) && pid_namespace() != 0;
+}
+
 static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                     rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     bool failures = mca_coll_rdmc_handles_failures(m);
+    rdmc_transport_t *window = rdmc_ofi_channel_transport(l->channel);
+
+    if (sst_in_shared_memory(m, l, mine)) {
+        int rc = rdmc_shm_window_open(ompi_comm_size(m->comm), ompi_comm_rank(m->comm),
+                                      &l->shm_window);
+        if (rc != 0) {
+            opal_output_verbose(1, c->output, "coll:rdmc: %s: no shared-memory SST (%d)",
+                                m->comm->c_name, rc);
+            return rc;
+        }
+        window = rdmc_shm_window_transport(l->shm_window);
+        mine->sst_shm = 1;
+        mine->pid_ns = pid_namespace();
+    }
     rdmc_sst_params_t params = {
-        .tp = rdmc_ofi_channel_transport(l->channel),
+        .tp = window,
         .n = ompi_comm_size(m->comm),
         .me = ompi_comm_rank(m->comm),
         .nslots = (unsigned)c->window,
@@ -306,6 +348,7 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     rdmc_ofi_channel_close(l->channel);
     rdmc_ofi_channel_close(l->local_channel);
     rdmc_layout_free(&l->layout);
+    rdmc_shm_window_close(l->shm_window);
     rdmc_sst_destroy(l->sst);
     free(l->gm);
     free(l);
@@ -393,6 +436,10 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
             why = "uses another libfabric provider";
         } else if (rec->addr_len > sizeof(rec->addr) || rec->window_len > sizeof(rec->window)) {
             why = "sent a malformed set-up record";
+        } else if (rec->sst_shm != mine->sst_shm) {
+            why = "keeps its SST elsewhere (coll_rdmc_shm_sst differs)";
+        } else if (mine->sst_shm && rec->pid_ns != mine->pid_ns) {
+            why = "runs in another PID namespace (set coll_rdmc_shm_sst 0)";
         }
         if (why != NULL) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
@@ -590,10 +637,15 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
     if (ok) {
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_count(&c->pvar_links, 1);
+        if (m->link->shm_window != NULL) {
+            mca_coll_rdmc_count(&c->pvar_shm_sst_links, 1);
+        }
         mca_coll_rdmc_watch_memory();
         mca_coll_rdmc_report_later(m);   /* attaches the group, outside the lock */
-        opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready", m->comm->c_name,
-                            ompi_comm_size(m->comm));
+        opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready, SST %s",
+                            m->comm->c_name, ompi_comm_size(m->comm),
+                            m->link->shm_window != NULL ? "in shared memory"
+                                                        : "through the provider");
     } else {
         mca_coll_rdmc_link_free(m->link);
         m->link = NULL;

@@ -79,6 +79,7 @@ void rdmc_ofi_channel_track(rdmc_ofi_channel_t *ch, rdmc_req_t *req, int peer)
     }
     ch->posted = req;
     ch->nposted++;
+    ch->ep->in_flight++;
 }
 
 void rdmc_ofi_channel_untrack(rdmc_req_t *req)
@@ -98,16 +99,20 @@ void rdmc_ofi_channel_untrack(rdmc_req_t *req)
     }
     req->transport_owner = NULL;
     ch->nposted--;
+    ch->ep->in_flight--;
 }
 
 /* ---- messages ------------------------------------------------------------- */
 
 static void quiet_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
 {
+    ofi_quiet_send_t *q = (ofi_quiet_send_t *)base;
+
     (void)status;
     (void)len;
     (void)imm;
-    ((ofi_quiet_send_t *)base)->used = false;
+    q->used = false;
+    q->ep->in_flight--;
 }
 
 static int send_quietly(rdmc_ofi_ep_t *ep, const ofi_peer_t *p, const void *buf, size_t len,
@@ -126,6 +131,8 @@ static int send_quietly(rdmc_ofi_ep_t *ep, const ofi_peer_t *p, const void *buf,
         q->base.transport_peer = -1;
         ssize_t rc = fi_tsend(ep->ep, q->data, len, NULL, p->msg, tag, &q->base);
         q->used = rc == 0;
+        q->ep = ep;
+        ep->in_flight += rc == 0 ? 1 : 0;
         return (int)rc;
     }
     return -FI_EAGAIN;

@@ -93,10 +93,24 @@ static void ring_sender(rdmc_req_t *req)
     }
 }
 
+/* Nothing posted and no window open (the SSTs are in shared memory):
+ * nothing can complete, and tcp's progress costs a system call (epoll) per
+ * read, which small broadcasts through the shared-memory SST paid at every
+ * pass (17 per broadcast).  The provider still gets its progress (unexpected
+ * messages, connections) this often. */
+#define IDLE_POLL_MS 1.0
+
 int rdmc_ofi_ep_progress(rdmc_ofi_ep_t *ep)
 {
     struct fi_cq_tagged_entry entries[CQ_BATCH];
-    ssize_t n = fi_cq_read(ep->cq, entries, CQ_BATCH);
+    double now = rdmc_now_ms();
+    ssize_t n;
+
+    if (ep->in_flight == 0 && ep->windows == 0 && now - ep->last_poll_ms < IDLE_POLL_MS) {
+        return 0;
+    }
+    ep->last_poll_ms = now;
+    n = fi_cq_read(ep->cq, entries, CQ_BATCH);
 
     if (n == -FI_EAGAIN) {
         return 0;
@@ -153,11 +167,40 @@ static bool work_arrived(void *arg)
     return found;
 }
 
-/* Work within the last SPIN_US? */
+static rdmc_ofi_waker_t waker = { -1, NULL, NULL };
+static double activity_ms;   /* work found outside the endpoints (atomic) */
+
+void rdmc_ofi_set_waker(const rdmc_ofi_waker_t *w)
+{
+    waker = w != NULL ? *w : (rdmc_ofi_waker_t){ -1, NULL, NULL };
+}
+
+void rdmc_ofi_note_activity(void)
+{
+    double now = rdmc_now_ms();
+
+    __atomic_store(&activity_ms, &now, __ATOMIC_RELAXED);
+}
+
+bool rdmc_ofi_channel_sleeps_on_fd(const rdmc_ofi_channel_t *ch)
+{
+    return ch->ep->wait_fd >= 0;
+}
+
+/* Work within the last SPIN_US (on ep, or anywhere rdmc_ofi_note_activity
+ * heard of)? */
 static bool recently_busy(const rdmc_ofi_ep_t *ep)
 {
-    return (rdmc_now_ms() - ep->last_work_ms) * 1000 < SPIN_US;
+    double elsewhere;
+
+    __atomic_load(&activity_ms, &elsewhere, __ATOMIC_RELAXED);
+    double last = ep->last_work_ms > elsewhere ? ep->last_work_ms : elsewhere;
+
+    return (rdmc_now_ms() - last) * 1000 < SPIN_US;
 }
+
+/* The waker's slice where the endpoint has no fd to poll beside it. */
+#define WAKER_SLICE_US 200
 
 /* Sleep on ep's wait object until it may have work, at most limit_us. */
 static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
@@ -165,14 +208,28 @@ static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
         if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {
-            struct pollfd pfd = { ep->wait_fd, POLLIN, 0 };
+            struct pollfd pfd[2] = { { ep->wait_fd, POLLIN, 0 }, { waker.fd, POLLIN, 0 } };
             struct timespec ts = { limit_us / 1000000, (limit_us % 1000000) * 1000 };
-            (void)ppoll(&pfd, 1, &ts, NULL);
+            nfds_t nfds = 1;
+            if (waker.fd >= 0) {
+                if (waker.arm()) {
+                    waker.disarm();
+                    return;
+                }
+                nfds = 2;
+            }
+            (void)ppoll(pfd, nfds, &ts, NULL);
+            if (nfds == 2) {
+                waker.disarm();
+            }
         }
         return;
     }
     if (limit_us > SLEEP_MAX_US) {
         limit_us = SLEEP_MAX_US;
+    }
+    if (waker.fd >= 0 && limit_us > WAKER_SLICE_US) {
+        limit_us = WAKER_SLICE_US;
     }
     if (ep->doorbell.page != NULL) {
         rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, ep);

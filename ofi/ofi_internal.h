@@ -54,6 +54,7 @@ typedef struct ofi_peer {
 
 typedef struct ofi_quiet_send {
     rdmc_req_t base;
+    struct rdmc_ofi_ep *ep;
     bool used;
     uint8_t data[OFI_QUIET_BYTES];
 } ofi_quiet_send_t;
@@ -75,6 +76,13 @@ struct rdmc_ofi_ep {
     int wait_fd;                   /* -1: the CQ has no wait object */
     unsigned idle_waits;           /* naps since the last completion (no doorbell) */
     double last_work_ms;           /* when progress last found something */
+    /* What can put an entry in the CQ: operations posted on any channel
+     * (and quiet sends), and windows the peers write into with remote CQ
+     * data.  With none, the CQ is read only every IDLE_POLL_MS (tcp's
+     * progress costs a system call per read). */
+    size_t in_flight;
+    unsigned windows;
+    double last_poll_ms;
     rdmc_doorbell_t doorbell;      /* ours; unused when the CQ has an fd */
     size_t inject_limit;
     size_t ordered_write_bytes;

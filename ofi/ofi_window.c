@@ -35,6 +35,7 @@ int rdmc_ofi_window_expose(rdmc_transport_t *tp, void *base, size_t len, void *b
     }
     ch->window_base = base;
     ch->window_len = len;
+    ep->windows++;
     where.addr = (ep->fab->info->domain_attr->mr_mode & FI_MR_VIRT_ADDR) ? (uintptr_t)base : 0;
     where.key = fi_mr_key(ch->window_mr);
     memcpy(blob, &where, sizeof(where));
@@ -101,5 +102,6 @@ void rdmc_ofi_window_close(rdmc_ofi_channel_t *ch)
     if (ch->window_mr != NULL) {
         fi_close(&ch->window_mr->fid);
         ch->window_mr = NULL;
+        ch->ep->windows--;
     }
 }

@@ -68,6 +68,24 @@ int rdmc_ofi_progress(void);
  * timeout_ms; called only after progress found nothing. */
 void rdmc_ofi_wait(int timeout_ms);
 
+/* Another source of work the sleeps must watch (the shared-memory SST's
+ * bell, ofi/shm/): fd turns readable when it has work; arm() is called before
+ * the sleep and returns true when work came in meanwhile (then nobody
+ * sleeps); disarm() after it.  Where the endpoint has no fd to poll (shm's
+ * doorbell), sleeps are cut to short slices instead.  NULL: none. */
+typedef struct rdmc_ofi_waker {
+    int fd;
+    bool (*arm)(void);
+    void (*disarm)(void);
+} rdmc_ofi_waker_t;
+void rdmc_ofi_set_waker(const rdmc_ofi_waker_t *waker);
+/* Progress found work outside the endpoints: keep yielding, not sleeping,
+ * for the usual spell after it. */
+void rdmc_ofi_note_activity(void);
+/* Does the channel's endpoint sleep on a file descriptor (tcp), so that a
+ * waker's fd is watched at once? */
+bool rdmc_ofi_channel_sleeps_on_fd(const rdmc_ofi_channel_t *ch);
+
 /* A channel for a communicator of nranks ranks; its id goes to the peers. */
 int rdmc_ofi_channel_open(rdmc_ofi_ep_t *ep, int nranks, rdmc_ofi_channel_t **ch_p);
 uint32_t rdmc_ofi_channel_id(const rdmc_ofi_channel_t *ch);

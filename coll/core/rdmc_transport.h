@@ -69,7 +69,10 @@ typedef struct rdmc_transport_ops {
     void (*mem_release)(rdmc_transport_t *tp, void *handle);
 
     /* Make [base, base+len) our window, writable by every peer; blob (at most
-     * RDMC_WINDOW_BLOB bytes) tells a peer how to reach it. */
+     * RDMC_WINDOW_BLOB bytes) tells a peer how to reach it.  base and len
+     * are page-aligned and base is the caller's own mapping: a transport
+     * that shares memory (ofi/shm/) may map its memory over it in place,
+     * keeping the contents; the caller's munmap ends both. */
     int (*window_expose)(rdmc_transport_t *tp, void *base, size_t len, void *blob,
                          size_t *blob_len);
     int (*window_attach)(rdmc_transport_t *tp, int peer, const void *blob, size_t blob_len);
@@ -90,6 +93,10 @@ struct rdmc_transport {
      * they were posted (libfabric's FI_ORDER_WAW up to max_order_waw_size);
      * 0: no promise, a write must complete before a dependent one is posted. */
     size_t ordered_write_bytes;
+    /* A write is placed in the peer's window before write() returns and
+     * never fails once the peer is attached (shared memory): no completion
+     * is needed to know it landed, and req may be NULL for any len. */
+    bool immediate_writes;
 };
 
 #endif

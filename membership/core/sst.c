@@ -418,16 +418,20 @@ static int post_write(rdmc_sst_t *sst, int peer, size_t offset, size_t len, bool
     return rc;
 }
 
+/* Placed in posting order, or (immediate_writes) complete when posted,
+ * which is all that force_fence asks for. */
 static bool writes_ordered(const rdmc_sst_t *sst)
 {
-    return !sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes;
+    return sst->p.tp->immediate_writes ||
+           (!sst->p.force_fence && sst->p.tp->ordered_write_bytes >= sst->row_bytes);
 }
 
 /* Injected writes report no failure: with tolerate_peer_errors every write
- * has a completion. */
+ * has a completion, unless writes are placed (or refused) at once (shared
+ * memory), where write() itself says whether the write landed. */
 static bool may_inject(const rdmc_sst_t *sst)
 {
-    return writes_ordered(sst) && !sst->p.tolerate_peer_errors;
+    return writes_ordered(sst) && (!sst->p.tolerate_peer_errors || sst->p.tp->immediate_writes);
 }
 
 /* Bytes of slots [first, first + count) of our row worth writing: all of
@@ -547,11 +551,11 @@ static int push_view(rdmc_sst_t *sst, int peer)
         return 0;
     }
     pp->view_dirty = false;
-    pp->view_inflight = true;
+    pp->view_inflight = !sst->p.tp->immediate_writes;
     pp->view_req.base.complete = on_write_done;
     rc = sst->p.tp->ops->write(sst->p.tp, peer, offset,
                                sizeof(sst_view_header_t) + sst->p.view_bytes, true,
-                               &pp->view_req.base);
+                               pp->view_inflight ? &pp->view_req.base : NULL);
     if (rc != 0) {
         pp->view_dirty = true;
         pp->view_inflight = false;

@@ -124,3 +124,14 @@ rdmc_kill_ranks() {
         fi
     done
 }
+
+# rdmc_verdicts FILE COUNT [WHO]: true when FILE holds COUNT "PASS WHO"
+# verdicts and no "FAIL WHO" (WHO: an extended regex, "rank" by default);
+# leaves the count of passes in rdmc_pass_count.  A verdict may follow
+# other output on its line: Open MPI 5's mpirun forwards a rank's stderr
+# and stdout separately and can glue a message to it.
+rdmc_verdicts() {
+    rdmc_who=${3:-rank}
+    rdmc_pass_count=$(grep -oE "(PASS|FAIL) ($rdmc_who)" "$1" | grep -c '^PASS' || true)
+    ! grep -qE "FAIL ($rdmc_who)" "$1" && [ "$rdmc_pass_count" -eq "$2" ]
+}

@@ -11,9 +11,12 @@
  *   - RDMC_Comm_shrink gives a communicator of the survivors on which the
  *     survivors compare what they saw: one outcome per broadcast, and the
  *     same bytes, at all of them;
- *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on.
+ *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on;
+ *     with --sst shm|provider, MPI_COMM_WORLD's SST was (or was not) in
+ *     shared memory (coll_rdmc_shm_sst_links).
  *
  *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D] [--stop]
+ *            [--sst shm|provider]
  *
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
  * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
@@ -354,7 +357,7 @@ static void check_view(int timeout_ms, const char *dir)
 int main(int argc, char **argv)
 {
     int count = 30, kill_at = 10, timeout_ms = 1000;
-    const char *dir = ".";
+    const char *dir = ".", *sst = NULL;
     uint8_t *buf;
 
     MPI_Init(&argc, &argv);
@@ -374,6 +377,8 @@ int main(int argc, char **argv)
             dir = argv[++a];
         } else if (strcmp(argv[a], "--stop") == 0) {
             stop_victims = true;
+        } else if (strcmp(argv[a], "--sst") == 0 && a + 1 < argc) {
+            sst = argv[++a];
         }
     }
     if (count > MAX_COUNT || kill_at >= count || nvictims == 0) {
@@ -386,6 +391,8 @@ int main(int argc, char **argv)
     }
     buf = malloc((size_t)sizes[4]);
     rank_pid_write(dir, rank);
+    /* MPI_T counts from a handle's allocation (rdmc_pvars.c): before the link. */
+    long long shm_links_before = rdmc_pvar_read("coll_rdmc_shm_sst_links");
     /* Sets rdmc up on the communicator (collective), then the callback. */
     int active = 0;
     if (RDMC_Comm_active(MPI_COMM_WORLD, &active) != MPI_SUCCESS || !active ||
@@ -393,6 +400,15 @@ int main(int argc, char **argv)
         fail("rdmc is not active on MPI_COMM_WORLD");
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    /* MPI_COMM_WORLD is linked now: its SST is where --sst says. */
+    if (sst != NULL) {
+        long long shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links") - shm_links_before;
+        bool want_shm = strcmp(sst, "shm") == 0;
+        if ((shm_links >= 1) != want_shm) {
+            fail("MPI_T says %lld link(s) with the SST in shared memory, want %s", shm_links,
+                 want_shm ? "MPI_COMM_WORLD's" : "none");
+        }
+    }
     long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
     long long barriers = rdmc_pvar_read("coll_rdmc_barriers");
     long long fallbacks = rdmc_pvar_read("coll_rdmc_fallbacks");

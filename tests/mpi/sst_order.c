@@ -6,12 +6,16 @@
  * byte or a malformed slot.  MPI only exchanges the addresses; every byte
  * of the test moves through ofi/ and membership/sst.c.
  *
- *   sst_order PROVIDER DOMAIN [MESSAGES] [fence]
+ *   sst_order PROVIDER DOMAIN [MESSAGES] [fence|shm_window]
+ *
+ * shm_window: the SST's window in shared memory (ofi/shm/), the provider only
+ * carrying the set-up; every byte then moves as stores into mapped rows.
  *
  * Bounded: MESSAGES (default 20000) and 60 s; each rank prints its verdict.
  */
 #include <mpi.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +43,16 @@ int main(int argc, char **argv)
     int rank, n, failures = 0, all_failures = 0;
     uint64_t messages = argc > 3 ? strtoull(argv[3], NULL, 10) : 20000, next = 0;
     rdmc_ofi_request_t req = { argc > 1 ? argv[1] : "tcp", argc > 2 ? argv[2] : "lo", false };
-    sst_world_t world;
+    sst_world_t world = { .use_shm_window = argc > 4 && strcmp(argv[4], "shm_window") == 0 };
     rdmc_sst_t *sst;
     const char *why;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &n);
-    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD, argc > 4, 0, false };
+    rdmc_sst_params_t params = { NULL, 0, 0, SLOTS, PAYLOAD,
+                                 argc > 4 && strcmp(argv[4], "fence") == 0, 0,
+                                 world.use_shm_window /* as under failure handling */ };
     why = sst_world_open(&req, &params, &world);
     if (why != NULL) {
         printf("sst_order rank %d: provider %s: %s\n", rank, req.provider, why);
@@ -102,6 +108,9 @@ int main(int argc, char **argv)
             printf("FAIL sst_order rank %d: a write failed\n", rank);
             failures++;
         }
+        if (world.use_shm_window) {
+            sched_yield();   /* stores make no system call: let the other ranks run */
+        }
     }
     if (failures == 0 && next < messages) {
         printf("FAIL sst_order rank %d: only %llu of %llu messages in %.0f s\n", rank,
@@ -116,7 +125,8 @@ int main(int argc, char **argv)
     MPI_Allreduce(&failures, &all_failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
         printf("sst_order: %llu guarded messages over %s to %d readers, %llu writes: %s\n",
-               (unsigned long long)messages, rdmc_ofi_fabric_provider(world.fab), n - 1,
+               (unsigned long long)messages,
+               world.use_shm_window ? "shared memory" : rdmc_ofi_fabric_provider(world.fab), n - 1,
                (unsigned long long)rdmc_sst_writes(sst), all_failures ? "FAILED" : "OK");
     }
     sst_world_close(&world);

@@ -31,6 +31,13 @@ const char *sst_world_open(const rdmc_ofi_request_t *req, rdmc_sst_params_t *par
     }
     w->tp = rdmc_ofi_channel_transport(w->channel);
     params->tp = w->tp;
+    if (w->use_shm_window) {
+        if (rdmc_shm_window_open(n, rank, &w->shm_window) != 0) {
+            free(all);
+            return "no shared-memory window";
+        }
+        params->tp = rdmc_shm_window_transport(w->shm_window);
+    }
     params->n = n;
     params->me = rank;
     len = sizeof(mine.addr);
@@ -60,6 +67,8 @@ void sst_world_close(sst_world_t *w)
 {
     rdmc_ofi_close_endpoints();
     rdmc_ofi_channel_close(w->channel);
+    rdmc_shm_window_close(w->shm_window);
     rdmc_sst_destroy(w->sst);
     rdmc_ofi_finalize();
+    rdmc_shm_finalize();
 }

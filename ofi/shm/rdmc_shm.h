@@ -1,0 +1,61 @@
+/*
+ * ofi/shm/: the SST's window in shared memory, for communicators whose ranks
+ * all run on one node (no libfabric, no locks).
+ *
+ * Each rank's copy of the table lives in a memfd of its own.  A peer maps
+ * it by opening /proc/<pid>/fd/<fd> (the 16-byte blob names pid, fd and a
+ * random cookie the segment's header repeats), so no name is ever created
+ * in /dev/shm or anywhere else: the memory goes when the last process that
+ * maps it exits or unmaps it, SIGKILL included.  A write is a copy of our
+ * bytes into the peer's mapped copy of our row, so nothing is held between
+ * two writes, and a dead peer's segment stays mapped (and writable, to no
+ * effect) until the link closes.
+ *
+ * Wake-ups go through the process's bell: a shared page (rings, sleeping)
+ * and a pipe, reopened by the peers through /proc too.  A notifying write
+ * bumps the target's rings and writes a byte into its pipe only when the
+ * target announced that it sleeps; the sleeper polls the pipe beside its
+ * endpoint's completion fd.
+ *
+ *   shm_segment.c  memfd segments and how a peer opens them
+ *   shm_bell.c     the process's bell, and the peers' bells we ring
+ *   shm_window.c   the window as an rdmc_transport_t (window ops only)
+ */
+#ifndef RDMC_SHM_H
+#define RDMC_SHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coll/core/rdmc_transport.h"
+
+typedef struct rdmc_shm_window rdmc_shm_window_t;
+
+/* A window for member `me` of n.  Its transport implements window_expose,
+ * window_attach and write; writes are placed when write() returns
+ * (immediate_writes), in order, and never fail once the peer is attached. */
+int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p);
+rdmc_transport_t *rdmc_shm_window_transport(rdmc_shm_window_t *w);
+/* Peers whose segment could not be opened because their process is gone
+ * (attach succeeded; writes to them fail with -ECONNRESET). */
+int rdmc_shm_window_unreachable(const rdmc_shm_window_t *w);
+/* Unmaps the peers' segments; the table itself is the caller's (it was
+ * remapped in place by window_expose and goes with the caller's munmap). */
+void rdmc_shm_window_close(rdmc_shm_window_t *w);
+
+/* The process's bell (created with the first window).  fd turns readable
+ * when a peer rings while we sleep; -1 when there is no bell. */
+int rdmc_shm_bell_fd(void);
+/* At the start of each progress pass: rings before this are its work. */
+void rdmc_shm_bell_mark(void);
+/* About to sleep: announce it; true when a ring came since the last mark
+ * (then do not sleep, and disarm). */
+bool rdmc_shm_bell_arm(void);
+void rdmc_shm_bell_disarm(void);
+/* Rings this process received (for tests). */
+uint64_t rdmc_shm_bell_rings(void);
+/* Close the bell and every peer bell (after the last window closed). */
+void rdmc_shm_finalize(void);
+
+#endif
