@@ -125,13 +125,17 @@ int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm);
  * so does comm's view callback, which is called once, before admit
  * returns, for the new communicator's first view with who joined.
  * Joiners that fail the handshake are refused and never seen by the
- * members.  RDMC_ERR_PROC_FAILED if the member that opened the group has
- * failed (close, then open again).
+ * members.  It starts with a barrier on comm, so that a member that failed
+ * before the call is out of the view first.  If the leader that opened the
+ * group has failed, the view's new leader (its lowest rank) opens it again
+ * under the same name; joiners waiting on the old one look again.
  *
  * RDMC_Comm_join: the joiner's side; returns the communicator admit gives.
  * RDMC_ERR_ACCESS: no or a readable token file, no group of that name, a
  * wrong secret, or a peer that cannot prove it holds the secret;
- * MPI_ERR_PORT: the group cannot be reached; MPI_ERR_OTHER: not admitted
+ * MPI_ERR_PORT: the group could not be reached within rdmc_timeout_ms
+ * (while its leader cannot be reached or hangs up before its verdict, the
+ * joiner looks the name up again every 100 ms); MPI_ERR_OTHER: not admitted
  * within rdmc_timeout_ms, or different coll_rdmc settings;
  * RDMC_ERR_NOT_ACTIVE: coll/rdmc is not loaded in this process.
  *
@@ -139,9 +143,11 @@ int RDMC_Comm_shrink(MPI_Comm comm, MPI_Comm *newcomm);
  * closed (or freed) the communicator holding the opening, the name is
  * unpublished and joiners can no longer reach the group.
  *
- * Limit: Open MPI's MPI_Comm_accept cannot time out.  The members enter it
+ * Limits: Open MPI's MPI_Comm_accept cannot time out.  The members enter it
  * only after the admitted joiner said it is connecting; a joiner killed in
- * that instant leaves them waiting. */
+ * that instant leaves them waiting.  A member that fails during an
+ * admission (after its opening barrier) can leave the others in Open MPI's
+ * communicator creation or accept, which do not survive failures. */
 int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info info);
 int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms, MPI_Comm *newcomm);
 int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm *newcomm);

@@ -70,12 +70,13 @@ typedef enum { STEP_ACCEPT = 1, STEP_DONE = 2 } step_t;
 
 /* An open group, on every member's communicator (moved to the one
  * RDMC_Comm_admit gives).  Only the leader holds a socket, a port and a
- * published name. */
+ * published name; when it fails, the next view's leader opens them. */
 typedef struct opening {
     int refs;                          /* communicators holding it */
     char name[RDMC_JOIN_NAME_MAX];
     rdmc_token_t token;
     bool leader;
+    char host[256];                    /* rdmc_host, "" for the host name */
     int listen_fd;                     /* leader: -1 once closed */
     char port[MPI_MAX_PORT_NAME];      /* leader: "" if none */
     char published[300];               /* leader: "host:port", "" if not published */
@@ -402,8 +403,9 @@ static int finish(MPI_Comm comm, uint64_t view_id, opening_t *o)
 
 /* ---- the API ------------------------------------------------------------ */
 
-/* The leader's part of opening: socket, port, published name. */
-static int open_doors(opening_t *o, MPI_Info info)
+/* The leader's part of opening: socket, port, published name (a name a
+ * failed leader published is overwritten). */
+static int open_doors(opening_t *o)
 {
     char host[256] = "";
     int port, rc;
@@ -413,7 +415,9 @@ static int open_doors(opening_t *o, MPI_Info info)
         say("cannot listen for joiners: %s", strerror(-rc));
         return MPI_ERR_OTHER;
     }
-    if (!info_get(info, "rdmc_host", host, sizeof(host)) && gethostname(host, sizeof(host)) != 0) {
+    if (o->host[0] != '\0') {
+        snprintf(host, sizeof(host), "%s", o->host);
+    } else if (gethostname(host, sizeof(host)) != 0) {
         snprintf(host, sizeof(host), "localhost");
     }
     snprintf(o->published, sizeof(o->published), "%s:%d", host, port);
@@ -424,6 +428,12 @@ static int open_doors(opening_t *o, MPI_Info info)
     if (rc != MPI_SUCCESS) {
         say("cannot publish group %s (" RENDEZVOUS_HINT ")", o->name);
         o->published[0] = '\0';
+        if (o->port[0] != '\0') {
+            (void)PMPI_Close_port(o->port);
+            o->port[0] = '\0';
+        }
+        close(o->listen_fd);
+        o->listen_fd = -1;
     }
     return rc;
 }
@@ -458,9 +468,10 @@ RDMC_VISIBLE int RDMC_Comm_open(MPI_Comm comm, const char *group_name, MPI_Info 
     snprintf(o->name, sizeof(o->name), "%s", group_name);
     PMPI_Comm_rank(members, &rank);
     o->leader = rank == 0;
+    (void)info_get(info, "rdmc_host", o->host, sizeof(o->host));
     rc = load_token(info, &o->token);
     if (rc == MPI_SUCCESS && o->leader) {
-        rc = open_doors(o, info);
+        rc = open_doors(o);
     }
     rc = agree(members, rc, MPI_ERR_OTHER);
     if (rc == MPI_SUCCESS) {
@@ -524,16 +535,27 @@ RDMC_VISIBLE int RDMC_Comm_admit(MPI_Comm comm, int max_joiners, int timeout_ms,
         say("RDMC_Comm_admit: the group is not open (call RDMC_Comm_open first)");
         return MPI_ERR_ARG;
     }
-    rc = view_members(comm, &joined, &view_id);
+    /* A barrier on comm (rdmc's, which waits out view changes) first: a
+     * member that failed before the call is out of the view before the
+     * members make their communicator, which Open MPI would wait on. */
+    rc = PMPI_Barrier(comm);
+    if (rc == MPI_SUCCESS) {
+        rc = view_members(comm, &joined, &view_id);
+    }
     if (rc != MPI_SUCCESS) {
         return rc;
     }
-    /* The view's lowest rank must be the member that opened the doors. */
+    /* The view's lowest rank leads: if the leader that opened the doors
+     * has failed, it opens them again. */
     PMPI_Comm_rank(joined, &rank);
-    rc = agree(joined, (rank == 0) == o->leader ? MPI_SUCCESS : rdmc_error_code(RDMC_PROC_FAILED),
-               rdmc_error_code(RDMC_PROC_FAILED));
+    bool takes_over = rank == 0 && !o->leader;
+    rc = agree(joined, takes_over ? open_doors(o) : MPI_SUCCESS, MPI_ERR_OTHER);
+    if (takes_over && rc == MPI_SUCCESS) {
+        say("group %s: its leader has failed; this member leads it now", o->name);
+        o->leader = true;
+    }
     if (rc != MPI_SUCCESS) {
-        say("group %s: the member that opened it has failed; close and open it again", o->name);
+        say("group %s: cannot admit without a leader", o->name);
     } else if (o->leader) {
         rc = lead(o, &joined, max_joiners, rdmc_now_ms() + timeout_ms, view_id + 1);
     } else {
@@ -571,6 +593,9 @@ static int refused(const char *name, const rdmc_join_msg_t *verdict, const char 
     }
 }
 
+/* handshake(): the leader went away before its verdict; look again. */
+enum { JOIN_RETRY = -1 };
+
 /* The joiner's handshake on fd; on success *verdict_p says where to
  * connect. */
 static int handshake(int fd, const char *name, const rdmc_token_t *token, double deadline_ms,
@@ -585,6 +610,9 @@ static int handshake(int fd, const char *name, const rdmc_token_t *token, double
         say("group %s did not admit us in time (info key rdmc_timeout_ms)", name);
         return MPI_ERR_OTHER;
     }
+    if (rc == -ECONNRESET) {
+        return JOIN_RETRY;
+    }
     if (rc != 0 || strcmp(challenge.group, name) != 0) {
         say("group %s: the other side does not speak for it", name);
         return rdmc_error_code(RDMC_ACCESS);
@@ -598,6 +626,9 @@ static int handshake(int fd, const char *name, const rdmc_token_t *token, double
     rc = send_msg(fd, &answer, deadline_ms);
     if (rc == 0) {
         rc = recv_msg(fd, RDMC_JOIN_VERDICT, &verdict, deadline_ms);
+    }
+    if (rc == -ECONNRESET) {
+        return JOIN_RETRY;
     }
     if (rc != 0) {
         say("group %s: the handshake broke off (%s)", name, strerror(-rc));
@@ -640,14 +671,48 @@ static int find_group(const char *name, char *host, size_t host_len, int *port_p
     return MPI_SUCCESS;
 }
 
+/* Find the group's leader and pass its handshake before deadline_ms; on
+ * success *fd_p is the connection.  While the leader cannot be reached or
+ * hangs up before its verdict (it failed, and the next view's leader has
+ * yet to open the doors again), look the name up again. */
+static int reach_group(const char *name, const rdmc_token_t *token, double deadline_ms,
+                       rdmc_join_msg_t *verdict_p, int *fd_p)
+{
+    const struct timespec nap = { 0, 100000000 };   /* 100 ms */
+
+    for (;;) {
+        char host[256];
+        int port = 0, err = 0, rc = find_group(name, host, sizeof(host), &port);
+
+        if (rc != MPI_SUCCESS) {
+            return rc;
+        }
+        err = rdmc_join_connect(host, port, deadline_ms, fd_p);
+        if (err == 0) {
+            rc = handshake(*fd_p, name, token, deadline_ms, verdict_p);
+            if (rc != JOIN_RETRY) {
+                return rc;
+            }
+            close(*fd_p);
+            *fd_p = -1;
+        }
+        if (rdmc_now_ms() + 100 > deadline_ms) {
+            say("cannot reach group %s: %s", name,
+                err != 0 ? strerror(-err) : "its leader hung up before admitting us");
+            return MPI_ERR_PORT;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
 RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm *newcomm)
 {
-    char settings[RDMC_JOIN_SETTINGS_MAX], host[256], value[32];
+    char settings[RDMC_JOIN_SETTINGS_MAX], value[32];
     rdmc_join_msg_t verdict;
     MPI_Comm inter, joined;
     double timeout_ms = DEFAULT_JOIN_TIMEOUT_MS;
     opening_t *o;
-    int rc, port = 0, fd = -1;
+    int rc, fd = -1;
 
     if (!valid_name(group_name) || newcomm == NULL) {
         return MPI_ERR_ARG;
@@ -669,17 +734,7 @@ RDMC_VISIBLE int RDMC_Comm_join(const char *group_name, MPI_Info info, MPI_Comm 
     snprintf(o->name, sizeof(o->name), "%s", group_name);
     rc = load_token(info, &o->token);
     if (rc == MPI_SUCCESS) {
-        rc = find_group(group_name, host, sizeof(host), &port);
-    }
-    if (rc == MPI_SUCCESS) {
-        double deadline = rdmc_now_ms() + timeout_ms;
-        int err = rdmc_join_connect(host, port, deadline, &fd);
-        if (err != 0) {
-            say("cannot reach group %s: %s", group_name, strerror(-err));
-            rc = MPI_ERR_PORT;
-        } else {
-            rc = handshake(fd, group_name, &o->token, deadline, &verdict);
-        }
+        rc = reach_group(group_name, &o->token, rdmc_now_ms() + timeout_ms, &verdict, &fd);
     }
     if (rc == MPI_SUCCESS) {
         rc = PMPI_Comm_connect(verdict.port, MPI_INFO_NULL, 0, MPI_COMM_SELF, &inter);

@@ -135,3 +135,53 @@ rdmc_verdicts() {
     rdmc_pass_count=$(grep -oE "(PASS|FAIL) ($rdmc_who)" "$1" | grep -c '^PASS' || true)
     ! grep -qE "FAIL ($rdmc_who)" "$1" && [ "$rdmc_pass_count" -eq "$2" ]
 }
+
+# rdmc_name_service_start DIR: the name service that separately started
+# mpiruns share for joins, in the background: an ompi-server, or under
+# Open MPI 5 (no ompi-server) a PRRTE DVM, in whose jobs
+# MPI_Publish_name/MPI_Lookup_name and connect/accept work across jobs.
+# Its URI goes to DIR/uri; sets rdmc_server_pid and RDMC_SERVER (the
+# mpirun options that reach it).  False, after what it printed, if it did
+# not start.
+rdmc_name_service_start() {
+    if [ "${RDMC_OMPI_MAJOR:-4}" -ge 5 ]; then
+        mkdir -p "$1/prte"
+        TMPDIR="$1/prte" prte --no-ready-msg --allow-run-as-root \
+            --report-uri "$1/uri" </dev/null >"$1/server" 2>&1 &
+        rdmc_server_pid=$!
+        # Open MPI 5.0.7's sm BTL does not reach a process of another job
+        # ("unable to reach each other", host "unknown"): the joined
+        # communicators' traffic needs btl/tcp, which leaves loopback out
+        # unless told.
+        RDMC_SERVER="--dvm file:$1/uri --mca btl_tcp_if_include lo"
+    else
+        ompi-server --no-daemonize -r "$1/uri" >"$1/server" 2>&1 &
+        rdmc_server_pid=$!
+        RDMC_SERVER="--ompi-server file:$1/uri"
+    fi
+    for rdmc_i in $(seq 1 100); do
+        [ -s "$1/uri" ] && return 0
+        kill -0 "$rdmc_server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "the name service did not start (${RDMC_SERVER%% *}) in $rdmc_i tries:"
+    cat "$1/server"
+    return 1
+}
+
+# rdmc_name_service_stop DIR: pterm stops a DVM with its jobs; then the
+# process itself, bounded.
+rdmc_name_service_stop() {
+    if [ "${RDMC_OMPI_MAJOR:-4}" -ge 5 ] && [ -s "$1/uri" ]; then
+        rdmc_pterm=$(command -v pterm || command -v pterm.openmpi || true)
+        if [ -n "$rdmc_pterm" ]; then
+            timeout 20 "$rdmc_pterm" --dvm-uri "file:$1/uri" >/dev/null 2>&1 || true
+        fi
+    fi
+    kill "$rdmc_server_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$rdmc_server_pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$rdmc_server_pid" 2>/dev/null || true
+}

@@ -6,15 +6,16 @@
  * mpirun's exit code says nothing here.
  *
  *   join --role member --group NAME --token FILE --dir DIR --admits 1,3
- *        [--kill RANK]
+ *        [--kill RANK [--kill-after-ms T]]
  *     The group (MPI_COMM_WORLD): opens, then for each number k in
  *     --admits admits k joiners, each time checking the new communicator
  *     (size, old members first, view id continuing) and broadcasting on it
  *     from every root (1 MiB and 1 KiB, bytes checked, through rdmc).
  *     Between admissions it broadcasts on the old communicator too: refused
  *     joiners leave the group as it was.  --kill RANK: that member dies
- *     right after the group opened, and the survivors admit its
- *     replacement.
+ *     right after the group opened (T ms after), and the survivors admit
+ *     its replacement; rank 0, the leader that opened the group, too: the
+ *     next one opens it again.  Each member writes DIR/rank.R (its pid).
  *   join --role joiner --group NAME --token FILE --joined-at K --admits 1,3
  *     Joins during admission K (0-based), then takes part in the rest.
  *     Prints the time from its call to its first broadcast.
@@ -38,13 +39,14 @@
 #include "coll/core/rdmc_clock.h"
 #include "membership/join_socket.h"
 #include "membership/rdmc.h"
+#include "rank_pid.h"
 #include "rdmc_pvars.h"
 
 enum { MAX_ADMITS = 8, BIG = 1 << 20, SMALL = 1024, ADMIT_TIMEOUT_MS = 60000 };
 
 static struct {
     const char *role, *group, *token, *dir, *expect;
-    int admits[MAX_ADMITS], nadmits, joined_at, kill;
+    int admits[MAX_ADMITS], nadmits, joined_at, kill, kill_after_ms;
 } opt = { .role = "member", .expect = "ok", .joined_at = -1, .kill = -1 };
 
 static int failures;
@@ -79,6 +81,8 @@ static void parse(int argc, char **argv)
             opt.joined_at = atoi(v);
         } else if (strcmp(k, "--kill") == 0) {
             opt.kill = atoi(v);
+        } else if (strcmp(k, "--kill-after-ms") == 0) {
+            opt.kill_after_ms = atoi(v);
         } else if (strcmp(k, "--admits") == 0) {
             for (char *s = argv[i + 1]; *s != '\0' && opt.nadmits < MAX_ADMITS;) {
                 opt.admits[opt.nadmits++] = (int)strtol(s, &s, 10);
@@ -194,11 +198,27 @@ static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group
     MPI_Group_size(left, &heard.left);
 }
 
-/* Tell the driver that admission k is done (-1: the group is open). */
-static void mark(int k)
+/* Tell the driver that admission k is done (-1: the group is open): the
+ * view's lowest member (the group's leader) does. */
+static void mark(MPI_Comm comm, int k)
 {
+    MPI_Group members, group;
+    uint64_t view;
     char path[512];
     FILE *f;
+    int first = 0, lowest = -1, rank;
+
+    if (opt.dir == NULL || RDMC_Comm_get_view(comm, &view, &members) != MPI_SUCCESS) {
+        return;
+    }
+    MPI_Comm_group(comm, &group);
+    MPI_Group_translate_ranks(members, 1, &first, group, &lowest);
+    MPI_Group_free(&group);
+    MPI_Group_free(&members);
+    MPI_Comm_rank(comm, &rank);
+    if (rank != lowest) {
+        return;
+    }
 
     snprintf(path, sizeof(path), "%s/%s%d", opt.dir, k < 0 ? "open" : "admitted.", k < 0 ? 0 : k);
     f = fopen(path, "w");
@@ -227,9 +247,7 @@ static void admit(MPI_Comm *comm, int k)
         return;
     }
     printf("%s: admitted %d in %.0f ms\n", where, opt.admits[k], rdmc_now_ms() - t0);
-    if (old_rank == 0 && opt.dir != NULL) {
-        mark(k);   /* the driver starts the next joiners now */
-    }
+    mark(*comm, k);   /* the driver starts the next joiners now */
     MPI_Comm_size(next, &size);
     MPI_Comm_rank(next, &rank);
     CHECK(size == old_live + opt.admits[k], "new size %d, expected %d + %d", size, old_live,
@@ -259,6 +277,9 @@ static int run_member(void)
 
     MPI_Comm_rank(comm, &rank);
     snprintf(where, sizeof(where), "member %d", rank);
+    if (opt.dir != NULL) {
+        rank_pid_write(opt.dir, rank);   /* for a driver that pauses members */
+    }
     rc = RDMC_Comm_active(comm, &flag);
     CHECK(rc == MPI_SUCCESS && flag, "rdmc not active on MPI_COMM_WORLD");
     rc = RDMC_Comm_open(comm, opt.group, info);
@@ -267,7 +288,9 @@ static int run_member(void)
     if (rc != MPI_SUCCESS) {
         return 1;
     }
+    mark(comm, -1);   /* the driver may start joiners now: they wait to be admitted */
     if (rank == opt.kill) {
+        usleep((useconds_t)opt.kill_after_ms * 1000);
         raise(SIGKILL);
     }
     if (opt.kill >= 0) {
@@ -277,9 +300,6 @@ static int run_member(void)
         CHECK(view_of(comm) == 1, "view %llu after the kill", (unsigned long long)view_of(comm));
     }
     broadcast_round(comm, "before admitting");
-    if (rank == 0 && opt.dir != NULL) {
-        mark(-1);   /* the driver starts joiners now */
-    }
     for (int k = 0; k < opt.nadmits; k++) {
         admit(&comm, k);
     }
