@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rdmc_log.h"
+
 static uint64_t bit(int r)
 {
     return UINT64_C(1) << r;
@@ -69,9 +71,15 @@ static uint64_t detect(rdmc_gm_t *gm, double now_ms)
         beats[m] = rdmc_sst_get(gm->sst, m, RDMC_SST_HEARTBEAT);
     }
     newly = rdmc_fd_observe(&gm->fd, beats, now_ms);
+    for (uint64_t set = newly & gm->members; set != 0; set &= set - 1) {
+        int m = __builtin_ctzll(set);
+        rdmc_log(1, "member %d suspects %d: no heartbeat for %.0f ms", gm->me, m,
+                 now_ms - gm->fd.moved_ms[m]);
+    }
     for (int m = 0; m < gm->n; m++) {
-        if (rdmc_sst_peer_failed(gm->sst, m)) {
-            newly |= rdmc_fd_report_error(&gm->fd, m);
+        if (rdmc_sst_peer_failed(gm->sst, m) && rdmc_fd_report_error(&gm->fd, m) != 0) {
+            rdmc_log(1, "member %d suspects %d: its SST window failed", gm->me, m);
+            newly |= bit(m);
         }
     }
     return newly & gm->members;
@@ -96,6 +104,7 @@ void rdmc_gm_peer_error(rdmc_gm_t *gm, int peer)
 {
     if (peer >= 0 && peer < gm->n && (gm->members & bit(peer)) &&
         rdmc_fd_report_error(&gm->fd, peer) != 0) {
+        rdmc_log(1, "member %d suspects %d: a transfer with it failed", gm->me, peer);
         rdmc_vc_suspect(&gm->vc, gm->rows, peer);
     }
 }
