@@ -668,7 +668,7 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
         s->p.window = 1;
     }
     s->last_event_ms = stream_now(s);
-    s->next_heartbeat_ms = s->last_event_ms + s->p.heartbeat_ms;
+    s->next_heartbeat_ms = s->last_event_ms;   /* the first beat says we have started */
     s->predicates[0] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, small_arrived,
                                               on_small_arrived, s);
     s->predicates[1] = rdmc_sst_predicate_add(s->p.sst, RDMC_SST_RECURRENT, slot_freed,
@@ -782,6 +782,10 @@ static void heartbeat(rdmc_stream_t *s, double now)
     if (now < s->next_heartbeat_ms ||
         rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING) {
         return;
+    }
+    if (now - s->next_heartbeat_ms > 4.0 * s->p.heartbeat_ms) {
+        rdmc_log(1, "rank %u: heartbeat %.0f ms late (no progress pass ran meanwhile)",
+                 s->p.rank, now - s->next_heartbeat_ms);
     }
     rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
                  rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1, RDMC_SST_PUSH);

@@ -21,6 +21,13 @@ int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms)
     return 0;
 }
 
+/* How long member m may stay silent. */
+static double allowed_ms(const rdmc_fd_t *fd, int m)
+{
+    return fd->heard & (UINT64_C(1) << m) ? fd->timeout_ms
+                                           : fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
+}
+
 static bool watched(const rdmc_fd_t *fd, int m)
 {
     return m != fd->me && !(fd->suspected & (UINT64_C(1) << m)) &&
@@ -43,7 +50,8 @@ uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
         if (beats[m] != fd->beat[m]) {
             fd->beat[m] = beats[m];
             fd->moved_ms[m] = now_ms;
-        } else if (now_ms - fd->moved_ms[m] >= fd->timeout_ms) {
+            fd->heard |= UINT64_C(1) << m;
+        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m)) {
             fresh |= UINT64_C(1) << m;
         }
     }
@@ -71,8 +79,8 @@ double rdmc_fd_next_deadline_ms(const rdmc_fd_t *fd)
     double next = 1e300;
 
     for (int m = 0; m < fd->n; m++) {
-        if (watched(fd, m) && fd->moved_ms[m] + fd->timeout_ms < next) {
-            next = fd->moved_ms[m] + fd->timeout_ms;
+        if (watched(fd, m) && fd->moved_ms[m] + allowed_ms(fd, m) < next) {
+            next = fd->moved_ms[m] + allowed_ms(fd, m);
         }
     }
     return next;

@@ -14,6 +14,11 @@
  * them when the target polls), so a member waking from a long stop would
  * otherwise find every cell unchanged and accuse every live peer.
  *
+ * A member not heard from yet (its cell never moved since this member
+ * started watching) gets RDMC_FD_FIRST_BEAT_FACTOR timeouts: members
+ * finish setting a communicator up at different moments, and one that is
+ * stopped or starved then has not started beating, though it lives.
+ *
  * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
  */
 #ifndef RDMC_FAILURE_DETECTOR_H
@@ -23,6 +28,7 @@
 #include <stdint.h>
 
 #define RDMC_FD_MAX_MEMBERS 64
+#define RDMC_FD_FIRST_BEAT_FACTOR 10
 
 typedef struct rdmc_fd {
     int n, me;
@@ -32,6 +38,7 @@ typedef struct rdmc_fd {
                                                 * this member's own stalls) */
     double observed_ms;                        /* the last observation */
     uint64_t suspected;                        /* bit m: member m is suspected */
+    uint64_t heard;                            /* bit m: m's cell has moved */
 } rdmc_fd_t;
 
 /* Returns 0, or -EINVAL for n out of 1..RDMC_FD_MAX_MEMBERS or me out of

@@ -7,16 +7,21 @@
 #include <stdio.h>
 #include <unistd.h>
 
+/* Written aside and renamed: a script that sees DIR/rank.R reads a whole
+ * pid, never the empty file fopen has just made. */
 static inline void rank_pid_write(const char *dir, int rank)
 {
-    char path[512];
+    char path[512], aside[520];
     FILE *f;
 
     snprintf(path, sizeof(path), "%s/rank.%d", dir, rank);
-    f = fopen(path, "w");
+    snprintf(aside, sizeof(aside), "%s.tmp", path);
+    f = fopen(aside, "w");
     if (f != NULL) {
         fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
+        if (fclose(f) == 0) {
+            (void)rename(aside, path);
+        }
     }
 }
 

@@ -15,7 +15,8 @@
 
 #define BIT(m) (UINT64_C(1) << (m))
 
-/* Member 2 of 4 stops beating at t = 0; the others beat every 10 ms. */
+/* Member 2 of 4 beats once, at t = 10, and then stops; the others beat
+ * every 10 ms. */
 static void test_silence_is_suspected_at_the_timeout(void **state)
 {
     rdmc_fd_t fd;
@@ -25,11 +26,12 @@ static void test_silence_is_suspected_at_the_timeout(void **state)
     assert_int_equal(rdmc_fd_init(&fd, 4, 0, 100, 0), 0);
     for (int t = 10; t <= 300; t += 10) {
         beats[1]++;
+        beats[2] += t == 10;
         beats[3]++;
         uint64_t fresh = rdmc_fd_observe(&fd, beats, t);
-        if (t < 100) {
+        if (t < 110) {
             assert_int_equal(fresh, 0);
-        } else if (t == 100) {
+        } else if (t == 110) {
             assert_int_equal(fresh, BIT(2));   /* exactly once, at the timeout */
         } else {
             assert_int_equal(fresh, 0);
@@ -38,6 +40,34 @@ static void test_silence_is_suspected_at_the_timeout(void **state)
     }
     assert_int_equal(seen, BIT(2));
     assert_int_equal(fd.suspected, BIT(2));
+}
+
+/* A member whose cell never moved (still setting the communicator up, or
+ * stopped before its first beat) gets RDMC_FD_FIRST_BEAT_FACTOR timeouts;
+ * once heard from, the timeout.  One that never beats is suspected then. */
+static void test_a_member_not_heard_from_gets_longer(void **state)
+{
+    const int factor = RDMC_FD_FIRST_BEAT_FACTOR;
+    rdmc_fd_t fd;
+    uint64_t beats[3] = { 0, 0, 0 };
+
+    (void)state;
+    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 100.0 * factor);
+    /* Member 1 starts beating at 100 * factor - 10, member 2 never. */
+    for (int t = 10; t < 100 * factor; t += 10) {
+        beats[1] += t >= 100 * factor - 10;
+        assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
+    }
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 100 * factor), BIT(2));
+    /* Heard from now (last at 100 * factor - 10): silence is judged at the
+     * plain timeout. */
+    int t = 100 * factor + 10;
+    while (rdmc_fd_observe(&fd, beats, t) == 0 && t < 100 * factor + 500) {
+        t += 10;
+    }
+    assert_int_equal(t, 100 * factor + 90);
+    assert_int_equal(fd.suspected, BIT(1) | BIT(2));
 }
 
 /* Beating slowly but within the timeout is never a failure, however long. */
@@ -71,6 +101,7 @@ static void test_a_stopped_observer_accuses_nobody(void **state)
     assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
     for (; t <= 50; t += 10) {
         beats[1]++;
+        beats[2] += t == 0;   /* heard from once, then silent */
         assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
     }
     t = 2050;                                              /* woken up: stale table */
@@ -132,14 +163,16 @@ static void test_bad_arguments_and_deadline(void **state)
     assert_int_equal(rdmc_fd_init(&fd, RDMC_FD_MAX_MEMBERS + 1, 0, 10, 0), -EINVAL);
     assert_int_equal(rdmc_fd_init(&fd, 3, 3, 10, 0), -EINVAL);
     assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 5), 0);
-    assert_true(rdmc_fd_next_deadline_ms(&fd) == 105);
-    beats[1] = 1;
-    rdmc_fd_observe(&fd, beats, 28);   /* member 1 moved at 28, member 2 not since 5 */
-    assert_true(rdmc_fd_next_deadline_ms(&fd) == 105);
-    for (int t = 45; t < 105; t += 20) {   /* observed often: no stall */
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 5 + 100.0 * RDMC_FD_FIRST_BEAT_FACTOR);
+    beats[1] = beats[2] = 1;
+    rdmc_fd_observe(&fd, beats, 10);   /* both heard from at 10 */
+    beats[1] = 2;
+    rdmc_fd_observe(&fd, beats, 28);   /* member 1 moved at 28, member 2 not since 10 */
+    assert_true(rdmc_fd_next_deadline_ms(&fd) == 110);
+    for (int t = 45; t < 110; t += 20) {   /* observed often: no stall */
         assert_int_equal(rdmc_fd_observe(&fd, beats, t), 0);
     }
-    assert_int_equal(rdmc_fd_observe(&fd, beats, 105), BIT(2));
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 110), BIT(2));
     assert_true(rdmc_fd_next_deadline_ms(&fd) == 128);
 }
 
@@ -147,6 +180,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silence_is_suspected_at_the_timeout),
+        cmocka_unit_test(test_a_member_not_heard_from_gets_longer),
         cmocka_unit_test(test_a_slow_beat_is_not_a_failure),
         cmocka_unit_test(test_a_stopped_observer_accuses_nobody),
         cmocka_unit_test(test_leaving_is_not_a_failure),
