@@ -63,7 +63,7 @@ server_failure() {
     leader=$("${sys}_leader" "$n" || true)
     [ -n "$leader" ] || { echo "$sys $n $rate $role no-leader" >>"$out/failures.txt"; ord_stop_servers; return 0; }
     read -r client victim <<<"$(pick_hosts "$n" "$leader" "$role")"
-    count=$((quick ? 2000 : 12000))
+    count=$((quick ? 4000 : 12000))
     if [ "$sys" = zk ]; then
         ord_in_host "$client" timeout -k 5 "$limit" "$ZK_BENCH" -H "$ord_net.$client:2181" -m create \
             -s $FAIL_SIZE -n "$count" -w "$client_window" -c "$client" -T "$limit" \
