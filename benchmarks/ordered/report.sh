@@ -119,8 +119,10 @@ report() {
                 printf("\n")
             }
         }' "$out/results.dat" >"$out/plot.dat"
+    local link=0 r=${rates%%,*}
+    case "$r" in *bit) link=$(($(emu_rate_bps "$r") / 8)) ;; esac
     if command -v gnuplot >/dev/null &&
-        gnuplot -e "data='$out/plot.dat'; png='$out/ordered.png'; title='${groups%%,*} emulated hosts, ${rates%%,*} links, one sender'" \
+        gnuplot -e "data='$out/plot.dat'; png='$out/ordered.png'; link=$link; title='${groups%%,*} emulated hosts, ${rates%%,*} links, one sender'" \
             "$here/plot.gp"; then
         echo "# plot: $out/ordered.png" >&2
     fi
