@@ -121,7 +121,7 @@ report() {
         }' "$out/results.dat" >"$out/plot.dat"
     local link=0 r=${rates%%,*}
     case "$r" in *bit) link=$(($(emu_rate_bps "$r") / 8)) ;; esac
-    if command -v gnuplot >/dev/null &&
+    if [ "$(wc -l <"$out/plot.dat")" -gt 1 ] && command -v gnuplot >/dev/null &&
         gnuplot -e "data='$out/plot.dat'; png='$out/ordered.png'; link=$link; title='${groups%%,*} emulated hosts, ${rates%%,*} links, one sender'" \
             "$here/plot.gp"; then
         echo "# plot: $out/ordered.png" >&2

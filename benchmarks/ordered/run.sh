@@ -16,6 +16,7 @@
 #   -w  rdmc's MPI_Ibcast window (default 16), -W the ZooKeeper/etcd
 #       clients' outstanding writes each (default 64)
 #   -F  failure runs too (first -n, first -r): kill a member mid-stream
+#   -f  failure runs only
 #   -q  quick: a tenth of the writes (a smoke run, figures not for the README)
 #   -o  output folder (default ./ordered-out): results.dat, table.txt,
 #       failures.txt, ordered.png, raw/
@@ -48,10 +49,11 @@ systems=rdmc,zk,etcd
 rdmc_window=16
 client_window=64
 failures=0
+matrix=1
 quick=0
 out=$PWD/ordered-out
 limit=300
-while getopts "n:r:m:y:w:W:Fqo:T:h" opt; do
+while getopts "n:r:m:y:w:W:Ffqo:T:h" opt; do
     case "$opt" in
     n) groups=$OPTARG ;;
     r) rates=$OPTARG ;;
@@ -60,10 +62,11 @@ while getopts "n:r:m:y:w:W:Fqo:T:h" opt; do
     w) rdmc_window=$OPTARG ;;
     W) client_window=$OPTARG ;;
     F) failures=1 ;;
+    f) failures=1 matrix=0 ;;
     q) quick=1 ;;
     o) out=$OPTARG ;;
     T) limit=$OPTARG ;;
-    *) sed -n '2,37p' "$0"; exit 2 ;;
+    *) sed -n '2,38p' "$0"; exit 2 ;;
     esac
 done
 want() { [[ ",$systems," == *",$1,"* ]]; }
@@ -108,6 +111,7 @@ count_for() {
 
 mkdir -p "$out/raw"
 rm -f "$out"/raw/* "$out/results.dat" "$out/failures.txt"
+: >"$out/results.dat"
 disk=$(mktemp -d /tmp/ordered.XXXXXX)
 mem=$(mktemp -d /dev/shm/ordered.XXXXXX)
 # Servers, cluster and data folders go on any exit, error or signal.
@@ -254,6 +258,7 @@ servers_all() {
 byte_sizes=$(for s in ${sizes//,/ }; do emu_bytes "$s"; done | sort -n -u | tr '\n' ' ')
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in ${groups//,/ }; do
+    [ "$matrix" = 1 ] || break
     for rate in ${rates//,/ }; do
         echo "# $n hosts, $rate: $(date +%T), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
         cluster "$n" "$rate"
