@@ -35,6 +35,10 @@ report() {
                 if (!((s, k, snd, z) in t) || t[s, k, snd, z] == "") return "-"
                 return sprintf("%.0f%s", t[s, k, snd, z], ((s, k, snd, z) in note) ? "!" : "")
             }
+            # a figure the run flagged counts for no comparison
+            function v(s, k, snd, z) {
+                return ((s, k, snd, z) in note) ? 0 : t[s, k, snd, z] + 0
+            }
             function lat(s, k, z) {
                 if (!((s, k, "lat", z) in med) || med[s, k, "lat", z] == "") return "-"
                 return sprintf("%.2f/%.2f", med[s, k, "lat", z] / 1e3, p99[s, k, "lat", z] / 1e3)
@@ -57,15 +61,15 @@ report() {
                             printf(" %21s", cell(systems[s], k, "one", z) " / " cell(systems[s], k, "all", z))
                             if (systems[s] != "rdmc")
                                 for (m = 1; m <= 2; m++) {
-                                    v = t[systems[s], k, m == 1 ? "one" : "all", z] + 0
-                                    if (v > best) best = v
+                                    x = v(systems[s], k, m == 1 ? "one" : "all", z)
+                                    if (x > best) best = x
                                 }
                         }
                         # rdmc: the best of its stream, all senders and one at a time
-                        r = t["rdmc", k, "one", z] + 0
-                        if (t["rdmc", k, "lat", z] + 0 > r) r = t["rdmc", k, "lat", z] + 0
+                        r = v("rdmc", k, "one", z)
+                        if (v("rdmc", k, "lat", z) > r) r = v("rdmc", k, "lat", z)
                         rmb = r * z / 1e6   # one sender: what one link can carry
-                        if (t["rdmc", k, "all", z] + 0 > r) r = t["rdmc", k, "all", z] + 0
+                        if (v("rdmc", k, "all", z) > r) r = v("rdmc", k, "all", z)
                         printf(" %9s %10s %7s %9s\n", cell("rdmc", k, "lat", z),
                                rmb > 0 ? sprintf("%.1f", rmb) : "-",
                                link > 0 && rmb > 0 && z >= 102400 ? sprintf("%.2f", link / rmb) : "-",
@@ -81,8 +85,8 @@ report() {
                         printf("%-5s", name(z))
                         for (s = 1; s <= nsys; s++) {
                             printf(" %15s", lat(systems[s], k, z))
-                            v = med[systems[s], k, "lat", z] + 0
-                            if (systems[s] != "rdmc" && v > 0 && (best == 0 || v < best)) best = v
+                            x = med[systems[s], k, "lat", z] + 0
+                            if (systems[s] != "rdmc" && x > 0 && (best == 0 || x < best)) best = x
                         }
                         r = med["rdmc", k, "lat", z] + 0
                         printf(" %14s\n", r > 0 && best > 0 ? sprintf("%.1fx", best / r) : "-")
@@ -91,7 +95,7 @@ report() {
                 print "\n# rdmc 1x1: one sender, blocking MPI_Bcast (one at a time); rdmc MB/s: one sender, the better of its"
                 print "# stream and 1x1; x link: the link'"'"'s 125 MB/s (1 Gbit/s) over it (100K and up);"
                 print "# rdmc/best: rdmc'"'"'s best over the best of ZooKeeper'"'"'s and etcd'"'"'s (one or all senders)"
-                print "# ! = the row has a note in results.dat (not carried by rdmc, order differs, failed writes)"
+                print "# ! = the run flagged the figure (not carried by rdmc, order differs, failed writes): no ratio uses it"
             }' "$out/results.dat"
         if [ -s "$out/failures.txt" ]; then
             echo
