@@ -68,9 +68,10 @@ awk -v n="$count" -v url="http://$endpoint/v3/kv/put" -v mode="$mode" -v keys="$
     }' >"$cfg"
 
 now() { date +%s.%N; }
-while [ "$start_at" != 0 ] && awk -v a="$start_at" -v b="$(now)" 'BEGIN { exit !(b < a) }'; do
-    sleep 0.01
-done
+# One sleep until START_EPOCH (none if it has passed).
+if [ "$start_at" != 0 ]; then
+    sleep "$(awk -v a="$start_at" -v b="$(now)" 'BEGIN { d = a - b; printf("%.3f", d > 0 ? d : 0) }')"
+fi
 trace=()
 [ "$mode" != seq ] || trace=(-v --trace-time)
 start=$(now)

@@ -250,8 +250,11 @@ int main(int argc, char **argv)
     memset(buf, 'a' + client % 26, (size_t)size);
     b.t0 = calloc((size_t)count, sizeof(double));
     b.lat = calloc((size_t)count, sizeof(double));
-    while (start_at > 0 && ordered_now() < start_at && ordered_now() < deadline) {
-        usleep(10000);
+    /* One sleep until the common start (bounded by the deadline). */
+    double wait_s = start_at > 0 ? (start_at < deadline ? start_at : deadline) - ordered_now() : 0;
+    if (wait_s > 0) {
+        struct timespec ts = { (time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9) };
+        nanosleep(&ts, NULL);
     }
     double start = ordered_now();
     int submitted = 0;
