@@ -249,7 +249,12 @@ servers_all() {
             line=$(clients "$sys" "$n" one "$size" 1 "$dir/lat-$size")
             row "$sys-$how" "$n" "$rate" lat "$size" "$line"
         done
-        cp -r "$dir" "$out/raw/$sys-$how-$n-$rate-logs" 2>/dev/null || true
+        # The servers' logs and the clients' outputs; not the servers' data
+        # nor the clients' per-request replies (gigabytes at 1 MiB).
+        keep="$out/raw/$sys-$how-$n-$rate-logs"
+        mkdir -p "$keep"
+        (cd "$dir" && find . -type f \( -name log -o -name 'out.*' -o -name 'err.*' \) \
+            -exec cp --parents {} "$keep/" \;) 2>/dev/null || true
         ord_stop_servers
         rm -rf "$dir"
     done
