@@ -814,6 +814,21 @@ static uint64_t motion_of(const rdmc_stream_t *s)
     return motion;
 }
 
+/* A row that waits to be pushed for several beats (the transport refuses
+ * or does not complete our writes) silences us: say so, once a stretch. */
+static void note_push_waiting(rdmc_stream_t *s, double now)
+{
+    if (!rdmc_sst_flush_pending(s->p.sst)) {
+        s->push_waiting_ms = 0;
+    } else if (s->push_waiting_ms == 0) {
+        s->push_waiting_ms = now;
+    } else if (now - s->push_waiting_ms > 4.0 * s->p.heartbeat_ms) {
+        rdmc_log(1, "rank %u: its SST row has waited %.0f ms to reach every peer", s->p.rank,
+                 now - s->push_waiting_ms);
+        s->push_waiting_ms = now;
+    }
+}
+
 int rdmc_stream_progress(rdmc_stream_t *s)
 {
     uint64_t completed_before = s->completed, received_before = s->received;
@@ -838,6 +853,7 @@ int rdmc_stream_progress(rdmc_stream_t *s)
         if (rc != 0) {
             stream_fail(s, rc, "pushing the SST row failed (%d)", rc);
         }
+        note_push_waiting(s, now);
     }
     /* A view change may move received back (to what this rank had when it
      * wedged): that is not work, and must not make the sum negative. */

@@ -140,6 +140,7 @@ typedef struct rdmc_stream {
     double last_event_ms;          /* for the idle timeout: when the collectives last moved */
     uint64_t motion;               /* what moved them, summed (rdmc_stream.c, motion_of) */
     double next_heartbeat_ms;
+    double push_waiting_ms;    /* since when our row has waited to be pushed, or 0 */
     int predicates[3];
     uint64_t small_bcasts;         /* carried through the slots */
 
