@@ -21,11 +21,36 @@ int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms)
     return 0;
 }
 
+void rdmc_fd_set_runnable(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg)
+{
+    fd->runnable = fn;
+    fd->runnable_arg = arg;
+}
+
 /* How long member m may stay silent. */
 static double allowed_ms(const rdmc_fd_t *fd, int m)
 {
     return fd->heard & (UINT64_C(1) << m) ? fd->timeout_ms
                                            : fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
+}
+
+/* Silent past its time but runnable (asked at most every quarter
+ * timeout), within the longer limit. */
+static bool starved(rdmc_fd_t *fd, int m, double now_ms)
+{
+    double limit = fd->moved_ms[m] + fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
+
+    if (fd->runnable == NULL || now_ms >= limit) {
+        return false;
+    }
+    if (now_ms < fd->vouched_until_ms[m]) {
+        return true;
+    }
+    if (!fd->runnable(fd->runnable_arg, m)) {
+        return false;
+    }
+    fd->vouched_until_ms[m] = now_ms + fd->timeout_ms / 4;
+    return true;
 }
 
 static bool watched(const rdmc_fd_t *fd, int m)
@@ -51,7 +76,7 @@ uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
             fd->beat[m] = beats[m];
             fd->moved_ms[m] = now_ms;
             fd->heard |= UINT64_C(1) << m;
-        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m)) {
+        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m) && !starved(fd, m, now_ms)) {
             fresh |= UINT64_C(1) << m;
         }
     }
@@ -79,8 +104,12 @@ double rdmc_fd_next_deadline_ms(const rdmc_fd_t *fd)
     double next = 1e300;
 
     for (int m = 0; m < fd->n; m++) {
-        if (watched(fd, m) && fd->moved_ms[m] + allowed_ms(fd, m) < next) {
-            next = fd->moved_ms[m] + allowed_ms(fd, m);
+        double due = fd->moved_ms[m] + allowed_ms(fd, m);
+        if (fd->vouched_until_ms[m] > due) {
+            due = fd->vouched_until_ms[m];
+        }
+        if (watched(fd, m) && due < next) {
+            next = due;
         }
     }
     return next;

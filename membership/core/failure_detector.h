@@ -17,7 +17,11 @@
  * A member not heard from yet (its cell never moved since this member
  * started watching) gets RDMC_FD_FIRST_BEAT_FACTOR timeouts: members
  * finish setting a communicator up at different moments, and one that is
- * stopped or starved then has not started beating, though it lives.
+ * stopped or starved then has not started beating, though it lives.  So
+ * does a silent member whose process the operating system shows runnable
+ * (rdmc_fd_set_runnable: a peer on this node, alive and waiting for a
+ * CPU), asked at most every quarter timeout: busy is not dead.  A stopped
+ * or dead one is suspected at the timeout.
  *
  * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
  */
@@ -39,11 +43,18 @@ typedef struct rdmc_fd {
     double observed_ms;                        /* the last observation */
     uint64_t suspected;                        /* bit m: member m is suspected */
     uint64_t heard;                            /* bit m: m's cell has moved */
+    bool (*runnable)(void *arg, int m);        /* see rdmc_fd_set_runnable */
+    void *runnable_arg;
+    double vouched_until_ms[RDMC_FD_MAX_MEMBERS]; /* runnable when last asked */
 } rdmc_fd_t;
 
 /* Returns 0, or -EINVAL for n out of 1..RDMC_FD_MAX_MEMBERS or me out of
  * range.  Every member counts as just heard from at now_ms. */
 int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms);
+
+/* fn(arg, m): member m's process is alive and runnable now (NULL: never
+ * known). */
+void rdmc_fd_set_runnable(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg);
 
 /* beats[m]: member m's heartbeat cell as this member sees it now.  Returns
  * the members suspected by this call (bits), newly; suspicions stay. */

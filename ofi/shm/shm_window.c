@@ -19,8 +19,10 @@
 #define _GNU_SOURCE
 #include "shm_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +35,7 @@ typedef struct shm_window_peer {
     size_t segment_bytes;
     uint8_t *table;
     shm_peer_bell_t *bell;
+    uint32_t pid;                    /* its process, from its record */
     bool gone;                       /* its process was gone at attach */
 } shm_window_peer_t;
 
@@ -155,6 +158,7 @@ static int window_attach(rdmc_transport_t *tp, int peer, const void *blob, size_
     }
     p = &w->peers[peer];
     memcpy(&share, blob, sizeof(share));
+    p->pid = share.pid;
     rc = rdmc_shm_open_peer_fd(share.pid, share.fd, O_RDWR, &fd);
     if (rc == 0) {
         rc = rdmc_shm_map_fd(fd, &base, &bytes);
@@ -248,10 +252,62 @@ static int window_write(rdmc_transport_t *tp, int peer, size_t offset, size_t le
     return 0;
 }
 
+/* State R in a /proc stat file: running or waiting for a CPU. */
+static bool stat_says_runnable(const char *path)
+{
+    char stat[512];
+    const char *end;
+    ssize_t len;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    len = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (len <= 0) {
+        return false;
+    }
+    stat[len] = '\0';
+    end = strrchr(stat, ')');   /* the command name may hold anything */
+    return end != NULL && end[1] == ' ' && end[2] == 'R';
+}
+
+/* Some thread of the peer's process is runnable: the process is alive and
+ * wants a CPU (not stopped, dead or a zombie; its progress thread may be
+ * the one waiting). */
+static bool window_peer_runnable(rdmc_transport_t *tp, int peer)
+{
+    rdmc_shm_window_t *w = window_of(tp);
+    char path[96];
+    struct dirent *e;
+    bool runnable = false;
+    DIR *tasks;
+
+    if (peer < 0 || peer >= w->n || peer == w->me || w->peers[peer].pid == 0) {
+        return false;
+    }
+    snprintf(path, sizeof(path), "/proc/%u/task", w->peers[peer].pid);
+    tasks = opendir(path);
+    if (tasks == NULL) {
+        return false;
+    }
+    while (!runnable && (e = readdir(tasks)) != NULL) {
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof(path), "/proc/%u/task/%.16s/stat", w->peers[peer].pid,
+                     e->d_name);
+            runnable = stat_says_runnable(path);
+        }
+    }
+    closedir(tasks);
+    return runnable;
+}
+
 static const rdmc_transport_ops_t shm_window_ops = {
     .window_expose = window_expose,
     .window_attach = window_attach,
     .write = window_write,
+    .peer_runnable = window_peer_runnable,
 };
 
 int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)

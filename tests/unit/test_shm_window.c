@@ -364,6 +364,59 @@ static void test_killed_peer_holds_nothing(void **state)
     assert_int_equal(dev_shm_entries_of(getpid(), pid), 0);
 }
 
+/* Ask until the answer is `want` (the kernel takes a moment to stop a
+ * process), for at most a second. */
+static bool runnable_becomes(side_t *s, bool want)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (rdmc_sst_peer_runnable(s->sst, 1) == want) {
+            return true;
+        }
+        usleep(1000);
+    }
+    return false;
+}
+
+/* What the failure detector asks of a silent peer on this node: runnable
+ * while it spins (alive, wanting a CPU), not while stopped, not once
+ * dead. */
+static void test_peer_runnable(void **state)
+{
+    channel_t c;
+    side_t s;
+    char z;
+    pid_t pid;
+
+    (void)state;
+    channel_open(&c);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        side_t child;
+        if (side_open(&child, 1) != 0 || side_swap(&child, c.up[1], c.down[0]) != 0) {
+            _exit(2);
+        }
+        (void)send_all(c.up[1], "z", 1);
+        alarm(CHILD_LIMIT_S);
+        for (volatile unsigned long spin = 0;; spin++) {
+        }
+    }
+    assert_int_equal(side_open(&s, 0), 0);
+    assert_int_equal(side_swap(&s, c.down[1], c.up[0]), 0);
+    assert_true(recv_all(c.up[0], &z, 1));
+    assert_true(runnable_becomes(&s, true));
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    assert_true(runnable_becomes(&s, false));
+    assert_int_equal(kill(pid, SIGCONT), 0);
+    assert_true(runnable_becomes(&s, true));
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(wait_child(pid), 128 + SIGKILL);
+    assert_false(rdmc_sst_peer_runnable(s.sst, 1));
+    assert_false(rdmc_sst_peer_runnable(s.sst, 0));   /* never oneself */
+    side_close(&s);
+    channel_close(&c);
+}
+
 /* A peer gone before we attach: attaching succeeds (the failure detector
  * hears its silence), writes to it fail and mark it failed. */
 static void test_peer_gone_before_attach(void **state)
@@ -427,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_notify_wakes_sleeper),
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
+        cmocka_unit_test(test_peer_runnable),
         cmocka_unit_test(test_bad_blobs_refused),
     };
 
