@@ -189,12 +189,20 @@ bool rdmc_ofi_channel_sleeps_on_fd(const rdmc_ofi_channel_t *ch)
 
 /* Work within the last SPIN_US (on ep, or anywhere rdmc_ofi_note_activity
  * heard of)? */
+static double last_work_of(const rdmc_ofi_ep_t *ep)
+{
+    double last;
+
+    __atomic_load(&ep->last_work_ms, &last, __ATOMIC_RELAXED);
+    return last;
+}
+
 static bool recently_busy(const rdmc_ofi_ep_t *ep)
 {
-    double elsewhere;
+    double elsewhere, mine = last_work_of(ep);
 
     __atomic_load(&activity_ms, &elsewhere, __ATOMIC_RELAXED);
-    double last = ep->last_work_ms > elsewhere ? ep->last_work_ms : elsewhere;
+    double last = mine > elsewhere ? mine : elsewhere;
 
     return (rdmc_now_ms() - last) * 1000 < SPIN_US;
 }
@@ -234,7 +242,7 @@ static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
     if (ep->doorbell.page != NULL) {
         rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, ep);
     } else {
-        unsigned doublings = ep->idle_waits++;
+        unsigned doublings = __atomic_fetch_add(&ep->idle_waits, 1, __ATOMIC_RELAXED);
         long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
         nap_us(us < limit_us ? us : limit_us);
     }
@@ -292,7 +300,7 @@ static void find_latest(rdmc_ofi_fabric_t *fab, void *arg)
     wait_all_t *all = arg;
 
     if (fab->ep != NULL) {
-        if (all->latest == NULL || fab->ep->last_work_ms > all->latest->last_work_ms) {
+        if (all->latest == NULL || last_work_of(fab->ep) > last_work_of(all->latest)) {
             all->latest = fab->ep;
         }
         all->open++;

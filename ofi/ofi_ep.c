@@ -21,10 +21,14 @@
 #include "ofi_internal.h"
 #include "rdmc_log.h"
 
+/* Atomic: the idle waits of the progress thread read them without the
+ * lock. */
 void rdmc_ofi_note_work(rdmc_ofi_ep_t *ep)
 {
-    ep->idle_waits = 0;
-    ep->last_work_ms = rdmc_now_ms();
+    double now = rdmc_now_ms();
+
+    __atomic_store_n(&ep->idle_waits, 0, __ATOMIC_RELAXED);
+    __atomic_store(&ep->last_work_ms, &now, __ATOMIC_RELAXED);
 }
 
 static int open_cq(rdmc_ofi_ep_t *ep)
