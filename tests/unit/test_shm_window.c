@@ -125,6 +125,27 @@ static void channel_close(channel_t *c)
     close(c->up[1]);
 }
 
+/* Fork a peer and connect the two tables.  In the child (returns 0) *s
+ * is side 1, and the child exits 2 if that fails; in the parent (returns
+ * the child's pid) *s is side 0. */
+static pid_t fork_pair(channel_t *c, side_t *s)
+{
+    pid_t pid;
+
+    channel_open(c);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (side_open(s, 1) != 0 || side_swap(s, c->up[1], c->down[0]) != 0) {
+            _exit(2);
+        }
+        return 0;
+    }
+    assert_int_equal(side_open(s, 0), 0);
+    assert_int_equal(side_swap(s, c->down[1], c->up[0]), 0);
+    return pid;
+}
+
 static int wait_child(pid_t pid)
 {
     int status;
@@ -206,18 +227,10 @@ static void test_guard_follows_data(void **state)
     pid_t pid;
 
     (void)state;
-    channel_open(&c);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_pair(&c, &s);
     if (pid == 0) {
-        side_t child;
-        if (side_open(&child, 1) != 0 || side_swap(&child, c.up[1], c.down[0]) != 0) {
-            _exit(2);
-        }
-        _exit(read_messages(&child));
+        _exit(read_messages(&s));
     }
-    assert_int_equal(side_open(&s, 0), 0);
-    assert_int_equal(side_swap(&s, c.down[1], c.up[0]), 0);
     double start = now_s();
     while (rdmc_sst_min(s.sst, RDMC_SST_RECEIVED) < MESSAGES && now_s() - start < CHILD_LIMIT_S) {
         while (next < MESSAGES && rdmc_sst_slot_free(s.sst, next)) {
@@ -280,18 +293,10 @@ static void test_notify_wakes_sleeper(void **state)
     pid_t pid;
 
     (void)state;
-    channel_open(&c);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_pair(&c, &s);
     if (pid == 0) {
-        side_t child;
-        if (side_open(&child, 1) != 0 || side_swap(&child, c.up[1], c.down[0]) != 0) {
-            _exit(2);
-        }
-        _exit(sleep_until_notified(&child, c.up[1], 42));
+        _exit(sleep_until_notified(&s, c.up[1], 42));
     }
-    assert_int_equal(side_open(&s, 0), 0);
-    assert_int_equal(side_swap(&s, c.down[1], c.up[0]), 0);
     assert_true(recv_all(c.up[0], &z, 1));   /* it is about to poll */
     /* A push that does not notify must not wake it... */
     rdmc_sst_set(s.sst, RDMC_SST_DELIVERED, 1, RDMC_SST_PUSH);
@@ -317,17 +322,11 @@ static void test_killed_peer_holds_nothing(void **state)
     pid_t pid;
 
     (void)state;
-    channel_open(&c);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_pair(&c, &s);
     if (pid == 0) {
-        side_t child;
         struct pollfd pfd;
-        if (side_open(&child, 1) != 0 || side_swap(&child, c.up[1], c.down[0]) != 0) {
-            _exit(2);
-        }
-        rdmc_sst_set(child.sst, RDMC_SST_HEARTBEAT, 7, RDMC_SST_NOTIFY);
-        if (rdmc_sst_flush(child.sst) != 0) {
+        rdmc_sst_set(s.sst, RDMC_SST_HEARTBEAT, 7, RDMC_SST_NOTIFY);
+        if (rdmc_sst_flush(s.sst) != 0) {
             _exit(3);
         }
         pfd = (struct pollfd){ rdmc_shm_bell_fd(), POLLIN, 0 };
@@ -338,8 +337,6 @@ static void test_killed_peer_holds_nothing(void **state)
             (void)poll(&pfd, 1, -1);   /* killed in here, asleep and armed */
         }
     }
-    assert_int_equal(side_open(&s, 0), 0);
-    assert_int_equal(side_swap(&s, c.down[1], c.up[0]), 0);
     assert_true(recv_all(c.up[0], &z, 1));
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
@@ -388,21 +385,13 @@ static void test_peer_runnable(void **state)
     pid_t pid;
 
     (void)state;
-    channel_open(&c);
-    pid = fork();
-    assert_true(pid >= 0);
+    pid = fork_pair(&c, &s);
     if (pid == 0) {
-        side_t child;
-        if (side_open(&child, 1) != 0 || side_swap(&child, c.up[1], c.down[0]) != 0) {
-            _exit(2);
-        }
         (void)send_all(c.up[1], "z", 1);
         alarm(CHILD_LIMIT_S);
         for (volatile unsigned long spin = 0;; spin++) {
         }
     }
-    assert_int_equal(side_open(&s, 0), 0);
-    assert_int_equal(side_swap(&s, c.down[1], c.up[0]), 0);
     assert_true(recv_all(c.up[0], &z, 1));
     assert_true(runnable_becomes(&s, true));
     assert_int_equal(kill(pid, SIGSTOP), 0);
