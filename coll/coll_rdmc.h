@@ -261,6 +261,9 @@ typedef struct mca_coll_rdmc_request {
         rdmc_schedule_alg_t schedule;
         void *registered[2];     /* the buffer's handles on the link's transports */
         rdmc_transport_t *registered_on[2];
+        ompi_request_t *inner;   /* below the crossover: the previous
+                                  * component's persistent broadcast, which
+                                  * each start runs */
     } persistent;
     struct mca_coll_rdmc_request *next_finished;
     struct mca_coll_rdmc_request *next_queued;
@@ -359,6 +362,9 @@ void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req);
 int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
                                    ompi_communicator_t *comm);
 uint64_t mca_coll_rdmc_message_bytes(struct ompi_datatype_t *dtype, int count);
+/* MPI_Bcast and MPI_Bcast_init of nbytes go to the previous component
+ * (below the crossover, unless small messages take the SST). */
+bool mca_coll_rdmc_bcast_falls_back(mca_coll_rdmc_module_t *m, uint64_t nbytes);
 /* The engine's schedule and block size for nbytes on m. */
 void mca_coll_rdmc_bcast_choose_blocks(mca_coll_rdmc_module_t *m, uint64_t nbytes,
                                        rdmc_schedule_alg_t *schedule, uint64_t *block_bytes);

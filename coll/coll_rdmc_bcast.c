@@ -534,6 +534,11 @@ static size_t crossover(mca_coll_rdmc_module_t *m)
     return m->spans_nodes ? c->bcast_min_bytes_nodes : c->bcast_min_bytes;
 }
 
+bool mca_coll_rdmc_bcast_falls_back(mca_coll_rdmc_module_t *m, uint64_t nbytes)
+{
+    return nbytes < crossover(m) && !mca_coll_rdmc_component.small_path_sst;
+}
+
 int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int root,
                         struct ompi_communicator_t *comm, mca_coll_base_module_t *module)
 {
@@ -550,7 +555,7 @@ int mca_coll_rdmc_bcast(void *buf, int count, struct ompi_datatype_t *dtype, int
     }
     nbytes = mca_coll_rdmc_message_bytes(dtype, count);
     small = c->small_path_sst && nbytes <= c->sst_max_bytes;
-    if ((nbytes < crossover(m) && !c->small_path_sst) ||
+    if (mca_coll_rdmc_bcast_falls_back(m, nbytes) ||
         !mca_coll_rdmc_usable(m, "MPI_Bcast", true, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;

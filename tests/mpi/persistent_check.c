@@ -16,10 +16,13 @@
  *   - bad input: a root out of range at init is MPI_ERR_ROOT, MPI_Start
  *     of an active request an error, with no crash;
  *   - MPI_T: with --expect rdmc, coll_rdmc_persistent_starts counted every
- *     start; with --expect fallback, none.
+ *     start (with --rdmc-from B, every start of B bytes or more: smaller
+ *     ones go through the previous component's persistent broadcast inside
+ *     rdmc's request, which must keep every promise below but the order);
+ *     with --expect fallback, none.
  * Some checks are for rdmc only (see `strict`).
  *
- *   persistent_check [--starts N] [--expect rdmc|fallback|off]
+ *   persistent_check [--starts N] [--expect rdmc|fallback|off] [--rdmc-from B]
  *
  * Prints "persistent_check: OK ..." from rank 0, or one line per failure;
  * exits non-zero at every rank when any rank saw a problem.
@@ -37,7 +40,10 @@
 #define GUARD_BYTE 0xA5
 
 static int rank, size, failures;
-static long long starts_made;
+static long long starts_made, starts_rdmc;
+/* Broadcasts of fewer bytes go through the previous component (rdmc's
+ * crossover, coll_rdmc_bcast_min_bytes). */
+static long long rdmc_from;
 /* With --expect rdmc, also what MPI allows but Open MPI 4.1's own
  * persistent broadcasts (libnbc) do not survive or promise: freeing the
  * datatype or the communicator after init (they crash in MPI_Start),
@@ -52,6 +58,15 @@ static void failed(const char *what, int nbytes, int root, int start)
         printf("FAIL rank %d: %s (%d bytes, root %d, start %d)\n", rank, what, nbytes, root,
                start);
         fflush(stdout);
+    }
+}
+
+/* One start done, of nbytes. */
+static void started(long long nbytes)
+{
+    starts_made++;
+    if (nbytes >= rdmc_from) {
+        starts_rdmc++;
     }
 }
 
@@ -85,7 +100,7 @@ static void contiguous(MPI_Comm comm, int nbytes, int root, int starts)
             failed("MPI_Start/MPI_Wait failed", nbytes, root, s);
             break;
         }
-        starts_made++;
+        started(nbytes);
         for (int b = 0; b < nbytes; b++) {
             if (buf[b] != pattern(s, root, b)) {
                 failed("wrong byte", nbytes, root, s);
@@ -129,7 +144,7 @@ static void vector(MPI_Comm comm, int count, int root, int starts)
             failed("vector: MPI_Start/MPI_Wait failed", count * 4, root, s);
             break;
         }
-        starts_made++;
+        started(count * 4LL);
         for (int i = 0; i < count; i++) {
             if (buf[2 * i] != s * 1000003 + i) {
                 failed("vector: wrong element", count * 4, root, s);
@@ -171,13 +186,14 @@ static void startall(MPI_Comm comm, int starts)
             MPI_Test(&reqs[1], &done[1], MPI_STATUS_IGNORE);
             if (!done[0]) {
                 MPI_Test(&reqs[0], &done[0], MPI_STATUS_IGNORE);
-                if (strict && done[1] && !done[0]) {
+                if (strict && A >= rdmc_from && done[1] && !done[0]) {
                     failed("MPI_Startall: the second completed before the first", B, root_b, s);
                 }
             }
         }
         MPI_Wait(&reqs[0], MPI_STATUS_IGNORE);   /* completed: at once */
-        starts_made += 2;
+        started(A);
+        started(B);
         for (int i = 0; i < A; i++) {
             if (a[i] != pattern(s, root_a, i)) {
                 failed("MPI_Startall: wrong byte", A, root_a, s);
@@ -201,11 +217,9 @@ static void startall(MPI_Comm comm, int starts)
     free(b);
 }
 
-/* Freed communicator, freed requests, bad input. */
-static void lifetimes(void)
+/* Freed communicator, freed requests, bad input, with N bytes at buf. */
+static void lifetimes(uint8_t *buf, int N)
 {
-    enum { N = 200000 };
-    static uint8_t buf[N];
     MPI_Comm comm;
     MPI_Request req;
     int rc, root = size > 1 ? 1 : 0;
@@ -222,7 +236,7 @@ static void lifetimes(void)
         }
         MPI_Start(&req);
         MPI_Wait(&req, MPI_STATUS_IGNORE);
-        starts_made++;
+        started(N);
         for (int i = 0; i < N; i++) {
             if (buf[i] != pattern(s, root, i)) {
                 failed("after MPI_Comm_free: wrong byte", N, root, s);
@@ -232,7 +246,7 @@ static void lifetimes(void)
     }
     /* Freed while active: it still completes, here and at the others. */
     MPI_Start(&req);
-    starts_made++;
+    started(N);
     if (!strict) {
         MPI_Wait(&req, MPI_STATUS_IGNORE);
     }
@@ -260,12 +274,13 @@ static void lifetimes(void)
         failed("MPI_Start of an active request succeeded", N, 0, 1);
     }
     MPI_Wait(&req, MPI_STATUS_IGNORE);
-    starts_made++;
+    started(N);
     MPI_Request_free(&req);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_ARE_FATAL);
-    /* buf stays allocated: the request freed while active may still write
-     * into it until it completes, which nothing here can observe. */
+    /* buf stays allocated (static): the request freed while active may
+     * still write into it until it completes, which nothing here can
+     * observe. */
 }
 
 int main(int argc, char **argv)
@@ -284,10 +299,12 @@ int main(int argc, char **argv)
             starts = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--expect") == 0 && a + 1 < argc) {
             expect = argv[++a];
+        } else if (strcmp(argv[a], "--rdmc-from") == 0 && a + 1 < argc) {
+            rdmc_from = atoll(argv[++a]);
         } else {
             if (rank == 0) {
                 fprintf(stderr, "usage: persistent_check [--starts N] "
-                                "[--expect rdmc|fallback|off]\n");
+                                "[--expect rdmc|fallback|off] [--rdmc-from B]\n");
             }
             MPI_Abort(MPI_COMM_WORLD, 2);
         }
@@ -304,12 +321,16 @@ int main(int argc, char **argv)
     vector(dup, 300000, 0, starts);
     startall(dup, starts);
     MPI_Comm_free(&dup);
-    lifetimes();
+    {
+        static uint8_t large[200000], small[1000];   /* either side of a crossover */
+        lifetimes(large, sizeof(large));
+        lifetimes(small, sizeof(small));
+    }
 
     carried = rdmc_pvar_read("coll_rdmc_persistent_starts") - carried_before;
-    if (strcmp(expect, "rdmc") == 0 && carried != starts_made) {
-        printf("FAIL rank %d: coll/rdmc carried %lld of %lld persistent starts\n", rank, carried,
-               starts_made);
+    if (strcmp(expect, "rdmc") == 0 && carried != starts_rdmc) {
+        printf("FAIL rank %d: coll/rdmc carried %lld persistent starts, expected %lld of %lld\n",
+               rank, carried, starts_rdmc, starts_made);
         failures++;
     } else if (strcmp(expect, "fallback") == 0 && carried > 0) {
         printf("FAIL rank %d: coll/rdmc carried %lld persistent starts, expected none\n", rank,
