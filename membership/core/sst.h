@@ -11,8 +11,12 @@
  *           pieces (libfabric's tcp provider copies from a socket): a reader
  *           accepts a value only when its complement matches, and otherwise
  *           keeps the last value it accepted;
- *   slots   a ring of small-message slots (the SST multicast path), guarded
- *           by the `published` cell: the slot of a message with sequence s is
+ *   slots   small messages (the SST multicast path): a ring of slot headers,
+ *           one per sequence number modulo the slots, each saying where its
+ *           message lies in a ring of message bytes, where messages are
+ *           packed one after the other, so that pushing a burst of small
+ *           messages sends their bytes, not whole slots; guarded by the
+ *           `published` cell: the slot of a message with sequence s is
  *           valid at a reader once the owner's published > s;
  *   view    optionally, an opaque region (the group manager's row), pushed
  *           whole with a version and a checksum, so a reader accepts only
@@ -55,8 +59,10 @@ typedef struct rdmc_sst_cell {
 
 typedef struct rdmc_sst_slot_header {
     uint64_t seq;
+    uint32_t offset;  /* of the message in the row's ring of message bytes */
     uint32_t len;
-    uint32_t check;   /* rdmc_sst_slot_check(seq, len) */
+    uint32_t check;   /* rdmc_sst_slot_check(seq, offset, len) */
+    uint32_t zero;
 } rdmc_sst_slot_header_t;
 
 typedef enum rdmc_sst_pred_kind {
@@ -125,7 +131,9 @@ void rdmc_sst_set(rdmc_sst_t *sst, rdmc_sst_field_t field, uint64_t value, rdmc_
 /* Small messages.  The slot for seq at its root is free again once every
  * member has received seq - nslots. */
 bool rdmc_sst_slot_free(const rdmc_sst_t *sst, uint64_t seq);
-/* Our slot for seq, to fill with up to slot_payload bytes. */
+/* Our slot for seq, to fill with up to slot_payload bytes and publish
+ * before the next slot_buffer or publish (the bytes go into our ring right
+ * after the previous message). */
 void *rdmc_sst_slot_buffer(rdmc_sst_t *sst, uint64_t seq);
 /* The slot for seq is filled with len bytes: publish it (with every earlier
  * one) at the next flush.  seqs must grow.  len RDMC_SST_SLOT_ENGINE marks
@@ -137,7 +145,7 @@ void rdmc_sst_publish(rdmc_sst_t *sst, uint64_t seq, uint32_t len);
  * the slot is malformed (a wrong sequence number or length). */
 const void *rdmc_sst_slot_read(const rdmc_sst_t *sst, int member, uint64_t seq, uint32_t *len,
                                const char **error);
-uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t len);
+uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t offset, uint32_t len);
 
 /* Post whatever our row owes the peers.  Returns 0, or a negative code when
  * a write failed (the table is unusable from then on). */

@@ -264,6 +264,50 @@ static void test_slot_writes_and_engine_marker(void **state)
     group_close(&g);
 }
 
+/* A burst of small messages in large slots leaves as their bytes, not as
+ * whole slots, in one write of the headers and one of the bytes. */
+static void test_burst_sends_messages_not_slots(void **state)
+{
+    enum { SLOTS = 8, PAYLOAD = 1024, LEN = 20, PADDED = 24 };
+    group_t g;
+    size_t window_len, row, marked = 0;
+    const uint8_t *copy;
+
+    (void)state;
+    group_open(&g, 2, SLOTS, PAYLOAD, 13, false, false, false);
+    for (uint64_t seq = 0; seq < SLOTS; seq++) {
+        uint8_t *slot = rdmc_sst_slot_buffer(g.sst[0], seq);
+        memset(slot, 0xEE, PAYLOAD);   /* marks the whole slot; the message is LEN */
+        slot[0] = (uint8_t)seq;
+        rdmc_sst_publish(g.sst[0], seq, LEN);
+    }
+    group_settle(&g);
+    for (uint64_t seq = 0; seq < SLOTS; seq++) {
+        const char *error;
+        uint32_t len;
+        const uint8_t *data = rdmc_sst_slot_read(g.sst[1], 0, seq, &len, &error);
+        assert_non_null(data);
+        assert_int_equal(len, LEN);
+        assert_int_equal(data[0], seq);
+        for (int i = 1; i < LEN; i++) {
+            assert_int_equal(data[i], 0xEE);
+        }
+    }
+    /* Member 1's copy of row 0 holds the messages and the padding between
+     * them (up to 8-byte steps), nothing more of the marked slots. */
+    copy = fake_world_window(g.world, 1, &window_len);
+    row = rdmc_sst_row_bytes(g.sst[0]);
+    for (size_t i = 0; i < row; i++) {
+        marked += copy[i] == 0xEE;
+    }
+    assert_true(marked >= SLOTS * (LEN - 1));
+    assert_true(marked <= SLOTS * PADDED);
+    /* Headers, bytes (above the fake's two inject pieces of 64 bytes: one
+     * write), then the cells with the guard. */
+    assert_int_equal(rdmc_sst_writes(g.sst[0]), 3);
+    group_close(&g);
+}
+
 /* ---- predicates ---------------------------------------------------------- */
 
 typedef struct pred_state {
@@ -775,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_guarded_slots_refused),
         cmocka_unit_test(test_malformed_slot_is_an_error),
         cmocka_unit_test(test_slot_writes_and_engine_marker),
+        cmocka_unit_test(test_burst_sends_messages_not_slots),
         cmocka_unit_test(test_predicate_kinds),
         cmocka_unit_test(test_predicate_over_rows),
         cmocka_unit_test(test_stream_stable_in_order),
