@@ -187,8 +187,6 @@ bool rdmc_ofi_channel_sleeps_on_fd(const rdmc_ofi_channel_t *ch)
     return ch->ep->wait_fd >= 0;
 }
 
-/* Work within the last SPIN_US (on ep, or anywhere rdmc_ofi_note_activity
- * heard of)? */
 static double last_work_of(const rdmc_ofi_ep_t *ep)
 {
     double last;
@@ -197,6 +195,8 @@ static double last_work_of(const rdmc_ofi_ep_t *ep)
     return last;
 }
 
+/* Work within the last SPIN_US (on ep, or anywhere rdmc_ofi_note_activity
+ * heard of)? */
 static bool recently_busy(const rdmc_ofi_ep_t *ep)
 {
     double elsewhere, mine = last_work_of(ep);

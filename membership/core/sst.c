@@ -377,14 +377,14 @@ void *rdmc_sst_slot_buffer(rdmc_sst_t *sst, uint64_t seq)
 void rdmc_sst_publish(rdmc_sst_t *sst, uint64_t seq, uint32_t len)
 {
     rdmc_sst_slot_header_t *h = slot_of(sst, sst->p.me, seq);
-    size_t at = ring_place(sst);
+    size_t at = ring_place(sst), bytes = message_bytes(sst, len);
 
     h->seq = seq;
     h->offset = (uint32_t)at;
     h->len = len;
     h->check = rdmc_sst_slot_check(seq, h->offset, len);
-    sst->own[seq % sst->p.nslots] = (sst_own_slot_t){ seq, at, message_bytes(sst, len) };
-    sst->ring_next = at + round_up(message_bytes(sst, len), 8);
+    sst->own[seq % sst->p.nslots] = (sst_own_slot_t){ seq, at, bytes };
+    sst->ring_next = at + round_up(bytes, 8);
     sst->pending_publish = seq + 1;
 }
 
