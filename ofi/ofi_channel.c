@@ -149,9 +149,14 @@ static int channel_send(rdmc_transport_t *tp, int peer, const void *buf, size_t 
     if (p == NULL) {
         return refused;
     }
+    tag = with_channel(tag, ch->peer_channel[peer]);
+    if (ch->ep->piece_bytes != 0 && len > ch->ep->piece_bytes) {
+        return rdmc_ofi_pieces_post(ch, true, peer, p->msg, (void *)buf, len,
+                                    rdmc_ofi_mem_desc(ch->ep, buf, len), tag, 0, imm, req);
+    }
     rdmc_ofi_channel_track(ch, req, peer);
     rc = fi_tsenddata(ch->ep->ep, buf, len, rdmc_ofi_mem_desc(ch->ep, buf, len), imm, p->msg,
-                      with_channel(tag, ch->peer_channel[peer]), req);
+                      tag, req);
     if (rc != 0) {
         rdmc_ofi_channel_untrack(req);
         return (int)rc;
@@ -191,6 +196,11 @@ static int channel_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, u
     rdmc_ofi_channel_t *ch = channel_of(tp);
     ssize_t rc;
 
+    if (ch->ep->piece_bytes != 0 && len > ch->ep->piece_bytes) {
+        return rdmc_ofi_pieces_post(ch, false, peer, FI_ADDR_UNSPEC, buf, len,
+                                    rdmc_ofi_mem_desc(ch->ep, buf, len),
+                                    with_channel(tag, ch->id), ignore, 0, req);
+    }
     rdmc_ofi_channel_track(ch, req, peer);
     rc = fi_trecv(ch->ep->ep, buf, len, rdmc_ofi_mem_desc(ch->ep, buf, len), FI_ADDR_UNSPEC,
                   with_channel(tag, ch->id), ignore, req);
@@ -204,6 +214,9 @@ static int channel_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, u
  * already completed. */
 static int channel_cancel(rdmc_transport_t *tp, rdmc_req_t *req)
 {
+    if (rdmc_ofi_pieces_of(req)) {
+        return rdmc_ofi_pieces_cancel(req);
+    }
     return (int)fi_cancel(&channel_of(tp)->ep->ep->fid, req);
 }
 
@@ -357,13 +370,15 @@ int rdmc_ofi_channel_set_peer(rdmc_ofi_channel_t *ch, int rank, const void *addr
 
 bool rdmc_ofi_channel_quiesce(rdmc_ofi_channel_t *ch)
 {
+    bool pieces_waiting = rdmc_ofi_pieces_stop(ch, false);
+
     if (ch->ep->ep == NULL) {
         return ch->nposted == 0;   /* endpoint shut: nothing will complete */
     }
     for (rdmc_req_t *req = ch->posted; req != NULL; req = req->transport_next) {
         (void)fi_cancel(&ch->ep->ep->fid, req);   /* sends: not cancellable, they finish */
     }
-    return ch->nposted == 0;
+    return ch->nposted == 0 && !pieces_waiting;
 }
 
 size_t rdmc_ofi_channel_in_flight(const rdmc_ofi_channel_t *ch)
@@ -378,6 +393,7 @@ void rdmc_ofi_channel_close(rdmc_ofi_channel_t *ch)
     }
     /* Whatever is still posted no longer reports to us; its memory is the
      * caller's to keep until the endpoint closes (rdmc_ofi_finalize). */
+    (void)rdmc_ofi_pieces_stop(ch, true);
     for (rdmc_req_t *req = ch->posted; req != NULL; req = req->transport_next) {
         req->transport_owner = NULL;
     }

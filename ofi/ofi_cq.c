@@ -106,6 +106,9 @@ int rdmc_ofi_ep_progress(rdmc_ofi_ep_t *ep)
     double now = rdmc_now_ms();
     ssize_t n;
 
+    if (ep->ndeferred > 0) {
+        rdmc_ofi_pieces_resume(ep);
+    }
     if (ep->in_flight == 0 && ep->windows == 0 && now - ep->last_poll_ms < IDLE_POLL_MS) {
         return 0;
     }

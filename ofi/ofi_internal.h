@@ -47,6 +47,8 @@ typedef struct ofi_peer {
     uint8_t addr[RDMC_OFI_MAX_ADDR];   /* its address blob: the key of the lookup */
 } ofi_peer_t;
 
+typedef struct ofi_split ofi_split_t;
+
 /* A small message sent with a completion instead of injected, so that a
  * failure to deliver it is seen (and its peer no longer written to). */
 #define OFI_QUIET_SENDS 256
@@ -99,6 +101,10 @@ struct rdmc_ofi_ep {
 
     bool failure_safe;
     ofi_quiet_send_t *quiet;       /* failure-safe: sends standing in for injects */
+
+    size_t piece_bytes;            /* larger messages go in pieces (ofi_pieces.c); 0: whole */
+    ofi_split_t *splits;           /* those messages, until they complete */
+    unsigned ndeferred;            /* of them, those a progress pass must look at */
 };
 
 /* Completions run only under this lock (rdmc_ofi_set_progress_lock). */
@@ -171,5 +177,26 @@ void rdmc_ofi_channel_untrack(rdmc_req_t *req);
  * -FI_EINVAL (no such rank) or -FI_ECONNRESET (refused, failure-safe). */
 ofi_peer_t *rdmc_ofi_channel_target(const rdmc_ofi_channel_t *ch, int peer, int *rc_p);
 ofi_peer_t *rdmc_ofi_channel_peer(const rdmc_ofi_channel_t *ch, int rank);
+
+/* ofi_pieces.c: messages above ep->piece_bytes, sent and received in
+ * pieces.  piece_bytes: what an endpoint of `info` uses (0: none). */
+size_t rdmc_ofi_piece_bytes(const struct fi_info *info);
+/* Post req's send (is_send) or receive as pieces; addr is the peer's (or
+ * FI_ADDR_UNSPEC), the rest as fi_tsenddata / fi_trecv take them. */
+int rdmc_ofi_pieces_post(rdmc_ofi_channel_t *ch, bool is_send, int peer, fi_addr_t addr,
+                         void *buf, size_t len, void *desc, uint64_t tag, uint64_t ignore,
+                         uint64_t imm, rdmc_req_t *req);
+bool rdmc_ofi_pieces_of(const rdmc_req_t *req);
+/* fi_cancel for a request in pieces: 0, or -FI_ENOENT (it is ending). */
+int rdmc_ofi_pieces_cancel(rdmc_req_t *req);
+/* At the start of every progress pass: post deferred pieces, finish the
+ * stopped messages. */
+void rdmc_ofi_pieces_resume(rdmc_ofi_ep_t *ep);
+/* Post no more pieces of ch's receives (and sends_too: of its sends),
+ * cancel those posted; true while some of its messages wait for a progress
+ * pass (to post pieces, or to finish). */
+bool rdmc_ofi_pieces_stop(rdmc_ofi_channel_t *ch, bool sends_too);
+/* The endpoint closes: forget what is left. */
+void rdmc_ofi_pieces_free(rdmc_ofi_ep_t *ep);
 
 #endif
