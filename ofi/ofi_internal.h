@@ -187,7 +187,8 @@ int rdmc_ofi_pieces_post(rdmc_ofi_channel_t *ch, bool is_send, int peer, fi_addr
                          void *buf, size_t len, void *desc, uint64_t tag, uint64_t ignore,
                          uint64_t imm, rdmc_req_t *req);
 bool rdmc_ofi_pieces_of(const rdmc_req_t *req);
-/* fi_cancel for a request in pieces: 0, or -FI_ENOENT (it is ending). */
+/* fi_cancel for a request in pieces: 0 (it completes later, cancelled or
+ * not). */
 int rdmc_ofi_pieces_cancel(rdmc_req_t *req);
 /* At the start of every progress pass: post deferred pieces, finish the
  * stopped messages. */

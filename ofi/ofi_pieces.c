@@ -175,15 +175,34 @@ static void post_rest(ofi_split_t *s)
     split_try_finish(s);
 }
 
+/* Stop s: no more pieces, its posted receives cancelled (again, if it
+ * was stopped before: a piece matched then may have failed since).  It
+ * completes in a progress pass, never inside the caller's call: on its
+ * last piece's completion, or (nothing outstanding) deferred to the next
+ * pass. */
+static void split_stop(ofi_split_t *s)
+{
+    s->stopped = true;
+    if (!s->is_send && s->ep->ep != NULL) {
+        /* Those that completed already answer -FI_ENOENT. */
+        for (unsigned i = 0; i < s->posted; i++) {
+            (void)fi_cancel(&s->ep->ep->fid, &s->piece[i].base);
+        }
+    }
+    if (s->finished == s->posted) {
+        set_deferred(s, true);
+    }
+}
+
 static void piece_done(rdmc_req_t *base, int status, size_t len, uint64_t imm)
 {
     ofi_split_t *s = ((ofi_piece_t *)base)->split;
 
-    if (status != 0) {
-        if (s->status == 0) {
-            s->status = status;
-        }
-        s->stopped = true;
+    if (status != 0 && s->status == 0) {
+        s->status = status;
+        /* A piece failed (its peer is gone, or it was cancelled): so does
+         * the message, and its other receives must not wait for data. */
+        split_stop(s);
     }
     s->received += len;
     s->received_imm = imm;
@@ -237,23 +256,6 @@ void rdmc_ofi_pieces_resume(rdmc_ofi_ep_t *ep)
     }
 }
 
-/* Stop s: no more pieces, its posted receives cancelled.  It completes in
- * a progress pass, never inside the caller's call: on its last piece's
- * completion, or (nothing outstanding) deferred to the next pass. */
-static void split_stop(ofi_split_t *s)
-{
-    s->stopped = true;
-    if (!s->is_send && s->ep->ep != NULL) {
-        /* Those that completed already answer -FI_ENOENT. */
-        for (unsigned i = 0; i < s->posted; i++) {
-            (void)fi_cancel(&s->ep->ep->fid, &s->piece[i].base);
-        }
-    }
-    if (s->finished == s->posted) {
-        set_deferred(s, true);
-    }
-}
-
 bool rdmc_ofi_pieces_of(const rdmc_req_t *req)
 {
     return split_of(req) != NULL;
@@ -261,13 +263,8 @@ bool rdmc_ofi_pieces_of(const rdmc_req_t *req)
 
 int rdmc_ofi_pieces_cancel(rdmc_req_t *req)
 {
-    ofi_split_t *s = split_of(req);
-
-    if (s->stopped) {
-        return -FI_ENOENT;
-    }
-    split_stop(s);
-    return 0;
+    split_stop(split_of(req));
+    return 0;   /* it completes later, cancelled or not */
 }
 
 bool rdmc_ofi_pieces_stop(rdmc_ofi_channel_t *ch, bool sends_too)
@@ -276,7 +273,7 @@ bool rdmc_ofi_pieces_stop(rdmc_ofi_channel_t *ch, bool sends_too)
 
     for (ofi_split_t *s = ch->ep->splits; s != NULL; s = s->next) {
         if (s->ch == ch) {
-            if (!s->stopped && (sends_too || !s->is_send)) {
+            if (sends_too || !s->is_send) {
                 split_stop(s);
             }
             waiting = waiting || s->deferred;
