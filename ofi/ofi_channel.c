@@ -150,7 +150,7 @@ static int channel_send(rdmc_transport_t *tp, int peer, const void *buf, size_t 
         return refused;
     }
     tag = with_channel(tag, ch->peer_channel[peer]);
-    if (ch->ep->piece_bytes != 0 && len > ch->ep->piece_bytes) {
+    if (rdmc_ofi_in_pieces(ch->ep, len)) {
         return rdmc_ofi_pieces_post(ch, true, peer, p->msg, (void *)buf, len,
                                     rdmc_ofi_mem_desc(ch->ep, buf, len), tag, 0, imm, req);
     }
@@ -196,7 +196,7 @@ static int channel_recv(rdmc_transport_t *tp, int peer, void *buf, size_t len, u
     rdmc_ofi_channel_t *ch = channel_of(tp);
     ssize_t rc;
 
-    if (ch->ep->piece_bytes != 0 && len > ch->ep->piece_bytes) {
+    if (rdmc_ofi_in_pieces(ch->ep, len)) {
         return rdmc_ofi_pieces_post(ch, false, peer, FI_ADDR_UNSPEC, buf, len,
                                     rdmc_ofi_mem_desc(ch->ep, buf, len),
                                     with_channel(tag, ch->id), ignore, 0, req);

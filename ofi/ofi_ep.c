@@ -123,7 +123,7 @@ static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep
     }
     ep->fab = fab;
     ep->inject_limit = fab->info->tx_attr->inject_size;
-    ep->piece_bytes = rdmc_ofi_piece_bytes(fab->info);
+    ep->pieces_up_to = rdmc_ofi_pieces_up_to(fab->info);
     if (fab->info->tx_attr->msg_order & FI_ORDER_WAW) {
         ep->ordered_write_bytes = fab->info->ep_attr->max_order_waw_size;
     }
@@ -164,9 +164,12 @@ static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep
     if (rc != 0) {
         goto err_close_endpoint;
     }
-    rdmc_log(1, "process endpoint open on %s (%s)%s", fab->info->fabric_attr->prov_name,
-             fab->info->domain_attr->name,
-             ep->piece_bytes != 0 ? ", larger messages in 16 KiB pieces" : "");
+    rdmc_log(1, "process endpoint open on %s (%s)", fab->info->fabric_attr->prov_name,
+             fab->info->domain_attr->name);
+    if (ep->pieces_up_to != 0) {
+        rdmc_log(1, "messages above 16 KiB up to %zu bytes go in 16 KiB pieces",
+                 ep->pieces_up_to);
+    }
     *ep_p = ep;
     return 0;
 

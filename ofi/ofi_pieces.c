@@ -10,8 +10,13 @@
  * buffer.  On 4 emulated hosts x 2 ranks at 1 Gbit/s, 16 MiB in 64 KiB
  * blocks took 147 ms segmented and 143 ms with rxm's limit raised to
  * 64 KiB, as fast as 16 KiB blocks, which cost more engine steps elsewhere
- * (149 against 143 ms on 8 hosts x 1).  So a message above
- * OFI_PIECE_BYTES goes as pieces of that size, all with the message's tag
+ * (149 against 143 ms on 8 hosts x 1).  Above its SAR limit (128 KiB
+ * unless FI_OFI_RXM_SAR_LIMIT says otherwise) rxm uses a rendezvous that
+ * reads the message straight into the posted buffer, which pieces only
+ * slow down (one node under failure handling, 8 MiB blocks over tcp:
+ * 16 MiB took 20 ms in pieces against 13.3 ms whole).  So a message
+ * between the two limits goes as pieces of OFI_PIECE_BYTES, all with the
+ * message's tag
  * and immediate data, and the receiver posts the same pieces: both ends cut
  * the same length the same way (the engine's block lengths are known at
  * both), and libfabric matches same-tag messages from one sender in order
@@ -33,6 +38,7 @@
 #include "ofi_internal.h"
 
 #define OFI_PIECE_BYTES ((size_t)16384)
+#define RXM_SAR_LIMIT_DEFAULT ((size_t)131072)
 /* Pieces of one message posted at once: the provider's queues stay short
  * whatever the block size (a 64 MiB block is 4096 pieces). */
 #define PIECES_IN_FLIGHT 8
@@ -66,12 +72,27 @@ struct ofi_split {
     ofi_piece_t piece[];
 };
 
-size_t rdmc_ofi_piece_bytes(const struct fi_info *info)
+/* rxm's SAR limit, as rxm reads it. */
+static size_t rxm_sar_limit(void)
+{
+    const char *env = getenv("FI_OFI_RXM_SAR_LIMIT");
+    char *end = NULL;
+    unsigned long long v = env != NULL ? strtoull(env, &end, 0) : 0;
+
+    return env != NULL && *end == '\0' && v > 0 ? (size_t)v : RXM_SAR_LIMIT_DEFAULT;
+}
+
+size_t rdmc_ofi_pieces_up_to(const struct fi_info *info)
 {
     bool rxm_on_tcp = strcmp(info->fabric_attr->prov_name, "tcp;ofi_rxm") == 0;
     bool in_order = (info->tx_attr->msg_order & FI_ORDER_SAS) != 0;
 
-    return rxm_on_tcp && in_order ? OFI_PIECE_BYTES : 0;
+    return rxm_on_tcp && in_order ? rxm_sar_limit() : 0;
+}
+
+bool rdmc_ofi_in_pieces(const rdmc_ofi_ep_t *ep, size_t len)
+{
+    return len > OFI_PIECE_BYTES && len <= ep->pieces_up_to;
 }
 
 static ofi_split_t *split_of(const rdmc_req_t *req)
