@@ -16,12 +16,11 @@
  * slow down (one node under failure handling, 8 MiB blocks over tcp:
  * 16 MiB took 20 ms in pieces against 13.3 ms whole).  So a message
  * between the two limits goes as pieces of OFI_PIECE_BYTES, all with the
- * message's tag
- * and immediate data, and the receiver posts the same pieces: both ends cut
- * the same length the same way (the engine's block lengths are known at
- * both), and libfabric matches same-tag messages from one sender in order
- * (FI_ORDER_SAS, required).  The caller's request completes once every
- * piece has.
+ * message's tag and immediate data, and the receiver posts the same
+ * pieces: both ends cut the same length the same way (the engine's block
+ * lengths are known at both), and libfabric matches same-tag messages from
+ * one sender in order (FI_ORDER_SAS, required).  The caller's request
+ * completes once every piece has.
  *
  * The pieces, not the caller's request, are what the channel tracks (so
  * quiescing cancels them).  A piece the provider refuses for now
@@ -39,8 +38,9 @@
 
 #define OFI_PIECE_BYTES ((size_t)16384)
 #define RXM_SAR_LIMIT_DEFAULT ((size_t)131072)
-/* Pieces of one message posted at once: the provider's queues stay short
- * whatever the block size (a 64 MiB block is 4096 pieces). */
+/* Pieces of one message posted at once: 128 KiB at rxm's default SAR
+ * limit; a larger FI_OFI_RXM_SAR_LIMIT does not lengthen the provider's
+ * queues. */
 #define PIECES_IN_FLIGHT 8
 
 /* transport_peer of a request sent or received in pieces. */
