@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,8 +155,9 @@ static int wait_child(pid_t pid)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Entries of /dev/shm naming one of two processes (tests and CI running
- * beside us create and remove their own there). */
+/* Our entries of /dev/shm naming one of two processes: rdmc names carry
+ * the pid as a whole field, "-PID-" (tests and CI running beside us create
+ * and remove their own names there, and pid 346 must not match 6346). */
 static int dev_shm_entries_of(pid_t a, pid_t b)
 {
     DIR *d = opendir("/dev/shm");
@@ -165,10 +167,11 @@ static int dev_shm_entries_of(pid_t a, pid_t b)
     if (d == NULL) {
         return 0;
     }
-    snprintf(pa, sizeof(pa), "%d", (int)a);
-    snprintf(pb, sizeof(pb), "%d", (int)b);
+    snprintf(pa, sizeof(pa), "-%d-", (int)a);
+    snprintf(pb, sizeof(pb), "-%d-", (int)b);
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        count += strstr(e->d_name, pa) != NULL || strstr(e->d_name, pb) != NULL;
+        bool ours = strncmp(e->d_name, "rdmc", 4) == 0;
+        count += ours && (strstr(e->d_name, pa) != NULL || strstr(e->d_name, pb) != NULL);
     }
     closedir(d);
     return count;
