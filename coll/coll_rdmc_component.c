@@ -435,6 +435,7 @@ static int rdmc_open(void)
     opal_output_set_verbosity(c->output, c->verbose);
     rdmc_log_set_sink(log_to_opal);
     rdmc_ofi_set_progress_lock(&mca_coll_rdmc_lock);
+    rdmc_ofi_preset_provider_params();
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
     if (c->timeout_ms <= 0) {
         c->timeout_ms = DEFAULT_TIMEOUT_MS;

@@ -27,6 +27,21 @@ static pthread_mutex_t fabrics_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const remote_order[] = { "verbs", "efa", "tcp", "sockets", NULL };
 static const char *const local_order[] = { "shm", "verbs", "efa", "tcp", "sockets", NULL };
 
+/* rxm over tcp shares receive buffers of 16 KiB among all of a process's
+ * connections; 4096 of them by default (FI_OFI_RXM_MSG_RX_SIZE), 64 MiB
+ * that fi_enable allocates and touches.  That cost 120 ms of CPU per rank
+ * at the first broadcast (the first one at 4 emulated hosts x 2 ranks took
+ * 2.8 s, with 256 buffers 1.2 s), 64 MiB of memory per rank, and the next
+ * broadcast or two were slow too (227-317 ms at 16 MiB against 144).  256
+ * (4 MiB) hold 16 pieces in flight from each of 16 peers; a peer past that
+ * waits in TCP's flow control, as with any eager buffers. */
+#define RXM_MSG_RX_SIZE "256"
+
+void rdmc_ofi_preset_provider_params(void)
+{
+    (void)setenv("FI_OFI_RXM_MSG_RX_SIZE", RXM_MSG_RX_SIZE, 0);
+}
+
 static bool is_auto(const char *provider)
 {
     return provider == NULL || provider[0] == '\0' || strcmp(provider, "auto") == 0;

@@ -39,6 +39,11 @@ typedef struct rdmc_ofi_request {
     bool all_local;         /* every rank of the communicator is on this node */
 } rdmc_ofi_request_t;
 
+/* Set the providers' parameters rdmc relies on, where the user did not:
+ * call once, single-threaded, before this process's first use of
+ * libfabric (providers read them when libfabric loads them). */
+void rdmc_ofi_preset_provider_params(void);
+
 /* Find or open the fabric for a request.  Fabrics stay open until
  * rdmc_ofi_finalize(). */
 int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p);

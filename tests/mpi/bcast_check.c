@@ -20,6 +20,9 @@
  *             root's: summed over ranks, N-1 times its bytes arrived from
  *             another node and size-N times from the rank's own node
  *   --no-split  --small on communicators spanning all ranks only
+ *   --env NAME=VALUE  after MPI_Init the process's environment holds it
+ *             (what rdmc presets for libfabric's providers, or the user's
+ *             own value, which rdmc must keep)
  *   --expect  rdmc: every broadcast was carried by rdmc (the default);
  *             fallback: all were handed to the previous component;
  *             off: rdmc took no part
@@ -298,11 +301,33 @@ static int check_counters(expect_t expect, long long bcasts_before, long long fa
     return ok;
 }
 
+/* "NAME=VALUE": is NAME set to VALUE in this process? */
+static int env_holds(const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    char name[128];
+
+    if (eq == NULL || (size_t)(eq - assignment) >= sizeof(name)) {
+        printf("FAIL rank %d: --env wants NAME=VALUE, not %s\n", world_rank, assignment);
+        return 0;
+    }
+    memcpy(name, assignment, (size_t)(eq - assignment));
+    name[eq - assignment] = '\0';
+    const char *value = getenv(name);
+    if (value == NULL || strcmp(value, eq + 1) != 0) {
+        printf("FAIL rank %d: %s is %s, not %s\n", world_rank, name,
+               value == NULL ? "unset" : value, eq + 1);
+        return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
     int small = 0, large = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
+    int env_ok = 1;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -327,6 +352,8 @@ int main(int argc, char **argv)
             tree_nodes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--no-split") == 0) {
             split = 0;
+        } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
+            env_ok = env_ok && env_holds(argv[++i]);
         }
     }
     make_types();
@@ -358,7 +385,8 @@ int main(int argc, char **argv)
         run_tree(tree_nodes);
     }
 
-    int ok = check_counters(expect, bcasts_before, fallbacks_before) && counters.errors == 0;
+    int ok = check_counters(expect, bcasts_before, fallbacks_before) && counters.errors == 0 &&
+             env_ok;
     int all_ok = 0;
     long long checked = 0;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
