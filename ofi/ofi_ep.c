@@ -124,6 +124,7 @@ static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep
     ep->fab = fab;
     ep->inject_limit = fab->info->tx_attr->inject_size;
     ep->pieces_up_to = rdmc_ofi_pieces_up_to(fab->info);
+    ep->piece_bytes = rdmc_ofi_piece_bytes();
     if (fab->info->tx_attr->msg_order & FI_ORDER_WAW) {
         ep->ordered_write_bytes = fab->info->ep_attr->max_order_waw_size;
     }
@@ -167,8 +168,8 @@ static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep
     rdmc_log(1, "process endpoint open on %s (%s)", fab->info->fabric_attr->prov_name,
              fab->info->domain_attr->name);
     if (ep->pieces_up_to != 0) {
-        rdmc_log(1, "messages above 16 KiB up to %zu bytes go in 16 KiB pieces",
-                 ep->pieces_up_to);
+        rdmc_log(1, "messages above %zu bytes up to %zu go in pieces of %zu", ep->piece_bytes,
+                 ep->pieces_up_to, ep->piece_bytes);
     }
     *ep_p = ep;
     return 0;

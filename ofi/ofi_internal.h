@@ -102,8 +102,8 @@ struct rdmc_ofi_ep {
     bool failure_safe;
     ofi_quiet_send_t *quiet;       /* failure-safe: sends standing in for injects */
 
-    size_t pieces_up_to;           /* messages above 16 KiB up to this go in pieces
-                                    * (ofi_pieces.c); 0: none */
+    size_t piece_bytes;            /* messages above this, up to pieces_up_to, */
+    size_t pieces_up_to;           /* go in pieces of it (ofi_pieces.c); 0: none */
     ofi_split_t *splits;           /* those messages, until they complete */
     unsigned ndeferred;            /* of them, those a progress pass must look at */
 };
@@ -180,9 +180,10 @@ ofi_peer_t *rdmc_ofi_channel_target(const rdmc_ofi_channel_t *ch, int peer, int 
 ofi_peer_t *rdmc_ofi_channel_peer(const rdmc_ofi_channel_t *ch, int rank);
 
 /* ofi_pieces.c: messages sent and received in pieces.  pieces_up_to: what
- * an endpoint of `info` uses (0: none); in_pieces: whether a message of
- * len bytes goes so. */
+ * an endpoint of `info` uses (0: none); piece_bytes: their size, rxm's
+ * eager limit; in_pieces: whether a message of len bytes goes so. */
 size_t rdmc_ofi_pieces_up_to(const struct fi_info *info);
+size_t rdmc_ofi_piece_bytes(void);
 bool rdmc_ofi_in_pieces(const rdmc_ofi_ep_t *ep, size_t len);
 /* Post req's send (is_send) or receive as pieces; addr is the peer's (or
  * FI_ADDR_UNSPEC), the rest as fi_tsenddata / fi_trecv take them. */

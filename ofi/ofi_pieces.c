@@ -2,25 +2,30 @@
  * Large messages in pieces, on endpoints where one large message costs
  * more than several small ones (tcp;ofi_rxm).
  *
- * rxm sends a message above its eager limit (16 KiB unless
- * FI_OFI_RXM_EAGER_LIMIT says otherwise) by segmentation: every 16 KiB
- * segment is copied into a bounce buffer at the sender and out of one at
- * the receiver.  A message within the limit goes from the caller's buffer
- * to the socket (rxm's direct send) and from the socket into the posted
- * buffer.  On 4 emulated hosts x 2 ranks at 1 Gbit/s, 16 MiB in 64 KiB
- * blocks took 147 ms segmented and 143 ms with rxm's limit raised to
- * 64 KiB, as fast as 16 KiB blocks, which cost more engine steps elsewhere
- * (149 against 143 ms on 8 hosts x 1).  Above its SAR limit (128 KiB
- * unless FI_OFI_RXM_SAR_LIMIT says otherwise) rxm uses a rendezvous that
- * reads the message straight into the posted buffer, which pieces only
- * slow down (one node under failure handling, 8 MiB blocks over tcp:
- * 16 MiB took 20 ms in pieces against 13.3 ms whole).  So a message
- * between the two limits goes as pieces of OFI_PIECE_BYTES, all with the
- * message's tag and immediate data, and the receiver posts the same
+ * rxm over tcp sends a message within its eager limit
+ * (FI_OFI_RXM_EAGER_LIMIT) from the caller's buffer to the socket (direct
+ * send) and from the socket into the posted buffer (dynamic receive
+ * buffers); a larger one by rendezvous (its log at FI_LOG_LEVEL=info says
+ * "Protocol limits: Eager: 16384, SAR: 16384": no segmentation over tcp),
+ * which costs a round trip and a read of the sender's buffer.  That is
+ * cheap for large messages (one node under failure handling, 8 MiB blocks
+ * over tcp: 16 MiB took 13.3 ms whole, 20 ms in pieces) and dear for
+ * blocks of tens of KiB: on 4 emulated hosts x 2 ranks at 1 Gbit/s, 16 MiB
+ * in 64 KiB blocks took 147 ms by rendezvous and 143 ms eager.
+ *
+ * So rdmc presets the eager limit to 64 KiB (rdmc_ofi_preset_provider_params;
+ * over tcp it does not enlarge rxm's 16 KiB bounce buffers), and its usual
+ * blocks between nodes go whole, one eager message each.  In 16 KiB pieces
+ * every block cost four messages, each with its own system calls: 8
+ * emulated hosts x 1 rank took 165-199 ms at 16 MiB, against 148-158 whole,
+ * on a machine where system calls are dear.  A message above the eager
+ * limit and up to PIECES_UP_TO goes as pieces of the eager limit, all with
+ * the message's tag and immediate data, and the receiver posts the same
  * pieces: both ends cut the same length the same way (the engine's block
- * lengths are known at both), and libfabric matches same-tag messages from
- * one sender in order (FI_ORDER_SAS, required).  The caller's request
- * completes once every piece has.
+ * lengths are known at both, and every process of a job reads the same
+ * environment), and libfabric matches same-tag messages from one sender in
+ * order (FI_ORDER_SAS, required).  The caller's request completes once
+ * every piece has.
  *
  * The pieces, not the caller's request, are what the channel tracks (so
  * quiescing cancels them).  A piece the provider refuses for now
@@ -36,11 +41,10 @@
 
 #include "ofi_internal.h"
 
-#define OFI_PIECE_BYTES ((size_t)16384)
-#define RXM_SAR_LIMIT_DEFAULT ((size_t)131072)
-/* Pieces of one message posted at once: 128 KiB at rxm's default SAR
- * limit; a larger FI_OFI_RXM_SAR_LIMIT does not lengthen the provider's
- * queues. */
+#define RXM_EAGER_LIMIT_DEFAULT ((size_t)16384)
+#define PIECES_UP_TO ((size_t)131072)
+/* Pieces of one message posted at once, so that small pieces do not
+ * lengthen the provider's queues. */
 #define PIECES_IN_FLIGHT 8
 
 /* transport_peer of a request sent or received in pieces. */
@@ -72,14 +76,14 @@ struct ofi_split {
     ofi_piece_t piece[];
 };
 
-/* rxm's SAR limit, as rxm reads it. */
-static size_t rxm_sar_limit(void)
+/* rxm's eager limit, as rxm reads it from the environment. */
+size_t rdmc_ofi_piece_bytes(void)
 {
-    const char *env = getenv("FI_OFI_RXM_SAR_LIMIT");
+    const char *env = getenv("FI_OFI_RXM_EAGER_LIMIT");
     char *end = NULL;
     unsigned long long v = env != NULL ? strtoull(env, &end, 0) : 0;
 
-    return env != NULL && *end == '\0' && v > 0 ? (size_t)v : RXM_SAR_LIMIT_DEFAULT;
+    return env != NULL && *end == '\0' && v > 0 ? (size_t)v : RXM_EAGER_LIMIT_DEFAULT;
 }
 
 size_t rdmc_ofi_pieces_up_to(const struct fi_info *info)
@@ -87,12 +91,12 @@ size_t rdmc_ofi_pieces_up_to(const struct fi_info *info)
     bool rxm_on_tcp = strcmp(info->fabric_attr->prov_name, "tcp;ofi_rxm") == 0;
     bool in_order = (info->tx_attr->msg_order & FI_ORDER_SAS) != 0;
 
-    return rxm_on_tcp && in_order ? rxm_sar_limit() : 0;
+    return rxm_on_tcp && in_order ? PIECES_UP_TO : 0;
 }
 
 bool rdmc_ofi_in_pieces(const rdmc_ofi_ep_t *ep, size_t len)
 {
-    return len > OFI_PIECE_BYTES && len <= ep->pieces_up_to;
+    return len > ep->piece_bytes && len <= ep->pieces_up_to;
 }
 
 static ofi_split_t *split_of(const rdmc_req_t *req)
@@ -151,8 +155,9 @@ static void piece_done(rdmc_req_t *base, int status, size_t len, uint64_t imm);
 static int post_next(ofi_split_t *s)
 {
     ofi_piece_t *pc = &s->piece[s->posted];
-    size_t offset = (size_t)s->posted * OFI_PIECE_BYTES;
-    size_t len = s->len - offset < OFI_PIECE_BYTES ? s->len - offset : OFI_PIECE_BYTES;
+    size_t piece = s->ep->piece_bytes;
+    size_t offset = (size_t)s->posted * piece;
+    size_t len = s->len - offset < piece ? s->len - offset : piece;
     int refused;
     ssize_t rc;
 
@@ -235,7 +240,7 @@ int rdmc_ofi_pieces_post(rdmc_ofi_channel_t *ch, bool is_send, int peer, fi_addr
                          void *buf, size_t len, void *desc, uint64_t tag, uint64_t ignore,
                          uint64_t imm, rdmc_req_t *req)
 {
-    unsigned count = (unsigned)((len + OFI_PIECE_BYTES - 1) / OFI_PIECE_BYTES);
+    unsigned count = (unsigned)((len + ch->ep->piece_bytes - 1) / ch->ep->piece_bytes);
     ofi_split_t *s = calloc(1, sizeof(*s) + count * sizeof(s->piece[0]));
     rdmc_ofi_ep_t *ep = ch->ep;
     int rc;
