@@ -36,16 +36,10 @@ static const char *const local_order[] = { "shm", "verbs", "efa", "tcp", "socket
  * (4 MiB) hold 16 pieces in flight from each of 16 peers; a peer past that
  * waits in TCP's flow control, as with any eager buffers. */
 #define RXM_MSG_RX_SIZE "256"
-/* rxm over tcp sends messages up to its eager limit (16 KiB by default,
- * independent of the bounce buffers' size over tcp) straight from and
- * into the caller's buffers: with 64 KiB rdmc's usual blocks between nodes
- * go as one message each, not four pieces (ofi_pieces.c). */
-#define RXM_EAGER_LIMIT "65536"
 
 void rdmc_ofi_preset_provider_params(void)
 {
     (void)setenv("FI_OFI_RXM_MSG_RX_SIZE", RXM_MSG_RX_SIZE, 0);
-    (void)setenv("FI_OFI_RXM_EAGER_LIMIT", RXM_EAGER_LIMIT, 0);
 }
 
 static bool is_auto(const char *provider)

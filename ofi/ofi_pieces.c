@@ -3,29 +3,29 @@
  * more than several small ones (tcp;ofi_rxm).
  *
  * rxm over tcp sends a message within its eager limit
- * (FI_OFI_RXM_EAGER_LIMIT) from the caller's buffer to the socket (direct
- * send) and from the socket into the posted buffer (dynamic receive
- * buffers); a larger one by rendezvous (its log at FI_LOG_LEVEL=info says
- * "Protocol limits: Eager: 16384, SAR: 16384": no segmentation over tcp),
- * which costs a round trip and a read of the sender's buffer.  That is
- * cheap for large messages (one node under failure handling, 8 MiB blocks
- * over tcp: 16 MiB took 13.3 ms whole, 20 ms in pieces) and dear for
- * blocks of tens of KiB: on 4 emulated hosts x 2 ranks at 1 Gbit/s, 16 MiB
- * in 64 KiB blocks took 147 ms by rendezvous and 143 ms eager.
+ * (FI_OFI_RXM_EAGER_LIMIT, 16 KiB by default) from the caller's buffer to
+ * the socket (direct send) and from the socket into the posted buffer
+ * (dynamic receive buffers); a larger one by rendezvous (its log at
+ * FI_LOG_LEVEL=info says "Protocol limits: Eager: 16384, SAR: 16384": no
+ * segmentation over tcp), which costs a round trip and a read of the
+ * sender's buffer.  That is cheap for large messages (one node under
+ * failure handling, 8 MiB blocks over tcp: 16 MiB took 13.3 ms whole, 20 ms
+ * in pieces) and dear for blocks of tens of KiB: on 4 emulated hosts x 2
+ * ranks at 1 Gbit/s, 16 MiB in 64 KiB blocks took 147 ms whole and 143 ms
+ * in pieces.  So a message above the eager limit and up to PIECES_UP_TO
+ * goes as pieces of the eager limit, all with the message's tag and
+ * immediate data, and the receiver posts the same pieces: both ends cut
+ * the same length the same way (the engine's block lengths are known at
+ * both, and every process of a job reads the same environment), and
+ * libfabric matches same-tag messages from one sender in order
+ * (FI_ORDER_SAS, required).  The caller's request completes once every
+ * piece has.
  *
- * So rdmc presets the eager limit to 64 KiB (rdmc_ofi_preset_provider_params;
- * over tcp it does not enlarge rxm's 16 KiB bounce buffers), and its usual
- * blocks between nodes go whole, one eager message each.  In 16 KiB pieces
- * every block cost four messages, each with its own system calls: 8
- * emulated hosts x 1 rank took 165-199 ms at 16 MiB, against 148-158 whole,
- * on a machine where system calls are dear.  A message above the eager
- * limit and up to PIECES_UP_TO goes as pieces of the eager limit, all with
- * the message's tag and immediate data, and the receiver posts the same
- * pieces: both ends cut the same length the same way (the engine's block
- * lengths are known at both, and every process of a job reads the same
- * environment), and libfabric matches same-tag messages from one sender in
- * order (FI_ORDER_SAS, required).  The caller's request completes once
- * every piece has.
+ * A 64 KiB eager limit sends the engine's usual blocks whole, one message
+ * each: 8 emulated hosts x 1 took 148-158 ms at 16 MiB (61,440-byte
+ * blocks) against 165-199 in 16 KiB pieces, but 1.6-1.7 s at 64 MiB, whose
+ * blocks are 65,536 bytes (63,488-byte blocks: 615 ms; 16 KiB pieces:
+ * 634-850).  Until that is understood the limit stays rxm's.
  *
  * The pieces, not the caller's request, are what the channel tracks (so
  * quiescing cancels them).  A piece the provider refuses for now
