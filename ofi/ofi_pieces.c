@@ -240,9 +240,9 @@ int rdmc_ofi_pieces_post(rdmc_ofi_channel_t *ch, bool is_send, int peer, fi_addr
                          void *buf, size_t len, void *desc, uint64_t tag, uint64_t ignore,
                          uint64_t imm, rdmc_req_t *req)
 {
-    unsigned count = (unsigned)((len + ch->ep->piece_bytes - 1) / ch->ep->piece_bytes);
-    ofi_split_t *s = calloc(1, sizeof(*s) + count * sizeof(s->piece[0]));
     rdmc_ofi_ep_t *ep = ch->ep;
+    unsigned count = (unsigned)((len + ep->piece_bytes - 1) / ep->piece_bytes);
+    ofi_split_t *s = calloc(1, sizeof(*s) + count * sizeof(s->piece[0]));
     int rc;
 
     if (s == NULL) {
