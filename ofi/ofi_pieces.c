@@ -21,11 +21,9 @@
  * (FI_ORDER_SAS, required).  The caller's request completes once every
  * piece has.
  *
- * A 64 KiB eager limit sends the engine's usual blocks whole, one message
- * each: 8 emulated hosts x 1 took 148-158 ms at 16 MiB (61,440-byte
- * blocks) against 165-199 in 16 KiB pieces, but 1.6-1.7 s at 64 MiB, whose
- * blocks are 65,536 bytes (63,488-byte blocks: 615 ms; 16 KiB pieces:
- * 634-850).  Until that is understood the limit stays rxm's.
+ * rdmc presets the eager limit to 64 KiB (ofi_fabric.c), so its usual
+ * blocks between nodes (at most 60 KiB) go whole; pieces are for larger
+ * blocks up to PIECES_UP_TO and for a smaller limit the user set.
  *
  * The pieces, not the caller's request, are what the channel tracks (so
  * quiescing cancels them).  A piece the provider refuses for now
@@ -41,7 +39,7 @@
 
 #include "ofi_internal.h"
 
-#define RXM_EAGER_LIMIT_DEFAULT ((size_t)16384)
+#define RXM_EAGER_LIMIT_DEFAULT ((size_t)16384)   /* rxm's, when nobody set one */
 #define PIECES_UP_TO ((size_t)131072)
 /* Pieces of one message posted at once, so that small pieces do not
  * lengthen the provider's queues. */
