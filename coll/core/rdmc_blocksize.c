@@ -17,9 +17,9 @@
  *   8 hosts, took 573/584 ms with 48/64 KiB blocks, 600 with 96 KiB, 616
  *   with the model's 116 KiB and 832 with 256 KiB; 4 hosts 572 (64 KiB)
  *   against 583; 2 hosts 566 against 561.
- * The cap is 60 KiB, not 64: a 65,536-byte block plus rxm's header is one
- * byte-count over what one 64 KiB TCP send (GSO) packet carries (65,160
- * payload bytes at MSS 1448), so every block left a small second packet;
+ * The cap is 60 KiB, not 64: one 64 KiB TCP send (GSO) packet carries
+ * 65,160 payload bytes at MSS 1448, so a 65,536-byte block with rxm's
+ * header trails a small second packet;
  * with rxm's eager limit at 64 KiB (ofi_fabric.c) 8 emulated hosts took
  * 1.34-1.6 s for 64 MiB in 65,536-byte blocks, 588 ms in 61,440-byte ones
  * (69,632: 768; 57,344: 670). */
