@@ -36,10 +36,8 @@ static const char *const local_order[] = { "shm", "verbs", "efa", "tcp", "socket
  * (4 MiB) hold 16 pieces in flight from each of 16 peers; a peer past that
  * waits in TCP's flow control, as with any eager buffers. */
 #define RXM_MSG_RX_SIZE "256"
-/* rxm over tcp sends a message within its eager limit (16 KiB by default)
- * from the caller's buffer to the socket and from the socket into the
- * posted buffer, a larger one by rendezvous or in rdmc's pieces
- * (ofi_pieces.c).  At 64 KiB rdmc's blocks between nodes (at most 60 KiB,
+/* rxm's eager limit (16 KiB by default; what it means over tcp:
+ * ofi_pieces.c).  At 64 KiB rdmc's blocks between nodes (at most 60 KiB,
  * rdmc_blocksize.c) go whole, one message each instead of four: 8 emulated
  * hosts x 1 at 1 Gbit/s took 153-167 ms for 16 MiB against 195-244 in
  * pieces, 611-629 for 64 MiB against 797-815; 4 hosts x 2 145 against 151.

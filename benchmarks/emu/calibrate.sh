@@ -65,19 +65,21 @@ rdmc=(--mca coll_rdmc_bcast_min_bytes 0)
 # latency of a lone message (handshakes, wake-ups).  Inside a pipeline the
 # bucket stays empty and the next block's handshake overlaps the current
 # block: what a step costs beyond beta b is alpha, from 16M sent in 60K
-# blocks (274 of them; rdmc's largest automatic block between nodes, see
+# blocks (rdmc's largest automatic block between nodes, see
 # coll/core/rdmc_blocksize.c) against one 16M message.
+piped_block=61440
 emu_start 2 "$rate"
 for s in 1048576 4194304 16777216; do
     echo "$s $(bench "$out/raw/p2p.$s" "$s" "${rdmc[@]}" --mca coll_rdmc_block_bytes "$s")"
 done >"$out/p2p.dat"
-piped=$(bench "$out/raw/p2p.16M-60K" 16777216 "${rdmc[@]}" --mca coll_rdmc_block_bytes 61440)
-read -r alpha1 beta alpha <<<"$(awk -v piped="$piped" '
+piped=$(bench "$out/raw/p2p.16M-60K" 16777216 "${rdmc[@]}" --mca coll_rdmc_block_bytes "$piped_block")
+read -r alpha1 beta alpha <<<"$(awk -v piped="$piped" -v block="$piped_block" '
     { n++; m[n] = $1; t[n] = $2; x += $1; y += $2; xx += $1 * $1; xy += $1 * $2 }
     END {
         b = (n * xy - x * y) / (n * xx - x * x)
         for (i = 1; i <= n; i++) a1 += (t[i] - b * (m[i] - 131072)) / n
-        a = (piped - t[n]) / (274 - 1)
+        blocks = int((16777216 + block - 1) / block)
+        a = (piped - t[n]) / (blocks - 1)
         printf("%.1f %.4f %.1f\n", a1, b * 1000, a < 1 ? 1 : a)
     }' "$out/p2p.dat")"
 {

@@ -19,10 +19,10 @@
  *   against 583; 2 hosts 566 against 561.
  * The cap is 60 KiB, not 64: one 64 KiB TCP send (GSO) packet carries
  * 65,160 payload bytes at MSS 1448, so a 65,536-byte block with rxm's
- * header trails a small second packet;
- * with rxm's eager limit at 64 KiB (ofi_fabric.c) 8 emulated hosts took
- * 1.34-1.6 s for 64 MiB in 65,536-byte blocks, 588 ms in 61,440-byte ones
- * (69,632: 768; 57,344: 670). */
+ * header trails a small second packet.  With rxm's eager limit at 64 KiB
+ * (ofi_fabric.c) 8 emulated hosts took 1.34-1.6 s for 64 MiB in
+ * 65,536-byte blocks, 588 ms in 61,440-byte ones (69,632: 768; 57,344:
+ * 670). */
 const rdmc_cost_model_t rdmc_tcp_model = { 3.5, 8.4, 32768, 61440 };
 
 static uint64_t clamp_u64(uint64_t v, uint64_t lo, uint64_t hi)
