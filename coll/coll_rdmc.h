@@ -280,6 +280,11 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
 /* Start watching memory releases if a provider in use registers buffers. */
 void mca_coll_rdmc_watch_memory(void);
 
+/* The communicator's name for messages (coll_rdmc_module.c); an unnamed
+ * one (MPI_Intercomm_merge's result, say) by its id.  The text lasts
+ * until the calling thread's next call. */
+const char *mca_coll_rdmc_comm_name(ompi_communicator_t *comm);
+
 /* The module (coll_rdmc_module.c): the cost model, schedule and sends in
  * flight for the provider its link uses. */
 void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *provider,

@@ -32,6 +32,7 @@
 
 #include "ompi/constants.h"
 #include "ompi/datatype/ompi_datatype.h"
+#include "ompi/runtime/mpiruntime.h"
 #include "opal/datatype/opal_convertor.h"
 #include "opal/runtime/opal_progress.h"
 #include "opal/util/output.h"
@@ -269,7 +270,7 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d was told root %d but rank %u "
                             "is broadcasting",
-                            req->what, m->comm->c_name, rank, req->root, req->coll.actual_root);
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, req->root, req->coll.actual_root);
         return MPI_ERR_ROOT;
     }
     if (ctx->truncated && req->coll.kind == RDMC_COLL_BCAST_LARGE) {
@@ -277,14 +278,14 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
     }
     if (ctx->status != MPI_SUCCESS) {
         opal_output_verbose(0, out, "coll:rdmc: %s on %s: rank %d: %s", req->what,
-                            m->comm->c_name, rank, ctx->error);
+                            mca_coll_rdmc_comm_name(m->comm), rank, ctx->error);
         return ctx->status;
     }
     if (ctx->truncated) {
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d has room for %llu bytes but "
                             "the root sent %llu; the message was truncated",
-                            req->what, m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_TRUNCATE;
     }
@@ -292,7 +293,7 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d expected %llu bytes but the "
                             "root sent %llu (counts or datatypes differ)",
-                            req->what, m->comm->c_name, rank, (unsigned long long)ctx->own_bytes,
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_COUNT;
     }
@@ -411,12 +412,12 @@ int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
     /* MPI checks these too, unless mpi_param_check is off. */
     if (root < 0 || root >= ompi_comm_size(comm)) {
         opal_output_verbose(0, c->output, "coll:rdmc: %s on %s: invalid root %d", what,
-                            comm->c_name, root);
+                            mca_coll_rdmc_comm_name(comm), root);
         return MPI_ERR_ROOT;
     }
     if (count < 0) {
         opal_output_verbose(0, c->output, "coll:rdmc: %s on %s: negative count %d", what,
-                            comm->c_name, count);
+                            mca_coll_rdmc_comm_name(comm), count);
         return MPI_ERR_COUNT;
     }
     return MPI_SUCCESS;
@@ -425,13 +426,22 @@ int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
 /* Is rdmc usable on this communicator?  The first collective starts the
  * link's set-up; a blocking call waits until it is decided, a nonblocking
  * one goes on (its request queues until then).  On false, *rc says whether
- * to fall back (MPI_SUCCESS) or fail. */
+ * to fall back (MPI_SUCCESS) or fail.
+ *
+ * Collectives that Open MPI itself runs inside MPI_Init (a spawned job
+ * connecting to its parent) go to the previous component: the set-up sets
+ * communicator attributes, and MPI refuses attribute calls, fatally,
+ * until MPI_Init returns.  Every rank makes the same choice, since those
+ * collectives run inside MPI_Init on all of them. */
 bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool blocking, int *rc)
 {
     rdmc_setup_state_t state;
     bool started = false;
 
     *rc = MPI_SUCCESS;
+    if (ompi_mpi_state == OMPI_MPI_STATE_INIT_STARTED) {
+        return false;
+    }
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     if (m->state == RDMC_SETUP_NOT_YET && !rdmc_comm_exempt(m->comm)) {
         mca_coll_rdmc_setup_start(m);
@@ -458,13 +468,13 @@ bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool bloc
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, this rank lost its majority and "
                             "left the group",
-                            what, m->comm->c_name);
+                            what, mca_coll_rdmc_comm_name(m->comm));
         *rc = rdmc_error_code(RDMC_PARTITIONED);
     } else if (state == RDMC_SETUP_BROKEN) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, an earlier rdmc collective on this "
                             "communicator failed",
-                            what, m->comm->c_name);
+                            what, mca_coll_rdmc_comm_name(m->comm));
         *rc = MPI_ERR_OTHER;
     }
     return false;
@@ -481,7 +491,7 @@ int mca_coll_rdmc_bcast_issue(mca_coll_rdmc_request_t *req, void *buf, int count
         return rc;
     }
     opal_output_verbose(10, c->output, "coll:rdmc: %s on %s: root %d, %llu bytes, %s", req->what,
-                        req->module->comm->c_name, root, (unsigned long long)nbytes,
+                        mca_coll_rdmc_comm_name(req->module->comm), root, (unsigned long long)nbytes,
                         small ? "through the SST" : "through the engine");
     mca_coll_rdmc_count(&c->pvar_bcasts, 1);
     mca_coll_rdmc_count(&c->pvar_bytes, nbytes);

@@ -91,6 +91,17 @@ typedef struct mca_coll_rdmc_nbc_fields {
 #endif
 } mca_coll_rdmc_nbc_fields_t;
 
+/* The communicator's id inside this process (its index in Open MPI's
+ * table), which Open MPI's own names use ("MPI COMMUNICATOR 5"). */
+static inline uint32_t rdmc_comm_local_id(const ompi_communicator_t *comm)
+{
+#if OMPI_MAJOR_VERSION >= 5
+    return ompi_comm_get_local_cid(comm);
+#else
+    return ompi_comm_get_cid((ompi_communicator_t *)comm);
+#endif
+}
+
 /* The component's symbol, which Open MPI looks up after dlopen (the
  * component is built with -fvisibility=hidden).  4.1 spells it
  * OMPI_MODULE_DECLSPEC, 5.0 has no such macro. */

@@ -139,6 +139,6 @@ void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m)
                             "coll:rdmc: %s: no group manager for the extended API, and no "
                             "guard against freeing it with collectives in flight (attribute "
                             "error %d)",
-                            m->comm->c_name, rc);
+                            mca_coll_rdmc_comm_name(m->comm), rc);
     }
 }

@@ -102,6 +102,17 @@ static rdmc_cost_model_t cost_model(const char *provider, bool all_local)
     return model;
 }
 
+const char *mca_coll_rdmc_comm_name(ompi_communicator_t *comm)
+{
+    static __thread char unnamed[48];
+
+    if (comm->c_name[0] != '\0') {
+        return comm->c_name;
+    }
+    snprintf(unnamed, sizeof(unnamed), "unnamed communicator %u", rdmc_comm_local_id(comm));
+    return unnamed;
+}
+
 void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *provider,
                                        bool all_local)
 {
@@ -212,7 +223,7 @@ static int rdmc_module_enable(mca_coll_base_module_t *base, struct ompi_communic
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: no lower-priority bcast, ibcast, barrier or "
                                 "ibarrier to build on; declining",
-                                comm->c_name);
+                                mca_coll_rdmc_comm_name(comm));
             m->previous_bcast_module = m->previous_ibcast_module = NULL;
             m->previous_barrier_module = m->previous_ibarrier_module = NULL;
             return OMPI_ERROR;
@@ -247,7 +258,7 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
         why = "size 1";
     }
     if (why != NULL) {
-        opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)", comm->c_name, why);
+        opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)", mca_coll_rdmc_comm_name(comm), why);
         return NULL;
     }
     m = OBJ_NEW(mca_coll_rdmc_module_t);

@@ -129,7 +129,7 @@ static int start_one(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, c->output,
                             "coll:rdmc: MPI_Start on %s: the persistent broadcast is still "
                             "active (complete it with MPI_Wait or MPI_Test first)",
-                            req->module->comm->c_name);
+                            mca_coll_rdmc_comm_name(req->module->comm));
         return MPI_ERR_REQUEST;
     }
     if (req->persistent.inner != NULL) {
@@ -173,7 +173,7 @@ static int hand_on(mca_coll_rdmc_module_t *m, void *buf, int count,
                             "coll:rdmc: MPI_Bcast_init on %s: rdmc declines this "
                             "communicator and no other component offers persistent "
                             "broadcasts",
-                            m->comm->c_name);
+                            mca_coll_rdmc_comm_name(m->comm));
         return MPI_ERR_UNSUPPORTED_OPERATION;
     }
     mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_fallbacks, 1);
@@ -234,7 +234,7 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
         pthread_mutex_unlock(&mca_coll_rdmc_lock);
     }
     opal_output_verbose(10, c->output,
-                        "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s", comm->c_name,
+                        "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s", mca_coll_rdmc_comm_name(comm),
                         root, (unsigned long long)nbytes,
                         wrap                     ? "through the previous component"
                         : req->persistent.small ? "through the SST"

@@ -218,7 +218,7 @@ static void issue_to_fallback(mca_coll_rdmc_request_t *req)
     if (rc != MPI_SUCCESS) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: the previous component refused it (%d)",
-                            req->what, m->comm->c_name, rc);
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rc);
         req->fallback = NULL;
         mca_coll_rdmc_request_complete(req, rc);
         return;
@@ -288,19 +288,19 @@ static int outcome(mca_coll_rdmc_request_t *req)
 
     if (req->stream_status == -EOWNERDEAD) {
         opal_output_verbose(1, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            m->comm->c_name, ompi_comm_rank(m->comm), req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), req->stream_error);
         return rdmc_error_code(RDMC_PROC_FAILED);
     }
     if (req->stream_status == -ENETUNREACH) {
         opal_output_verbose(0, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            m->comm->c_name, ompi_comm_rank(m->comm), req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), req->stream_error);
         return rdmc_error_code(RDMC_PARTITIONED);
     }
     if (req->stream_status != 0) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s failed at rank %d: %s; rdmc is off on this "
                             "communicator from now on",
-                            req->what, m->comm->c_name, ompi_comm_rank(m->comm),
+                            req->what, mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
                             req->stream_error[0] ? req->stream_error : "aborted");
         return MPI_ERR_OTHER;
     }
@@ -458,7 +458,7 @@ int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
                             "coll:rdmc: MPI_Comm_free(%s) refused at rank %d: %d nonblocking "
                             "collective(s) still in flight on it; complete them (MPI_Wait, "
                             "MPI_Test) first",
-                            m->comm->c_name, ompi_comm_rank(m->comm), m->held);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), m->held);
         return MPI_ERR_PENDING;
     }
     mca_coll_rdmc_drain(m);

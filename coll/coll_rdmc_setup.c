@@ -91,7 +91,7 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                                       &l->shm_window);
         if (rc != 0) {
             opal_output_verbose(1, c->output, "coll:rdmc: %s: no shared-memory SST (%d)",
-                                m->comm->c_name, rc);
+                                mca_coll_rdmc_comm_name(m->comm), rc);
             return rc;
         }
         window = rdmc_shm_window_transport(l->shm_window);
@@ -113,7 +113,7 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
 
     if (rc != 0) {
         opal_output_verbose(1, c->output, "coll:rdmc: %s: cannot create the SST (%d)",
-                            m->comm->c_name, rc);
+                            mca_coll_rdmc_comm_name(m->comm), rc);
         return rc;
     }
     if (failures) {
@@ -124,11 +124,11 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     } else if (c->failures) {
         opal_output_verbose(1, c->output,
                             "coll:rdmc: %s: %d ranks, more than failure handling supports (%d)",
-                            m->comm->c_name, ompi_comm_size(m->comm), RDMC_VC_MAX_MEMBERS);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_size(m->comm), RDMC_VC_MAX_MEMBERS);
     }
     mine->window_len = (uint32_t)len;
     opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",
-                        m->comm->c_name, rdmc_sst_row_bytes(l->sst), params.nslots,
+                        mca_coll_rdmc_comm_name(m->comm), rdmc_sst_row_bytes(l->sst), params.nslots,
                         params.slot_payload);
     return 0;
 }
@@ -278,7 +278,7 @@ static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *
         opal_output_verbose(1, c->output,
                             "coll:rdmc: %s: no channel inside the node (%d); broadcasts stay "
                             "flat",
-                            m->comm->c_name, rc);
+                            mca_coll_rdmc_comm_name(m->comm), rc);
         return;
     }
     mine->local_addr_len = (uint32_t)len;
@@ -316,7 +316,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     rc = open_channel(m, fab, &l->channel, mine->addr, &len);
     if (rc != 0) {
         opal_output_verbose(1, c->output, "coll:rdmc: %s: no channel on %s (%d)",
-                            m->comm->c_name, rdmc_ofi_fabric_provider(fab), rc);
+                            mca_coll_rdmc_comm_name(m->comm), rdmc_ofi_fabric_provider(fab), rc);
         return rc;
     }
     if (rdmc_ofi_channel_transport(l->channel)->inject_limit < sizeof(rdmc_bcast_header_t)) {
@@ -329,7 +329,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     mine->channel = rdmc_ofi_channel_id(l->channel);
     snprintf(mine->provider, sizeof(mine->provider), "%s", rdmc_ofi_fabric_provider(fab));
     opal_output_verbose(10, c->output, "coll:rdmc: %s: channel %u on %s, domain %s",
-                        m->comm->c_name, mine->channel, mine->provider,
+                        mca_coll_rdmc_comm_name(m->comm), mine->channel, mine->provider,
                         rdmc_ofi_fabric_domain(fab));
     mca_coll_rdmc_module_choose_model(m, rdmc_ofi_fabric_provider(fab), all_local);
     if (c->levels != RDMC_LEVELS_FLAT && !all_local && node_mates) {
@@ -391,14 +391,14 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     m->setup_reqs = calloc(2 * (size_t)n, sizeof(*m->setup_reqs));
     if (l == NULL || m->records == NULL || m->setup_reqs == NULL) {
         opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory setting up",
-                            m->comm->c_name);
+                            mca_coll_rdmc_comm_name(m->comm));
         free(l);
         m->state = RDMC_SETUP_BROKEN;
         m->broken_status = -ENOMEM;
         return;
     }
     l->module = m;
-    snprintf(l->name, sizeof(l->name), "%s", m->comm->c_name);
+    snprintf(l->name, sizeof(l->name), "%s", mca_coll_rdmc_comm_name(m->comm));
     m->link = l;
     mca_coll_rdmc_link_add(l);
     m->records[me].status = prepare_locally(m, l, &m->records[me]);
@@ -407,7 +407,7 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
         opal_output_verbose(0, c->output,
                             "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
                             "on this communicator",
-                            m->comm->c_name, rc);
+                            mca_coll_rdmc_comm_name(m->comm), rc);
         m->state = RDMC_SETUP_BROKEN;
         m->broken_status = -EIO;
         return;
@@ -444,7 +444,7 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
         if (why != NULL) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: rank %d %s (status %d, provider %.64s)",
-                                m->comm->c_name, r, why, (int)rec->status, rec->provider);
+                                mca_coll_rdmc_comm_name(m->comm), r, why, (int)rec->status, rec->provider);
             return false;
         }
     }
@@ -463,7 +463,7 @@ static bool attach_peers(mca_coll_rdmc_module_t *m)
             rdmc_sst_attach(l->sst, r, rec->window, rec->window_len) != 0) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: the address of rank %d is unusable",
-                                m->comm->c_name, r);
+                                mca_coll_rdmc_comm_name(m->comm), r);
             return false;
         }
     }
@@ -516,7 +516,7 @@ static bool levels_usable(mca_coll_rdmc_module_t *m)
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: rank %d cannot take part in broadcasts by "
                                 "node; they stay flat",
-                                m->comm->c_name, r);
+                                mca_coll_rdmc_comm_name(m->comm), r);
         }
     }
     free(node_ranks);
@@ -562,7 +562,7 @@ static bool attach_levels(mca_coll_rdmc_module_t *m)
                                           rec->local_addr_len, rec->local_channel) != 0) {
                 opal_output_verbose(1, mca_coll_rdmc_component.output,
                                     "coll:rdmc: %s: the local address of rank %d is unusable",
-                                    m->comm->c_name, r);
+                                    mca_coll_rdmc_comm_name(m->comm), r);
                 return false;
             }
         }
@@ -573,7 +573,7 @@ static bool attach_levels(mca_coll_rdmc_module_t *m)
     opal_output_verbose(1, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: broadcasts by levels: %u node(s), up to %u rank(s) on "
                         "one, %s inside a node%s",
-                        m->comm->c_name, l->layout.nnodes, l->layout.widest_node,
+                        mca_coll_rdmc_comm_name(m->comm), l->layout.nnodes, l->layout.widest_node,
                         local_provider,
                         l->spans_nodes && l->local_channel == NULL ? " (alone on this one)" : "");
     return true;
@@ -594,7 +594,7 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
     opal_output_verbose(0, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: set-up at rank %d got no answer from some rank within "
                         "coll_rdmc_timeout_ms (%d ms); rdmc is off on this communicator",
-                        m->comm->c_name, ompi_comm_rank(m->comm),
+                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
                         mca_coll_rdmc_component.timeout_ms);
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
@@ -643,7 +643,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         mca_coll_rdmc_watch_memory();
         mca_coll_rdmc_report_later(m);   /* attaches the group, outside the lock */
         opal_output_verbose(1, c->output, "coll:rdmc: %s (%d ranks): ready, SST %s",
-                            m->comm->c_name, ompi_comm_size(m->comm),
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_size(m->comm),
                             m->link->shm_window != NULL ? "in shared memory"
                                                         : "through the provider");
     } else {
@@ -653,7 +653,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         opal_output_verbose(1, c->output,
                             "coll:rdmc: %s: set-up failed on some rank; every rank falls back "
                             "to the previous component",
-                            m->comm->c_name);
+                            mca_coll_rdmc_comm_name(m->comm));
     }
     mca_coll_rdmc_flush_queued(m);
     return 1;
