@@ -52,6 +52,7 @@ typedef struct mca_coll_rdmc_component_t {
     int priority;
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
     size_t bcast_min_bytes_nodes;   /* the same across nodes */
+    bool bcast_min_bytes_set;    /* by the user (else a crowded node falls back) */
     size_t block_bytes;          /* 0: from the cost model */
     double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
     int sends_in_flight;         /* > 0: a pipeline's sends posted at once */
@@ -284,6 +285,11 @@ void mca_coll_rdmc_watch_memory(void);
  * one (MPI_Intercomm_merge's result, say) by its id.  The text lasts
  * until the calling thread's next call. */
 const char *mca_coll_rdmc_comm_name(ompi_communicator_t *comm);
+
+/* Does this node run more than 3 ranks of the job per core?  Broadcasts
+ * inside it then go to the previous component unless the user set
+ * coll_rdmc_bcast_min_bytes (coll_rdmc_module.c). */
+bool mca_coll_rdmc_node_crowded(void);
 
 /* The module (coll_rdmc_module.c): the cost model, schedule and sends in
  * flight for the provider its link uses. */

@@ -541,7 +541,11 @@ static size_t crossover(mca_coll_rdmc_module_t *m)
     if (m->spans_nodes < 0) {
         m->spans_nodes = !mca_coll_rdmc_comm_on_one_node(m->comm);
     }
-    return m->spans_nodes ? c->bcast_min_bytes_nodes : c->bcast_min_bytes;
+    if (m->spans_nodes) {
+        return c->bcast_min_bytes_nodes;
+    }
+    return !c->bcast_min_bytes_set && mca_coll_rdmc_node_crowded() ? SIZE_MAX
+                                                                    : c->bcast_min_bytes;
 }
 
 bool mca_coll_rdmc_bcast_falls_back(mca_coll_rdmc_module_t *m, uint64_t nbytes)

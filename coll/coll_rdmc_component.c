@@ -177,8 +177,9 @@ static int rdmc_register(void)
     register_size("bcast_min_bytes",
                   "Broadcasts smaller than this many bytes go to the collective component "
                   "selected before rdmc (usually tuned); larger ones use the RDMC pipeline.  "
-                  "On communicators whose ranks share one node; set, it applies across "
-                  "nodes too, unless bcast_min_bytes_nodes is set",
+                  "On communicators whose ranks share one node (unset, on a node running more "
+                  "than 3 ranks per core, none: rdmc lost to the previous component there); "
+                  "set, it applies across nodes too, unless bcast_min_bytes_nodes is set",
                   OPAL_INFO_LVL_5, &c->bcast_min_bytes);
 
     c->bcast_min_bytes_nodes = DEFAULT_BCAST_MIN_BYTES_NODES;
@@ -440,7 +441,8 @@ static int rdmc_open(void)
     if (c->timeout_ms <= 0) {
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
     }
-    if (!param_was_set("bcast_min_bytes_nodes") && param_was_set("bcast_min_bytes")) {
+    c->bcast_min_bytes_set = param_was_set("bcast_min_bytes");
+    if (!param_was_set("bcast_min_bytes_nodes") && c->bcast_min_bytes_set) {
         c->bcast_min_bytes_nodes = c->bcast_min_bytes;
     }
     if (c->levels < RDMC_LEVELS_FLAT || c->levels > RDMC_LEVELS_NUMA) {

@@ -30,19 +30,45 @@ static const rdmc_cost_model_t shm_model = { 15.0, 0.16, 0, 0 };
 static const rdmc_cost_model_t network_model = { 40.0, 0.40, 0, 0 };
 static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16, 0, 0 };
 
-/* Looked up (and said) once per process: set-up runs under the engine lock. */
+/* Past this many ranks per core, rdmc's broadcast inside a node lost to
+ * Open MPI's default on the project's 2-core machine (np 8: 1.2-2.5x its
+ * time at 16-64 MiB, np 16: 1.4-1.8x; np 6: as fast or faster; README,
+ * "Crowded nodes"): each copy waits for a rank the scheduler has not run. */
+#define CROWDED_RANKS_PER_CORE 3.0
+
+/* Ranks of the job per core on this node: looked up (and said) once per
+ * process, by whichever thread asks first. */
+static double node_ranks_per_core;
+static pthread_once_t node_looked_up = PTHREAD_ONCE_INIT;
+
+static void look_up_node(void)
+{
+    int ranks = opal_process_info.num_local_peers + 1, cores = rdmc_topology_cores();
+
+    node_ranks_per_core = (double)ranks / cores;
+    opal_output_verbose(1, mca_coll_rdmc_component.output,
+                        "coll:rdmc: this node runs %d ranks of the job on %d cores%s%s", ranks,
+                        cores, ranks > cores ? ": oversubscribed, few large blocks" : "",
+                        node_ranks_per_core > CROWDED_RANKS_PER_CORE
+                            ? "; broadcasts inside it go to the previous component unless "
+                              "coll_rdmc_bcast_min_bytes is set"
+                            : "");
+}
+
+static double ranks_per_core(void)
+{
+    pthread_once(&node_looked_up, look_up_node);
+    return node_ranks_per_core;
+}
+
 static bool node_oversubscribed(void)
 {
-    static int known = -1;
+    return ranks_per_core() > 1.0;
+}
 
-    if (known < 0) {
-        int ranks = opal_process_info.num_local_peers + 1, cores = rdmc_topology_cores();
-        opal_output_verbose(1, mca_coll_rdmc_component.output,
-                            "coll:rdmc: this node runs %d ranks of the job on %d cores%s", ranks,
-                            cores, ranks > cores ? ": oversubscribed, few large blocks" : "");
-        known = ranks > cores;
-    }
-    return known == 1;
+bool mca_coll_rdmc_node_crowded(void)
+{
+    return ranks_per_core() > CROWDED_RANKS_PER_CORE;
 }
 
 /* The tcp and sockets providers: TCP streams rather than a NIC's queues. */

@@ -3,7 +3,7 @@
  * byte it received, that the gaps of non-contiguous datatypes were left
  * alone, and (through MPI_T) who carried the broadcasts.
  *
- *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large]
+ *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large] [--big]
  *               [--comms] [--huge] [--no-split] [--tree N]
  *
  *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
@@ -11,6 +11,8 @@
  *             the run was given); MPI_BYTE, MPI_INT, MPI_DOUBLE, a vector
  *             and a struct type
  *   --large   1 MiB .. 64 MiB from two roots, and non-contiguous types
+ *   --big     16 and 32 MiB from two roots: at and above the crossover of a
+ *             communicator inside one node (coll_rdmc_bcast_min_bytes)
  *   --comms   many communicators at once; dup/bcast/free in a loop
  *   --huge    one broadcast above 2 GiB
  *   --tree N  the job runs on N nodes (coll_rdmc_node_sizes or a real
@@ -197,6 +199,18 @@ static void run_large(MPI_Comm comm)
     check_bcast(comm, 0, &types[2], count_for_bytes(&types[2], 3u << 20), 9);
 }
 
+static void run_big(MPI_Comm comm)
+{
+    int size;
+
+    MPI_Comm_size(comm, &size);
+    for (unsigned s = 0; s < 2; s++) {
+        int bytes = (int)((16u << 20) << s);
+        check_bcast(comm, 0, &types[0], bytes, 200 + s);
+        check_bcast(comm, size - 1, &types[0], bytes, 210 + s);
+    }
+}
+
 static void run_comms(void)
 {
     enum { AT_ONCE = 6, ROUNDS = 4, LOOPS = 25 };
@@ -329,7 +343,7 @@ int main(int argc, char **argv)
 {
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
-    int small = 0, large = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
+    int small = 0, large = 0, big = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
     int env_ok = 1;
 
     MPI_Init(&argc, &argv);
@@ -347,6 +361,8 @@ int main(int argc, char **argv)
             small = 1;
         } else if (strcmp(argv[i], "--large") == 0) {
             large = 1;
+        } else if (strcmp(argv[i], "--big") == 0) {
+            big = 1;
         } else if (strcmp(argv[i], "--comms") == 0) {
             comms = 1;
         } else if (strcmp(argv[i], "--huge") == 0) {
@@ -377,6 +393,9 @@ int main(int argc, char **argv)
     }
     if (large) {
         run_large(MPI_COMM_WORLD);
+    }
+    if (big) {
+        run_big(MPI_COMM_WORLD);
     }
     if (comms) {
         run_comms();
