@@ -270,7 +270,8 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d was told root %d but rank %u "
                             "is broadcasting",
-                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, req->root, req->coll.actual_root);
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, req->root,
+                            req->coll.actual_root);
         return MPI_ERR_ROOT;
     }
     if (ctx->truncated && req->coll.kind == RDMC_COLL_BCAST_LARGE) {
@@ -285,7 +286,8 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d has room for %llu bytes but "
                             "the root sent %llu; the message was truncated",
-                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, (unsigned long long)ctx->own_bytes,
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank,
+                            (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_TRUNCATE;
     }
@@ -293,7 +295,8 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
         opal_output_verbose(0, out,
                             "coll:rdmc: %s on %s: rank %d expected %llu bytes but the "
                             "root sent %llu (counts or datatypes differ)",
-                            req->what, mca_coll_rdmc_comm_name(m->comm), rank, (unsigned long long)ctx->own_bytes,
+                            req->what, mca_coll_rdmc_comm_name(m->comm), rank,
+                            (unsigned long long)ctx->own_bytes,
                             (unsigned long long)ctx->root_bytes);
         return MPI_ERR_COUNT;
     }
@@ -491,7 +494,8 @@ int mca_coll_rdmc_bcast_issue(mca_coll_rdmc_request_t *req, void *buf, int count
         return rc;
     }
     opal_output_verbose(10, c->output, "coll:rdmc: %s on %s: root %d, %llu bytes, %s", req->what,
-                        mca_coll_rdmc_comm_name(req->module->comm), root, (unsigned long long)nbytes,
+                        mca_coll_rdmc_comm_name(req->module->comm), root,
+                        (unsigned long long)nbytes,
                         small ? "through the SST" : "through the engine");
     mca_coll_rdmc_count(&c->pvar_bcasts, 1);
     mca_coll_rdmc_count(&c->pvar_bytes, nbytes);

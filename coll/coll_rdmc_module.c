@@ -31,9 +31,9 @@ static const rdmc_cost_model_t network_model = { 40.0, 0.40, 0, 0 };
 static const rdmc_cost_model_t oversubscribed_model = { 2000.0, 0.16, 0, 0 };
 
 /* Past this many ranks per core, rdmc's broadcast inside a node lost to
- * Open MPI's default on the project's 2-core machine (np 8: 1.2-2.5x its
- * time at 16-64 MiB, np 16: 1.4-1.8x; np 6: as fast or faster; README,
- * "Crowded nodes"): each copy waits for a rank the scheduler has not run. */
+ * Open MPI's default on the project's 2-core machine (np 8, 16-64 MiB:
+ * 1.3-4x its time on OSU's average, 1.05-1.9x until the last rank has the
+ * data; np 6: faster; README, "Crowded nodes"). */
 #define CROWDED_RANKS_PER_CORE 3.0
 
 /* Ranks of the job per core on this node: looked up (and said) once per
@@ -284,7 +284,8 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
         why = "size 1";
     }
     if (why != NULL) {
-        opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)", mca_coll_rdmc_comm_name(comm), why);
+        opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)",
+                            mca_coll_rdmc_comm_name(comm), why);
         return NULL;
     }
     m = OBJ_NEW(mca_coll_rdmc_module_t);

@@ -234,8 +234,8 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
         pthread_mutex_unlock(&mca_coll_rdmc_lock);
     }
     opal_output_verbose(10, c->output,
-                        "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s", mca_coll_rdmc_comm_name(comm),
-                        root, (unsigned long long)nbytes,
+                        "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s",
+                        mca_coll_rdmc_comm_name(comm), root, (unsigned long long)nbytes,
                         wrap                     ? "through the previous component"
                         : req->persistent.small ? "through the SST"
                                                 : "through the engine");

@@ -288,12 +288,14 @@ static int outcome(mca_coll_rdmc_request_t *req)
 
     if (req->stream_status == -EOWNERDEAD) {
         opal_output_verbose(1, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
+                            req->stream_error);
         return rdmc_error_code(RDMC_PROC_FAILED);
     }
     if (req->stream_status == -ENETUNREACH) {
         opal_output_verbose(0, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
+                            req->stream_error);
         return rdmc_error_code(RDMC_PARTITIONED);
     }
     if (req->stream_status != 0) {

@@ -124,7 +124,8 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     } else if (c->failures) {
         opal_output_verbose(1, c->output,
                             "coll:rdmc: %s: %d ranks, more than failure handling supports (%d)",
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_size(m->comm), RDMC_VC_MAX_MEMBERS);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_size(m->comm),
+                            RDMC_VC_MAX_MEMBERS);
     }
     mine->window_len = (uint32_t)len;
     opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",
@@ -444,7 +445,8 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
         if (why != NULL) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
                                 "coll:rdmc: %s: rank %d %s (status %d, provider %.64s)",
-                                mca_coll_rdmc_comm_name(m->comm), r, why, (int)rec->status, rec->provider);
+                                mca_coll_rdmc_comm_name(m->comm), r, why, (int)rec->status,
+                                rec->provider);
             return false;
         }
     }
