@@ -203,9 +203,9 @@ typedef struct mca_coll_rdmc_module_t {
     mca_coll_rdmc_link_t *link;    /* READY (and BROKEN, until freed) */
     struct mca_coll_rdmc_request *finished;   /* done, not yet reported to MPI */
     int pending;                   /* requests issued, not yet reported */
-    int held;                      /* of those, nonblocking ones the user holds */
     rdmc_group_t group;            /* READY: what librdmc's API sees of us */
     bool group_attached;           /* the attribute holding it is set */
+    bool comm_freed;               /* MPI_Comm_free called; requests keep it alive */
     uint64_t views_reported;       /* views the user's callback has seen */
     uint64_t failed_reported;      /* ranks it was told have left */
     int broken_status;             /* BROKEN: the stream's error */
@@ -246,7 +246,6 @@ typedef struct mca_coll_rdmc_request {
     int stream_status;           /* its status from the stream */
     char stream_error[192];
     bool user_freed;             /* MPI_Request_free before completion */
-    bool held;                   /* handed to the user, not yet completed */
     ompi_request_t *fallback;    /* declined after it was queued: the previous
                                   * component's request carrying it */
     /* MPI_Bcast_init's (coll_rdmc_persistent.c; super.req_persistent):
@@ -267,6 +266,7 @@ typedef struct mca_coll_rdmc_request {
                                   * each start runs */
     } persistent;
     struct mca_coll_rdmc_request *next_finished;
+    struct mca_coll_rdmc_request *next_released;   /* in the list of freed ones */
     struct mca_coll_rdmc_request *next_queued;
 } mca_coll_rdmc_request_t;
 
@@ -358,8 +358,6 @@ void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
 /* Under the lock: set-up is decided; queued collectives go on. */
 void mca_coll_rdmc_flush_queued(mca_coll_rdmc_module_t *m);
-/* Give a nonblocking request to the user (MPI_Ibcast, MPI_Ibarrier). */
-void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request);
 /* Wait for it (blocking calls), then free it; returns its MPI status. */
 int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req);
 /* Complete it as an MPI request with this status (without the lock). */
@@ -391,8 +389,15 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx);
 /* Complete, here, every collective issued so far (before a fallback). */
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m);
-/* MPI_Comm_free is starting: MPI_SUCCESS, or MPI_ERR_PENDING to refuse. */
+/* MPI_Comm_free is starting (collectives may still be in flight on it). */
 int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m);
+/* A completed request nobody holds any longer, released at the next safe
+ * point (mca_coll_rdmc_release_freed), since with it may go the
+ * communicator. */
+void mca_coll_rdmc_request_release_later(mca_coll_rdmc_request_t *req);
+/* An application thread without the engine lock, outside other components'
+ * callbacks: release what mca_coll_rdmc_request_release_later kept. */
+void mca_coll_rdmc_release_freed(void);
 /* The communicator's group manager, for the extended API (rdmc.h). */
 void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m);
 /* Under the lock, once every peer is attached: the link's stream. */

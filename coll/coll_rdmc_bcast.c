@@ -618,7 +618,7 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
         return rc;
     }
     mca_coll_rdmc_count(&c->pvar_ibcasts, 1);
-    mca_coll_rdmc_request_hand_out(req, request);
+    *request = &req->super;
     return MPI_SUCCESS;
 }
 
@@ -671,6 +671,6 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
     if (req == NULL) {
         return MPI_ERR_NO_MEM;
     }
-    mca_coll_rdmc_request_hand_out(req, request);
+    *request = &req->super;
     return MPI_SUCCESS;
 }

@@ -92,11 +92,13 @@ bool mca_coll_rdmc_report_views(mca_coll_rdmc_module_t *m)
 
     bool news;
 
-    /* views_reported is read by the progress pass: changed under the lock. */
+    /* views_reported is read by the progress pass: changed under the lock.
+     * A freed communicator's collectives may still run, but its handle is
+     * gone: nothing more to tell about it. */
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     installed = m->state == RDMC_SETUP_READY && m->link != NULL ? m->link->stream.views_installed
                                                                 : m->views_reported;
-    news = installed != m->views_reported;
+    news = installed != m->views_reported && !m->comm_freed;
     m->views_reported = installed;
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     if (!news) {

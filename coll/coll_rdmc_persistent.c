@@ -20,8 +20,9 @@
  * at every size: it holds the datatype and the communicator, refuses a
  * second start, and may be freed while active.
  *
- * The request holds the datatype and the communicator until it is freed,
- * so it may still be started after MPI_Comm_free, as MPI allows.
+ * The request holds the datatype and (as every request does) the
+ * communicator until it is freed, so it may still be started after
+ * MPI_Comm_free, as MPI allows.
  */
 #include "coll_rdmc.h"
 
@@ -73,10 +74,6 @@ void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req)
     }
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     OMPI_DATATYPE_RELEASE(req->persistent.dtype);
-    /* Through a local: the last reference frees the communicator and with
-     * it the module, and OBJ_RELEASE then clears the pointer it was given. */
-    ompi_communicator_t *comm = req->module->comm;
-    OBJ_RELEASE(comm);
 }
 
 /* The previous component completed the inner broadcast (an application
@@ -91,7 +88,7 @@ static int inner_done(ompi_request_t *inner)
     inner->req_state = OMPI_REQUEST_INACTIVE;
     inner->req_complete = REQUEST_COMPLETED;
     if (req->user_freed) {
-        OBJ_RELEASE(req);   /* freed while active: nobody waits */
+        mca_coll_rdmc_request_release_later(req);   /* freed while active: nobody waits */
     } else {
         ompi_request_complete(&req->super, true);
     }
@@ -147,8 +144,6 @@ static int start_one(mca_coll_rdmc_request_t *req)
         return rc;
     }
     mca_coll_rdmc_count(&c->pvar_persistent_starts, 1);
-    ompi_request_t *handed = NULL;
-    mca_coll_rdmc_request_hand_out(req, &handed);
     return MPI_SUCCESS;
 }
 
@@ -214,7 +209,6 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
     req->persistent.nbytes = nbytes;
     req->persistent.small = nbytes <= c->sst_max_bytes;
     OMPI_DATATYPE_RETAIN(dtype);
-    OBJ_RETAIN(comm);
     if (wrap) {
         rc = m->previous_bcast_init(buf, count, dtype, root, comm, info, &req->persistent.inner,
                                     m->previous_bcast_init_module);

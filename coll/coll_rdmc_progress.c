@@ -358,6 +358,9 @@ int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_
     if (reporting != NULL) {
         work += report(reporting, nreporting);
     }
+    if (app_thread) {
+        mca_coll_rdmc_release_freed();
+    }
     if (sleep_ms_p != NULL) {
         *sleep_ms_p = sleep_ms;
     }
@@ -416,6 +419,7 @@ static int mpi_finalizing(MPI_Comm comm, int keyval, void *value, void *extra)
     (void)keyval;
     (void)value;
     (void)extra;
+    mca_coll_rdmc_release_freed();
     mca_coll_rdmc_driver_stop();
     return MPI_SUCCESS;
 }

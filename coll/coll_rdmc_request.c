@@ -48,7 +48,6 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->module = NULL;
     req->what = "";
     req->user_freed = false;
-    req->held = false;
     memset(&req->persistent, 0, sizeof(req->persistent));
     mca_coll_rdmc_request_reset(req);
 }
@@ -57,6 +56,12 @@ static void request_destruct(mca_coll_rdmc_request_t *req)
 {
     if (req->super.req_persistent) {
         mca_coll_rdmc_persistent_release(req);
+    }
+    if (req->module != NULL) {
+        /* Through a local: the last reference frees the communicator and
+         * with it the module, and OBJ_RELEASE clears the pointer it is given. */
+        ompi_communicator_t *comm = req->module->comm;
+        OBJ_RELEASE(comm);
     }
 }
 
@@ -81,8 +86,10 @@ void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req)
 
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what)
 {
-    mca_coll_rdmc_request_t *req = OBJ_NEW(mca_coll_rdmc_request_t);
+    mca_coll_rdmc_request_t *req;
 
+    mca_coll_rdmc_release_freed();
+    req = OBJ_NEW(mca_coll_rdmc_request_t);
     if (req == NULL) {
         return NULL;
     }
@@ -92,6 +99,10 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
     req->super.req_free = request_free;
     req->super.req_cancel = request_cancel;
     req->super.req_mpi_object.comm = m->comm;
+    /* Held until the request is freed, as Open MPI's own requests hold
+     * theirs: MPI_Comm_free lets collectives in flight complete normally,
+     * and the module they run in lives as long as the communicator. */
+    OBJ_RETAIN(m->comm);
     req->module = m;
     req->what = what;
     return req;
@@ -160,15 +171,6 @@ static void issue_to_stream(mca_coll_rdmc_request_t *req)
     }
 }
 
-/* The user no longer holds it: completed, or freed by MPI_Request_free. */
-static void let_go(mca_coll_rdmc_request_t *req)
-{
-    if (req->held) {
-        req->held = false;
-        __atomic_sub_fetch(&req->module->held, 1, __ATOMIC_RELAXED);
-    }
-}
-
 /* Application thread, without the engine lock. */
 void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
 {
@@ -178,13 +180,12 @@ void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
         OMPI_DATATYPE_RELEASE(req->ctx.dtype);
     }
     __atomic_sub_fetch(&req->module->pending, 1, __ATOMIC_RELAXED);
-    let_go(req);
     __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
     if (req->user_freed) {
         /* Nobody waits, but Open MPI's completion callback still releases
          * what MPI_Ibcast retained (a derived datatype). */
         ompi_request_complete(&req->super, false);
-        OBJ_RELEASE(req);
+        mca_coll_rdmc_request_release_later(req);
     } else {
         ompi_request_complete(&req->super, true);
     }
@@ -270,16 +271,6 @@ void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req)
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
 }
 
-void mca_coll_rdmc_request_hand_out(mca_coll_rdmc_request_t *req, ompi_request_t **request)
-{
-    /* It may have finished already, in the issue's own progress. */
-    if (!__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE)) {
-        req->held = true;
-        __atomic_add_fetch(&req->module->held, 1, __ATOMIC_RELAXED);
-    }
-    *request = &req->super;
-}
-
 /* The MPI status of a finished request, with its message logged. */
 static int outcome(mca_coll_rdmc_request_t *req)
 {
@@ -360,7 +351,6 @@ static int request_free(ompi_request_t **rptr)
         OBJ_RELEASE(req);
     } else {
         req->user_freed = true;   /* released once it completes */
-        let_go(req);
     }
     *rptr = MPI_REQUEST_NULL;
     return MPI_SUCCESS;
@@ -449,22 +439,43 @@ void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 /* ---- MPI_Comm_free with collectives in flight --------------------------- */
 
 /* Asked by the communicator's group (coll_rdmc_group.c) when MPI_Comm_free
- * starts: refuse while the user holds requests that have not completed;
- * complete those the user let go of (MPI_Request_free). */
+ * starts.  Collectives in flight go on (each request holds the
+ * communicator); the user's view callback hears no more of it. */
 int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m)
 {
-    (void)mca_coll_rdmc_progress_pass(true, true, NULL);
-    mca_coll_rdmc_report_finished(m);
-    if (__atomic_load_n(&m->held, __ATOMIC_ACQUIRE) > 0) {
-        opal_output_verbose(0, mca_coll_rdmc_component.output,
-                            "coll:rdmc: MPI_Comm_free(%s) refused at rank %d: %d nonblocking "
-                            "collective(s) still in flight on it; complete them (MPI_Wait, "
-                            "MPI_Test) first",
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), m->held);
-        return MPI_ERR_PENDING;
-    }
-    mca_coll_rdmc_drain(m);
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    m->comm_freed = true;
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
     return MPI_SUCCESS;
+}
+
+/* Requests freed while active, completed since.  Their completion may run
+ * under the engine lock or in another component's callback, where freeing
+ * a communicator (and our module with it) is not safe; they wait here for
+ * mca_coll_rdmc_release_freed. */
+static mca_coll_rdmc_request_t *released;
+
+void mca_coll_rdmc_request_release_later(mca_coll_rdmc_request_t *req)
+{
+    req->next_released = __atomic_load_n(&released, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&released, &req->next_released, req, true,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    }
+}
+
+void mca_coll_rdmc_release_freed(void)
+{
+    mca_coll_rdmc_request_t *req;
+
+    if (__atomic_load_n(&released, __ATOMIC_RELAXED) == NULL) {
+        return;
+    }
+    req = __atomic_exchange_n(&released, NULL, __ATOMIC_ACQUIRE);
+    while (req != NULL) {
+        mca_coll_rdmc_request_t *next = req->next_released;
+        OBJ_RELEASE(req);
+        req = next;
+    }
 }
 
 /* ---- the stream's start ------------------------------------------------- */

@@ -8,7 +8,7 @@
  *
  *   ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]
  *                [--dtype byte|int] [--order|--no-order] [--barriers]
- *                [--comm world|dup|split] [--expect rdmc|fallback|off] [--sst-path]
+ *                [--comm world|dup|split|fresh] [--expect rdmc|fallback|off] [--sst-path]
  *                [--time-limit SEC] [--inject-error K] [--inject-guard K]
  *
  *   --count     broadcasts in the stream (10000)
@@ -28,7 +28,12 @@
  *               broadcasts a blocking MPI_Bcast, issued while the window is
  *               full
  *   --comm      dup: a duplicate of MPI_COMM_WORLD; split: even and odd
- *               ranks run their streams at the same time
+ *               ranks run their streams at the same time; fresh: every
+ *               MPI_Ibcast and MPI_Ibarrier on a new duplicate of
+ *               MPI_COMM_WORLD, freed right after the call while it is in
+ *               flight, as libraries do (MPI lets it complete normally);
+ *               its first collective, so rdmc's set-up is under way too.
+ *               Order across communicators is not promised: not checked
  *   --expect    rdmc: MPI_T's coll_rdmc_ibcasts grew by the MPI_Ibcasts
  *               issued on communicators of two or more ranks, and
  *               coll_rdmc_barriers by the MPI_Ibarriers (and with
@@ -68,7 +73,7 @@
 #define MAX_PRINTED 20      /* failure lines per rank */
 
 typedef enum expect { EXPECT_OFF, EXPECT_RDMC, EXPECT_FALLBACK } expect_t;
-typedef enum comm_mode { COMM_WORLD, COMM_DUP, COMM_SPLIT } comm_mode_t;
+typedef enum comm_mode { COMM_WORLD, COMM_DUP, COMM_SPLIT, COMM_FRESH } comm_mode_t;
 typedef enum op_kind { OP_IBCAST, OP_BCAST, OP_IBARRIER, OP_BARRIER } op_kind_t;
 
 typedef struct options {
@@ -377,18 +382,25 @@ static void check_rc(const run_t *run, const op_t *op, const char *call, int rc)
 
 static void start(run_t *run, flight_t *f)
 {
+    MPI_Comm comm = run->comm;
     int rc;
 
+    if (run->opt->comm == COMM_FRESH) {
+        check_rc(run, &f->op, "MPI_Comm_dup", MPI_Comm_dup(run->comm, &comm));
+    }
     if (f->op.kind == OP_IBARRIER) {
-        rc = MPI_Ibarrier(run->comm, &f->req);
+        rc = MPI_Ibarrier(comm, &f->req);
         stats.eligible_barriers += run->size > 1;
     } else {
-        rc = MPI_Ibcast(f->mem + GUARD, f->op.count, elem_type, f->op.root, run->comm, &f->req);
+        rc = MPI_Ibcast(f->mem + GUARD, f->op.count, elem_type, f->op.root, comm, &f->req);
         /* Open MPI completes an empty MPI_Ibcast itself, before any component. */
         stats.eligible += run->size > 1 && f->op.count > 0;
     }
     stats.issued[f->op.kind]++;
     check_rc(run, &f->op, "start", rc);
+    if (comm != run->comm) {
+        check_rc(run, &f->op, "MPI_Comm_free", MPI_Comm_free(&comm));
+    }
 }
 
 /* ---- the window -------------------------------------------------------- */
@@ -581,7 +593,7 @@ static int usage(const char *arg)
                 "ibcast_check: bad argument %s\n"
                 "usage: ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]\n"
                 "       [--dtype byte|int] [--order|--no-order] [--barriers]\n"
-                "       [--comm world|dup|split] [--expect rdmc|fallback|off] [--sst-path]\n"
+                "       [--comm world|dup|split|fresh] [--expect rdmc|fallback|off] [--sst-path]\n"
                 "       [--time-limit SEC] [--inject-error K] [--inject-guard K]\n",
                 arg);
     }
@@ -589,7 +601,7 @@ static int usage(const char *arg)
 }
 
 static const char *const dtype_names[] = { "byte", "int" };
-static const char *const comm_names[] = { "world", "dup", "split" };
+static const char *const comm_names[] = { "world", "dup", "split", "fresh" };
 static const char *const expect_names[] = { "off", "rdmc", "fallback" };
 
 static int parse_args(int argc, char **argv, options_t *o)
@@ -626,7 +638,7 @@ static int parse_args(int argc, char **argv, options_t *o)
         } else if (strcmp(a, "--dtype") == 0) {
             dtype = pick(v, dtype_names, 2);
         } else if (strcmp(a, "--comm") == 0) {
-            comm = pick(v, comm_names, 3);
+            comm = pick(v, comm_names, 4);
         } else if (strcmp(a, "--expect") == 0) {
             expect = pick(v, expect_names, 3);
         } else if (strcmp(a, "--time-limit") == 0) {
@@ -645,6 +657,9 @@ static int parse_args(int argc, char **argv, options_t *o)
     }
     o->elem = dtype == 1 ? 4 : 1;
     o->comm = (comm_mode_t)comm;
+    if (o->comm == COMM_FRESH) {
+        o->order = 0;
+    }
     o->expect = (expect_t)expect;
     if (o->count < 0 || o->window < 1 || o->max_bytes > INT_MAX || o->time_limit <= 0) {
         return usage("(a value out of range)");
