@@ -53,6 +53,7 @@ typedef struct mca_coll_rdmc_component_t {
     size_t bcast_min_bytes;      /* below: the previous module's bcast */
     size_t bcast_min_bytes_nodes;   /* the same across nodes */
     bool bcast_min_bytes_set;    /* by the user (else a crowded node falls back) */
+    bool fabric_set;             /* provider or domain chosen by the user */
     size_t block_bytes;          /* 0: from the cost model */
     double alpha_us, beta_ns;    /* > 0: replace the cost model's figures */
     int sends_in_flight;         /* > 0: a pipeline's sends posted at once */

@@ -442,6 +442,7 @@ static int rdmc_open(void)
         c->timeout_ms = DEFAULT_TIMEOUT_MS;
     }
     c->bcast_min_bytes_set = param_was_set("bcast_min_bytes");
+    c->fabric_set = param_was_set("provider") || param_was_set("domain");
     if (!param_was_set("bcast_min_bytes_nodes") && c->bcast_min_bytes_set) {
         c->bcast_min_bytes_nodes = c->bcast_min_bytes;
     }
