@@ -452,9 +452,9 @@ bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool bloc
     }
     state = m->state;
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
-    /* The attribute that guards MPI_Comm_free (it refuses while the user
-     * holds requests, and waits for the others) from the first collective
-     * on, set-up still under way included; outside the lock. */
+    /* The attribute that holds the group for the extended API and tells
+     * us of MPI_Comm_free, from the first collective on, set-up still
+     * under way included; outside the lock. */
     if (started && !__atomic_exchange_n(&m->group_attached, true, __ATOMIC_ACQ_REL)) {
         mca_coll_rdmc_group_attach(m);
     }

@@ -138,9 +138,8 @@ void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m)
     rc = rdmc_group_attach(m->comm, &m->group);
     if (rc != MPI_SUCCESS) {
         opal_output_verbose(1, mca_coll_rdmc_component.output,
-                            "coll:rdmc: %s: no group manager for the extended API, and no "
-                            "guard against freeing it with collectives in flight (attribute "
-                            "error %d)",
+                            "coll:rdmc: %s: no group manager for the extended API "
+                            "(attribute error %d)",
                             mca_coll_rdmc_comm_name(m->comm), rc);
     }
 }

@@ -110,8 +110,9 @@ RDMC_VISIBLE int rdmc_error_code(int which)
 
 static int group_keyval = MPI_KEYVAL_INVALID;
 
-/* MPI_Comm_free runs attribute delete callbacks first and gives the free
- * up if one fails: the group may refuse while collectives are in flight. */
+/* MPI_Comm_free runs attribute delete callbacks first: the group learns
+ * that its communicator's handle is gone (its collectives in flight still
+ * complete). */
 static int on_comm_free(MPI_Comm comm, int keyval, void *value, void *extra)
 {
     rdmc_group_t *group = value;

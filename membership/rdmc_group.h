@@ -19,8 +19,9 @@ typedef struct rdmc_group rdmc_group_t;
 typedef struct rdmc_group_ops {
     /* Does rdmc still carry the communicator's collectives? */
     bool (*active)(rdmc_group_t *group);
-    /* MPI_Comm_free is about to free the communicator: MPI_SUCCESS lets
-     * it, an error class refuses (the communicator stays valid). */
+    /* MPI_Comm_free has begun: the handle goes away, collectives in
+     * flight on it still complete.  MPI_SUCCESS (an error class would make
+     * MPI_Comm_free fail and leave the communicator valid). */
     int (*comm_freeing)(rdmc_group_t *group);
     /* The current view, as in RDMC_Comm_get_view / RDMC_Comm_get_failed. */
     int (*get_view)(rdmc_group_t *group, uint64_t *view_id, MPI_Group *members);
