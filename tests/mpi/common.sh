@@ -43,6 +43,25 @@ if [ "${RDMC_TSAN:-0}" = 1 ]; then
     SANITIZER_ENV="-x TSAN_OPTIONS"
 fi
 
+# A test that loads the machine on purpose (busy.test sets
+# RDMC_LOADS_MACHINE=1) runs alone: under make -j2 its hogs and paused
+# ranks would otherwise land on another test's failure detectors, at
+# several times the load that test states (chaos.test's join, next to
+# busy.test, once saw a member stopped for 272 ms removed at a 1000 ms
+# failure timeout).  It holds this lock exclusively, every other MPI test
+# shared, until its shell exits; the wait is bounded.
+RDMC_MACHINE_LOCK="$RDMC_BUILDDIR/tests/mpi/.machine.lock"
+exec 9>"$RDMC_MACHINE_LOCK"
+if [ "${RDMC_LOADS_MACHINE:-0}" = 1 ]; then
+    rdmc_lock_mode=-x
+else
+    rdmc_lock_mode=-s
+fi
+if ! flock "$rdmc_lock_mode" -w 1800 9; then
+    echo "$0: waited 1800 s for $RDMC_MACHINE_LOCK" >&2
+    exit 1
+fi
+
 # rdmc_mpirun NP [mpirun options and program...]
 # Exit status: mpirun's (124, or 137 after -k, when it timed out).
 rdmc_mpirun() {
