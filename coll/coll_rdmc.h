@@ -397,7 +397,8 @@ int mca_coll_rdmc_comm_freeing(mca_coll_rdmc_module_t *m);
  * communicator. */
 void mca_coll_rdmc_request_release_later(mca_coll_rdmc_request_t *req);
 /* An application thread without the engine lock, outside other components'
- * callbacks: release what mca_coll_rdmc_request_release_later kept. */
+ * callbacks (its progress pass, MPI_Finalize): release what
+ * mca_coll_rdmc_request_release_later kept. */
 void mca_coll_rdmc_release_freed(void);
 /* The communicator's group manager, for the extended API (rdmc.h). */
 void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m);

@@ -86,10 +86,8 @@ void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req)
 
 mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, const char *what)
 {
-    mca_coll_rdmc_request_t *req;
+    mca_coll_rdmc_request_t *req = OBJ_NEW(mca_coll_rdmc_request_t);
 
-    mca_coll_rdmc_release_freed();
-    req = OBJ_NEW(mca_coll_rdmc_request_t);
     if (req == NULL) {
         return NULL;
     }

@@ -291,12 +291,12 @@ static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *
 /* No provider (or domain) answers.  Whoever chose one by name hears it
  * without asking for verbosity, once per node: a misspelt name or a node
  * without the NIC must not silently leave broadcasts to Open MPI. */
-static void say_no_fabric(const rdmc_ofi_request_t *req, int rc)
+static void say_no_fabric(int rc)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    static bool said;
+    static bool said;   /* set-up runs under the engine lock */
     bool loud = c->fabric_set && !said && opal_process_info.my_local_rank == 0;
-    bool domain = req->domain != NULL && req->domain[0] != '\0';
+    bool domain = c->domain != NULL && c->domain[0] != '\0';
 
     said = said || loud;
     opal_output_verbose(loud ? 0 : 1, c->output,
@@ -304,8 +304,8 @@ static void say_no_fabric(const rdmc_ofi_request_t *req, int rc)
                         "on this node (%s); rdmc is off for communicators that include it and "
                         "Open MPI's own components carry their broadcasts (fi_info -l lists "
                         "the providers libfabric has)",
-                        req->provider, domain ? " coll_rdmc_domain=" : "",
-                        domain ? req->domain : "", strerror(-rc));
+                        c->provider, domain ? " coll_rdmc_domain=" : "",
+                        domain ? c->domain : "", strerror(-rc));
 }
 
 /* Step 1: everything this rank can do alone.  0, or a negative code. */
@@ -330,7 +330,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     }
     rc = rdmc_ofi_fabric_get(&req, &fab);
     if (rc != 0) {
-        say_no_fabric(&req, rc);
+        say_no_fabric(rc);
         return rc;
     }
     rc = open_channel(m, fab, &l->channel, mine->addr, &len);
