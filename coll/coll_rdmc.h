@@ -194,7 +194,9 @@ typedef struct mca_coll_rdmc_module_t {
     char link_provider[64];        /* the main channel's provider */
     int spans_nodes;               /* ranks on several nodes: 1, 0, or -1 unknown yet */
 
-    /* Set-up (CONNECTING): our record, everyone's, the messages. */
+    /* Set-up (CONNECTING): the process's endpoints still opening (nothing
+     * posted yet), then our record, everyone's, the messages. */
+    bool opening;
     rdmc_setup_record_t *records;  /* by rank; ours at our rank */
     ompi_request_t **setup_reqs;
     int nsetup_reqs;
@@ -315,6 +317,15 @@ void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m);
 /* Without the lock, in a blocking call: until set-up is decided. */
 void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m);
 void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l);
+
+/* Opening fabrics and endpoints (coll_rdmc_opener.c), under the engine
+ * lock.  true when the fabrics of reqs (count: 1 or 2) have their
+ * endpoints open, or were tried and failed (set-up tries again and says
+ * why); false while a thread opens them (started here): ask again later. */
+bool mca_coll_rdmc_opener_ready(const rdmc_ofi_request_t *reqs, int count, bool failure_safe);
+/* MPI_Finalize: wait for the thread, at most wait_ms; false if it is still
+ * at work (libfabric must then stay open). */
+bool mca_coll_rdmc_opener_stop(int wait_ms);
 
 /* The progress driver (coll_rdmc_progress.c). */
 extern pthread_mutex_t mca_coll_rdmc_lock;   /* the engine lock */

@@ -517,6 +517,7 @@ void mca_coll_rdmc_driver_stop(void)
 
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     detach_modules(deadline);
+    bool opener_stopped = mca_coll_rdmc_opener_stop(wait_ms);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     if (callback_registered) {
         opal_progress_unregister(mca_coll_rdmc_progress);
@@ -558,7 +559,9 @@ void mca_coll_rdmc_driver_stop(void)
     while (links != NULL) {
         mca_coll_rdmc_link_free(links);
     }
-    rdmc_ofi_finalize();
+    if (opener_stopped) {
+        rdmc_ofi_finalize();
+    }
     rdmc_ofi_set_waker(NULL);
     waker_set = false;
     rdmc_shm_finalize();

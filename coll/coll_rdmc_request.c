@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "ompi/datatype/ompi_datatype.h"
 #include "opal/runtime/opal_progress.h"
@@ -396,25 +397,35 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
     return rc;
 }
 
-static rdmc_setup_state_t state_of(mca_coll_rdmc_module_t *m)
+static rdmc_setup_state_t state_of(mca_coll_rdmc_module_t *m, bool *opening_p)
 {
     rdmc_setup_state_t state;
 
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     state = m->state;
+    *opening_p = m->opening;
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     return state;
 }
 
 /* Set-up under way: wait (a blocking call) until it is decided.  Set-up's
  * messages travel through Open MPI's PML, so its progress runs every turn
- * (and our passes with it, through the callback). */
+ * (and our passes with it, through the callback).  While a thread opens
+ * the endpoints, which takes a while, the turns are a millisecond apart so
+ * that the thread has the core. */
 void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m)
 {
-    while (state_of(m) == RDMC_SETUP_CONNECTING) {
+    const struct timespec nap = { 0, 1000000L };
+    bool opening;
+
+    while (state_of(m, &opening) == RDMC_SETUP_CONNECTING) {
         opal_progress();
         (void)mca_coll_rdmc_progress_pass(true, true, NULL);
-        sched_yield();
+        if (opening) {
+            nanosleep(&nap, NULL);
+        } else {
+            sched_yield();
+        }
     }
 }
 

@@ -212,12 +212,9 @@ bool mca_coll_rdmc_comm_on_one_node(ompi_communicator_t *comm)
     return true;
 }
 
-/* Where this rank runs: its node, named by the communicator's lowest rank
- * on it (the same at every rank of the node), and its package and NUMA
- * domain (with coll_rdmc_levels numa); whether every rank is on this node,
- * and whether another is. */
-static void locate(mca_coll_rdmc_module_t *m, rdmc_place_t *place_p, bool *all_local_p,
-                   bool *node_mates_p)
+/* How many other ranks of the communicator share this rank's node; the
+ * lowest rank on it (the same at every rank of the node) names the node. */
+static int count_node_mates(mca_coll_rdmc_module_t *m, int *lowest_p)
 {
     int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
     int lowest = me, mates = 0;
@@ -228,12 +225,55 @@ static void locate(mca_coll_rdmc_module_t *m, rdmc_place_t *place_p, bool *all_l
             lowest = r < lowest ? r : lowest;
         }
     }
-    *place_p = (rdmc_place_t){ .node = (uint32_t)lowest, .package = -1, .numa = -1 };
+    *lowest_p = lowest;
+    return mates;
+}
+
+/* Where this rank runs: its node, and its package and NUMA domain (with
+ * coll_rdmc_levels numa). */
+static rdmc_place_t locate(mca_coll_rdmc_module_t *m)
+{
+    int lowest;
+    rdmc_place_t place;
+
+    (void)count_node_mates(m, &lowest);
+    place = (rdmc_place_t){ .node = (uint32_t)lowest, .package = -1, .numa = -1 };
     if (mca_coll_rdmc_component.levels == RDMC_LEVELS_NUMA) {
-        rdmc_topology_my_place(&place_p->package, &place_p->numa);
+        rdmc_topology_my_place(&place.package, &place.numa);
     }
-    *all_local_p = mates == n - 1;
-    *node_mates_p = mates > 0;
+    return place;
+}
+
+/* The fabrics a link needs, decided before anything opens. */
+typedef struct fabric_plan {
+    rdmc_ofi_request_t main;   /* for the link's channel */
+    bool all_local;            /* every rank is on this node */
+    bool local_channel;        /* also a channel to this node's ranks (levels) */
+    bool local_on_shm;         /* ... over shm; else on the main fabric */
+    rdmc_ofi_request_t local;  /* shm's, when local_on_shm */
+} fabric_plan_t;
+
+/* The channel inside the node goes over shm, or, when the user named the
+ * provider or failures are handled (shm is not failure-safe, above),
+ * on the main fabric. */
+static fabric_plan_t plan_fabrics(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int n = ompi_comm_size(m->comm), lowest;
+    int mates = count_node_mates(m, &lowest);
+    bool named = c->provider != NULL && c->provider[0] != '\0' && strcmp(c->provider, "auto") != 0;
+    fabric_plan_t plan = {
+        .main = { .provider = c->provider, .domain = c->domain, .all_local = mates == n - 1 },
+        .all_local = mates == n - 1,
+        .local = { .provider = "shm", .domain = "", .all_local = true },
+    };
+
+    if (mca_coll_rdmc_handles_failures(m)) {
+        choose_failure_safe_provider(&plan.main);
+    }
+    plan.local_channel = c->levels != RDMC_LEVELS_FLAT && !plan.all_local && mates > 0;
+    plan.local_on_shm = plan.local_channel && !named && !mca_coll_rdmc_handles_failures(m);
+    return plan;
 }
 
 /* A channel for the communicator on the process endpoint of fab (opened
@@ -255,22 +295,19 @@ static int open_channel(mca_coll_rdmc_module_t *m, rdmc_ofi_fabric_t *fab,
     return rc;
 }
 
-/* The channel to this node's ranks, for broadcasts by levels: over shm,
- * or, when the user named the provider or failures are handled (shm is not
- * failure-safe, see above), a second channel on the main fabric.  On
- * failure the record says none (local_addr_len 0): everyone stays flat. */
+/* The channel to this node's ranks, for broadcasts by levels.  On failure
+ * the record says none (local_addr_len 0): everyone stays flat. */
 static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
-                               rdmc_ofi_fabric_t *main_fab, rdmc_setup_record_t *mine)
+                               const fabric_plan_t *plan, rdmc_ofi_fabric_t *main_fab,
+                               rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    bool named = c->provider != NULL && c->provider[0] != '\0' && strcmp(c->provider, "auto") != 0;
-    rdmc_ofi_request_t req = { .provider = "shm", .domain = "", .all_local = true };
     rdmc_ofi_fabric_t *fab = main_fab;
     size_t len = sizeof(mine->local_addr);
     int rc = 0;
 
-    if (!named && !mca_coll_rdmc_handles_failures(m)) {
-        rc = rdmc_ofi_fabric_get(&req, &fab);
+    if (plan->local_on_shm) {
+        rc = rdmc_ofi_fabric_get(&plan->local, &fab);
     }
     if (rc == 0) {
         rc = open_channel(m, fab, &l->local_channel, mine->local_addr, &len);
@@ -310,25 +347,16 @@ static void say_no_fabric(int rc)
 
 /* Step 1: everything this rank can do alone.  0, or a negative code. */
 static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
-                           rdmc_setup_record_t *mine)
+                           const fabric_plan_t *plan, rdmc_setup_record_t *mine)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    bool all_local, node_mates;
-    rdmc_ofi_request_t req = {
-        .provider = c->provider,
-        .domain = c->domain,
-    };
     rdmc_ofi_fabric_t *fab;
     size_t len = sizeof(mine->addr);
     int rc;
 
-    locate(m, &mine->place, &all_local, &node_mates);
-    req.all_local = all_local;
-    mine->all_local = all_local;
-    if (mca_coll_rdmc_handles_failures(m)) {
-        choose_failure_safe_provider(&req);
-    }
-    rc = rdmc_ofi_fabric_get(&req, &fab);
+    mine->place = locate(m);
+    mine->all_local = plan->all_local;
+    rc = rdmc_ofi_fabric_get(&plan->main, &fab);
     if (rc != 0) {
         say_no_fabric(rc);
         return rc;
@@ -351,9 +379,9 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     opal_output_verbose(10, c->output, "coll:rdmc: %s: channel %u on %s, domain %s",
                         mca_coll_rdmc_comm_name(m->comm), mine->channel, mine->provider,
                         rdmc_ofi_fabric_domain(fab));
-    mca_coll_rdmc_module_choose_model(m, rdmc_ofi_fabric_provider(fab), all_local);
-    if (c->levels != RDMC_LEVELS_FLAT && !all_local && node_mates) {
-        open_local_channel(m, l, fab, mine);
+    mca_coll_rdmc_module_choose_model(m, rdmc_ofi_fabric_provider(fab), plan->all_local);
+    if (plan->local_channel) {
+        open_local_channel(m, l, plan, fab, mine);
     }
     return open_sst(m, l, mine);
 }
@@ -399,13 +427,46 @@ static int post_exchange(mca_coll_rdmc_module_t *m)
     return rc;
 }
 
+/* Step 2 with this rank's status: set-up messages go out. */
+static void post(mca_coll_rdmc_module_t *m, int status)
+{
+    int rc;
+
+    m->opening = false;
+    m->records[ompi_comm_rank(m->comm)].status = status;
+    rc = post_exchange(m);
+    if (rc != OMPI_SUCCESS) {
+        opal_output_verbose(0, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
+                            "on this communicator",
+                            mca_coll_rdmc_comm_name(m->comm), rc);
+        m->state = RDMC_SETUP_BROKEN;
+        m->broken_status = -EIO;
+    }
+}
+
+/* Steps 1 and 2 once the fabrics this link needs are open (a thread opens
+ * them the first time: coll_rdmc_opener.c); false until then. */
+static bool prepare_and_post(mca_coll_rdmc_module_t *m)
+{
+    fabric_plan_t plan = plan_fabrics(m);
+    rdmc_ofi_request_t reqs[2] = { plan.main, plan.local };
+    rdmc_setup_record_t *mine = &m->records[ompi_comm_rank(m->comm)];
+
+    if (!mca_coll_rdmc_opener_ready(reqs, plan.local_on_shm ? 2 : 1,
+                                    mca_coll_rdmc_component.failures)) {
+        return false;
+    }
+    post(m, prepare_locally(m, m->link, &plan, mine));
+    return true;
+}
+
 /* Under the engine lock. */
 void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    int n = ompi_comm_size(m->comm);
     mca_coll_rdmc_link_t *l = calloc(1, sizeof(*l));
-    int rc;
 
     m->records = calloc((size_t)n, sizeof(*m->records));
     m->setup_reqs = calloc(2 * (size_t)n, sizeof(*m->setup_reqs));
@@ -421,21 +482,14 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     snprintf(l->name, sizeof(l->name), "%s", mca_coll_rdmc_comm_name(m->comm));
     m->link = l;
     mca_coll_rdmc_link_add(l);
-    m->records[me].status = prepare_locally(m, l, &m->records[me]);
-    rc = post_exchange(m);
-    if (rc != OMPI_SUCCESS) {
-        opal_output_verbose(0, c->output,
-                            "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
-                            "on this communicator",
-                            mca_coll_rdmc_comm_name(m->comm), rc);
-        m->state = RDMC_SETUP_BROKEN;
-        m->broken_status = -EIO;
-        return;
-    }
+    /* The deadline covers the opening of the endpoints too. */
     m->setup_deadline_ms = rdmc_now_ms() + c->timeout_ms;
     m->state = RDMC_SETUP_CONNECTING;
+    m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
-        m->records[me].status = -EAGAIN;   /* too late to tell: peers time out */
+        post(m, -EAGAIN);   /* without progress: every rank declines */
+    } else {
+        (void)prepare_and_post(m);
     }
 }
 
@@ -630,11 +684,39 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
     m->broken_status = -ETIMEDOUT;
 }
 
-/* Application thread, under the engine lock: 1 once set-up is decided. */
+/* Past the deadline with the endpoints still opening. */
+static void opening_timed_out(mca_coll_rdmc_module_t *m)
+{
+    opal_output_verbose(0, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: libfabric did not open this process's endpoints within "
+                        "coll_rdmc_timeout_ms (%d ms); rdmc is off on this communicator",
+                        mca_coll_rdmc_comm_name(m->comm), mca_coll_rdmc_component.timeout_ms);
+    setup_done(m);
+    m->opening = false;
+    m->state = RDMC_SETUP_BROKEN;
+    m->broken_status = -ETIMEDOUT;
+}
+
+/* Application thread, under the engine lock: 1 once set-up is decided, or
+ * its messages posted. */
 int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     bool ok = true;
+
+    if (m->opening) {
+        if (rdmc_now_ms() > m->setup_deadline_ms) {
+            opening_timed_out(m);
+        } else if (!prepare_and_post(m)) {
+            return 0;
+        }
+        if (m->state == RDMC_SETUP_BROKEN) {
+            mca_coll_rdmc_link_free(m->link);
+            m->link = NULL;
+            mca_coll_rdmc_flush_queued(m);
+        }
+        return 1;
+    }
 
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {

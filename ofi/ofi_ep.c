@@ -112,7 +112,7 @@ static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
     return rc;
 }
 
-static int ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
 {
     rdmc_ofi_ep_t *ep = calloc(1, sizeof(*ep));
     struct fi_av_attr av_attr;
@@ -185,30 +185,6 @@ err_close_cq:
 err_free_ep:
     free(ep->quiet);
     free(ep);
-    return rc;
-}
-
-static unsigned long long endpoints_opened;
-
-unsigned long long rdmc_ofi_endpoints_opened(void)
-{
-    return __atomic_load_n(&endpoints_opened, __ATOMIC_RELAXED);
-}
-
-int rdmc_ofi_ep_get(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
-{
-    int rc = 0;
-
-    /* Set-up runs under the engine's lock: no two threads open at once. */
-    if (fab->ep == NULL) {
-        rc = ep_open(fab, failure_safe, &fab->ep);
-        if (rc == 0) {
-            __atomic_add_fetch(&endpoints_opened, 1, __ATOMIC_RELAXED);
-        }
-    }
-    if (rc == 0) {
-        *ep_p = fab->ep;
-    }
     return rc;
 }
 

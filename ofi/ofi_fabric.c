@@ -22,7 +22,12 @@
 #define MAX_DOMAINS 16
 
 static rdmc_ofi_fabric_t *fabrics;
+/* Held to read or change the list and its endpoints, never while libfabric
+ * opens something: other threads' progress walks the list, and the first
+ * opening of a process takes 100-300 ms. */
 static pthread_mutex_t fabrics_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Held while a fabric or an endpoint opens: one opening at a time. */
+static pthread_mutex_t opening_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const remote_order[] = { "verbs", "efa", "tcp", "sockets", NULL };
 static const char *const local_order[] = { "shm", "verbs", "efa", "tcp", "sockets", NULL };
@@ -216,21 +221,27 @@ static bool fabric_answers(const rdmc_ofi_fabric_t *fab, const rdmc_ofi_request_
            (!is_auto(req->provider) || fab->req_all_local == req->all_local);
 }
 
-int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p)
+/* The fabric answering req, if open.  The list only grows until
+ * rdmc_ofi_finalize(), so the pointer stays good. */
+static rdmc_ofi_fabric_t *find_fabric(const rdmc_ofi_request_t *req)
 {
     rdmc_ofi_fabric_t *fab;
-    int rc = 0;
 
     pthread_mutex_lock(&fabrics_lock);
-    for (fab = fabrics; fab != NULL; fab = fab->next) {
-        if (fabric_answers(fab, req)) {
-            goto out;
-        }
+    for (fab = fabrics; fab != NULL && !fabric_answers(fab, req); fab = fab->next) {
     }
-    fab = calloc(1, sizeof(*fab));
+    pthread_mutex_unlock(&fabrics_lock);
+    return fab;
+}
+
+/* Under opening_lock. */
+static int add_fabric(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p)
+{
+    rdmc_ofi_fabric_t *fab = calloc(1, sizeof(*fab));
+    int rc;
+
     if (fab == NULL) {
-        rc = -FI_ENOMEM;
-        goto out;
+        return -FI_ENOMEM;
     }
     snprintf(fab->req_provider, sizeof(fab->req_provider), "%s",
              is_auto(req->provider) ? "auto" : req->provider);
@@ -239,17 +250,88 @@ int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p
     rc = fabric_open(req, fab);
     if (rc != 0) {
         free(fab);
-        fab = NULL;
-        goto out;
+        return rc;
     }
+    pthread_mutex_lock(&fabrics_lock);
     fab->next = fabrics;
     fabrics = fab;
-out:
     pthread_mutex_unlock(&fabrics_lock);
+    *fab_p = fab;
+    return 0;
+}
+
+int rdmc_ofi_fabric_get(const rdmc_ofi_request_t *req, rdmc_ofi_fabric_t **fab_p)
+{
+    rdmc_ofi_fabric_t *fab = find_fabric(req);
+    int rc = 0;
+
+    if (fab == NULL) {
+        pthread_mutex_lock(&opening_lock);
+        fab = find_fabric(req);   /* opened while we waited? */
+        if (fab == NULL) {
+            rc = add_fabric(req, &fab);
+        }
+        pthread_mutex_unlock(&opening_lock);
+    }
     if (rc == 0) {
         *fab_p = fab;
     }
     return rc;
+}
+
+static rdmc_ofi_ep_t *endpoint_of(rdmc_ofi_fabric_t *fab)
+{
+    rdmc_ofi_ep_t *ep;
+
+    pthread_mutex_lock(&fabrics_lock);
+    ep = fab->ep;
+    pthread_mutex_unlock(&fabrics_lock);
+    return ep;
+}
+
+static unsigned long long endpoints_opened;
+
+unsigned long long rdmc_ofi_endpoints_opened(void)
+{
+    return __atomic_load_n(&endpoints_opened, __ATOMIC_RELAXED);
+}
+
+int rdmc_ofi_ep_get(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p)
+{
+    rdmc_ofi_ep_t *ep = endpoint_of(fab);
+    int rc = 0;
+
+    if (ep == NULL) {
+        pthread_mutex_lock(&opening_lock);
+        ep = endpoint_of(fab);
+        if (ep == NULL && (rc = rdmc_ofi_ep_open(fab, failure_safe, &ep)) == 0) {
+            pthread_mutex_lock(&fabrics_lock);
+            fab->ep = ep;
+            pthread_mutex_unlock(&fabrics_lock);
+            __atomic_add_fetch(&endpoints_opened, 1, __ATOMIC_RELAXED);
+        }
+        pthread_mutex_unlock(&opening_lock);
+    }
+    if (rc == 0) {
+        *ep_p = ep;
+    }
+    return rc;
+}
+
+int rdmc_ofi_open(const rdmc_ofi_request_t *req, bool failure_safe)
+{
+    rdmc_ofi_fabric_t *fab;
+    rdmc_ofi_ep_t *ep;
+    int rc = rdmc_ofi_fabric_get(req, &fab);
+
+    return rc != 0 ? rc : rdmc_ofi_ep_get(fab, failure_safe, &ep);
+}
+
+bool rdmc_ofi_is_open(const rdmc_ofi_request_t *req)
+{
+    rdmc_ofi_fabric_t *fab = find_fabric(req);
+
+    return fab != NULL && endpoint_of(fab) != NULL;
 }
 
 const char *rdmc_ofi_fabric_provider(const rdmc_ofi_fabric_t *fab)

@@ -30,6 +30,9 @@ struct rdmc_ofi_fabric {
     struct rdmc_ofi_fabric *next;
 };
 
+/* Open the process's endpoint on fab (ofi_ep.c); ofi_fabric.c keeps it. */
+int rdmc_ofi_ep_open(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p);
+
 /* Walk the open fabrics (ofi_fabric.c); fn runs under the list's lock. */
 void rdmc_ofi_fabric_foreach(void (*fn)(rdmc_ofi_fabric_t *fab, void *arg), void *arg);
 

@@ -58,6 +58,13 @@ const char *rdmc_ofi_fabric_domain(const rdmc_ofi_fabric_t *fab);
  * operation with a peer process failed nothing more is posted to it
  * (-FI_ECONNRESET), on any channel. */
 int rdmc_ofi_ep_get(rdmc_ofi_fabric_t *fab, bool failure_safe, rdmc_ofi_ep_t **ep_p);
+/* Both, for a request: 0 or the first error.  Any thread; the first opening
+ * of a process is slow (libfabric loads its providers), so set-up has a
+ * thread do it (coll/coll_rdmc_opener.c).  Locks held meanwhile never stop
+ * the progress of fabrics already open. */
+int rdmc_ofi_open(const rdmc_ofi_request_t *req, bool failure_safe);
+/* Is the request's fabric open, with its endpoint?  Cheap. */
+bool rdmc_ofi_is_open(const rdmc_ofi_request_t *req);
 /* This process's address on the endpoint, for the peers' channels. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
 /* Process endpoints opened so far (one per fabric, whatever the number of

@@ -37,8 +37,10 @@
  *   --expect    rdmc: MPI_T's coll_rdmc_ibcasts grew by the MPI_Ibcasts
  *               issued on communicators of two or more ranks, and
  *               coll_rdmc_barriers by the MPI_Ibarriers (and with
- *               --sst-path the MPI_Barriers); fallback: neither grew; off
- *               (the default): not checked
+ *               --sst-path the MPI_Barriers), and the first of them did not
+ *               open libfabric's endpoint before it returned (MPI_T's
+ *               coll_rdmc_endpoints); fallback: neither grew; off (the
+ *               default): not checked
  *   --sst-path  the job runs with coll_rdmc_small_path sst, so blocking
  *               barriers go through rdmc too
  *   --time-limit  seconds (300) for the whole stream: a rank polling past
@@ -61,6 +63,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -380,8 +383,27 @@ static void check_rc(const run_t *run, const op_t *op, const char *call, int rc)
     }
 }
 
+/* The process's first MPI_Ibcast or MPI_Ibarrier must not open libfabric's
+ * endpoint inside the call (100-400 ms the first time): rdmc has a thread
+ * do it and the call returns.  MPI_T's endpoint count shows who opened it. */
+static void check_first_call_opened_nothing(const run_t *run, const op_t *op,
+                                            long long endpoints_before)
+{
+    long long endpoints_after = rdmc_pvar_read("coll_rdmc_endpoints");
+    char what[160];
+
+    if (endpoints_after != endpoints_before) {
+        fail(run, "%s: the process's first nonblocking call opened %lld libfabric endpoint(s) "
+             "before it returned",
+             describe(op, what, sizeof(what)), endpoints_after - endpoints_before);
+    }
+}
+
 static void start(run_t *run, flight_t *f)
 {
+    static bool first_call_done;
+    bool first_call = !first_call_done && run->opt->expect == EXPECT_RDMC;
+    long long endpoints_before = first_call ? rdmc_pvar_read("coll_rdmc_endpoints") : 0;
     MPI_Comm comm = run->comm;
     int rc;
 
@@ -398,6 +420,10 @@ static void start(run_t *run, flight_t *f)
     }
     stats.issued[f->op.kind]++;
     check_rc(run, &f->op, "start", rc);
+    if (first_call) {
+        check_first_call_opened_nothing(run, &f->op, endpoints_before);
+    }
+    first_call_done = true;
     if (comm != run->comm) {
         check_rc(run, &f->op, "MPI_Comm_free", MPI_Comm_free(&comm));
     }
