@@ -4,11 +4,15 @@
  * communicator rdmc is linked on.  Run it with and without rdmc
  * (benchmarks/compare.sh does) and compare.
  *
- *   mpirun -np N comm_bench [-c cycles] [-k communicators] [-b bytes]
+ *   mpirun -np N comm_bench [-c cycles] [-k communicators] [-b bytes] [-o ms]
  *
  *   cycles         dup -> MPI_Bcast(bytes) -> free, timed as a whole (10000)
  *   communicators  kept at once to measure per-communicator cost (200)
  *   bytes          of each broadcast (4096)
+ *   ms             first of all, the process's first collective as a code
+ *                  that overlaps makes it: MPI_Ibcast(bytes) on
+ *                  MPI_COMM_WORLD, ms milliseconds of computation, MPI_Wait;
+ *                  then the same again (0: not done)
  *
  * Prints, from rank 0: microseconds per cycle; for the kept communicators,
  * the first broadcast on each (which sets the link up) and a second one,
@@ -49,27 +53,64 @@ static double max_over_ranks(double mine)
     return all;
 }
 
+static volatile double computed;
+
+static void compute_ms(double ms)
+{
+    double start = MPI_Wtime();
+
+    while ((MPI_Wtime() - start) * 1e3 < ms) {
+        computed = computed + 1.0;
+    }
+}
+
+/* MPI_Ibcast, computation, MPI_Wait, twice: what the call, the wait and
+ * the whole took (ms, slowest rank), the first time and the second. */
+static void overlap_first_ibcast(char *buf, int bytes, double ms, int rank)
+{
+    for (int round = 0; round < 2; round++) {
+        MPI_Request req;
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = MPI_Wtime();
+        MPI_Ibcast(buf, bytes, MPI_BYTE, 0, MPI_COMM_WORLD, &req);
+        double t1 = MPI_Wtime();
+        compute_ms(ms);
+        double t2 = MPI_Wtime();
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+        double t3 = MPI_Wtime();
+        double call = max_over_ranks(t1 - t0), wait = max_over_ranks(t3 - t2);
+        double whole = max_over_ranks(t3 - t0);
+        if (rank == 0) {
+            printf("%s_ibcast_call_ms %.2f   wait_ms %.2f   whole_ms %.2f   (%d bytes, %.0f ms "
+                   "of computation)\n",
+                   round == 0 ? "first" : "second", call * 1e3, wait * 1e3, whole * 1e3, bytes,
+                   ms);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
-    int rank, size, opt, cycles = 10000, keep = 200, bytes = 4096;
+    int rank, size, opt, cycles = 10000, keep = 200, bytes = 4096, overlap_ms = 0;
     long long carried;
     char *buf;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    while ((opt = getopt(argc, argv, "c:k:b:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:k:b:o:")) != -1) {
         int value = atoi(optarg);
-        if (value < 1) {
+        if (value < (opt == 'o' ? 0 : 1)) {
             opt = '?';
         }
         switch (opt) {
         case 'c': cycles = value; break;
         case 'k': keep = value; break;
         case 'b': bytes = value; break;
+        case 'o': overlap_ms = value; break;
         default:
             if (rank == 0) {
-                fprintf(stderr, "usage: %s [-c cycles] [-k communicators] [-b bytes]\n",
+                fprintf(stderr, "usage: %s [-c cycles] [-k communicators] [-b bytes] [-o ms]\n",
                         argv[0]);
             }
             MPI_Finalize();
@@ -77,6 +118,12 @@ int main(int argc, char **argv)
         }
     }
     buf = calloc((size_t)bytes, 1);
+    if (rank == 0) {
+        printf("# comm_bench: np %d, %d-byte broadcasts\n", size, bytes);
+    }
+    if (overlap_ms > 0) {
+        overlap_first_ibcast(buf, bytes, overlap_ms, rank);
+    }
     carried = rdmc_pvar_read("coll_rdmc_bcasts");
 
     /* The loop, timed as a whole after a warm-up tenth. */
@@ -119,7 +166,6 @@ int main(int argc, char **argv)
     }
     carried = carried < 0 ? -1 : rdmc_pvar_read("coll_rdmc_bcasts") - carried;
     if (rank == 0) {
-        printf("# comm_bench: np %d, %d-byte broadcasts\n", size, bytes);
         printf("cycle_us %.1f   (dup -> MPI_Bcast -> free, %d cycles)\n", per_cycle_us, cycles);
         printf("first_bcast_us %.1f   second_bcast_us %.1f   setup_us %.1f   (%d communicators)\n",
                first, second, first - second, keep);
