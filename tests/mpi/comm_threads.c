@@ -8,7 +8,8 @@
  *      rdmc's) and on the merged communicator (rdmc's) check every byte;
  *   2. two threads at once: one posts MPI_Ibcast and waits for it on one
  *      communicator, again and again, while the other creates and frees
- *      communicators (dup, split) and broadcasts on them.
+ *      communicators (dup, split, the two halves of the ranks apart) and
+ *      broadcasts on them.
  *
  * Checked at every rank: every byte, and through MPI_T that rdmc carried
  * the broadcasts on the merged communicator and the first thread's.
@@ -129,12 +130,20 @@ static void *create_free_loop(void *arg)
 
     for (int i = 0; i < rounds / 4; i++) {
         MPI_Comm child;
-        if (i % 2 == 0) {
+        int child_size;
+        if (i % 4 == 3) {
+            /* The lower and the upper half of the ranks apart: with
+             * coll_rdmc_node_sizes saying so, each half on a node of its
+             * own, whose fabric (shm) opens while the other thread's
+             * broadcasts run on the one between nodes. */
+            MPI_Comm_split(parent, rank < size / 2, rank, &child);
+        } else if (i % 2 == 0) {
             MPI_Comm_dup(parent, &child);
         } else {
             MPI_Comm_split(parent, 0, size - rank, &child);
         }
-        bcast_checked(child, i % size, 50 + i, i % 3 == 0);
+        MPI_Comm_size(child, &child_size);
+        bcast_checked(child, i % child_size, 50 + i, i % 3 == 0);
         MPI_Comm_free(&child);
     }
     return NULL;
