@@ -18,6 +18,7 @@
 #include "opal/util/output.h"
 
 #include "ofi/ofi_topology.h"
+#include "rdmc_clock.h"
 
 typedef struct opening {
     rdmc_ofi_request_t reqs[2];
@@ -109,11 +110,11 @@ bool mca_coll_rdmc_opener_ready(const rdmc_ofi_request_t *reqs, int count, bool 
 
 bool mca_coll_rdmc_opener_stop(int wait_ms)
 {
-    struct timespec nap = { 0, 1000000L };
+    const struct timespec nap = { 0, 1000000L };
+    double deadline = rdmc_now_ms() + wait_ms;
 
-    for (int waited = 0; running && !__atomic_load_n(&finished, __ATOMIC_ACQUIRE) &&
-                         waited < wait_ms;
-         waited++) {
+    while (running && !__atomic_load_n(&finished, __ATOMIC_ACQUIRE) &&
+           rdmc_now_ms() < deadline) {
         nanosleep(&nap, NULL);
     }
     collect();
