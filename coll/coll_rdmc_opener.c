@@ -58,11 +58,13 @@ static bool same_opening(const opening_t *a, const opening_t *b)
 static void *open_in_background(void *arg)
 {
     (void)arg;
+    /* hwloc's view of the machine first: set-up goes on as soon as its
+     * endpoints are open, and must then find it loaded. */
+    (void)rdmc_topology_cores();
     for (int i = 0; i < job.count; i++) {
         /* A failure is found again, and said, by the set-up that asked. */
         (void)rdmc_ofi_open(&job.reqs[i], job.failure_safe);
     }
-    (void)rdmc_topology_cores();   /* loads hwloc's view of the machine */
     __atomic_store_n(&finished, 1, __ATOMIC_RELEASE);
     return NULL;
 }
