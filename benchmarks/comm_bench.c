@@ -12,7 +12,9 @@
  *   ms             first of all, the process's first collective as a code
  *                  that overlaps makes it: MPI_Ibcast(bytes) on
  *                  MPI_COMM_WORLD, ms milliseconds of computation, MPI_Wait;
- *                  then the same again (0: not done)
+ *                  then the same again (0: not done).  An MPI_Barrier lines
+ *                  the ranks up before each: under failure handling rdmc
+ *                  carries it, and it is then the first
  *
  * Prints, from rank 0: microseconds per cycle; for the kept communicators,
  * the first broadcast on each (which sets the link up) and a second one,
