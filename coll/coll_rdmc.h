@@ -323,6 +323,8 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l);
  * endpoints open, or were tried and failed (set-up tries again and says
  * why); false while a thread opens them (started here): ask again later. */
 bool mca_coll_rdmc_opener_ready(const rdmc_ofi_request_t *reqs, int count, bool failure_safe);
+/* Is the thread at work?  Set-ups waiting for it need not look again. */
+bool mca_coll_rdmc_opener_busy(void);
 /* MPI_Finalize: wait for the thread, at most wait_ms; false if it is still
  * at work (libfabric must then stay open). */
 bool mca_coll_rdmc_opener_stop(int wait_ms);

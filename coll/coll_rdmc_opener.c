@@ -110,13 +110,17 @@ bool mca_coll_rdmc_opener_ready(const rdmc_ofi_request_t *reqs, int count, bool 
     return false;
 }
 
+bool mca_coll_rdmc_opener_busy(void)
+{
+    return running && !__atomic_load_n(&finished, __ATOMIC_ACQUIRE);
+}
+
 bool mca_coll_rdmc_opener_stop(int wait_ms)
 {
     const struct timespec nap = { 0, 1000000L };
     double deadline = rdmc_now_ms() + wait_ms;
 
-    while (running && !__atomic_load_n(&finished, __ATOMIC_ACQUIRE) &&
-           rdmc_now_ms() < deadline) {
+    while (mca_coll_rdmc_opener_busy() && rdmc_now_ms() < deadline) {
         nanosleep(&nap, NULL);
     }
     collect();

@@ -229,24 +229,10 @@ static int count_node_mates(mca_coll_rdmc_module_t *m, int *lowest_p)
     return mates;
 }
 
-/* Where this rank runs: its node, and its package and NUMA domain (with
- * coll_rdmc_levels numa). */
-static rdmc_place_t locate(mca_coll_rdmc_module_t *m)
-{
-    int lowest;
-    rdmc_place_t place;
-
-    (void)count_node_mates(m, &lowest);
-    place = (rdmc_place_t){ .node = (uint32_t)lowest, .package = -1, .numa = -1 };
-    if (mca_coll_rdmc_component.levels == RDMC_LEVELS_NUMA) {
-        rdmc_topology_my_place(&place.package, &place.numa);
-    }
-    return place;
-}
-
 /* The fabrics a link needs, decided before anything opens. */
 typedef struct fabric_plan {
     rdmc_ofi_request_t main;   /* for the link's channel */
+    int node;                  /* the lowest rank on this node, which names it */
     bool all_local;            /* every rank is on this node */
     bool local_channel;        /* also a channel to this node's ranks (levels) */
     bool local_on_shm;         /* ... over shm; else on the main fabric */
@@ -259,11 +245,12 @@ typedef struct fabric_plan {
 static fabric_plan_t plan_fabrics(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    int n = ompi_comm_size(m->comm), lowest;
-    int mates = count_node_mates(m, &lowest);
+    int n = ompi_comm_size(m->comm), node;
+    int mates = count_node_mates(m, &node);
     bool named = c->provider != NULL && c->provider[0] != '\0' && strcmp(c->provider, "auto") != 0;
     fabric_plan_t plan = {
         .main = { .provider = c->provider, .domain = c->domain, .all_local = mates == n - 1 },
+        .node = node,
         .all_local = mates == n - 1,
         .local = { .provider = "shm", .domain = "", .all_local = true },
     };
@@ -274,6 +261,18 @@ static fabric_plan_t plan_fabrics(mca_coll_rdmc_module_t *m)
     plan.local_channel = c->levels != RDMC_LEVELS_FLAT && !plan.all_local && mates > 0;
     plan.local_on_shm = plan.local_channel && !named && !mca_coll_rdmc_handles_failures(m);
     return plan;
+}
+
+/* Where this rank runs: its node, and its package and NUMA domain (with
+ * coll_rdmc_levels numa). */
+static rdmc_place_t locate(const fabric_plan_t *plan)
+{
+    rdmc_place_t place = { .node = (uint32_t)plan->node, .package = -1, .numa = -1 };
+
+    if (mca_coll_rdmc_component.levels == RDMC_LEVELS_NUMA) {
+        rdmc_topology_my_place(&place.package, &place.numa);
+    }
+    return place;
 }
 
 /* A channel for the communicator on the process endpoint of fab (opened
@@ -354,7 +353,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     size_t len = sizeof(mine->addr);
     int rc;
 
-    mine->place = locate(m);
+    mine->place = locate(plan);
     mine->all_local = plan->all_local;
     rc = rdmc_ofi_fabric_get(&plan->main, &fab);
     if (rc != 0) {
@@ -707,8 +706,8 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
     if (m->opening) {
         if (rdmc_now_ms() > m->setup_deadline_ms) {
             opening_timed_out(m);
-        } else if (!prepare_and_post(m)) {
-            return 0;
+        } else if (mca_coll_rdmc_opener_busy() || !prepare_and_post(m)) {
+            return 0;   /* nothing to plan while the thread works */
         }
         if (m->state == RDMC_SETUP_BROKEN) {
             mca_coll_rdmc_link_free(m->link);
