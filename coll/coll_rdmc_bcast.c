@@ -467,18 +467,18 @@ bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool bloc
     if (state == RDMC_SETUP_READY || state == RDMC_SETUP_CONNECTING) {
         return true;
     }
-    if (state == RDMC_SETUP_BROKEN && m->broken_status == -ENETUNREACH) {
-        opal_output_verbose(0, mca_coll_rdmc_component.output,
-                            "coll:rdmc: %s on %s: refused, this rank lost its majority and "
-                            "left the group",
-                            what, mca_coll_rdmc_comm_name(m->comm));
-        *rc = rdmc_error_code(RDMC_PARTITIONED);
-    } else if (state == RDMC_SETUP_BROKEN) {
-        opal_output_verbose(0, mca_coll_rdmc_component.output,
-                            "coll:rdmc: %s on %s: refused, an earlier rdmc collective on this "
-                            "communicator failed",
-                            what, mca_coll_rdmc_comm_name(m->comm));
-        *rc = MPI_ERR_OTHER;
+    if (state == RDMC_SETUP_BROKEN) {
+        bool partitioned = m->broken_status == -ENETUNREACH;
+        /* Every refused call returns the error; the log says why once. */
+        bool first = !__atomic_exchange_n(&m->refusal_said, true, __ATOMIC_RELAXED);
+
+        opal_output_verbose(first ? 0 : 1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s on %s: refused, %s%s", what,
+                            mca_coll_rdmc_comm_name(m->comm),
+                            partitioned ? "this rank lost its majority and left the group"
+                                        : "an earlier rdmc collective on this communicator failed",
+                            first ? " (the next refusals only at coll_rdmc_verbose 1)" : "");
+        *rc = partitioned ? rdmc_error_code(RDMC_PARTITIONED) : MPI_ERR_OTHER;
     }
     return false;
 }

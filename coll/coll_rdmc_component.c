@@ -4,6 +4,8 @@
  */
 #include "coll_rdmc.h"
 
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "opal/util/output.h"
 
 #include "coll/core/rdmc_log.h"
+#include "membership/core/failure_detector.h"
 
 static int rdmc_register(void);
 static int rdmc_open(void);
@@ -304,7 +307,8 @@ static int rdmc_register(void)
 
     c->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
     register_int("heartbeat_ms",
-                 "Period of the heartbeat each member writes into its SST row",
+                 "Period of the heartbeat each member writes into its SST row; at most a "
+                 "quarter of failure_timeout_ms (a longer one is shortened to that)",
                  OPAL_INFO_LVL_5, &c->heartbeat_ms);
 
     register_enum("failures",
@@ -319,7 +323,8 @@ static int rdmc_register(void)
     c->failure_timeout_ms = DEFAULT_FAILURE_TIMEOUT_MS;
     register_int("failure_timeout_ms",
                  "With failure handling, a member whose heartbeat has not moved for this "
-                 "many milliseconds is suspected of having failed",
+                 "many milliseconds is suspected of having failed (members beat at least "
+                 "4 times in it, see heartbeat_ms)",
                  OPAL_INFO_LVL_4, &c->failure_timeout_ms);
 
     register_enum("sst_ordering",
@@ -428,6 +433,61 @@ static void settings_text(char *buf, size_t len)
              c->levels);
 }
 
+/* Said once per node (its first rank), and by every rank at verbosity 1:
+ * the user set a parameter rdmc cannot use as given. */
+static void say_replaced(const char *what, ...)
+{
+    mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    char text[256];
+    va_list ap;
+
+    va_start(ap, what);
+    vsnprintf(text, sizeof(text), what, ap);
+    va_end(ap);
+    opal_output_verbose(opal_process_info.my_local_rank == 0 ? 0 : 1, c->output, "coll:rdmc: %s",
+                        text);
+}
+
+/* coll_rdmc_<name> if it lies in lo..hi; else below_lo or above_hi, and the
+ * user hears which. */
+static long long usable(const char *name, long long value, long long lo, long long hi,
+                        long long below_lo, long long above_hi)
+{
+    long long used;
+
+    if (value >= lo && value <= hi) {
+        return value;
+    }
+    used = value < lo ? below_lo : above_hi;
+    if (hi >= INT_MAX) {
+        say_replaced("coll_rdmc_%s must be at least %lld; using %lld", name, lo, used);
+    } else {
+        say_replaced("coll_rdmc_%s must be %lld to %lld; using %lld", name, lo, hi, used);
+    }
+    return used;
+}
+
+/* Several beats must fit in the failure timeout (RDMC_FD_BEATS_PER_TIMEOUT),
+ * or live members are accused between two of them.  A shorter timeout
+ * asks for faster beats; only a period the user chose is worth a word. */
+static void fit_heartbeat(mca_coll_rdmc_component_t *c)
+{
+    int beat = rdmc_fd_heartbeat_ms(c->heartbeat_ms, c->failure_timeout_ms);
+
+    if (beat == c->heartbeat_ms) {
+        return;
+    }
+    if (param_was_set("heartbeat_ms")) {
+        say_replaced("coll_rdmc_heartbeat_ms=%d leaves fewer than %d beats in "
+                     "coll_rdmc_failure_timeout_ms=%d; members beat every %d ms",
+                     c->heartbeat_ms, RDMC_FD_BEATS_PER_TIMEOUT, c->failure_timeout_ms, beat);
+    } else {
+        opal_output_verbose(1, c->output, "coll:rdmc: heartbeat every %d ms for a failure "
+                            "timeout of %d ms", beat, c->failure_timeout_ms);
+    }
+    c->heartbeat_ms = beat;
+}
+
 static int rdmc_open(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -438,9 +498,7 @@ static int rdmc_open(void)
     rdmc_ofi_set_progress_lock(&mca_coll_rdmc_lock);
     rdmc_ofi_preset_provider_params();
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
-    if (c->timeout_ms <= 0) {
-        c->timeout_ms = DEFAULT_TIMEOUT_MS;
-    }
+    c->timeout_ms = usable("timeout_ms", c->timeout_ms, 1, INT_MAX, DEFAULT_TIMEOUT_MS, 0);
     c->bcast_min_bytes_set = param_was_set("bcast_min_bytes");
     c->fabric_set = param_was_set("provider") || param_was_set("domain");
     if (!param_was_set("bcast_min_bytes_nodes") && c->bcast_min_bytes_set) {
@@ -452,21 +510,17 @@ static int rdmc_open(void)
     if (c->schedule < RDMC_SCHEDULE_AUTO || c->schedule >= RDMC_SCHEDULE_COUNT) {
         c->schedule = RDMC_SCHEDULE_AUTO;
     }
-    if (c->sends_in_flight < 0 || c->sends_in_flight > RDMC_MAX_IN_FLIGHT) {
-        c->sends_in_flight = c->sends_in_flight < 0 ? 0 : RDMC_MAX_IN_FLIGHT;
-    }
-    if (c->window < 1 || c->window > MAX_WINDOW) {
-        c->window = c->window < 1 ? 1 : MAX_WINDOW;
-    }
-    if (c->sst_max_bytes > MAX_SST_BYTES) {
-        c->sst_max_bytes = MAX_SST_BYTES;
-    }
-    if (c->heartbeat_ms <= 0) {
-        c->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
-    }
-    if (c->failure_timeout_ms <= 0) {
-        c->failure_timeout_ms = DEFAULT_FAILURE_TIMEOUT_MS;
-    }
+    c->sends_in_flight = usable("sends_in_flight", c->sends_in_flight, 0, RDMC_MAX_IN_FLIGHT, 0,
+                                RDMC_MAX_IN_FLIGHT);
+    c->window = usable("window", c->window, 1, MAX_WINDOW, 1, MAX_WINDOW);
+    c->sst_max_bytes = (size_t)usable("sst_max_bytes",
+                                      c->sst_max_bytes <= MAX_SST_BYTES ? (long long)c->sst_max_bytes
+                                                                        : LLONG_MAX,
+                                      0, MAX_SST_BYTES, 0, MAX_SST_BYTES);
+    c->failure_timeout_ms = usable("failure_timeout_ms", c->failure_timeout_ms, 1, INT_MAX,
+                                   DEFAULT_FAILURE_TIMEOUT_MS, 0);
+    c->heartbeat_ms = usable("heartbeat_ms", c->heartbeat_ms, 1, INT_MAX, DEFAULT_HEARTBEAT_MS, 0);
+    fit_heartbeat(c);
     c->stable_delivery = delivery != 0;
     c->failures = failures == FAILURES_AUTO ? recovery_enabled() : failures == FAILURES_ON;
     c->ulfm = RDMC_RECOVERY_IS_ULFM && recovery_enabled();

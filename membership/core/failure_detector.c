@@ -21,6 +21,16 @@ int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms)
     return 0;
 }
 
+int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms)
+{
+    int longest = timeout_ms / RDMC_FD_BEATS_PER_TIMEOUT;
+
+    if (longest < 1) {
+        longest = 1;
+    }
+    return asked_ms < 1 || asked_ms > longest ? longest : asked_ms;
+}
+
 void rdmc_fd_set_runnable(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg)
 {
     fd->runnable = fn;

@@ -33,6 +33,10 @@
 
 #define RDMC_FD_MAX_MEMBERS 64
 #define RDMC_FD_FIRST_BEAT_FACTOR 10
+/* A member beats at least this often within one failure timeout, so that
+ * a verdict takes this many missed beats, never one late beat: 100 ms
+ * beats against a 50 ms timeout had every live member accused. */
+#define RDMC_FD_BEATS_PER_TIMEOUT 4
 
 typedef struct rdmc_fd {
     int n, me;
@@ -47,6 +51,10 @@ typedef struct rdmc_fd {
     void *runnable_arg;
     double vouched_until_ms[RDMC_FD_MAX_MEMBERS]; /* runnable when last asked */
 } rdmc_fd_t;
+
+/* The heartbeat period for a failure timeout: asked_ms, shortened to fit
+ * RDMC_FD_BEATS_PER_TIMEOUT beats into timeout_ms (at least 1 ms). */
+int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms);
 
 /* Returns 0, or -EINVAL for n out of 1..RDMC_FD_MAX_MEMBERS or me out of
  * range.  Every member counts as just heard from at now_ms. */

@@ -195,6 +195,54 @@ static void test_errors_suspect_at_once(void **state)
     assert_int_equal(fd.suspected, BIT(4));
 }
 
+
+/* Whatever the failure timeout, members beating at the period
+ * rdmc_fd_heartbeat_ms gives it, every other beat half a period late, are
+ * never suspected; 100 ms beats against a 50 ms timeout, as the component
+ * once sent them, are.  A period that fits is kept. */
+static void test_the_heartbeat_fits_the_timeout(void **state)
+{
+    static const int timeouts[] = { 1, 2, 20, 50, 99, 1000 };
+
+    (void)state;
+    assert_int_equal(rdmc_fd_heartbeat_ms(100, 1000), 100);
+    assert_int_equal(rdmc_fd_heartbeat_ms(100, 50), 12);
+    assert_int_equal(rdmc_fd_heartbeat_ms(100, 2), 1);
+    assert_int_equal(rdmc_fd_heartbeat_ms(0, 1000), 250);
+    for (size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++) {
+        int timeout = timeouts[i], beat = rdmc_fd_heartbeat_ms(100, timeout);
+        uint64_t beats[3] = { 0, 0, 0 }, suspected = 0;
+        int next = beat, k = 0;
+        rdmc_fd_t fd;
+
+        assert_true(beat >= 1 && beat * RDMC_FD_BEATS_PER_TIMEOUT <= (timeout < 4 ? 4 : timeout));
+        assert_int_equal(rdmc_fd_init(&fd, 3, 0, timeout, 0), 0);
+        for (int t = 1; t <= 20 * timeout + 100; t++) {
+            if (t >= next) {
+                beats[1]++;
+                beats[2]++;
+                next = t + beat + (k++ % 2 ? beat / 2 : 0);
+            }
+            suspected |= rdmc_fd_observe(&fd, beats, t);
+        }
+        assert_int_equal(suspected, 0);
+    }
+
+    {
+        uint64_t beats[3] = { 1, 1, 1 }, suspected = 0;
+        rdmc_fd_t fd;
+
+        assert_int_equal(rdmc_fd_init(&fd, 3, 0, 50, 0), 0);
+        for (int t = 1; t <= 300; t++) {
+            if (t % 100 == 0) {
+                beats[1]++;
+                beats[2]++;
+            }
+            suspected |= rdmc_fd_observe(&fd, beats, t);
+        }
+        assert_int_equal(suspected, BIT(1) | BIT(2));
+    }
+}
 static void test_bad_arguments_and_deadline(void **state)
 {
     rdmc_fd_t fd;
@@ -228,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_a_stopped_observer_accuses_nobody),
         cmocka_unit_test(test_leaving_is_not_a_failure),
         cmocka_unit_test(test_errors_suspect_at_once),
+        cmocka_unit_test(test_the_heartbeat_fits_the_timeout),
         cmocka_unit_test(test_bad_arguments_and_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
