@@ -268,7 +268,9 @@ static int rdmc_register(void)
     register_int("timeout_ms",
                  "A collective that makes no progress for this many milliseconds (a peer "
                  "stopped answering or never entered it) fails with MPI_ERR_OTHER instead of "
-                 "waiting forever; the communicator then refuses further rdmc collectives",
+                 "waiting forever; the communicator then refuses further rdmc collectives.  "
+                 "A communicator's set-up (its first collective, which opens libfabric) gets "
+                 "at least 10 s",
                  OPAL_INFO_LVL_5, &c->timeout_ms);
 
     c->verbose = 0;

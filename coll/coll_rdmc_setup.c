@@ -19,8 +19,8 @@
  *
  * Nothing waits: collectives issued meanwhile queue on the module and go
  * to the stream (or to the previous component) when the decision is
- * made.  Set-up that has not finished after coll_rdmc_timeout_ms fails
- * the queued collectives with MPI_ERR_OTHER.
+ * made.  Set-up that has not finished after coll_rdmc_timeout_ms (at
+ * least SETUP_MIN_MS) fails the queued collectives with MPI_ERR_OTHER.
  */
 #include "coll_rdmc.h"
 
@@ -37,6 +37,12 @@
 #include "ompi/mca/pml/pml.h"
 #include "opal/util/output.h"
 #include "opal/util/proc.h"
+
+/* Set-up includes every rank opening libfabric (0.2-0.8 s on a loaded
+ * node, more where a NIC's driver is slow), which the peers cannot see
+ * as progress: with coll_rdmc_timeout_ms 200 the first broadcast of a
+ * 4-rank job failed at every rank.  So set-up waits at least this long. */
+#define SETUP_MIN_MS 10000
 
 #include "ofi/ofi_topology.h"
 #include "rdmc_engine.h"
@@ -460,6 +466,14 @@ static bool prepare_and_post(mca_coll_rdmc_module_t *m)
     return true;
 }
 
+/* How long set-up may take: coll_rdmc_timeout_ms, at least SETUP_MIN_MS. */
+static int setup_bound_ms(void)
+{
+    int timeout = mca_coll_rdmc_component.timeout_ms;
+
+    return timeout > SETUP_MIN_MS ? timeout : SETUP_MIN_MS;
+}
+
 /* Under the engine lock. */
 void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
 {
@@ -482,7 +496,7 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     m->link = l;
     mca_coll_rdmc_link_add(l);
     /* The deadline covers the opening of the endpoints too. */
-    m->setup_deadline_ms = rdmc_now_ms() + c->timeout_ms;
+    m->setup_deadline_ms = rdmc_now_ms() + setup_bound_ms();
     m->state = RDMC_SETUP_CONNECTING;
     m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
@@ -667,9 +681,10 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
 {
     opal_output_verbose(0, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: set-up at rank %d got no answer from some rank within "
-                        "coll_rdmc_timeout_ms (%d ms); rdmc is off on this communicator",
+                        "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
+                        "on this communicator",
                         mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                        mca_coll_rdmc_component.timeout_ms);
+                        setup_bound_ms(), SETUP_MIN_MS);
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
             (void)ompi_request_cancel(m->setup_reqs[i]);
@@ -688,8 +703,9 @@ static void opening_timed_out(mca_coll_rdmc_module_t *m)
 {
     opal_output_verbose(0, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: libfabric did not open this process's endpoints within "
-                        "coll_rdmc_timeout_ms (%d ms); rdmc is off on this communicator",
-                        mca_coll_rdmc_comm_name(m->comm), mca_coll_rdmc_component.timeout_ms);
+                        "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
+                        "on this communicator",
+                        mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(), SETUP_MIN_MS);
     setup_done(m);
     m->opening = false;
     m->state = RDMC_SETUP_BROKEN;

@@ -9,6 +9,9 @@
  * With --silent-peer T (run with coll_rdmc_timeout_ms T), the last rank
  * never enters a broadcast: nobody waits much longer than T, the root gets
  * MPI_ERR_OTHER, the others the right bytes or MPI_ERR_OTHER.
+ * With --late-setup T (the same), the last rank enters the process's first
+ * broadcast 3T late: set-up, which opens libfabric at every rank, waits
+ * at least 10 s whatever T, so every rank gets the right bytes from rdmc.
  */
 #include <mpi.h>
 
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rdmc_pvars.h"
 
@@ -217,9 +221,46 @@ static void silent_peer(int timeout_ms)
     free(buf);
 }
 
+/*
+ * The first broadcast of the job, which sets rdmc up (every rank opens
+ * libfabric, then they exchange addresses), with the last rank 3T late:
+ * set-up is not held to T, so it succeeds, rdmc carries it, and the next
+ * one too.
+ */
+static void late_setup(int timeout_ms)
+{
+    MPI_Comm dup;
+    const int bytes = 1 << 20;
+    uint8_t *buf = malloc(bytes);
+    long long carried = rdmc_pvar_read("coll_rdmc_bcasts");
+
+    MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < bytes; i++) {
+            buf[i] = rank == 0 ? pattern((size_t)i) : 0;
+        }
+        if (round == 0 && rank == size - 1) {
+            usleep((useconds_t)timeout_ms * 3000);
+        }
+        const char *what = round ? "the next broadcast" : "the set-up broadcast, a rank late";
+        double t0 = now();
+        expect_class(what, MPI_Bcast(buf, bytes, MPI_BYTE, 0, dup), MPI_SUCCESS);
+        expect_bytes(what, buf, 0, bytes, 1);
+        expect_bounded(what, now() - t0, timeout_ms * 3);
+    }
+    if (rdmc_pvar_read("coll_rdmc_bcasts") != carried + 2) {
+        printf("FAIL rank %d: rdmc carried %lld of the 2 broadcasts\n", rank,
+               rdmc_pvar_read("coll_rdmc_bcasts") - carried);
+        failures++;
+    }
+    MPI_Comm_free(&dup);
+    free(buf);
+}
+
 int main(int argc, char **argv)
 {
-    int timeout_ms = 0;
+    int timeout_ms = 0, late_ms = 0;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -228,12 +269,16 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--silent-peer") == 0) {
             timeout_ms = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--late-setup") == 0) {
+            late_ms = atoi(argv[i + 1]);
         }
     }
     long long carried_before = rdmc_pvar_read("coll_rdmc_bcasts");
 
     if (timeout_ms > 0) {
         silent_peer(timeout_ms);
+    } else if (late_ms > 0) {
+        late_setup(late_ms);
     } else {
         bad_arguments();
         size_mismatch(200003, 100001, MPI_ERR_TRUNCATE);
@@ -265,7 +310,8 @@ int main(int argc, char **argv)
     int all = 0;
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
-        printf("bcast_errors%s: %d ranks: %s\n", timeout_ms ? " (silent peer)" : "", size,
+        printf("bcast_errors%s: %d ranks: %s\n",
+               timeout_ms ? " (silent peer)" : late_ms ? " (late set-up)" : "", size,
                all ? "FAILED" : "OK");
     }
     MPI_Finalize();
