@@ -34,6 +34,11 @@
  *               Open MPI 4.1) per size, outside the timing, then each
  *               broadcast is MPI_Start + MPI_Wait, as OSU's
  *               osu_bcast_persistent
+ *   -s BLOCK    (bcast) a non-contiguous layout: each message is pieces of
+ *               BLOCK bytes every 2 x BLOCK bytes (an MPI_Type_vector; 8 is
+ *               a column of doubles of a two-column matrix), so that an MPI
+ *               packs it or copies it piece by piece; sizes count the
+ *               message's bytes (whole pieces), not the span
  *   -c          check every received byte (off while timing by default)
  *   -f          also (bcast) min and max over ranks, (ibcast) OSU's full
  *               columns, (idle) the maxima over the waiting ranks
@@ -105,6 +110,7 @@ typedef struct options {
     int nonblocking;                 /* idle */
     double compute_ms;               /* idle */
     int per_row;                     /* -R: who carried each row */
+    size_t stride_block;             /* bcast: -s, 0 for contiguous */
 } options_t;
 
 struct bench {
@@ -115,6 +121,7 @@ struct bench {
     size_t slot_bytes;
     MPI_Request *requests;           /* one per slot */
     MPI_Request persistent;          /* -p: this size's persistent broadcast */
+    MPI_Datatype layout;             /* -s: this size's strided type, count 1 */
     long bcasts;                     /* data broadcasts so far, warm-up included */
     long timing_bcasts;              /* the -e columns' own small broadcasts */
     long errors;                     /* wrong bytes received here */
@@ -130,9 +137,10 @@ static void usage(const char *prog)
     fprintf(stderr,
             "usage: %s [-t bcast|ibcast|rate|idle] [-m [min:]max] [-i iterations]\n"
             "          [-x warmup] [-f] [-r root] [-c] [-e] [-p] [-T calls] [-w W] [-b]\n"
-            "          [-n] [-C ms] [-R]\n"
+            "          [-n] [-C ms] [-R] [-s BLOCK]\n"
             "  -t bcast   MPI_Bcast latency, as osu_bcast (default); -e: extended columns;\n"
-            "             -p: persistent, MPI_Start + MPI_Wait of one MPI_Bcast_init\n"
+            "             -p: persistent, MPI_Start + MPI_Wait of one MPI_Bcast_init;\n"
+            "             -s BLOCK: strided, BLOCK bytes every 2 x BLOCK (no -c)\n"
             "  -t ibcast  MPI_Ibcast overlap with a computation, as osu_ibcast;\n"
             "             -T: MPI_Test calls during the computation (default 0)\n"
             "  -t rate    broadcasts/s in bursts of W MPI_Ibcast (-w W, default %d);\n"
@@ -186,9 +194,30 @@ static void received(bench_t *b, const char *buf, size_t bytes)
     b->bcasts++;
 }
 
+/* -s: the vector type for a message of `bytes` (one piece when smaller
+ * than BLOCK); MPI_DATATYPE_NULL without -s. */
+static void set_layout(bench_t *b, size_t bytes)
+{
+    size_t block = b->o.stride_block;
+
+    if (b->layout != MPI_DATATYPE_NULL) {
+        MPI_Type_free(&b->layout);
+    }
+    if (block == 0) {
+        return;
+    }
+    if (bytes < block) {
+        block = bytes ? bytes : 1;
+    }
+    MPI_Type_vector((int)(bytes / block), (int)block, (int)(2 * block), MPI_BYTE, &b->layout);
+    MPI_Type_commit(&b->layout);
+}
+
 static void bcast(bench_t *b, char *buf, size_t bytes, int nonblocking)
 {
-    if (b->o.persistent) {
+    if (b->layout != MPI_DATATYPE_NULL) {
+        MPI_Bcast(buf, 1, b->layout, b->o.root, MPI_COMM_WORLD);
+    } else if (b->o.persistent) {
         MPI_Start(&b->persistent);
         MPI_Wait(&b->persistent, MPI_STATUS_IGNORE);
     } else if (nonblocking) {
@@ -328,6 +357,7 @@ static void measure_bcast(bench_t *b, size_t bytes, int iterations, int warmup)
     const options_t *o = &b->o;
     double total = 0, sync_total = 0, cpu = 0;
 
+    set_layout(b, bytes);
     if (o->persistent) {
         rdmc_bcast_init(b->buf, (int)bytes, MPI_CHAR, o->root, MPI_COMM_WORLD, MPI_INFO_NULL,
                         &b->persistent);
@@ -616,7 +646,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 
     *o = (options_t){ .type = &bench_types[0], .iterations = -1, .warmup = -1,
                       .window = DEFAULT_WINDOW, .compute_ms = DEFAULT_COMPUTE_MS };
-    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecpT:w:bnC:Rh")) != -1) {
+    while ((c = getopt(argc, argv, "t:m:i:x:fr:ecpT:w:bnC:Rs:h")) != -1) {
         if (bench_loop_option(c, optarg, &o->iterations, &o->warmup, &rc)) {
             if (rc != 0) {
                 return -1;
@@ -665,6 +695,12 @@ static int parse_options(int argc, char **argv, options_t *o)
         case 'R':
             o->per_row = 1;
             break;
+        case 's': {
+            long block;
+            rc = bench_parse_long(optarg, 1, &block);
+            o->stride_block = (size_t)block;
+            break;
+        }
         default:
             return -1;
         }
@@ -682,6 +718,11 @@ static int parse_options(int argc, char **argv, options_t *o)
     /* -e is bcast's only; so is -p */
     o->extended = o->extended && o->type->measure == measure_bcast;
     if (o->persistent && o->type->measure != measure_bcast) {
+        return -1;
+    }
+    /* -s: bcast's only, not with -p nor -c (checks read contiguous bytes) */
+    if (o->stride_block &&
+        (o->type->measure != measure_bcast || o->persistent || o->check)) {
         return -1;
     }
     return o->window > 0 && o->test_calls >= 0 && o->compute_ms >= 0 ? 0 : -1;
@@ -762,7 +803,8 @@ int main(int argc, char **argv)
 
     b.offset = o->extended ? bench_clock_offset_to_root(o->root, b.rank, b.size) : 0;
     int slots = o->type->measure == measure_rate ? o->window : 1;
-    b.slot_bytes = o->max_bytes ? o->max_bytes : 1;
+    b.slot_bytes = (o->max_bytes ? o->max_bytes : 1) * (o->stride_block ? 2 : 1);
+    b.layout = MPI_DATATYPE_NULL;
     b.buf = malloc(b.slot_bytes * (size_t)slots);
     b.requests = malloc(sizeof(MPI_Request) * (size_t)slots);
     /* -e keeps every timed iteration's time: room for the most a size runs */
@@ -822,6 +864,9 @@ int main(int argc, char **argv)
     free(b.sync_times);
     free(b.requests);
     free(b.buf);
+    if (b.layout != MPI_DATATYPE_NULL) {
+        MPI_Type_free(&b.layout);
+    }
     MPI_Finalize();
     return all_errors != 0;
 }

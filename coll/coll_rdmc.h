@@ -63,6 +63,7 @@ typedef struct mca_coll_rdmc_component_t {
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
+    size_t staging_bytes;        /* kept for packed copies between broadcasts */
     int verbose;
     int window;                  /* collectives in flight per communicator */
     bool stable_delivery;        /* coll_rdmc_delivery: stable (true) or local */
@@ -226,6 +227,7 @@ typedef struct rdmc_bcast_ctx {
     bool contiguous;
     uint8_t *user_data;          /* first data byte of a contiguous layout */
     uint8_t *packed;             /* packed message, or the truncation scratch */
+    size_t packed_capacity;      /* its size in the staging cache (rdmc_staging.h) */
     uint64_t packed_upto;        /* root: bytes packed so far */
     bool truncated;              /* the root sends more than we hold */
     uint64_t root_bytes;         /* what the root sends */

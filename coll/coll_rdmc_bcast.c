@@ -10,7 +10,8 @@
  *   - everything else: the RDMC engine, the message cut into blocks.
  * In the engine:
  *   - contiguous data is sent from and received into the user's buffer;
- *   - other datatypes go through a packed copy, packed block by block at the
+ *   - other datatypes go through a packed copy (in staging memory kept
+ *     between broadcasts: rdmc_staging.h), packed block by block at the
  *     root just before each block's first send and unpacked block by block
  *     at receivers as blocks arrive;
  *   - a receiver whose buffer is smaller than the root's message receives
@@ -38,7 +39,15 @@
 #include "opal/util/output.h"
 
 #include "rdmc_engine.h"
+#include "rdmc_staging.h"
 
+
+/* ctx->packed: staging memory for nbytes (NULL when out of memory). */
+static uint8_t *take_staging(rdmc_bcast_ctx_t *ctx, uint64_t nbytes)
+{
+    ctx->packed = rdmc_staging_get((size_t)nbytes, &ctx->packed_capacity);
+    return ctx->packed;
+}
 
 /* Returns an OPAL status. */
 static int prepare_convertor(rdmc_bcast_ctx_t *ctx, bool for_send)
@@ -139,14 +148,12 @@ static void *hook_place(void *arg, uint64_t nbytes)
     if (nbytes > ctx->own_bytes) {
         /* Keep the whole message in scratch: we must forward all of it. */
         ctx->truncated = true;
-        ctx->packed = malloc(nbytes);
-        return ctx->packed;
+        return take_staging(ctx, nbytes);
     }
     if (ctx->contiguous) {
         return ctx->user_data;
     }
-    ctx->packed = malloc(nbytes ? nbytes : 1);
-    return ctx->packed;
+    return take_staging(ctx, nbytes);
 }
 
 /* Truncated receiver of a large broadcast: keep the part that fits. */
@@ -176,8 +183,7 @@ static int pack_small(mca_coll_rdmc_request_t *req)
     uint64_t nbytes = ctx->own_bytes;
     int32_t rc;
 
-    ctx->packed = malloc(nbytes ? nbytes : 1);
-    if (ctx->packed == NULL) {
+    if (take_staging(ctx, nbytes) == NULL) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s: out of memory packing %llu bytes", req->what,
                             (unsigned long long)nbytes);
@@ -252,7 +258,7 @@ void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx)
         OBJ_DESTRUCT(&ctx->convertor);
         ctx->convertor_ready = false;
     }
-    free(ctx->packed);
+    rdmc_staging_put(ctx->packed, ctx->packed_capacity);
     ctx->packed = NULL;
 }
 
@@ -402,8 +408,7 @@ static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large
         large->buf = ctx->user_data;
         return;
     }
-    ctx->packed = malloc(nbytes ? nbytes : 1);
-    large->buf = ctx->packed;
+    large->buf = take_staging(ctx, nbytes);
     large->hooks.fill = hook_fill;
 }
 

@@ -19,6 +19,7 @@
 #include "opal/util/output.h"
 
 #include "coll/core/rdmc_log.h"
+#include "coll/core/rdmc_staging.h"
 #include "membership/core/failure_detector.h"
 
 static int rdmc_register(void);
@@ -61,6 +62,9 @@ mca_coll_rdmc_component_t mca_coll_rdmc_component = {
 #define DEFAULT_FAILURE_TIMEOUT_MS 1000
 #define MAX_WINDOW 1024
 #define MAX_SST_BYTES (1024 * 1024)
+/* Enough for the packed copies of a window of 1 MiB broadcasts, or of
+ * one 128 MiB one (rdmc_staging.h). */
+#define DEFAULT_STAGING_BYTES (128 * 1024 * 1024)
 
 enum { SMALL_PATH_AUTO = -1, SMALL_PATH_FALLBACK = 0, SMALL_PATH_SST = 1 };
 static int small_path = SMALL_PATH_AUTO;
@@ -198,6 +202,13 @@ static int rdmc_register(void)
                   "the message size and the number of ranks with the schedule's cost model; "
                   "other values are clamped to 1 KiB .. 64 MiB",
                   OPAL_INFO_LVL_5, &c->block_bytes);
+
+    c->staging_bytes = DEFAULT_STAGING_BYTES;
+    register_size("staging_bytes",
+                  "Memory a process keeps between broadcasts for the packed copies of "
+                  "non-contiguous datatypes (a strided column, a struct), so that the next "
+                  "one does not fault fresh pages in; 0 frees each copy after its broadcast",
+                  OPAL_INFO_LVL_5, &c->staging_bytes);
 
     c->alpha_us = 0;
     register_double("alpha_us",
@@ -523,6 +534,7 @@ static int rdmc_open(void)
                                    DEFAULT_FAILURE_TIMEOUT_MS, 0);
     c->heartbeat_ms = usable("heartbeat_ms", c->heartbeat_ms, 1, INT_MAX, DEFAULT_HEARTBEAT_MS, 0);
     fit_heartbeat(c);
+    rdmc_staging_set_budget(c->staging_bytes);
     c->stable_delivery = delivery != 0;
     c->failures = failures == FAILURES_AUTO ? recovery_enabled() : failures == FAILURES_ON;
     c->ulfm = RDMC_RECOVERY_IS_ULFM && recovery_enabled();
@@ -572,6 +584,7 @@ static int rdmc_close(void)
         c->mem_hooks_registered = false;
     }
     mca_coll_rdmc_driver_stop();
+    rdmc_staging_set_budget(0);   /* nothing uses staging memory now */
     rdmc_set_settings_fn(NULL);
     rdmc_log_set_sink(NULL);
     opal_output_close(c->output);
