@@ -38,14 +38,14 @@
 #include "opal/util/output.h"
 #include "opal/util/proc.h"
 
+#include "ofi/ofi_topology.h"
+#include "rdmc_engine.h"
+
 /* Set-up includes every rank opening libfabric (0.2-0.8 s on a loaded
  * node, more where a NIC's driver is slow), which the peers cannot see
  * as progress: with coll_rdmc_timeout_ms 200 the first broadcast of a
  * 4-rank job failed at every rank.  So set-up waits at least this long. */
 #define SETUP_MIN_MS 10000
-
-#include "ofi/ofi_topology.h"
-#include "rdmc_engine.h"
 
 /* A tag no collective component of Open MPI 4.1 uses on its own: the far
  * end of the range coll/hcoll reserves (hcoll counts from the other end). */

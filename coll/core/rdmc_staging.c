@@ -78,45 +78,56 @@ void *rdmc_staging_get(size_t bytes, size_t *capacity)
     return buf;
 }
 
+/* Under the lock: the buffers put back longest ago leave until `room`
+ * more bytes and `slots` more buffers fit; they go to gone (to be freed
+ * outside the lock).  Returns how many went. */
+static int make_room(size_t room, int slots, void **gone)
+{
+    int n = 0;
+
+    while (nkept > 0 && (nkept + slots > RDMC_STAGING_KEPT_MAX || kept_bytes + room > budget)) {
+        gone[n++] = take(oldest()).buf;
+    }
+    return n;
+}
+
+static void free_all(void **bufs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(bufs[i]);
+    }
+}
+
 void rdmc_staging_put(void *buf, size_t capacity)
 {
-    void *evicted[RDMC_STAGING_KEPT_MAX];
-    int nevicted = 0;
+    void *gone[RDMC_STAGING_KEPT_MAX + 1];
+    int ngone = 0;
 
     if (buf == NULL) {
         return;
     }
     pthread_mutex_lock(&lock);
     if (capacity > budget) {
-        pthread_mutex_unlock(&lock);
-        free(buf);
-        return;
+        gone[ngone++] = buf;
+    } else {
+        ngone = make_room(capacity, 1, gone);
+        kept[nkept++] = (kept_t){ buf, capacity, puts++ };
+        kept_bytes += capacity;
     }
-    while (nkept > 0 && (nkept == RDMC_STAGING_KEPT_MAX || kept_bytes + capacity > budget)) {
-        evicted[nevicted++] = take(oldest()).buf;
-    }
-    kept[nkept++] = (kept_t){ buf, capacity, puts++ };
-    kept_bytes += capacity;
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < nevicted; i++) {
-        free(evicted[i]);
-    }
+    free_all(gone, ngone);
 }
 
 void rdmc_staging_set_budget(size_t bytes)
 {
-    void *evicted[RDMC_STAGING_KEPT_MAX];
-    int nevicted = 0;
+    void *gone[RDMC_STAGING_KEPT_MAX];
+    int ngone;
 
     pthread_mutex_lock(&lock);
     budget = bytes;
-    while (kept_bytes > budget) {
-        evicted[nevicted++] = take(oldest()).buf;
-    }
+    ngone = make_room(0, 0, gone);
     pthread_mutex_unlock(&lock);
-    for (int i = 0; i < nevicted; i++) {
-        free(evicted[i]);
-    }
+    free_all(gone, ngone);
 }
 
 size_t rdmc_staging_kept_bytes(void)
