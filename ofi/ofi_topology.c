@@ -13,6 +13,11 @@ static void load_machine_topology(void)
         return;
     }
     hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+#if HWLOC_API_VERSION >= 0x00020100
+    /* Displays are no NICs: hwloc's gl plugin tries to reach an X server
+     * from every process (ECONNREFUSED, 50 to 200 ms each here). */
+    (void)hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "gl");
+#endif
     if (hwloc_topology_load(topo) != 0) {
         hwloc_topology_destroy(topo);
         return;

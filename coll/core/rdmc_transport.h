@@ -82,10 +82,11 @@ typedef struct rdmc_transport_ops {
      * progress (which counts it as work). */
     int (*write)(rdmc_transport_t *tp, int peer, size_t offset, size_t len, bool notify,
                  rdmc_req_t *req);
-    /* True when peer's process is known to be alive and runnable right now
-     * (waiting for a CPU, not stopped): a silent peer that is only starved.
-     * NULL where the transport cannot tell (another node). */
-    bool (*peer_runnable)(rdmc_transport_t *tp, int peer);
+    /* True when peer's process is known to live and not to be stopped
+     * (running, waiting for a CPU, or blocked in a call): a silent peer
+     * that is only late.  NULL where the transport cannot tell (another
+     * node). */
+    bool (*peer_alive)(rdmc_transport_t *tp, int peer);
 } rdmc_transport_ops_t;
 
 #define RDMC_WINDOW_BLOB 16

@@ -31,10 +31,10 @@ int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms)
     return asked_ms < 1 || asked_ms > longest ? longest : asked_ms;
 }
 
-void rdmc_fd_set_runnable(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg)
+void rdmc_fd_set_alive(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg)
 {
-    fd->runnable = fn;
-    fd->runnable_arg = arg;
+    fd->alive = fn;
+    fd->alive_arg = arg;
 }
 
 /* How long member m may stay silent. */
@@ -44,19 +44,19 @@ static double allowed_ms(const rdmc_fd_t *fd, int m)
                                            : fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
 }
 
-/* Silent past its time but runnable (asked at most every quarter
- * timeout), within the longer limit. */
-static bool starved(rdmc_fd_t *fd, int m, double now_ms)
+/* Silent past its time but alive (asked at most every quarter timeout),
+ * within the longer limit. */
+static bool late_but_alive(rdmc_fd_t *fd, int m, double now_ms)
 {
     double limit = fd->moved_ms[m] + fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
 
-    if (fd->runnable == NULL || now_ms >= limit) {
+    if (fd->alive == NULL || now_ms >= limit) {
         return false;
     }
     if (now_ms < fd->vouched_until_ms[m]) {
         return true;
     }
-    if (!fd->runnable(fd->runnable_arg, m)) {
+    if (!fd->alive(fd->alive_arg, m)) {
         return false;
     }
     fd->vouched_until_ms[m] = now_ms + fd->timeout_ms / 4;
@@ -86,7 +86,7 @@ uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
             fd->beat[m] = beats[m];
             fd->moved_ms[m] = now_ms;
             fd->heard |= UINT64_C(1) << m;
-        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m) && !starved(fd, m, now_ms)) {
+        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m) && !late_but_alive(fd, m, now_ms)) {
             fresh |= UINT64_C(1) << m;
         }
     }

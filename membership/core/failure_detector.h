@@ -18,10 +18,13 @@
  * started watching) gets RDMC_FD_FIRST_BEAT_FACTOR timeouts: members
  * finish setting a communicator up at different moments, and one that is
  * stopped or starved then has not started beating, though it lives.  So
- * does a silent member whose process the operating system shows runnable
- * (rdmc_fd_set_runnable: a peer on this node, alive and waiting for a
- * CPU), asked at most every quarter timeout: busy is not dead.  A stopped
- * or dead one is suspected at the timeout.
+ * does a silent member whose process the operating system shows alive and
+ * not stopped (rdmc_fd_set_alive: a peer on this node), asked at most
+ * every quarter timeout: late is not dead.  Such a process may be starved
+ * of CPU, or its passes held up inside one libfabric call (a first
+ * connection to a peer took 150 to 750 ms on a loaded 2-core machine,
+ * part of it asleep waiting for that peer).  A stopped or dead one is
+ * suspected at the timeout.
  *
  * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
  */
@@ -47,9 +50,9 @@ typedef struct rdmc_fd {
     double observed_ms;                        /* the last observation */
     uint64_t suspected;                        /* bit m: member m is suspected */
     uint64_t heard;                            /* bit m: m's cell has moved */
-    bool (*runnable)(void *arg, int m);        /* see rdmc_fd_set_runnable */
-    void *runnable_arg;
-    double vouched_until_ms[RDMC_FD_MAX_MEMBERS]; /* runnable when last asked */
+    bool (*alive)(void *arg, int m);           /* see rdmc_fd_set_alive */
+    void *alive_arg;
+    double vouched_until_ms[RDMC_FD_MAX_MEMBERS]; /* alive when last asked */
 } rdmc_fd_t;
 
 /* The heartbeat period for a failure timeout: asked_ms, shortened to fit
@@ -60,9 +63,9 @@ int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms);
  * range.  Every member counts as just heard from at now_ms. */
 int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms);
 
-/* fn(arg, m): member m's process is alive and runnable now (NULL: never
+/* fn(arg, m): member m's process lives and is not stopped (NULL: never
  * known). */
-void rdmc_fd_set_runnable(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg);
+void rdmc_fd_set_alive(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg);
 
 /* beats[m]: member m's heartbeat cell as this member sees it now.  Returns
  * the members suspected by this call (bits), newly; suspicions stay. */

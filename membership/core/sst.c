@@ -290,12 +290,12 @@ bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member)
     return member >= 0 && member < sst->p.n && sst->peers[member].failed;
 }
 
-bool rdmc_sst_peer_runnable(const rdmc_sst_t *sst, int member)
+bool rdmc_sst_peer_alive(const rdmc_sst_t *sst, int member)
 {
     rdmc_transport_t *tp = sst->p.tp;
 
-    return member >= 0 && member < sst->p.n && tp->ops->peer_runnable != NULL &&
-           tp->ops->peer_runnable(tp, member);
+    return member >= 0 && member < sst->p.n && tp->ops->peer_alive != NULL &&
+           tp->ops->peer_alive(tp, member);
 }
 
 /* A peer we still push to. */

@@ -252,8 +252,9 @@ static int window_write(rdmc_transport_t *tp, int peer, size_t offset, size_t le
     return 0;
 }
 
-/* State R in a /proc stat file: running or waiting for a CPU. */
-static bool stat_says_runnable(const char *path)
+/* The state letter of a /proc stat file (R running or runnable, S or D
+ * blocked, T or t stopped, Z or X dead), or 0 if it cannot be read. */
+static char stat_state(const char *path)
 {
     char stat[512];
     const char *end;
@@ -261,27 +262,26 @@ static bool stat_says_runnable(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        return false;
+        return 0;
     }
     len = read(fd, stat, sizeof(stat) - 1);
     close(fd);
     if (len <= 0) {
-        return false;
+        return 0;
     }
     stat[len] = '\0';
     end = strrchr(stat, ')');   /* the command name may hold anything */
-    return end != NULL && end[1] == ' ' && end[2] == 'R';
+    return end != NULL && end[1] == ' ' ? end[2] : 0;
 }
 
-/* Some thread of the peer's process is runnable: the process is alive and
- * wants a CPU (not stopped, dead or a zombie; its progress thread may be
- * the one waiting). */
-static bool window_peer_runnable(rdmc_transport_t *tp, int peer)
+/* The peer's process lives (some thread is not dead) and is not stopped:
+ * it may be running, waiting for a CPU, or blocked in a call. */
+static bool window_peer_alive(rdmc_transport_t *tp, int peer)
 {
     rdmc_shm_window_t *w = window_of(tp);
     char path[96];
     struct dirent *e;
-    bool runnable = false;
+    bool alive = false, stopped = false;
     DIR *tasks;
 
     if (peer < 0 || peer >= w->n || peer == w->me || w->peers[peer].pid == 0) {
@@ -292,22 +292,24 @@ static bool window_peer_runnable(rdmc_transport_t *tp, int peer)
     if (tasks == NULL) {
         return false;
     }
-    while (!runnable && (e = readdir(tasks)) != NULL) {
+    while (!stopped && (e = readdir(tasks)) != NULL) {
         if (e->d_name[0] != '.') {
             snprintf(path, sizeof(path), "/proc/%u/task/%.16s/stat", w->peers[peer].pid,
                      e->d_name);
-            runnable = stat_says_runnable(path);
+            char state = stat_state(path);
+            alive = alive || (state != 0 && state != 'Z' && state != 'X');
+            stopped = state == 'T' || state == 't';
         }
     }
     closedir(tasks);
-    return runnable;
+    return alive && !stopped;
 }
 
 static const rdmc_transport_ops_t shm_window_ops = {
     .window_expose = window_expose,
     .window_attach = window_attach,
     .write = window_write,
-    .peer_runnable = window_peer_runnable,
+    .peer_alive = window_peer_alive,
 };
 
 int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)

@@ -74,22 +74,22 @@ static void test_a_member_not_heard_from_gets_longer(void **state)
 /* What the operating system says of members 1 and 2, and how often it
  * was asked. */
 static struct {
-    bool runnable[3];
+    bool alive[3];
     int asked;
 } os;
 
-static bool os_says_runnable(void *arg, int m)
+static bool os_says_alive(void *arg, int m)
 {
     (void)arg;
     os.asked++;
-    return os.runnable[m];
+    return os.alive[m];
 }
 
-/* Members 1 and 2 beat once at t = 10, then fall silent: 1 is runnable
- * (starved of CPU), 2 is not (stopped).  2 is suspected at the timeout; 1
- * only at RDMC_FD_FIRST_BEAT_FACTOR timeouts, the OS asked at most once a
- * quarter timeout meanwhile. */
-static void test_a_starved_member_gets_longer(void **state)
+/* Members 1 and 2 beat once at t = 10, then fall silent: 1 lives (starved
+ * of CPU, or blocked in a long call), 2 does not (stopped or dead).  2 is
+ * suspected at the timeout; 1 only at RDMC_FD_FIRST_BEAT_FACTOR timeouts,
+ * the OS asked at most once a quarter timeout meanwhile. */
+static void test_a_live_member_gets_longer(void **state)
 {
     const int factor = RDMC_FD_FIRST_BEAT_FACTOR;
     rdmc_fd_t fd;
@@ -97,11 +97,11 @@ static void test_a_starved_member_gets_longer(void **state)
     int t, suspected_1 = 0, suspected_2 = 0;
 
     (void)state;
-    os.runnable[1] = true;
-    os.runnable[2] = false;
+    os.alive[1] = true;
+    os.alive[2] = false;
     os.asked = 0;
     assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
-    rdmc_fd_set_runnable(&fd, os_says_runnable, NULL);
+    rdmc_fd_set_alive(&fd, os_says_alive, NULL);
     for (t = 10; t <= 10 + 100 * factor + 50; t += 5) {
         uint64_t fresh = rdmc_fd_observe(&fd, beats, t);
         suspected_1 = fresh & BIT(1) ? t : suspected_1;
@@ -271,7 +271,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silence_is_suspected_at_the_timeout),
         cmocka_unit_test(test_a_member_not_heard_from_gets_longer),
-        cmocka_unit_test(test_a_starved_member_gets_longer),
+        cmocka_unit_test(test_a_live_member_gets_longer),
         cmocka_unit_test(test_a_slow_beat_is_not_a_failure),
         cmocka_unit_test(test_a_stopped_observer_accuses_nobody),
         cmocka_unit_test(test_leaving_is_not_a_failure),

@@ -366,10 +366,10 @@ static void test_killed_peer_holds_nothing(void **state)
 
 /* Ask until the answer is `want` (the kernel takes a moment to stop a
  * process), for at most a second. */
-static bool runnable_becomes(side_t *s, bool want)
+static bool alive_becomes(side_t *s, bool want)
 {
     for (int i = 0; i < 1000; i++) {
-        if (rdmc_sst_peer_runnable(s->sst, 1) == want) {
+        if (rdmc_sst_peer_alive(s->sst, 1) == want) {
             return true;
         }
         usleep(1000);
@@ -377,10 +377,11 @@ static bool runnable_becomes(side_t *s, bool want)
     return false;
 }
 
-/* What the failure detector asks of a silent peer on this node: runnable
- * while it spins (alive, wanting a CPU), not while stopped, not once
- * dead. */
-static void test_peer_runnable(void **state)
+/* What the failure detector asks of a silent peer on this node: alive
+ * while blocked in a call (asleep, using no CPU: a long libfabric call can
+ * hold its passes so) and while it spins; not while stopped, not once
+ * dead, never oneself. */
+static void test_peer_alive(void **state)
 {
     channel_t c;
     side_t s;
@@ -392,19 +393,24 @@ static void test_peer_runnable(void **state)
     if (pid == 0) {
         (void)send_all(c.up[1], "z", 1);
         alarm(CHILD_LIMIT_S);
+        (void)recv_all(c.down[0], &z, 1);   /* blocked until told to spin */
         for (volatile unsigned long spin = 0;; spin++) {
         }
     }
     assert_true(recv_all(c.up[0], &z, 1));
-    assert_true(runnable_becomes(&s, true));
+    for (int i = 0; i < 100; i++) {
+        assert_true(rdmc_sst_peer_alive(s.sst, 1));
+        usleep(1000);
+    }
+    assert_true(send_all(c.down[1], "s", 1));
     assert_int_equal(kill(pid, SIGSTOP), 0);
-    assert_true(runnable_becomes(&s, false));
+    assert_true(alive_becomes(&s, false));
     assert_int_equal(kill(pid, SIGCONT), 0);
-    assert_true(runnable_becomes(&s, true));
+    assert_true(alive_becomes(&s, true));
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
-    assert_false(rdmc_sst_peer_runnable(s.sst, 1));
-    assert_false(rdmc_sst_peer_runnable(s.sst, 0));   /* never oneself */
+    assert_false(rdmc_sst_peer_alive(s.sst, 1));
+    assert_false(rdmc_sst_peer_alive(s.sst, 0));   /* never oneself */
     side_close(&s);
     channel_close(&c);
 }
@@ -472,7 +478,7 @@ int main(void)
         cmocka_unit_test(test_notify_wakes_sleeper),
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
-        cmocka_unit_test(test_peer_runnable),
+        cmocka_unit_test(test_peer_alive),
         cmocka_unit_test(test_bad_blobs_refused),
     };
 
