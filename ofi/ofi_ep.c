@@ -123,22 +123,27 @@ static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
  * freed then) goes through the endpoint's progress harmlessly. */
 typedef struct warm_up {
     rdmc_req_t recv, send;
-    bool received, sent;
+    bool received, sent, failed;
 } warm_up_t;
 
-static void warm_up_done(rdmc_req_t *req, int status, size_t len, uint64_t imm)
+static void warm_up_received(rdmc_req_t *req, int status, size_t len, uint64_t imm)
 {
-    warm_up_t *w;
-
     (void)len;
     (void)imm;
-    if (req->transport_peer == 0) {
-        w = (warm_up_t *)((char *)req - offsetof(warm_up_t, recv));
-        w->received = status == 0;
-    } else {
-        w = (warm_up_t *)((char *)req - offsetof(warm_up_t, send));
-        w->sent = status == 0;
-    }
+    warm_up_t *w = (warm_up_t *)((char *)req - offsetof(warm_up_t, recv));
+
+    w->received = true;
+    w->failed = w->failed || status != 0;
+}
+
+static void warm_up_sent(rdmc_req_t *req, int status, size_t len, uint64_t imm)
+{
+    (void)len;
+    (void)imm;
+    warm_up_t *w = (warm_up_t *)((char *)req - offsetof(warm_up_t, send));
+
+    w->sent = true;
+    w->failed = w->failed || status != 0;
 }
 
 /* A connection-oriented provider under rxm (tcp) sets up the resources of
@@ -165,9 +170,8 @@ static void warm_up(rdmc_ofi_ep_t *ep, struct fid_ep *fid)
         (w = calloc(1, sizeof(*w))) == NULL) {
         return;
     }
-    w->recv.complete = w->send.complete = warm_up_done;
-    w->recv.transport_peer = 0;
-    w->send.transport_peer = 1;
+    w->recv.complete = warm_up_received;
+    w->send.complete = warm_up_sent;
     if (fi_trecv(fid, NULL, 0, NULL, FI_ADDR_UNSPEC, 0, 0, &w->recv) != 0) {
         free(w);
         return;
@@ -176,34 +180,18 @@ static void warm_up(rdmc_ofi_ep_t *ep, struct fid_ep *fid)
            rdmc_now_ms() < deadline) {
         nanosleep(&nap, NULL);
     }
-    while (rc == 0 && !(w->received && w->sent) && rdmc_now_ms() < deadline) {
-        struct fi_cq_tagged_entry entries[4];
-        ssize_t n = fi_cq_read(ep->cq, entries, 4);
-
-        for (ssize_t i = 0; i < n; i++) {
-            rdmc_req_t *req = entries[i].op_context;
-            req->complete(req, 0, entries[i].len, entries[i].data);
-        }
-        if (n == -FI_EAVAIL) {
-            struct fi_cq_err_entry err;
-
-            memset(&err, 0, sizeof(err));
-            if (fi_cq_readerr(ep->cq, &err, 0) > 0 && err.op_context != NULL) {
-                rdmc_req_t *req = err.op_context;
-                req->complete(req, -(int)err.err, 0, 0);
-            }
-            break;
-        }
-        if (n <= 0) {
-            nanosleep(&nap, NULL);
-        }
+    /* The endpoint is not published yet: its completion queue is ours. */
+    while (rc == 0 && !(w->received && w->sent) && !w->failed && rdmc_now_ms() < deadline &&
+           rdmc_ofi_ep_progress(ep) >= 0) {
+        nanosleep(&nap, NULL);
     }
-    if (w->received && w->sent) {
+    if (w->received && w->sent && !w->failed) {
         rdmc_log(1, "endpoint warmed up: its first connection is made");
         free(w);
         return;
     }
-    rdmc_log(1, "warming the endpoint up gave up (%s)", rc != 0 ? fi_strerror((int)-rc) : "no answer");
+    rdmc_log(1, "warming the endpoint up gave up (%s)",
+             rc != 0 ? fi_strerror((int)-rc) : w->failed ? "an error completion" : "no answer");
     (void)fi_cancel(&fid->fid, &w->recv);   /* w stays: its completions may still come */
 }
 
