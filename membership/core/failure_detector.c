@@ -31,10 +31,10 @@ int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms)
     return asked_ms < 1 || asked_ms > longest ? longest : asked_ms;
 }
 
-void rdmc_fd_set_alive(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg)
+void rdmc_fd_set_peer_state(rdmc_fd_t *fd, rdmc_peer_state_t (*fn)(void *arg, int m), void *arg)
 {
-    fd->alive = fn;
-    fd->alive_arg = arg;
+    fd->peer_state = fn;
+    fd->peer_state_arg = arg;
 }
 
 /* How long member m may stay silent. */
@@ -44,23 +44,43 @@ static double allowed_ms(const rdmc_fd_t *fd, int m)
                                            : fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
 }
 
-/* Silent past its time but alive (asked at most every quarter timeout),
- * within the longer limit. */
-static bool late_but_alive(rdmc_fd_t *fd, int m, double now_ms)
+/* The operating system is asked once per quarter timeout of a silence. */
+static double quarter_ms(const rdmc_fd_t *fd)
 {
-    double limit = fd->moved_ms[m] + fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
+    return fd->timeout_ms / 4;
+}
 
-    if (fd->alive == NULL || now_ms >= limit) {
-        return false;
+/* What the operating system shows of silent member m now: asked again at
+ * each new quarter of its silence (a silence that begins anew, too). */
+static rdmc_peer_state_t os_view(rdmc_fd_t *fd, int m, double now_ms)
+{
+    int quarter = (int)((now_ms - fd->moved_ms[m]) / quarter_ms(fd));
+
+    if (fd->asked_moved_ms[m] != fd->moved_ms[m] || fd->asked_quarter[m] < quarter) {
+        fd->seen[m] = fd->peer_state(fd->peer_state_arg, m);
+        fd->asked_moved_ms[m] = fd->moved_ms[m];
+        fd->asked_quarter[m] = quarter;
     }
-    if (now_ms < fd->vouched_until_ms[m]) {
+    return fd->seen[m];
+}
+
+/* Has silent member m been silent too long? */
+static bool silent_too_long(rdmc_fd_t *fd, int m, double now_ms)
+{
+    double silence = now_ms - fd->moved_ms[m];
+    rdmc_peer_state_t state;
+
+    if (fd->peer_state == NULL || silence < quarter_ms(fd)) {
+        return silence >= allowed_ms(fd, m);
+    }
+    state = os_view(fd, m, now_ms);
+    if (state == RDMC_PEER_GONE) {
         return true;
     }
-    if (!fd->alive(fd->alive_arg, m)) {
-        return false;
+    if (state == RDMC_PEER_LIVE) {
+        return silence >= fd->timeout_ms * RDMC_FD_FIRST_BEAT_FACTOR;
     }
-    fd->vouched_until_ms[m] = now_ms + fd->timeout_ms / 4;
-    return true;
+    return silence >= allowed_ms(fd, m);
 }
 
 static bool watched(const rdmc_fd_t *fd, int m)
@@ -86,7 +106,7 @@ uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
             fd->beat[m] = beats[m];
             fd->moved_ms[m] = now_ms;
             fd->heard |= UINT64_C(1) << m;
-        } else if (now_ms - fd->moved_ms[m] >= allowed_ms(fd, m) && !late_but_alive(fd, m, now_ms)) {
+        } else if (silent_too_long(fd, m, now_ms)) {
             fresh |= UINT64_C(1) << m;
         }
     }
@@ -114,9 +134,12 @@ double rdmc_fd_next_deadline_ms(const rdmc_fd_t *fd)
     double next = 1e300;
 
     for (int m = 0; m < fd->n; m++) {
+        /* Every verdict falls on a quarter of the silence (the timeouts
+         * are whole quarters). */
         double due = fd->moved_ms[m] + allowed_ms(fd, m);
-        if (fd->vouched_until_ms[m] > due) {
-            due = fd->vouched_until_ms[m];
+        if (fd->peer_state != NULL) {
+            int asked = fd->asked_moved_ms[m] == fd->moved_ms[m] ? fd->asked_quarter[m] : 0;
+            due = fd->moved_ms[m] + (asked + 1) * quarter_ms(fd);
         }
         if (watched(fd, m) && due < next) {
             next = due;

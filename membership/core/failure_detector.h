@@ -17,14 +17,19 @@
  * A member not heard from yet (its cell never moved since this member
  * started watching) gets RDMC_FD_FIRST_BEAT_FACTOR timeouts: members
  * finish setting a communicator up at different moments, and one that is
- * stopped or starved then has not started beating, though it lives.  So
- * does a silent member whose process the operating system shows alive and
- * not stopped (rdmc_fd_set_alive: a peer on this node), asked at most
- * every quarter timeout: late is not dead.  Such a process may be starved
- * of CPU, or its passes held up inside one libfabric call (a first
- * connection to a peer took 150 to 750 ms on a loaded 2-core machine,
- * part of it asleep waiting for that peer).  A stopped or dead one is
- * suspected at the timeout.
+ * stopped or starved then has not started beating, though it lives.
+ *
+ * Where the operating system shows a member's process (a peer on this
+ * node: rdmc_fd_set_peer_state), it is asked about a silent member at
+ * every quarter timeout of the silence.  A live process (running, waiting
+ * for a CPU, or blocked in a call) also gets RDMC_FD_FIRST_BEAT_FACTOR
+ * timeouts: late is not dead.  Such a process may be starved of CPU, or
+ * its passes held up inside one libfabric call (a first connection to a
+ * peer took 150 to 750 ms on a loaded 2-core machine, part of it asleep
+ * waiting for that peer).  A stopped one is suspected at the timeout, as
+ * is any member the system does not show.  A gone one (killed, exited) is
+ * suspected at the first quarter: waiting out the timeout cannot bring it
+ * back.
  *
  * Members are numbered 0..n-1, n <= RDMC_FD_MAX_MEMBERS (a bitmap).
  */
@@ -33,6 +38,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "coll/core/rdmc_transport.h"
 
 #define RDMC_FD_MAX_MEMBERS 64
 #define RDMC_FD_FIRST_BEAT_FACTOR 10
@@ -50,9 +57,13 @@ typedef struct rdmc_fd {
     double observed_ms;                        /* the last observation */
     uint64_t suspected;                        /* bit m: member m is suspected */
     uint64_t heard;                            /* bit m: m's cell has moved */
-    bool (*alive)(void *arg, int m);           /* see rdmc_fd_set_alive */
-    void *alive_arg;
-    double vouched_until_ms[RDMC_FD_MAX_MEMBERS]; /* alive when last asked */
+    rdmc_peer_state_t (*peer_state)(void *arg, int m); /* see rdmc_fd_set_peer_state */
+    void *peer_state_arg;
+    /* The last answer about a silent member, given at quarter `asked_quarter`
+     * of the silence that began at `asked_moved_ms`. */
+    rdmc_peer_state_t seen[RDMC_FD_MAX_MEMBERS];
+    double asked_moved_ms[RDMC_FD_MAX_MEMBERS];
+    int asked_quarter[RDMC_FD_MAX_MEMBERS];
 } rdmc_fd_t;
 
 /* The heartbeat period for a failure timeout: asked_ms, shortened to fit
@@ -63,9 +74,9 @@ int rdmc_fd_heartbeat_ms(int asked_ms, int timeout_ms);
  * range.  Every member counts as just heard from at now_ms. */
 int rdmc_fd_init(rdmc_fd_t *fd, int n, int me, double timeout_ms, double now_ms);
 
-/* fn(arg, m): member m's process lives and is not stopped (NULL: never
- * known). */
-void rdmc_fd_set_alive(rdmc_fd_t *fd, bool (*fn)(void *arg, int m), void *arg);
+/* fn(arg, m): what the operating system shows of member m's process
+ * (NULL, or RDMC_PEER_UNKNOWN: nothing). */
+void rdmc_fd_set_peer_state(rdmc_fd_t *fd, rdmc_peer_state_t (*fn)(void *arg, int m), void *arg);
 
 /* beats[m]: member m's heartbeat cell as this member sees it now.  Returns
  * the members suspected by this call (bits), newly; suspicions stay. */

@@ -290,12 +290,14 @@ bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member)
     return member >= 0 && member < sst->p.n && sst->peers[member].failed;
 }
 
-bool rdmc_sst_peer_alive(const rdmc_sst_t *sst, int member)
+rdmc_peer_state_t rdmc_sst_peer_state(const rdmc_sst_t *sst, int member)
 {
     rdmc_transport_t *tp = sst->p.tp;
 
-    return member >= 0 && member < sst->p.n && tp->ops->peer_alive != NULL &&
-           tp->ops->peer_alive(tp, member);
+    if (member < 0 || member >= sst->p.n || tp->ops->peer_state == NULL) {
+        return RDMC_PEER_UNKNOWN;
+    }
+    return tp->ops->peer_state(tp, member);
 }
 
 /* A peer we still push to. */

@@ -274,42 +274,50 @@ static char stat_state(const char *path)
     return end != NULL && end[1] == ' ' ? end[2] : 0;
 }
 
-/* The peer's process lives (some thread is not dead) and is not stopped:
- * it may be running, waiting for a CPU, or blocked in a call. */
-static bool window_peer_alive(rdmc_transport_t *tp, int peer)
+/* The peer's process from its threads' states: stopped if one is (a
+ * stop signal stops them all), live if one is not dead, gone once every
+ * one is dead or the process has left /proc altogether. */
+static rdmc_peer_state_t window_peer_state(rdmc_transport_t *tp, int peer)
 {
     rdmc_shm_window_t *w = window_of(tp);
     char path[96];
     struct dirent *e;
-    bool alive = false, stopped = false;
+    bool live = false, stopped = false, dead = false;
     DIR *tasks;
 
     if (peer < 0 || peer >= w->n || peer == w->me || w->peers[peer].pid == 0) {
-        return false;
+        return RDMC_PEER_UNKNOWN;
     }
     snprintf(path, sizeof(path), "/proc/%u/task", w->peers[peer].pid);
     tasks = opendir(path);
     if (tasks == NULL) {
-        return false;
+        return errno == ENOENT ? RDMC_PEER_GONE : RDMC_PEER_UNKNOWN;
     }
     while (!stopped && (e = readdir(tasks)) != NULL) {
         if (e->d_name[0] != '.') {
             snprintf(path, sizeof(path), "/proc/%u/task/%.16s/stat", w->peers[peer].pid,
                      e->d_name);
             char state = stat_state(path);
-            alive = alive || (state != 0 && state != 'Z' && state != 'X');
             stopped = state == 'T' || state == 't';
+            live = live || (state != 0 && state != 'Z' && state != 'X');
+            dead = dead || state == 'Z' || state == 'X';
         }
     }
     closedir(tasks);
-    return alive && !stopped;
+    if (stopped) {
+        return RDMC_PEER_STOPPED;
+    }
+    if (live) {
+        return RDMC_PEER_LIVE;
+    }
+    return dead ? RDMC_PEER_GONE : RDMC_PEER_UNKNOWN;
 }
 
 static const rdmc_transport_ops_t shm_window_ops = {
     .window_expose = window_expose,
     .window_attach = window_attach,
     .write = window_write,
-    .peer_alive = window_peer_alive,
+    .peer_state = window_peer_state,
 };
 
 int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)

@@ -71,45 +71,82 @@ static void test_a_member_not_heard_from_gets_longer(void **state)
     assert_int_equal(fd.suspected, BIT(1) | BIT(2));
 }
 
-/* What the operating system says of members 1 and 2, and how often it
+/* What the operating system says of members 1, 2 and 3, and how often it
  * was asked. */
 static struct {
-    bool alive[3];
+    rdmc_peer_state_t state[4];
     int asked;
 } os;
 
-static bool os_says_alive(void *arg, int m)
+static rdmc_peer_state_t os_says(void *arg, int m)
 {
     (void)arg;
     os.asked++;
-    return os.alive[m];
+    return os.state[m];
 }
 
-/* Members 1 and 2 beat once at t = 10, then fall silent: 1 lives (starved
- * of CPU, or blocked in a long call), 2 does not (stopped or dead).  2 is
- * suspected at the timeout; 1 only at RDMC_FD_FIRST_BEAT_FACTOR timeouts,
- * the OS asked at most once a quarter timeout meanwhile. */
-static void test_a_live_member_gets_longer(void **state)
+/* Members 1, 2 and 3 beat once at t = 10, then fall silent: 1 lives
+ * (starved of CPU, or blocked in a long call), 2 is stopped, 3 is gone
+ * (killed).  3 is suspected at the first quarter timeout of the silence,
+ * 2 at the timeout, 1 only at RDMC_FD_FIRST_BEAT_FACTOR timeouts; the OS
+ * is asked once a quarter timeout of a member's silence, and the detector
+ * asks to be woken for each of those quarters. */
+static void test_the_os_view_of_silent_members(void **state)
 {
     const int factor = RDMC_FD_FIRST_BEAT_FACTOR;
     rdmc_fd_t fd;
-    uint64_t beats[3] = { 0, 1, 1 };
-    int t, suspected_1 = 0, suspected_2 = 0;
+    uint64_t beats[4] = { 0, 1, 1, 1 };
+    int t, suspected[4] = { 0 };
 
     (void)state;
-    os.alive[1] = true;
-    os.alive[2] = false;
+    os.state[1] = RDMC_PEER_LIVE;
+    os.state[2] = RDMC_PEER_STOPPED;
+    os.state[3] = RDMC_PEER_GONE;
     os.asked = 0;
-    assert_int_equal(rdmc_fd_init(&fd, 3, 0, 100, 0), 0);
-    rdmc_fd_set_alive(&fd, os_says_alive, NULL);
+    assert_int_equal(rdmc_fd_init(&fd, 4, 0, 100, 0), 0);
+    rdmc_fd_set_peer_state(&fd, os_says, NULL);
     for (t = 10; t <= 10 + 100 * factor + 50; t += 5) {
         uint64_t fresh = rdmc_fd_observe(&fd, beats, t);
-        suspected_1 = fresh & BIT(1) ? t : suspected_1;
-        suspected_2 = fresh & BIT(2) ? t : suspected_2;
+        for (int m = 1; m < 4; m++) {
+            suspected[m] = fresh & BIT(m) ? t : suspected[m];
+        }
+        if (t == 10) {
+            assert_true(rdmc_fd_next_deadline_ms(&fd) == 35);
+        } else if (t == 40) {
+            assert_true(rdmc_fd_next_deadline_ms(&fd) == 60);
+        }
     }
-    assert_int_equal(suspected_2, 110);
-    assert_int_equal(suspected_1, 10 + 100 * factor);
-    assert_true(os.asked <= 2 + (100 * factor) / 25);
+    assert_int_equal(suspected[3], 35);
+    assert_int_equal(suspected[2], 110);
+    assert_int_equal(suspected[1], 10 + 100 * factor);
+    /* 3 once, 2 at its 4 quarters, 1 at its 4 x factor. */
+    assert_int_equal(os.asked, 1 + 4 + 4 * factor);
+}
+
+/* A member that beats again is asked about afresh when it falls silent
+ * again, and one the OS does not show waits for the timeout like any
+ * member. */
+static void test_the_os_view_is_asked_afresh(void **state)
+{
+    rdmc_fd_t fd;
+    uint64_t beats[4] = { 0, 1, 1, 1 };
+
+    (void)state;
+    os.state[1] = RDMC_PEER_LIVE;
+    os.state[2] = RDMC_PEER_UNKNOWN;
+    os.state[3] = RDMC_PEER_LIVE;
+    assert_int_equal(rdmc_fd_init(&fd, 4, 0, 100, 0), 0);
+    rdmc_fd_set_peer_state(&fd, os_says, NULL);
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 10), 0);
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 35), 0);   /* 3 asked: live */
+    beats[3] = 2;
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 40), 0);   /* 3 beats again */
+    os.state[3] = RDMC_PEER_GONE;                              /* and is killed */
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 60), 0);
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 65), BIT(3));
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 85), 0);   /* observed often: no stall */
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 105), 0);
+    assert_int_equal(rdmc_fd_observe(&fd, beats, 110), BIT(2));
 }
 
 /* Beating slowly but within the timeout is never a failure, however long. */
@@ -271,7 +308,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silence_is_suspected_at_the_timeout),
         cmocka_unit_test(test_a_member_not_heard_from_gets_longer),
-        cmocka_unit_test(test_a_live_member_gets_longer),
+        cmocka_unit_test(test_the_os_view_of_silent_members),
+        cmocka_unit_test(test_the_os_view_is_asked_afresh),
         cmocka_unit_test(test_a_slow_beat_is_not_a_failure),
         cmocka_unit_test(test_a_stopped_observer_accuses_nobody),
         cmocka_unit_test(test_leaving_is_not_a_failure),

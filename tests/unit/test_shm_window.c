@@ -366,10 +366,10 @@ static void test_killed_peer_holds_nothing(void **state)
 
 /* Ask until the answer is `want` (the kernel takes a moment to stop a
  * process), for at most a second. */
-static bool alive_becomes(side_t *s, bool want)
+static bool state_becomes(side_t *s, rdmc_peer_state_t want)
 {
     for (int i = 0; i < 1000; i++) {
-        if (rdmc_sst_peer_alive(s->sst, 1) == want) {
+        if (rdmc_sst_peer_state(s->sst, 1) == want) {
             return true;
         }
         usleep(1000);
@@ -377,11 +377,12 @@ static bool alive_becomes(side_t *s, bool want)
     return false;
 }
 
-/* What the failure detector asks of a silent peer on this node: alive
+/* What the failure detector asks of a silent peer on this node: live
  * while blocked in a call (asleep, using no CPU: a long libfabric call can
- * hold its passes so) and while it spins; not while stopped, not once
- * dead, never oneself. */
-static void test_peer_alive(void **state)
+ * hold its passes so) and while it spins; stopped while stopped; gone once
+ * killed, before its parent reaps it (a zombie) and after; nothing of
+ * oneself. */
+static void test_peer_state(void **state)
 {
     channel_t c;
     side_t s;
@@ -399,18 +400,19 @@ static void test_peer_alive(void **state)
     }
     assert_true(recv_all(c.up[0], &z, 1));
     for (int i = 0; i < 100; i++) {
-        assert_true(rdmc_sst_peer_alive(s.sst, 1));
+        assert_int_equal(rdmc_sst_peer_state(s.sst, 1), RDMC_PEER_LIVE);
         usleep(1000);
     }
     assert_true(send_all(c.down[1], "s", 1));
     assert_int_equal(kill(pid, SIGSTOP), 0);
-    assert_true(alive_becomes(&s, false));
+    assert_true(state_becomes(&s, RDMC_PEER_STOPPED));
     assert_int_equal(kill(pid, SIGCONT), 0);
-    assert_true(alive_becomes(&s, true));
+    assert_true(state_becomes(&s, RDMC_PEER_LIVE));
     assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_true(state_becomes(&s, RDMC_PEER_GONE));   /* not reaped yet */
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
-    assert_false(rdmc_sst_peer_alive(s.sst, 1));
-    assert_false(rdmc_sst_peer_alive(s.sst, 0));   /* never oneself */
+    assert_int_equal(rdmc_sst_peer_state(s.sst, 1), RDMC_PEER_GONE);
+    assert_int_equal(rdmc_sst_peer_state(s.sst, 0), RDMC_PEER_UNKNOWN);   /* oneself */
     side_close(&s);
     channel_close(&c);
 }
@@ -478,7 +480,7 @@ int main(void)
         cmocka_unit_test(test_notify_wakes_sleeper),
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
-        cmocka_unit_test(test_peer_alive),
+        cmocka_unit_test(test_peer_state),
         cmocka_unit_test(test_bad_blobs_refused),
     };
 
