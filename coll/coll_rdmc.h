@@ -134,10 +134,12 @@ typedef struct rdmc_setup_record {
     uint32_t local_addr_len;
     char local_provider[64];
     uint8_t local_addr[RDMC_OFI_MAX_ADDR];
-    /* Its SST's window: in shared memory (ofi/shm/) or through the channel,
-     * and the PID namespace its process id is valid in (shm: peers open
-     * its table through /proc/<pid>). */
+    /* Its SST's window: in shared memory (ofi/shm/) or through the channel;
+     * its process id and the PID namespace that id is valid in (peers on
+     * its node open its shared-memory table through /proc/<pid>, and ask
+     * /proc about it when it falls silent). */
     uint32_t sst_shm;
+    uint32_t pid;
     uint64_t pid_ns;
 } rdmc_setup_record_t;
 
@@ -163,6 +165,7 @@ typedef struct mca_coll_rdmc_link {
     rdmc_stream_t stream;
     bool stream_started;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
+    uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 */
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
     double retire_deadline_ms;     /* retiring: give up waiting for peers then */
@@ -320,6 +323,9 @@ void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m);
 /* Without the lock, in a blocking call: until set-up is decided. */
 void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m);
 void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l);
+/* The failure detector's view of member m's process (link: the
+ * mca_coll_rdmc_link_t; rdmc_gm_params_t.peer_state). */
+rdmc_peer_state_t mca_coll_rdmc_link_peer_state(void *link, int m);
 
 /* Opening fabrics and endpoints (coll_rdmc_opener.c), under the engine
  * lock.  true when the fabrics of reqs (count: 1 or 2) have their

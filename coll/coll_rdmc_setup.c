@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ompi/constants.h"
 #include "ompi/group/group.h"
@@ -69,6 +70,21 @@ static uint64_t pid_namespace(void)
     return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
+/* This process's id, as long as /proc names it so; 0 where /proc belongs
+ * to another PID namespace (mounted from outside a container, say): then
+ * nobody can ask /proc about us. */
+static uint32_t proc_pid(void)
+{
+    char link[32];
+    ssize_t len = readlink("/proc/self", link, sizeof(link) - 1);
+
+    if (len <= 0) {
+        return 0;
+    }
+    link[len] = '\0';
+    return strtoul(link, NULL, 10) == (unsigned long)getpid() ? (uint32_t)getpid() : 0;
+}
+
 /* The SST in shared memory?  Where every rank is on this node, failures
  * are handled (so the channel is tcp, whose writes cost a system call and
  * a peer's progress each, and no shm queue a killed process could leave
@@ -92,6 +108,8 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     bool failures = mca_coll_rdmc_handles_failures(m);
     rdmc_transport_t *window = rdmc_ofi_channel_transport(l->channel);
 
+    mine->pid = proc_pid();
+    mine->pid_ns = pid_namespace();
     if (sst_in_shared_memory(m, l, mine)) {
         int rc = rdmc_shm_window_open(ompi_comm_size(m->comm), ompi_comm_rank(m->comm),
                                       &l->shm_window);
@@ -102,7 +120,6 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
         }
         window = rdmc_shm_window_transport(l->shm_window);
         mine->sst_shm = 1;
-        mine->pid_ns = pid_namespace();
     }
     rdmc_sst_params_t params = {
         .tp = window,
@@ -404,6 +421,7 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     rdmc_shm_window_close(l->shm_window);
     rdmc_sst_destroy(l->sst);
     free(l->gm);
+    free(l->peer_pids);
     free(l);
 }
 
@@ -611,6 +629,35 @@ static bool levels_usable(mca_coll_rdmc_module_t *m)
     return usable;
 }
 
+/* Under failure handling: the pids of the members whose processes this
+ * rank can see in /proc (really on this node, whatever
+ * coll_rdmc_node_sizes pretends, and in this PID namespace), so that the
+ * failure detector can tell a late member from a gone one, whichever way
+ * the SST goes. */
+static bool note_peer_pids(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_link_t *l = m->link;
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    const rdmc_setup_record_t *mine = &m->records[me];
+
+    if (l->gm == NULL) {
+        return true;
+    }
+    l->peer_pids = calloc((size_t)n, sizeof(*l->peer_pids));
+    if (l->peer_pids == NULL) {
+        return false;
+    }
+    for (int r = 0; r < n; r++) {
+        const rdmc_setup_record_t *rec = &m->records[r];
+        bool local = OPAL_PROC_ON_LOCAL_NODE(ompi_comm_peer_lookup(m->comm, r)->super.proc_flags);
+        if (r != me && local && mine->pid != 0 && mine->pid_ns != 0 &&
+            rec->pid_ns == mine->pid_ns) {
+            l->peer_pids[r] = rec->pid;
+        }
+    }
+    return true;
+}
+
 /* After attach_peers: the layout, and if broadcasts go by levels, the
  * node-mates on the channel inside the node. */
 static bool attach_levels(mca_coll_rdmc_module_t *m)
@@ -749,7 +796,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) &&
+    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
          mca_coll_rdmc_stream_start(m) == 0;
     setup_done(m);
     if (ok) {
@@ -775,6 +822,15 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
     }
     mca_coll_rdmc_flush_queued(m);
     return 1;
+}
+
+/* What /proc shows of member m's process, for the failure detector
+ * (rdmc_gm_params_t.peer_state): only members on this node have one. */
+rdmc_peer_state_t mca_coll_rdmc_link_peer_state(void *link, int m)
+{
+    const mca_coll_rdmc_link_t *l = link;
+
+    return rdmc_shm_proc_state(l->peer_pids[m]);
 }
 
 /* The module is going away while set-up messages are out (its

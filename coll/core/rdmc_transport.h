@@ -20,14 +20,6 @@
 typedef struct rdmc_req rdmc_req_t;
 typedef struct rdmc_transport rdmc_transport_t;
 
-/* A peer process as the operating system shows it (peer_state below). */
-typedef enum rdmc_peer_state {
-    RDMC_PEER_UNKNOWN = 0, /* cannot tell: another node, or not attached yet */
-    RDMC_PEER_LIVE,        /* running, waiting for a CPU, or blocked in a call */
-    RDMC_PEER_STOPPED,     /* stopped by a signal or a debugger */
-    RDMC_PEER_GONE,        /* exited or killed (a zombie too) */
-} rdmc_peer_state_t;
-
 /* Called from progress when a posted operation finishes.  status is 0 or
  * negative; for receives, len is the received length and imm the sender's
  * immediate data. */
@@ -90,10 +82,6 @@ typedef struct rdmc_transport_ops {
      * progress (which counts it as work). */
     int (*write)(rdmc_transport_t *tp, int peer, size_t offset, size_t len, bool notify,
                  rdmc_req_t *req);
-    /* What the operating system shows of peer's process: a silent peer
-     * that is RDMC_PEER_LIVE is only late, one that is RDMC_PEER_GONE will
-     * never answer.  NULL where the transport cannot tell (another node). */
-    rdmc_peer_state_t (*peer_state)(rdmc_transport_t *tp, int peer);
 } rdmc_transport_ops_t;
 
 #define RDMC_WINDOW_BLOB 16

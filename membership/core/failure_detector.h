@@ -39,14 +39,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "coll/core/rdmc_transport.h"
-
 #define RDMC_FD_MAX_MEMBERS 64
 #define RDMC_FD_FIRST_BEAT_FACTOR 10
 /* A member beats at least this often within one failure timeout, so that
  * a verdict takes this many missed beats, never one late beat: 100 ms
  * beats against a 50 ms timeout had every live member accused. */
 #define RDMC_FD_BEATS_PER_TIMEOUT 4
+
+/* A member's process as the operating system shows it. */
+typedef enum rdmc_peer_state {
+    RDMC_PEER_UNKNOWN = 0, /* cannot tell: another node, say */
+    RDMC_PEER_LIVE,        /* running, waiting for a CPU, or blocked in a call */
+    RDMC_PEER_STOPPED,     /* stopped by a signal or a debugger */
+    RDMC_PEER_GONE,        /* exited or killed (a zombie too) */
+} rdmc_peer_state_t;
 
 typedef struct rdmc_fd {
     int n, me;

@@ -14,10 +14,6 @@ static uint64_t bit(int r)
     return UINT64_C(1) << r;
 }
 
-static rdmc_peer_state_t peer_state(void *sst, int m)
-{
-    return rdmc_sst_peer_state(sst, m);
-}
 
 static void push_own_row(rdmc_gm_t *gm)
 {
@@ -42,7 +38,7 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
     if (rc != 0) {
         return rc;
     }
-    rdmc_fd_set_peer_state(&gm->fd, peer_state, gm->sst);
+    rdmc_fd_set_peer_state(&gm->fd, params->peer_state, params->peer_state_arg);
     /* Until a member's first push arrives, our copy of its row is the row it
      * starts with: a state it really was in. */
     for (int m = 0; m < params->n; m++) {

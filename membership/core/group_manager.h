@@ -36,6 +36,10 @@ typedef struct rdmc_gm_params {
     rdmc_sst_t *sst;            /* created with view_bytes = sizeof(rdmc_vc_row_t) */
     int n, me;                  /* n <= RDMC_VC_MAX_MEMBERS */
     double failure_timeout_ms;  /* heartbeat silence that makes a suspicion */
+    /* What the operating system shows of a member's process (members on
+     * this node), or NULL: see rdmc_fd_set_peer_state. */
+    rdmc_peer_state_t (*peer_state)(void *arg, int m);
+    void *peer_state_arg;
 } rdmc_gm_params_t;
 
 /* View 0: every rank.  -EINVAL for bad sizes. */

@@ -290,16 +290,6 @@ bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member)
     return member >= 0 && member < sst->p.n && sst->peers[member].failed;
 }
 
-rdmc_peer_state_t rdmc_sst_peer_state(const rdmc_sst_t *sst, int member)
-{
-    rdmc_transport_t *tp = sst->p.tp;
-
-    if (member < 0 || member >= sst->p.n || tp->ops->peer_state == NULL) {
-        return RDMC_PEER_UNKNOWN;
-    }
-    return tp->ops->peer_state(tp, member);
-}
-
 /* A peer we still push to. */
 static bool reachable(const rdmc_sst_t *sst, int member)
 {
@@ -581,7 +571,6 @@ static int post_slots(rdmc_sst_t *sst, int peer, uint64_t from, uint64_t to)
     }
     return rc;
 }
-
 
 static int push_head(rdmc_sst_t *sst, int peer)
 {

@@ -110,10 +110,6 @@ bool rdmc_sst_is_live(const rdmc_sst_t *sst, int member);
 /* Did a write to this peer fail (tolerate_peer_errors)? */
 bool rdmc_sst_peer_failed(const rdmc_sst_t *sst, int member);
 
-/* What the operating system shows of member's process (a peer on this
- * node; rdmc_transport_ops.peer_state), RDMC_PEER_UNKNOWN elsewhere. */
-rdmc_peer_state_t rdmc_sst_peer_state(const rdmc_sst_t *sst, int member);
-
 /* The last whole value of a member's cell (our own: the current one). */
 uint64_t rdmc_sst_get(const rdmc_sst_t *sst, int member, rdmc_sst_field_t field);
 /* The minimum of a field over the live members (e.g. stability: RECEIVED). */

@@ -20,6 +20,7 @@
  *   shm_segment.c  memfd segments and how a peer opens them
  *   shm_bell.c     the process's bell, and the peers' bells we ring
  *   shm_window.c   the window as an rdmc_transport_t (window ops only)
+ *   shm_proc.c     what /proc shows of a process on this node
  */
 #ifndef RDMC_SHM_H
 #define RDMC_SHM_H
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 #include "coll/core/rdmc_transport.h"
+#include "membership/core/failure_detector.h"
 
 typedef struct rdmc_shm_window rdmc_shm_window_t;
 
@@ -57,5 +59,11 @@ void rdmc_shm_bell_disarm(void);
 uint64_t rdmc_shm_bell_rings(void);
 /* Close the bell and every peer bell (after the last window closed). */
 void rdmc_shm_finalize(void);
+
+/* What /proc shows of process pid of this node (in our PID namespace):
+ * live (running, waiting for a CPU, blocked in a call), stopped, or gone
+ * (every thread dead, or no such process); unknown for pid 0 or when
+ * /proc cannot be read. */
+rdmc_peer_state_t rdmc_shm_proc_state(uint32_t pid);
 
 #endif

@@ -19,7 +19,6 @@
 #define _GNU_SOURCE
 #include "shm_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,7 +34,6 @@ typedef struct shm_window_peer {
     size_t segment_bytes;
     uint8_t *table;
     shm_peer_bell_t *bell;
-    uint32_t pid;                    /* its process, from its record */
     bool gone;                       /* its process was gone at attach */
 } shm_window_peer_t;
 
@@ -158,7 +156,6 @@ static int window_attach(rdmc_transport_t *tp, int peer, const void *blob, size_
     }
     p = &w->peers[peer];
     memcpy(&share, blob, sizeof(share));
-    p->pid = share.pid;
     rc = rdmc_shm_open_peer_fd(share.pid, share.fd, O_RDWR, &fd);
     if (rc == 0) {
         rc = rdmc_shm_map_fd(fd, &base, &bytes);
@@ -252,72 +249,10 @@ static int window_write(rdmc_transport_t *tp, int peer, size_t offset, size_t le
     return 0;
 }
 
-/* The state letter of a /proc stat file (R running or runnable, S or D
- * blocked, T or t stopped, Z or X dead), or 0 if it cannot be read. */
-static char stat_state(const char *path)
-{
-    char stat[512];
-    const char *end;
-    ssize_t len;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-        return 0;
-    }
-    len = read(fd, stat, sizeof(stat) - 1);
-    close(fd);
-    if (len <= 0) {
-        return 0;
-    }
-    stat[len] = '\0';
-    end = strrchr(stat, ')');   /* the command name may hold anything */
-    return end != NULL && end[1] == ' ' ? end[2] : 0;
-}
-
-/* The peer's process from its threads' states: stopped if one is (a
- * stop signal stops them all), live if one is not dead, gone once every
- * one is dead or the process has left /proc altogether. */
-static rdmc_peer_state_t window_peer_state(rdmc_transport_t *tp, int peer)
-{
-    rdmc_shm_window_t *w = window_of(tp);
-    char path[96];
-    struct dirent *e;
-    bool live = false, stopped = false, dead = false;
-    DIR *tasks;
-
-    if (peer < 0 || peer >= w->n || peer == w->me || w->peers[peer].pid == 0) {
-        return RDMC_PEER_UNKNOWN;
-    }
-    snprintf(path, sizeof(path), "/proc/%u/task", w->peers[peer].pid);
-    tasks = opendir(path);
-    if (tasks == NULL) {
-        return errno == ENOENT ? RDMC_PEER_GONE : RDMC_PEER_UNKNOWN;
-    }
-    while (!stopped && (e = readdir(tasks)) != NULL) {
-        if (e->d_name[0] != '.') {
-            snprintf(path, sizeof(path), "/proc/%u/task/%.16s/stat", w->peers[peer].pid,
-                     e->d_name);
-            char state = stat_state(path);
-            stopped = state == 'T' || state == 't';
-            live = live || (state != 0 && state != 'Z' && state != 'X');
-            dead = dead || state == 'Z' || state == 'X';
-        }
-    }
-    closedir(tasks);
-    if (stopped) {
-        return RDMC_PEER_STOPPED;
-    }
-    if (live) {
-        return RDMC_PEER_LIVE;
-    }
-    return dead ? RDMC_PEER_GONE : RDMC_PEER_UNKNOWN;
-}
-
 static const rdmc_transport_ops_t shm_window_ops = {
     .window_expose = window_expose,
     .window_attach = window_attach,
     .write = window_write,
-    .peer_state = window_peer_state,
 };
 
 int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)

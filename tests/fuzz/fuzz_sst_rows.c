@@ -183,7 +183,7 @@ static void table_open(int n)
         size_t blob_len = sizeof(blob);
         rdmc_sst_params_t p = { fake_world_endpoint(table.world, r), n, r, NSLOTS, PAYLOAD,
                                 false, sizeof(rdmc_vc_row_t), true };
-        rdmc_gm_params_t gp = { NULL, n, r, 1000.0 };
+        rdmc_gm_params_t gp = { .sst = NULL, .n = n, .me = r, .failure_timeout_ms = 1000.0 };
         check(rdmc_sst_create(&p, &table.sst[r], blob, &blob_len) == 0);
         gp.sst = table.sst[r];
         check(rdmc_gm_init(&table.gm[r], &gp, 0.0) == 0);

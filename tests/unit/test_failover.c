@@ -201,7 +201,8 @@ static void open_ranks(fake_world_t *world)
         for (int m = 0; m < N; m++) {
             assert_int_equal(rdmc_sst_attach(ranks[r].sst, m, blobs[m], 1), 0);
         }
-        rdmc_gm_params_t gp = { ranks[r].sst, N, r, FAILURE_TIMEOUT_MS };
+        rdmc_gm_params_t gp = { .sst = ranks[r].sst, .n = N, .me = r,
+                                .failure_timeout_ms = FAILURE_TIMEOUT_MS };
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
                                    WINDOW, true, stream_timeout_ms, HEARTBEAT_MS, &ranks[r].gm,

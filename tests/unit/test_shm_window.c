@@ -5,7 +5,7 @@
  * a notifying write wakes a peer asleep on its bell, and a peer that is
  * SIGKILLed (asleep or not, before or after attaching) leaves nothing held:
  * the survivor's writes, reads and wake-ups go on, and nothing is left in
- * /dev/shm.
+ * /dev/shm.  Also what /proc shows of a process (shm_proc.c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -366,10 +366,10 @@ static void test_killed_peer_holds_nothing(void **state)
 
 /* Ask until the answer is `want` (the kernel takes a moment to stop a
  * process), for at most a second. */
-static bool state_becomes(side_t *s, rdmc_peer_state_t want)
+static bool state_becomes(pid_t pid, rdmc_peer_state_t want)
 {
     for (int i = 0; i < 1000; i++) {
-        if (rdmc_sst_peer_state(s->sst, 1) == want) {
+        if (rdmc_shm_proc_state((uint32_t)pid) == want) {
             return true;
         }
         usleep(1000);
@@ -377,44 +377,49 @@ static bool state_becomes(side_t *s, rdmc_peer_state_t want)
     return false;
 }
 
-/* What the failure detector asks of a silent peer on this node: live
+/* What the failure detector asks of a silent member on this node: live
  * while blocked in a call (asleep, using no CPU: a long libfabric call can
  * hold its passes so) and while it spins; stopped while stopped; gone once
- * killed, before its parent reaps it (a zombie) and after; nothing of
- * oneself. */
-static void test_peer_state(void **state)
+ * killed, before its parent reaps it (a zombie) and after; unknown for no
+ * process. */
+static void test_proc_state(void **state)
 {
-    channel_t c;
-    side_t s;
+    int down[2], up[2];
     char z;
     pid_t pid;
 
     (void)state;
-    pid = fork_pair(&c, &s);
+    assert_int_equal(pipe(down), 0);
+    assert_int_equal(pipe(up), 0);
+    pid = fork();
+    assert_true(pid >= 0);
     if (pid == 0) {
-        (void)send_all(c.up[1], "z", 1);
+        (void)send_all(up[1], "z", 1);
         alarm(CHILD_LIMIT_S);
-        (void)recv_all(c.down[0], &z, 1);   /* blocked until told to spin */
+        (void)recv_all(down[0], &z, 1);   /* blocked until told to spin */
         for (volatile unsigned long spin = 0;; spin++) {
         }
     }
-    assert_true(recv_all(c.up[0], &z, 1));
+    assert_true(recv_all(up[0], &z, 1));
     for (int i = 0; i < 100; i++) {
-        assert_int_equal(rdmc_sst_peer_state(s.sst, 1), RDMC_PEER_LIVE);
+        assert_int_equal(rdmc_shm_proc_state((uint32_t)pid), RDMC_PEER_LIVE);
         usleep(1000);
     }
-    assert_true(send_all(c.down[1], "s", 1));
+    assert_true(send_all(down[1], "s", 1));
     assert_int_equal(kill(pid, SIGSTOP), 0);
-    assert_true(state_becomes(&s, RDMC_PEER_STOPPED));
+    assert_true(state_becomes(pid, RDMC_PEER_STOPPED));
     assert_int_equal(kill(pid, SIGCONT), 0);
-    assert_true(state_becomes(&s, RDMC_PEER_LIVE));
+    assert_true(state_becomes(pid, RDMC_PEER_LIVE));
     assert_int_equal(kill(pid, SIGKILL), 0);
-    assert_true(state_becomes(&s, RDMC_PEER_GONE));   /* not reaped yet */
+    assert_true(state_becomes(pid, RDMC_PEER_GONE));   /* not reaped yet */
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
-    assert_int_equal(rdmc_sst_peer_state(s.sst, 1), RDMC_PEER_GONE);
-    assert_int_equal(rdmc_sst_peer_state(s.sst, 0), RDMC_PEER_UNKNOWN);   /* oneself */
-    side_close(&s);
-    channel_close(&c);
+    assert_int_equal(rdmc_shm_proc_state((uint32_t)pid), RDMC_PEER_GONE);
+    assert_int_equal(rdmc_shm_proc_state((uint32_t)getpid()), RDMC_PEER_LIVE);
+    assert_int_equal(rdmc_shm_proc_state(0), RDMC_PEER_UNKNOWN);
+    for (int i = 0; i < 2; i++) {
+        close(down[i]);
+        close(up[i]);
+    }
 }
 
 /* A peer gone before we attach: attaching succeeds (the failure detector
@@ -480,7 +485,7 @@ int main(void)
         cmocka_unit_test(test_notify_wakes_sleeper),
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
-        cmocka_unit_test(test_peer_state),
+        cmocka_unit_test(test_proc_state),
         cmocka_unit_test(test_bad_blobs_refused),
     };
 
