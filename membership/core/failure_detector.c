@@ -114,6 +114,15 @@ uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms)
     return fresh;
 }
 
+rdmc_peer_state_t rdmc_fd_last_seen(const rdmc_fd_t *fd, int m)
+{
+    if (m < 0 || m >= fd->n || fd->peer_state == NULL ||
+        fd->asked_moved_ms[m] != fd->moved_ms[m]) {
+        return RDMC_PEER_UNKNOWN;
+    }
+    return fd->seen[m];
+}
+
 uint64_t rdmc_fd_report_error(rdmc_fd_t *fd, int m)
 {
     uint64_t bit;

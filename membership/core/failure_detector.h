@@ -88,6 +88,10 @@ void rdmc_fd_set_peer_state(rdmc_fd_t *fd, rdmc_peer_state_t (*fn)(void *arg, in
  * the members suspected by this call (bits), newly; suspicions stay. */
 uint64_t rdmc_fd_observe(rdmc_fd_t *fd, const uint64_t *beats, double now_ms);
 
+/* What the operating system last showed of member m during its current
+ * silence (RDMC_PEER_UNKNOWN if it was not asked), for messages. */
+rdmc_peer_state_t rdmc_fd_last_seen(const rdmc_fd_t *fd, int m);
+
 /* The transport failed a write or message to member m: suspect it now.
  * Returns its bit if the suspicion is new, else 0. */
 uint64_t rdmc_fd_report_error(rdmc_fd_t *fd, int m);

@@ -64,6 +64,21 @@ static void read_rows(rdmc_gm_t *gm)
     }
 }
 
+/* What the suspicion of a silent member rests on, besides the silence. */
+static const char *os_said(const rdmc_gm_t *gm, int m)
+{
+    switch (rdmc_fd_last_seen(&gm->fd, m)) {
+    case RDMC_PEER_GONE:
+        return " (its process is gone)";
+    case RDMC_PEER_STOPPED:
+        return " (its process is stopped)";
+    case RDMC_PEER_LIVE:
+        return " (its process lives, but stays silent)";
+    default:
+        return "";
+    }
+}
+
 static uint64_t detect(rdmc_gm_t *gm, double now_ms)
 {
     uint64_t beats[RDMC_FD_MAX_MEMBERS];
@@ -75,8 +90,8 @@ static uint64_t detect(rdmc_gm_t *gm, double now_ms)
     newly = rdmc_fd_observe(&gm->fd, beats, now_ms);
     for (uint64_t set = newly & gm->members; set != 0; set &= set - 1) {
         int m = __builtin_ctzll(set);
-        rdmc_log(1, "member %d suspects %d: no heartbeat for %.0f ms", gm->me, m,
-                 now_ms - gm->fd.moved_ms[m]);
+        rdmc_log(1, "member %d suspects %d: no heartbeat for %.0f ms%s", gm->me, m,
+                 now_ms - gm->fd.moved_ms[m], os_said(gm, m));
     }
     for (int m = 0; m < gm->n; m++) {
         if (rdmc_sst_peer_failed(gm->sst, m) && rdmc_fd_report_error(&gm->fd, m) != 0) {

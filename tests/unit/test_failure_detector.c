@@ -119,6 +119,10 @@ static void test_the_os_view_of_silent_members(void **state)
     assert_int_equal(suspected[3], 35);
     assert_int_equal(suspected[2], 110);
     assert_int_equal(suspected[1], 10 + 100 * factor);
+    for (int m = 1; m < 4; m++) {
+        assert_int_equal(rdmc_fd_last_seen(&fd, m), os.state[m]);   /* for the message */
+    }
+    assert_int_equal(rdmc_fd_last_seen(&fd, 0), RDMC_PEER_UNKNOWN);
     /* 3 once, 2 at its 4 quarters, 1 at its 4 x factor. */
     assert_int_equal(os.asked, 1 + 4 + 4 * factor);
 }
