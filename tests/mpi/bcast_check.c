@@ -4,7 +4,7 @@
  * alone, and (through MPI_T) who carried the broadcasts.
  *
  *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large] [--big]
- *               [--comms] [--huge] [--no-split] [--tree N]
+ *               [--comms] [--huge] [--no-split] [--tree N] [--signatures] [--signals]
  *
  *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
  *             block boundaries +-1 (B = --block, the coll_rdmc_block_bytes
@@ -22,6 +22,14 @@
  *             root's: summed over ranks, N-1 times its bytes arrived from
  *             another node and size-N times from the rank's own node
  *   --no-split  --small on communicators spanning all ranks only
+ *   --signatures  root and receivers describe the same ints with different
+ *             datatypes (contiguous at one end, every other int at the
+ *             other: the type signatures match, as MPI asks), both ways,
+ *             4 B to 8 MiB: every int lands, every hole stays untouched
+ *   --signals  a SIGALRM every millisecond of the whole run (a handler
+ *             installed without SA_RESTART, as sampling profilers do), so
+ *             that sleeps and waits inside MPI, in any of its threads, are
+ *             interrupted; every rank must have taken some
  *   --env NAME=VALUE  after MPI_Init the process's environment holds it
  *             (what rdmc presets for libfabric's providers, or the user's
  *             own value, which rdmc must keep)
@@ -34,11 +42,13 @@
  */
 #include <mpi.h>
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "rdmc_pvars.h"
 
@@ -292,6 +302,84 @@ static void run_tree(int nodes)
     }
 }
 
+static int signature_value(size_t i, size_t c, int root_strided)
+{
+    return (int)(i * 7 + c * 1000003 + (size_t)root_strided * 31);
+}
+
+/* Root and receivers describe the same ints differently: n contiguous
+ * MPI_INTs at one end, one vector of n ints with a hole after each at the
+ * other (MPI compares type signatures, not types). */
+static void run_signatures(MPI_Comm comm)
+{
+    const int counts[] = { 1, 1000, 70001, 1 << 21 };
+    int rank, size;
+
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        int n = counts[c];
+        size_t ints = 2 * (size_t)n;
+        int *buf = malloc(ints * sizeof(int));
+        MPI_Datatype strided;
+
+        MPI_Type_vector(n, 1, 2, MPI_INT, &strided);
+        MPI_Type_commit(&strided);
+        for (int root_strided = 0; root_strided < 2; root_strided++) {
+            int root = (int)(c + (size_t)root_strided) % size;
+            int mine_strided = rank == root ? root_strided : !root_strided;
+            size_t stride = mine_strided ? 2 : 1;
+            long bad = 0;
+            int rc;
+
+            for (size_t i = 0; i < ints; i++) {
+                buf[i] = -1;
+            }
+            for (size_t i = 0; rank == root && i < (size_t)n; i++) {
+                buf[i * stride] = signature_value(i, c, root_strided);
+            }
+            rc = mine_strided ? MPI_Bcast(buf, 1, strided, root, comm)
+                              : MPI_Bcast(buf, n, MPI_INT, root, comm);
+            for (size_t i = 0; i < ints; i++) {
+                int data = i % stride == 0 && i / stride < (size_t)n;
+                bad += buf[i] != (data ? signature_value(i / stride, c, root_strided) : -1);
+            }
+            if (rc != MPI_SUCCESS || bad != 0) {
+                printf("FAIL rank %d: %d ints, %s at the root and %s here, root %d: rc %d, "
+                       "%ld wrong ints\n",
+                       world_rank, n, root_strided ? "strided" : "contiguous",
+                       mine_strided ? "strided" : "contiguous", root, rc, bad);
+                counters.errors++;
+            }
+            counters.checked++;
+            counters.eligible += size > 1;
+        }
+        MPI_Type_free(&strided);
+        free(buf);
+    }
+}
+
+static volatile sig_atomic_t signals_taken;
+
+static void take_signal(int sig)
+{
+    (void)sig;
+    signals_taken++;
+}
+
+/* SIGALRM every millisecond from now, interrupting system calls (no
+ * SA_RESTART); 0 stops it. */
+static void interrupt_every_ms(int on)
+{
+    struct itimerval every = { { 0, on ? 1000 : 0 }, { 0, on ? 1000 : 0 } };
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? take_signal : SIG_IGN;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &every, NULL);
+}
+
 static int check_counters(expect_t expect, long long bcasts_before, long long fallbacks_before)
 {
     long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
@@ -344,7 +432,7 @@ int main(int argc, char **argv)
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
     int small = 0, large = 0, big = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
-    int env_ok = 1;
+    int signatures = 0, signals = 0, env_ok = 1;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -371,6 +459,10 @@ int main(int argc, char **argv)
             tree_nodes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--no-split") == 0) {
             split = 0;
+        } else if (strcmp(argv[i], "--signatures") == 0) {
+            signatures = 1;
+        } else if (strcmp(argv[i], "--signals") == 0) {
+            signals = 1;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
             env_ok = env_ok && env_holds(argv[++i]);
         }
@@ -379,6 +471,9 @@ int main(int argc, char **argv)
     long long bcasts_before = rdmc_pvar_read("coll_rdmc_bcasts");
     long long fallbacks_before = rdmc_pvar_read("coll_rdmc_fallbacks");
 
+    if (signals) {
+        interrupt_every_ms(1);
+    }
     if (small) {
         MPI_Comm dup, half;
         run_small(MPI_COMM_WORLD, block);
@@ -406,6 +501,16 @@ int main(int argc, char **argv)
     if (tree_nodes > 0) {
         run_tree(tree_nodes);
     }
+    if (signatures) {
+        run_signatures(MPI_COMM_WORLD);
+    }
+    if (signals) {
+        interrupt_every_ms(0);
+        if (signals_taken == 0) {
+            printf("FAIL rank %d: no SIGALRM arrived\n", world_rank);
+            counters.errors++;
+        }
+    }
 
     int ok = check_counters(expect, bcasts_before, fallbacks_before) && counters.errors == 0 &&
              env_ok;
@@ -416,6 +521,9 @@ int main(int argc, char **argv)
     if (world_rank == 0) {
         printf("bcast_check: %d ranks, %lld rank-broadcasts checked: %s\n", size, checked,
                all_ok ? "OK" : "FAILED");
+        if (signals) {
+            printf("bcast_check: rank 0 took %ld SIGALRMs meanwhile\n", (long)signals_taken);
+        }
     }
     free_types();
     MPI_Finalize();
