@@ -169,6 +169,7 @@ typedef struct mca_coll_rdmc_link {
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
     double retire_deadline_ms;     /* retiring: give up waiting for peers then */
+    double quiet_until_ms;         /* an idle link needs no pass before then (0: every pass) */
     double broken_ms;              /* when its stream broke */
     char name[MPI_MAX_OBJECT_NAME];   /* the communicator's, for messages */
     struct mca_coll_rdmc_link *prev, *next;  /* the engine's list */
