@@ -165,7 +165,7 @@ typedef struct mca_coll_rdmc_link {
     rdmc_stream_t stream;
     bool stream_started;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
-    uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 */
+    uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 (NULL: none) */
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
     double retire_deadline_ms;     /* retiring: give up waiting for peers then */

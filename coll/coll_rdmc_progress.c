@@ -203,6 +203,18 @@ static void link_schedule(mca_coll_rdmc_link_t *l)
     }
 }
 
+/* How long the progress thread may sleep for this link's sake, at most
+ * cap_ms: until its quiet time ends, or (in flight) until its stream's
+ * next deadline. */
+static int link_sleep_ms(const mca_coll_rdmc_link_t *l, double now, int cap_ms)
+{
+    if (now < l->quiet_until_ms) {
+        double until = ceil(l->quiet_until_ms - now);
+        return until < cap_ms ? (int)until : cap_ms;
+    }
+    return l->stream.error == 0 ? rdmc_stream_sleep_ms(&l->stream, cap_ms) : cap_ms;
+}
+
 /* Under the lock: run a ready link once (and a broken one's settling). */
 int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
 {
@@ -300,19 +312,14 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
         mca_coll_rdmc_module_t *m = l->module;
         next = l->next;
         if (now < l->quiet_until_ms) {
-            /* Idle (link_schedule): only its deadline counts. */
-            double until = ceil(l->quiet_until_ms - now);
-            sleep_ms = until < sleep_ms ? (int)until : sleep_ms;
+            sleep_ms = link_sleep_ms(l, now, sleep_ms);   /* idle: see link_schedule */
         } else if (m == NULL) {
             work += retire_step(l, now) ? 1 : 0;
         } else if (m->state == RDMC_SETUP_CONNECTING) {
             work += app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
         } else if (m->state == RDMC_SETUP_READY || l->stream.error != 0) {
             work += mca_coll_rdmc_link_run(l);
-            if (l->stream.error == 0) {
-                int s = rdmc_stream_sleep_ms(&l->stream, sleep_ms);
-                sleep_ms = s < sleep_ms ? s : sleep_ms;
-            }
+            sleep_ms = link_sleep_ms(l, now, sleep_ms);
             if (m->link == l && l->stream_started &&
                 m->views_reported != l->stream.views_installed) {
                 mca_coll_rdmc_report_later(m);

@@ -516,7 +516,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
             .n = (int)params.n,
             .me = (int)params.rank,
             .failure_timeout_ms = c->failure_timeout_ms,
-            .peer_state = mca_coll_rdmc_link_peer_state,
+            .peer_state = l->peer_pids != NULL ? mca_coll_rdmc_link_peer_state : NULL,
             .peer_state_arg = l,
         };
         rc = rdmc_gm_init(l->gm, &gm_params, rdmc_now_ms());

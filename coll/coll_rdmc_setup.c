@@ -633,27 +633,35 @@ static bool levels_usable(mca_coll_rdmc_module_t *m)
  * rank can see in /proc (really on this node, whatever
  * coll_rdmc_node_sizes pretends, and in this PID namespace), so that the
  * failure detector can tell a late member from a gone one, whichever way
- * the SST goes. */
+ * the SST goes.  None such (every peer elsewhere): l->peer_pids stays
+ * NULL and the detector goes by silence alone. */
 static bool note_peer_pids(mca_coll_rdmc_module_t *m)
 {
     mca_coll_rdmc_link_t *l = m->link;
     int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
     const rdmc_setup_record_t *mine = &m->records[me];
+    uint32_t *pids;
+    bool any = false;
 
-    if (l->gm == NULL) {
+    if (l->gm == NULL || mine->pid == 0 || mine->pid_ns == 0) {
         return true;
     }
-    l->peer_pids = calloc((size_t)n, sizeof(*l->peer_pids));
-    if (l->peer_pids == NULL) {
+    pids = calloc((size_t)n, sizeof(*pids));
+    if (pids == NULL) {
         return false;
     }
     for (int r = 0; r < n; r++) {
         const rdmc_setup_record_t *rec = &m->records[r];
         bool local = OPAL_PROC_ON_LOCAL_NODE(ompi_comm_peer_lookup(m->comm, r)->super.proc_flags);
-        if (r != me && local && mine->pid != 0 && mine->pid_ns != 0 &&
-            rec->pid_ns == mine->pid_ns) {
-            l->peer_pids[r] = rec->pid;
+        if (r != me && local && rec->pid_ns == mine->pid_ns) {
+            pids[r] = rec->pid;
+            any = any || rec->pid != 0;
         }
+    }
+    if (any) {
+        l->peer_pids = pids;
+    } else {
+        free(pids);
     }
     return true;
 }
