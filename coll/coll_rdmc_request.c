@@ -343,6 +343,12 @@ static int request_free(ompi_request_t **rptr)
 {
     mca_coll_rdmc_request_t *req = (mca_coll_rdmc_request_t *)*rptr;
 
+    /* MPI_Wait and MPI_Test free a request in the thread that waited, which
+     * may not be the one whose progress completed it and wrote the data.
+     * Open MPI's wait saw the completion through its own atomics; this
+     * acquire pairs with the release of `finished`, so that the edge is
+     * also one ThreadSanitizer sees (libmpi is not instrumented). */
+    (void)__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE);
     if (REQUEST_COMPLETE(&req->super)) {
         if (req->fallback != NULL) {
             (void)ompi_request_free(&req->fallback);
