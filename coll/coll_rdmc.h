@@ -172,7 +172,7 @@ typedef struct mca_coll_rdmc_link {
     double quiet_until_ms;         /* an idle link needs no pass before then (0: every pass) */
     double broken_ms;              /* when its stream broke */
     char name[MPI_MAX_OBJECT_NAME];   /* the communicator's, for messages */
-    struct mca_coll_rdmc_link *prev, *next;  /* the engine's list */
+    struct mca_coll_rdmc_link *prev, *next;  /* the driver's list (by quiet_until_ms) */
 } mca_coll_rdmc_link_t;
 
 typedef struct mca_coll_rdmc_module_t {
@@ -343,6 +343,7 @@ bool mca_coll_rdmc_opener_stop(int wait_ms);
 extern pthread_mutex_t mca_coll_rdmc_lock;   /* the engine lock */
 void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_link_quiet_until(mca_coll_rdmc_link_t *l, double until_ms);
 /* Run a ready link once; the work done.  Under the lock. */
 int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l);
 /* The module has news for MPI (finished requests, a view): under the lock. */

@@ -197,7 +197,7 @@ static void let_link_go(mca_coll_rdmc_module_t *m)
     if (l != NULL && l->stream_started) {
         l->module = NULL;
         l->retire_deadline_ms = rdmc_now_ms() + mca_coll_rdmc_component.timeout_ms;
-        l->quiet_until_ms = 0;
+        mca_coll_rdmc_link_quiet_until(l, 0);
     } else if (l != NULL) {
         mca_coll_rdmc_link_free(l);
     }

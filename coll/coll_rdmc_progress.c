@@ -57,8 +57,13 @@
 
 pthread_mutex_t mca_coll_rdmc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static mca_coll_rdmc_link_t *links;       /* every link the driver runs */
-static int nlinks;                        /* atomic: their number */
+/* The links the driver runs, on two lists: those that need every pass,
+ * and the idle ones (link_schedule), which run at their own times only, so
+ * that a pass costs nothing per idle communicator. */
+static mca_coll_rdmc_link_t *links;
+static mca_coll_rdmc_link_t *quiet_links;
+static double quiet_wake_ms = HUGE_VAL;   /* no quiet link needs a pass before */
+static int nlinks;                        /* atomic: on both lists */
 static bool callback_registered;
 static pthread_t thread;
 static bool thread_running;
@@ -66,31 +71,65 @@ static int thread_stop;                   /* atomic */
 static int app_waiting;                   /* atomic: threads in a blocking rdmc wait */
 static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained) */
 
-/* ---- the list ----------------------------------------------------------- */
+/* ---- the lists ---------------------------------------------------------- */
 
-void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l)
+static mca_coll_rdmc_link_t **list_of(const mca_coll_rdmc_link_t *l)
 {
-    l->prev = NULL;
-    l->next = links;
-    if (links != NULL) {
-        links->prev = l;
-    }
-    links = l;
-    __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);
+    return l->quiet_until_ms > 0 ? &quiet_links : &links;
 }
 
-void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
+static void list_insert(mca_coll_rdmc_link_t *l)
+{
+    mca_coll_rdmc_link_t **head = list_of(l);
+
+    l->prev = NULL;
+    l->next = *head;
+    if (*head != NULL) {
+        (*head)->prev = l;
+    }
+    *head = l;
+}
+
+static void list_remove(mca_coll_rdmc_link_t *l)
 {
     if (l->prev != NULL) {
         l->prev->next = l->next;
     } else {
-        links = l->next;
+        *list_of(l) = l->next;
     }
     if (l->next != NULL) {
         l->next->prev = l->prev;
     }
     l->prev = l->next = NULL;
+}
+
+void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l)
+{
+    l->quiet_until_ms = 0;
+    list_insert(l);
+    __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);
+}
+
+void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
+{
+    list_remove(l);
     __atomic_sub_fetch(&nlinks, 1, __ATOMIC_RELAXED);
+}
+
+/* Under the lock: the link needs no pass before until_ms (0: every pass),
+ * and moves to the list that says so. */
+void mca_coll_rdmc_link_quiet_until(mca_coll_rdmc_link_t *l, double until_ms)
+{
+    if ((l->quiet_until_ms > 0) != (until_ms > 0)) {
+        list_remove(l);
+        l->quiet_until_ms = until_ms;
+        list_insert(l);
+    } else {
+        l->quiet_until_ms = until_ms;
+    }
+    if (until_ms > 0 && until_ms < quiet_wake_ms) {
+        quiet_wake_ms = until_ms;
+    }
 }
 
 /* Under the lock: the module has finished requests or a new view for MPI;
@@ -194,25 +233,31 @@ static bool link_busy(const mca_coll_rdmc_link_t *l);
 static void link_schedule(mca_coll_rdmc_link_t *l)
 {
     if (link_busy(l)) {
-        l->quiet_until_ms = 0;
+        mca_coll_rdmc_link_quiet_until(l, 0);
     } else if (l->gm != NULL) {
         double due = rdmc_now_ms() + rdmc_stream_sleep_ms(&l->stream, IDLE_LINK_MS);
-        l->quiet_until_ms = ceil(due / IDLE_LINK_MS) * IDLE_LINK_MS;
+        mca_coll_rdmc_link_quiet_until(l, ceil(due / IDLE_LINK_MS) * IDLE_LINK_MS);
     } else {
-        l->quiet_until_ms = HUGE_VAL;
+        mca_coll_rdmc_link_quiet_until(l, HUGE_VAL);
     }
 }
 
-/* How long the progress thread may sleep for this link's sake, at most
- * cap_ms: until its quiet time ends, or (in flight) until its stream's
- * next deadline. */
-static int link_sleep_ms(const mca_coll_rdmc_link_t *l, double now, int cap_ms)
+/* How long the progress thread may sleep, at most cap_ms, for the sake of
+ * a link that needs every pass: until its stream's next deadline. */
+static int link_sleep_ms(const mca_coll_rdmc_link_t *l, int cap_ms)
 {
-    if (now < l->quiet_until_ms) {
-        double until = ceil(l->quiet_until_ms - now);
-        return until < cap_ms ? (int)until : cap_ms;
-    }
     return l->stream.error == 0 ? rdmc_stream_sleep_ms(&l->stream, cap_ms) : cap_ms;
+}
+
+/* The same for the quiet links: until the first of them is due. */
+static int quiet_sleep_ms(double now, int cap_ms)
+{
+    double until = ceil(quiet_wake_ms - now);
+
+    if (until <= 0) {
+        return 0;
+    }
+    return until < cap_ms ? (int)until : cap_ms;
 }
 
 /* Under the lock: run a ready link once (and a broken one's settling). */
@@ -296,6 +341,50 @@ static bool retire_step(mca_coll_rdmc_link_t *l, double now)
 
 /* ---- the pass ----------------------------------------------------------- */
 
+/* One link's turn in a pass: set-up, its stream, or its retirement. */
+static int visit(mca_coll_rdmc_link_t *l, double now, bool app_thread, int *sleep_ms)
+{
+    mca_coll_rdmc_module_t *m = l->module;
+    int work = 0;
+
+    if (m == NULL) {
+        work = retire_step(l, now) ? 1 : 0;
+    } else if (m->state == RDMC_SETUP_CONNECTING) {
+        work = app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
+    } else if (m->state == RDMC_SETUP_READY || l->stream.error != 0) {
+        work = mca_coll_rdmc_link_run(l);
+        if (l->quiet_until_ms == 0) {
+            *sleep_ms = link_sleep_ms(l, *sleep_ms);
+        }
+        if (m->link == l && l->stream_started &&
+            m->views_reported != l->stream.views_installed) {
+            mca_coll_rdmc_report_later(m);
+        }
+    }
+    return work;
+}
+
+/* The quiet links whose time has come (each goes back to the quiet list
+ * with its next time, or to the other one if it has work). */
+static int visit_due_quiet(double now, bool app_thread, int *sleep_ms)
+{
+    int work = 0;
+
+    if (now < quiet_wake_ms) {
+        return 0;
+    }
+    quiet_wake_ms = HUGE_VAL;
+    for (mca_coll_rdmc_link_t *l = quiet_links, *next; l != NULL; l = next) {
+        next = l->next;
+        if (now < l->quiet_until_ms) {
+            quiet_wake_ms = l->quiet_until_ms < quiet_wake_ms ? l->quiet_until_ms : quiet_wake_ms;
+        } else {
+            work += visit(l, now, app_thread, sleep_ms);
+        }
+    }
+    return work;
+}
+
 static int pass_locked(bool app_thread, int *sleep_ms_p)
 {
     double now = rdmc_now_ms();
@@ -309,24 +398,11 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
 
     work += rc > 0 ? rc : 0;
     for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
-        mca_coll_rdmc_module_t *m = l->module;
         next = l->next;
-        if (now < l->quiet_until_ms) {
-            sleep_ms = link_sleep_ms(l, now, sleep_ms);   /* idle: see link_schedule */
-        } else if (m == NULL) {
-            work += retire_step(l, now) ? 1 : 0;
-        } else if (m->state == RDMC_SETUP_CONNECTING) {
-            work += app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
-        } else if (m->state == RDMC_SETUP_READY || l->stream.error != 0) {
-            work += mca_coll_rdmc_link_run(l);
-            sleep_ms = link_sleep_ms(l, now, sleep_ms);
-            if (m->link == l && l->stream_started &&
-                m->views_reported != l->stream.views_installed) {
-                mca_coll_rdmc_report_later(m);
-            }
-        }
+        work += visit(l, now, app_thread, &sleep_ms);
     }
-    *sleep_ms_p = sleep_ms;
+    work += visit_due_quiet(now, app_thread, &sleep_ms);
+    *sleep_ms_p = quiet_sleep_ms(now, sleep_ms);
     return work;
 }
 
@@ -525,6 +601,9 @@ int mca_coll_rdmc_driver_start(void)
  * application did not free) lets its link go: rdmc steps aside on it. */
 static void detach_modules(double deadline)
 {
+    while (quiet_links != NULL) {
+        mca_coll_rdmc_link_quiet_until(quiet_links, 0);
+    }
     for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
         mca_coll_rdmc_module_t *m = l->module;
         next = l->next;
@@ -538,7 +617,6 @@ static void detach_modules(double deadline)
         } else {
             l->module = NULL;
             l->retire_deadline_ms = deadline;
-            l->quiet_until_ms = 0;
         }
         m->state = RDMC_SETUP_DECLINED;
     }
