@@ -13,6 +13,11 @@
 #include "mpi.h"
 #include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
+#if OMPI_MAJOR_VERSION >= 5
+#include "opal/mca/pmix/pmix-internal.h"
+#else
+#include "opal/mca/pmix/pmix.h"
+#endif
 
 #if OMPI_MAJOR_VERSION >= 5
 /* coll API 2.4.0: the same fields; only the names carry the version. */
@@ -61,6 +66,22 @@ static inline bool rdmc_runtime_says_dead(ompi_communicator_t *comm, int r)
     (void)comm;
     (void)r;
     return false;
+#endif
+}
+
+/* Ask the job's runtime (the local PMIx server: orted on 4.1, prted on
+ * 5.0) to remove a file of this process's when the process ends, however
+ * it ends, as Open MPI's shared-memory BTL does with its segment.  The
+ * call waits for the server's answer.  An OPAL error code. */
+static inline int rdmc_runtime_removes_at_exit(const char *path)
+{
+#if OMPI_MAJOR_VERSION >= 5
+    return opal_pmix_register_cleanup((char *)path, false, false, false);
+#else
+    if (opal_pmix.register_cleanup == NULL) {
+        return OPAL_ERR_NOT_SUPPORTED;
+    }
+    return opal_pmix.register_cleanup((char *)path, false, false, false);
 #endif
 }
 

@@ -501,6 +501,21 @@ static void fit_heartbeat(mca_coll_rdmc_component_t *c)
     c->heartbeat_ms = beat;
 }
 
+/* The fabrics made a file in /dev/shm: a process that is killed cannot
+ * remove it, so the job's runtime is asked to (the opener's thread, or
+ * the caller's; the answer comes from the local daemon). */
+static void runtime_removes_file(const char *path)
+{
+    int rc = rdmc_runtime_removes_at_exit(path);
+
+    if (rc != OPAL_SUCCESS) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: the runtime cannot remove %s should this process be "
+                            "killed (%d): it would stay behind",
+                            path, rc);
+    }
+}
+
 static int rdmc_open(void)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
@@ -509,6 +524,7 @@ static int rdmc_open(void)
     opal_output_set_verbosity(c->output, c->verbose);
     rdmc_log_set_sink(log_to_opal);
     rdmc_ofi_set_progress_lock(&mca_coll_rdmc_lock);
+    rdmc_ofi_set_file_hook(runtime_removes_file);
     rdmc_ofi_preset_provider_params();
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
     c->timeout_ms = usable("timeout_ms", c->timeout_ms, 1, INT_MAX, DEFAULT_TIMEOUT_MS, 0);

@@ -50,6 +50,7 @@ int rdmc_doorbell_create(rdmc_doorbell_t *db)
         return rc;
     }
     db->owner_linked = true;
+    rdmc_ofi_tell_shm_file(db->name);
     rc = map_page(db, fd);
     if (rc != 0) {
         rdmc_doorbell_unlink(db);

@@ -9,6 +9,7 @@
  * doorbell's name (empty without a doorbell).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,38 +70,66 @@ const char *rdmc_ofi_instance(void)
     return instance;
 }
 
+static void (*file_hook)(const char *path);
+
+void rdmc_ofi_set_file_hook(void (*hook)(const char *path))
+{
+    file_hook = hook;
+}
+
+void rdmc_ofi_tell_shm_file(const char *shm_name)
+{
+    char path[PATH_MAX];
+
+    while (*shm_name == '/') {
+        shm_name++;
+    }
+    snprintf(path, sizeof(path), "/dev/shm/%s", shm_name);
+    if (file_hook != NULL && access(path, F_OK) == 0) {
+        file_hook(path);
+    }
+}
+
 /* shm names an endpoint's shared memory after the process id by default,
  * and cannot open an endpoint whose name a crashed process left behind
  * (rdmc would then fall back for good on that node, with no word why):
- * our names carry the instance instead. */
-static void name_shm_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep *fid)
+ * our names carry the instance instead.  The name shm opens its queue
+ * under goes to file_name ("" when there is none of ours). */
+#define SHM_URI_PREFIX "fi_shm://"
+
+static void name_shm_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep *fid, char *file_name,
+                              size_t size)
 {
     static unsigned counter;
     char name[64];
     int rc;
 
+    file_name[0] = '\0';
     if (strcmp(ep->fab->info->fabric_attr->prov_name, "shm") != 0) {
         return;
     }
-    snprintf(name, sizeof(name), "fi_shm://rdmc-%s-%u", rdmc_ofi_instance(),
+    snprintf(name, sizeof(name), SHM_URI_PREFIX "rdmc-%s-%u", rdmc_ofi_instance(),
              __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
     rc = fi_setname(&fid->fid, name, strlen(name) + 1);
     if (rc != 0) {
         rdmc_log(1, "naming the shm endpoint %s failed (%s): shm's own name it is", name,
                  fi_strerror(-rc));
+        return;
     }
+    snprintf(file_name, size, "%s", name + strlen(SHM_URI_PREFIX));
 }
 
 /* An endpoint on our CQ and AV, enabled. */
 static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
 {
     int rc = fi_endpoint(ep->fab->domain, ep->fab->info, fid_p, NULL);
+    char file_name[64];
 
     if (rc != 0) {
         rdmc_log(1, "fi_endpoint failed: %s", fi_strerror(-rc));
         return rc;
     }
-    name_shm_endpoint(ep, *fid_p);
+    name_shm_endpoint(ep, *fid_p, file_name, sizeof(file_name));
     rc = fi_ep_bind(*fid_p, &ep->cq->fid, FI_TRANSMIT | FI_RECV);
     if (rc == 0) {
         rc = fi_ep_bind(*fid_p, &ep->av->fid, 0);
@@ -111,6 +140,8 @@ static int open_fi_endpoint(rdmc_ofi_ep_t *ep, struct fid_ep **fid_p)
     if (rc != 0) {
         rdmc_log(1, "enabling the endpoint failed: %s", fi_strerror(-rc));
         fi_close(&(*fid_p)->fid);
+    } else if (file_name[0] != '\0') {
+        rdmc_ofi_tell_shm_file(file_name);
     }
     return rc;
 }

@@ -117,6 +117,9 @@ extern pthread_mutex_t *rdmc_ofi_progress_lock;
 /* "<pid>-<random>": unique to this process even when a crashed process
  * with the same pid left its shared-memory names behind (ofi_ep.c). */
 const char *rdmc_ofi_instance(void);
+/* A file this process made in /dev/shm, by its shm_open name: tell the
+ * file hook (rdmc_ofi_set_file_hook) if the file is there. */
+void rdmc_ofi_tell_shm_file(const char *shm_name);
 
 /* ofi_ep.c: shut closes the libfabric endpoints (cancelling what is
  * posted, with no completions); close frees the rest. */

@@ -67,6 +67,12 @@ int rdmc_ofi_open(const rdmc_ofi_request_t *req, bool failure_safe);
 bool rdmc_ofi_is_open(const rdmc_ofi_request_t *req);
 /* This process's address on the endpoint, for the peers' channels. */
 int rdmc_ofi_ep_address(rdmc_ofi_ep_t *ep, void *buf, size_t *len_p);
+/* Told the path of every file the endpoints make in /dev/shm (the shm
+ * provider's queues, the doorbells), in the thread that opens them, so
+ * that the job's runtime can remove them when the process dies without
+ * doing it itself (killed).  NULL: nobody is told. */
+void rdmc_ofi_set_file_hook(void (*hook)(const char *path));
+
 /* Process endpoints opened so far (one per fabric, whatever the number of
  * communicators). */
 unsigned long long rdmc_ofi_endpoints_opened(void);
