@@ -147,12 +147,19 @@ run_bcast_suite() {
     done
 }
 
-# rdmc_pause PID MS: stop a process for MS milliseconds; false when it is
-# gone.
+# rdmc_pause PID MS [LOG]: stop a process for MS milliseconds; false when
+# it is gone.  On a loaded machine the shell that does it may itself wait
+# for a core, and the stop last longer: LOG gets how long it lasted at
+# most (ms, from before the stop to after the continue), a line each.
 rdmc_pause() {
+    rdmc_pause_s=$(awk -v ms="$2" 'BEGIN { print ms / 1000 }')
+    rdmc_pause_t0=$(date +%s%N)
     kill -STOP "$1" 2>/dev/null || return 1
-    sleep "$(awk -v ms="$2" 'BEGIN { print ms / 1000 }')"
+    sleep "$rdmc_pause_s"
     kill -CONT "$1" 2>/dev/null || true
+    if [ -n "${3:-}" ]; then
+        echo $((($(date +%s%N) - rdmc_pause_t0) / 1000000)) >>"$3"
+    fi
 }
 
 # rdmc_kill_ranks DIR R[,R...]: SIGKILL what is left of those ranks of a
