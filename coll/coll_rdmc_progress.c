@@ -127,8 +127,8 @@ void mca_coll_rdmc_link_quiet_until(mca_coll_rdmc_link_t *l, double until_ms)
     } else {
         l->quiet_until_ms = until_ms;
     }
-    if (until_ms > 0 && until_ms < quiet_wake_ms) {
-        quiet_wake_ms = until_ms;
+    if (until_ms > 0) {
+        quiet_wake_ms = fmin(quiet_wake_ms, until_ms);
     }
 }
 
@@ -377,7 +377,7 @@ static int visit_due_quiet(double now, bool app_thread, int *sleep_ms)
     for (mca_coll_rdmc_link_t *l = quiet_links, *next; l != NULL; l = next) {
         next = l->next;
         if (now < l->quiet_until_ms) {
-            quiet_wake_ms = l->quiet_until_ms < quiet_wake_ms ? l->quiet_until_ms : quiet_wake_ms;
+            quiet_wake_ms = fmin(quiet_wake_ms, l->quiet_until_ms);
         } else {
             work += visit(l, now, app_thread, sleep_ms);
         }
