@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     while ((opt = getopt(argc, argv, "c:k:b:o:s:")) != -1) {
-        int value = atoi(optarg);
+        int value = optarg != NULL ? atoi(optarg) : -1;   /* NULL: an unknown option */
         if (value < (opt == 'o' || opt == 's' ? 0 : 1)) {
             opt = '?';
         }

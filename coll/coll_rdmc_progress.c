@@ -51,18 +51,28 @@
 #define SETTLE_WAIT_MS 1000
 /* An idle link under failure handling runs on a grid of this period
  * (link_schedule): its deadlines are rounded up to it, so that all idle
- * links run in the same passes, and it reads its peers' rows at least
- * every other grid point. */
+ * links run in the same passes.  While the process is on alert (below) it
+ * also reads its peers' rows at least every other grid point. */
 #define IDLE_LINK_MS 10
+/* Longest time an idle link under failure handling goes without a pass
+ * when nothing else bounds it (its heartbeat always does). */
+#define QUIET_LINK_MAX_MS 1000
+/* Grid points the wheel of idle links holds: more than QUIET_LINK_MAX_MS
+ * ahead, so that a lap never mixes two times. */
+#define WHEEL_SLOTS 128
 
 pthread_mutex_t mca_coll_rdmc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The links the driver runs, on two lists: those that need every pass,
- * and the idle ones (link_schedule), which run at their own times only, so
- * that a pass costs nothing per idle communicator. */
+/* The links the driver runs: those that need every pass; the idle ones
+ * (link_schedule), which run at their own times only, in a wheel by the
+ * grid point of that time, so that a pass looks only at the idle links
+ * that are due; and the parked ones, idle until a collective is issued. */
 static mca_coll_rdmc_link_t *links;
-static mca_coll_rdmc_link_t *quiet_links;
-static double quiet_wake_ms = HUGE_VAL;   /* no quiet link needs a pass before */
+static mca_coll_rdmc_link_t *wheel[WHEEL_SLOTS];
+static mca_coll_rdmc_link_t *parked;
+static double wheel_served_ms;            /* the wheel's grid points up to here are served */
+static double quiet_wake_ms = HUGE_VAL;   /* no idle link needs a pass before */
+static bool alert_raised;                 /* raise_alert since the last pass */
 static int nlinks;                        /* atomic: on both lists */
 static bool callback_registered;
 static pthread_t thread;
@@ -70,12 +80,36 @@ static bool thread_running;
 static int thread_stop;                   /* atomic */
 static int app_waiting;                   /* atomic: threads in a blocking rdmc wait */
 static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained) */
+/* Until when idle links under failure handling run every IDLE_LINK_MS:
+ * a failure timeout after any link of the process last suspected a member
+ * or was in a view change (link_schedule). */
+static double alert_until_ms;
 
 /* ---- the lists ---------------------------------------------------------- */
 
+/* The first point of the IDLE_LINK_MS grid at or after t. */
+static double next_grid_ms(double t)
+{
+    return ceil(t / IDLE_LINK_MS) * IDLE_LINK_MS;
+}
+
+static mca_coll_rdmc_link_t **wheel_slot(double grid_ms)
+{
+    return &wheel[(uint64_t)(grid_ms / IDLE_LINK_MS) % WHEEL_SLOTS];
+}
+
+/* An idle link's time in the wheel: a grid point not yet served. */
+static double wheel_time_ms(double until_ms)
+{
+    return fmax(next_grid_ms(until_ms), wheel_served_ms + IDLE_LINK_MS);
+}
+
 static mca_coll_rdmc_link_t **list_of(const mca_coll_rdmc_link_t *l)
 {
-    return l->quiet_until_ms > 0 ? &quiet_links : &links;
+    if (l->quiet_until_ms <= 0) {
+        return &links;
+    }
+    return isinf(l->quiet_until_ms) ? &parked : wheel_slot(l->quiet_until_ms);
 }
 
 static void list_insert(mca_coll_rdmc_link_t *l)
@@ -116,19 +150,43 @@ void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
     __atomic_sub_fetch(&nlinks, 1, __ATOMIC_RELAXED);
 }
 
+/* A link on no list goes on the one for until_ms (0: every pass). */
+static void list_put(mca_coll_rdmc_link_t *l, double until_ms)
+{
+    l->quiet_until_ms = until_ms > 0 && !isinf(until_ms) ? wheel_time_ms(until_ms) : until_ms;
+    list_insert(l);
+    if (until_ms > 0) {
+        quiet_wake_ms = fmin(quiet_wake_ms, l->quiet_until_ms);
+    }
+}
+
 /* Under the lock: the link needs no pass before until_ms (0: every pass),
  * and moves to the list that says so. */
 void mca_coll_rdmc_link_quiet_until(mca_coll_rdmc_link_t *l, double until_ms)
 {
-    if ((l->quiet_until_ms > 0) != (until_ms > 0)) {
-        list_remove(l);
-        l->quiet_until_ms = until_ms;
-        list_insert(l);
-    } else {
-        l->quiet_until_ms = until_ms;
+    list_remove(l);
+    list_put(l, until_ms);
+}
+
+/* Under the lock: every idle link (in the wheel; parked too if asked)
+ * becomes one that needs every pass, or due now if `now` is given. */
+static void wake_idle_links(bool parked_too, double now)
+{
+    mca_coll_rdmc_link_t *woken = NULL;
+
+    for (int slot = 0; slot <= WHEEL_SLOTS; slot++) {
+        mca_coll_rdmc_link_t **list = slot < WHEEL_SLOTS ? &wheel[slot] : &parked;
+        while (*list != NULL && (slot < WHEEL_SLOTS || parked_too)) {
+            mca_coll_rdmc_link_t *l = *list;
+            list_remove(l);
+            l->next = woken;
+            woken = l;
+        }
     }
-    if (until_ms > 0) {
-        quiet_wake_ms = fmin(quiet_wake_ms, until_ms);
+    while (woken != NULL) {
+        mca_coll_rdmc_link_t *l = woken;
+        woken = l->next;
+        list_put(l, now);
     }
 }
 
@@ -221,22 +279,52 @@ static void link_break(mca_coll_rdmc_link_t *l)
 
 static bool link_busy(const mca_coll_rdmc_link_t *l);
 
+/* Does the link suspect one of its members, or is it in a view change? */
+static bool link_in_change(const mca_coll_rdmc_link_t *l)
+{
+    return l->stream.wedged || (l->gm->fd.suspected & l->gm->members) != 0;
+}
+
+/* A link of this process suspects a member or changes its view.  A
+ * failure usually touches every communicator its process belongs to, and
+ * on each the peers wait for this rank's answer to their proposals: for a
+ * failure timeout every idle link reads its peers' rows on the
+ * IDLE_LINK_MS grid, from the next pass on (pass_locked). */
+static void raise_alert(double now)
+{
+    if (now >= alert_until_ms) {
+        alert_raised = true;
+        quiet_wake_ms = now;
+    }
+    alert_until_ms = now + mca_coll_rdmc_component.failure_timeout_ms;
+}
+
 /* Under the lock, after a link ran: when it needs its next pass.  One
  * with anything in flight needs every pass.  An idle one without failure
  * handling waits for a collective (issuing one runs it); under failure
  * handling it beats, watches its peers and answers their view changes, so
- * it runs at its own deadlines and reads its peers' rows, on the grid of
- * IDLE_LINK_MS.  When every pass ran every link, each cost a few tenths
- * of a microsecond per communicator: 500 communicators that had once run
- * an MPI_Ibarrier slowed a small MPI_Bcast on another from 7 to 82 us at
- * np 4 (from 76 to 1272 us under failure handling). */
+ * it runs at its own deadlines (its next heartbeat, its detector's next
+ * verdict), rounded up to the grid of IDLE_LINK_MS, and every
+ * IDLE_LINK_MS while the process is on alert (raise_alert).  When every
+ * pass ran every link, each cost a few tenths of a microsecond per
+ * communicator: 500 communicators that had once run an MPI_Ibarrier
+ * slowed a small MPI_Bcast on another from 7 to 82 us at np 4 (from 76 to
+ * 1272 us under failure handling); when idle links under failure handling
+ * ran every IDLE_LINK_MS, 500 of them took 10% of a core per rank at np 4
+ * while the ranks slept. */
 static void link_schedule(mca_coll_rdmc_link_t *l)
 {
+    double now = rdmc_now_ms();
+
+    if (l->gm != NULL && link_in_change(l)) {
+        raise_alert(now);
+    }
     if (link_busy(l)) {
         mca_coll_rdmc_link_quiet_until(l, 0);
     } else if (l->gm != NULL) {
-        double due = rdmc_now_ms() + rdmc_stream_sleep_ms(&l->stream, IDLE_LINK_MS);
-        mca_coll_rdmc_link_quiet_until(l, ceil(due / IDLE_LINK_MS) * IDLE_LINK_MS);
+        int cap_ms = now < alert_until_ms ? IDLE_LINK_MS : QUIET_LINK_MAX_MS;
+        mca_coll_rdmc_link_quiet_until(l, next_grid_ms(now + rdmc_stream_sleep_ms(&l->stream,
+                                                                                  cap_ms)));
     } else {
         mca_coll_rdmc_link_quiet_until(l, HUGE_VAL);
     }
@@ -364,22 +452,47 @@ static int visit(mca_coll_rdmc_link_t *l, double now, bool app_thread, int *slee
     return work;
 }
 
-/* The quiet links whose time has come (each goes back to the quiet list
- * with its next time, or to the other one if it has work). */
+/* The idle links of one grid point that are due (a link of a later lap
+ * stays); each goes back into the wheel with its next time, or to the
+ * links that need every pass if it has work. */
+static int visit_slot(mca_coll_rdmc_link_t **slot, double now, bool app_thread, int *sleep_ms)
+{
+    int work = 0;
+
+    for (mca_coll_rdmc_link_t *l = *slot, *next; l != NULL; l = next) {
+        next = l->next;
+        if (l->quiet_until_ms <= now) {
+            work += visit(l, now, app_thread, sleep_ms);
+        }
+    }
+    return work;
+}
+
+/* The idle links whose time has come: the wheel's grid points from the
+ * last served one to now (every slot once after a long stop). */
 static int visit_due_quiet(double now, bool app_thread, int *sleep_ms)
 {
+    double first = wheel_served_ms + IDLE_LINK_MS, last = floor(now / IDLE_LINK_MS) * IDLE_LINK_MS;
     int work = 0;
 
     if (now < quiet_wake_ms) {
         return 0;
     }
+    if (last - first >= WHEEL_SLOTS * IDLE_LINK_MS) {
+        first = last - (WHEEL_SLOTS - 1) * IDLE_LINK_MS;
+    }
+    wheel_served_ms = last;   /* the links visited go back after it */
+    for (double t = first; t <= last; t += IDLE_LINK_MS) {
+        work += visit_slot(wheel_slot(t), now, app_thread, sleep_ms);
+    }
+    /* The next grid point with an idle link on it (perhaps of a later
+     * lap: then one pass finds nothing due). */
     quiet_wake_ms = HUGE_VAL;
-    for (mca_coll_rdmc_link_t *l = quiet_links, *next; l != NULL; l = next) {
-        next = l->next;
-        if (now < l->quiet_until_ms) {
-            quiet_wake_ms = fmin(quiet_wake_ms, l->quiet_until_ms);
-        } else {
-            work += visit(l, now, app_thread, sleep_ms);
+    for (int i = 1; i <= WHEEL_SLOTS; i++) {
+        double t = last + i * IDLE_LINK_MS;
+        if (*wheel_slot(t) != NULL) {
+            quiet_wake_ms = t;
+            break;
         }
     }
     return work;
@@ -394,6 +507,12 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     /* Rings of the shared-memory SST's bell from here on are the next
      * pass's work: a sleep armed after this pass sees them. */
     rdmc_shm_bell_mark();
+    if (alert_raised) {
+        /* Every idle link that watches its peers is due at the next grid
+         * point (and then runs on the alert's grid). */
+        alert_raised = false;
+        wake_idle_links(false, now);
+    }
     rc = rdmc_ofi_progress();
 
     work += rc > 0 ? rc : 0;
@@ -601,9 +720,7 @@ int mca_coll_rdmc_driver_start(void)
  * application did not free) lets its link go: rdmc steps aside on it. */
 static void detach_modules(double deadline)
 {
-    while (quiet_links != NULL) {
-        mca_coll_rdmc_link_quiet_until(quiet_links, 0);
-    }
+    wake_idle_links(true, 0);
     for (mca_coll_rdmc_link_t *l = links, *next; l != NULL; l = next) {
         mca_coll_rdmc_module_t *m = l->module;
         next = l->next;

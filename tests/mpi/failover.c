@@ -12,12 +12,18 @@
  *   - RDMC_Comm_shrink gives a communicator of the survivors on which the
  *     survivors compare what they saw: one outcome per broadcast, and the
  *     same bytes, at all of them;
+ *   - with --idle-comms K: K duplicates of MPI_COMM_WORLD, each set up
+ *     (one barrier) and then left idle during the stream, moved on without
+ *     the victims too, within the same limit, and a barrier on each
+ *     completes among the survivors (a failure touches every communicator
+ *     of the dead process, not only the busy one);
  *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on;
  *     with --sst shm|provider, MPI_COMM_WORLD's SST was (or was not) in
  *     shared memory (coll_rdmc_shm_sst_links).
  *
  *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D] [--stop]
  *            [--sst shm|provider] [--view-within-ms L]
+ *            [--idle-comms K]
  *
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
  * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
@@ -43,6 +49,7 @@
 #include "rdmc_pvars.h"
 
 #define MAX_COUNT 200
+#define MAX_IDLE 1000
 
 static const int sizes[] = { 1024, 4096, 65536, 1 << 20, 16 << 20, 3000 };
 #define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))
@@ -60,6 +67,9 @@ typedef struct outcome {
 } outcome_t;
 
 static outcome_t seen[MAX_COUNT];
+static MPI_Comm idle[MAX_IDLE];
+static double idle_view_at_s[MAX_IDLE];   /* wall clock of each one's first view change */
+static int nidle;
 static double took_s[MAX_COUNT];   /* how long each broadcast took here */
 
 static double wall_s(void)
@@ -131,6 +141,36 @@ static void on_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group
     last_view_id = view_id;
     printf("rank %d: view %llu installed, %d left\n", rank, (unsigned long long)view_id, nleft);
     fflush(stdout);
+}
+
+static void on_idle_view(MPI_Comm comm, uint64_t view_id, MPI_Group joined, MPI_Group left,
+                         void *arg)
+{
+    double *at = arg;
+
+    (void)comm;
+    (void)view_id;
+    (void)joined;
+    (void)left;
+    if (*at == 0) {
+        *at = wall_s();
+    }
+}
+
+/* --idle-comms: the communicators, each linked by one barrier. */
+static void make_idle_comms(void)
+{
+    for (int k = 0; k < nidle; k++) {
+        int active = 0;
+        MPI_Comm_dup(MPI_COMM_WORLD, &idle[k]);
+        MPI_Comm_set_errhandler(idle[k], MPI_ERRORS_RETURN);
+        if (RDMC_Comm_active(idle[k], &active) != MPI_SUCCESS || !active ||
+            RDMC_Comm_set_view_callback(idle[k], on_idle_view, &idle_view_at_s[k]) !=
+                MPI_SUCCESS ||
+            MPI_Barrier(idle[k]) != MPI_SUCCESS) {
+            fail("idle communicator %d: rdmc is not active on it", k);
+        }
+    }
 }
 
 /* The victim's end: its broadcast under way, then SIGKILL. */
@@ -357,6 +397,44 @@ static void check_view(int timeout_ms, int limit_ms, const char *dir)
     }
 }
 
+/* Every idle communicator moved on without the victims within limit_ms
+ * of the kill, and still works among the survivors. */
+static void check_idle_comms(int limit_ms, const char *dir)
+{
+    double killed = kill_time(dir), latest_ms = 0;
+
+    if (nidle == 0) {
+        return;
+    }
+    for (int k = 0; k < nidle; k++) {
+        MPI_Group members;
+        uint64_t vid = 0;
+        int nmembers = 0;
+        if (MPI_Barrier(idle[k]) != MPI_SUCCESS) {
+            fail("idle communicator %d: MPI_Barrier among the survivors failed", k);
+            return;
+        }
+        RDMC_Comm_get_view(idle[k], &vid, &members);
+        MPI_Group_size(members, &nmembers);
+        MPI_Group_free(&members);
+        if (vid < 1 || nmembers != size - nvictims || idle_view_at_s[k] == 0) {
+            fail("idle communicator %d: view %llu of %d members, view callback %s", k,
+                 (unsigned long long)vid, nmembers,
+                 idle_view_at_s[k] != 0 ? "called" : "never called");
+            return;
+        }
+        if ((idle_view_at_s[k] - killed) * 1e3 > latest_ms) {
+            latest_ms = (idle_view_at_s[k] - killed) * 1e3;
+        }
+    }
+    printf("rank %d: kill -> view of the last of %d idle communicators %.0f ms\n", rank, nidle,
+           latest_ms);
+    if (latest_ms > limit_ms) {
+        fail("an idle communicator's view changed %.0f ms after the kill (limit %d)", latest_ms,
+             limit_ms);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int count = 30, kill_at = 10, timeout_ms = 1000, view_limit_ms = 0;
@@ -384,12 +462,17 @@ int main(int argc, char **argv)
             sst = argv[++a];
         } else if (strcmp(argv[a], "--view-within-ms") == 0 && a + 1 < argc) {
             view_limit_ms = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--idle-comms") == 0 && a + 1 < argc) {
+            nidle = atoi(argv[++a]);
         }
     }
-    if (count > MAX_COUNT || kill_at >= count || nvictims == 0) {
+    if (count > MAX_COUNT || kill_at >= count || nvictims == 0 || nidle < 0 ||
+        nidle > MAX_IDLE) {
         if (rank == 0) {
-            fprintf(stderr, "usage: failover --victims R[,R] --kill-at I [--count N<=%d]\n",
-                    MAX_COUNT);
+            fprintf(stderr,
+                    "usage: failover --victims R[,R] --kill-at I [--count N<=%d] "
+                    "[--idle-comms K<=%d]\n",
+                    MAX_COUNT, MAX_IDLE);
         }
         MPI_Finalize();
         return 2;
@@ -405,6 +488,7 @@ int main(int argc, char **argv)
         fail("rdmc is not active on MPI_COMM_WORLD");
     }
     MPI_Barrier(MPI_COMM_WORLD);
+    make_idle_comms();
     /* MPI_COMM_WORLD is linked now: its SST is where --sst says. */
     if (sst != NULL) {
         long long shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links") - shm_links_before;
@@ -438,6 +522,7 @@ int main(int argc, char **argv)
              rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
     }
     check_view(timeout_ms, view_limit_ms > 0 ? view_limit_ms : 2 * timeout_ms, dir);
+    check_idle_comms(view_limit_ms > 0 ? view_limit_ms : 2 * timeout_ms, dir);
     check_waits(count, timeout_ms);
     report_throughput(count, kill_at);
     compare_with_survivors(count);
