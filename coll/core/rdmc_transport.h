@@ -72,7 +72,8 @@ typedef struct rdmc_transport_ops {
      * RDMC_WINDOW_BLOB bytes) tells a peer how to reach it.  base and len
      * are page-aligned and base is the caller's own mapping: a transport
      * that shares memory (ofi/shm/) may map its memory over it in place,
-     * keeping the contents; the caller's munmap ends both. */
+     * keeping the contents (and says so: maps_over_window); the caller's
+     * munmap ends both. */
     int (*window_expose)(rdmc_transport_t *tp, void *base, size_t len, void *blob,
                          size_t *blob_len);
     int (*window_attach)(rdmc_transport_t *tp, int peer, const void *blob, size_t blob_len);
@@ -97,6 +98,10 @@ struct rdmc_transport {
      * never fails once the peer is attached (shared memory): no completion
      * is needed to know it landed, and req may be NULL for any len. */
     bool immediate_writes;
+    /* window_expose maps the transport's own memory over the caller's,
+     * which peers may still write after the window closes: the caller must
+     * unmap it, never reuse it. */
+    bool maps_over_window;
 };
 
 #endif

@@ -30,6 +30,7 @@
 #include "sst.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,7 @@ struct rdmc_sst {
     size_t view_offset;       /* of the view region within a row */
     uint8_t *table;           /* mapped: pages cost memory once touched */
     size_t table_bytes;
+    bool table_reusable;      /* kept for another SST once destroyed */
     uint64_t *accepted;       /* last whole value per member and field */
     sst_peer_t *peers;
     uint64_t pending_publish; /* published value once every peer has the slots */
@@ -155,20 +157,77 @@ uint32_t rdmc_sst_slot_check(uint64_t seq, uint32_t offset, uint32_t len)
            SLOT_CHECK_SALT;
 }
 
+/* Tables of destroyed SSTs kept for the next SST of the same size: a
+ * library that makes a communicator per object frees and creates them in
+ * turn, and in a process with several threads munmap has the kernel flush
+ * the TLB of every core the process ran on.  That flush took 60% of a
+ * dup -> MPI_Bcast -> free cycle at np 4 on a 2-core virtual machine
+ * (2.7 ms a cycle, 1.1 ms with munmap made a no-op).  At most
+ * KEPT_TABLES, each at most KEPT_TABLE_MAX_BYTES (a kept table is zeroed
+ * whole when reused). */
+#define KEPT_TABLES 4
+#define KEPT_TABLE_MAX_BYTES ((size_t)1 << 20)
+
+static struct kept_table {
+    uint8_t *table;
+    size_t bytes;
+} kept_tables[KEPT_TABLES];
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint8_t *table_take_kept(size_t bytes)
+{
+    uint8_t *table = NULL;
+
+    pthread_mutex_lock(&kept_lock);
+    for (int i = 0; i < KEPT_TABLES && table == NULL; i++) {
+        if (kept_tables[i].table != NULL && kept_tables[i].bytes == bytes) {
+            table = kept_tables[i].table;
+            kept_tables[i].table = NULL;
+        }
+    }
+    pthread_mutex_unlock(&kept_lock);
+    return table;
+}
+
+static bool table_keep(uint8_t *table, size_t bytes)
+{
+    bool kept = false;
+
+    if (bytes > KEPT_TABLE_MAX_BYTES) {
+        return false;
+    }
+    pthread_mutex_lock(&kept_lock);
+    for (int i = 0; i < KEPT_TABLES && !kept; i++) {
+        if (kept_tables[i].table == NULL) {
+            kept_tables[i] = (struct kept_table){ table, bytes };
+            kept = true;
+        }
+    }
+    pthread_mutex_unlock(&kept_lock);
+    return kept;
+}
+
 /* The table is mapped, not allocated: its pages are zero until touched,
  * and a row's slots cost memory only once a broadcast uses them, so a
  * communicator that broadcasts little costs little (README, "What a
- * communicator costs"). */
+ * communicator costs").  A kept table is all in memory already. */
 static uint8_t *table_map(size_t bytes)
 {
-    void *table = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *table = table_take_kept(bytes);
+    void *fresh;
 
-    return table == MAP_FAILED ? NULL : table;
+    if (table != NULL) {
+        memset(table, 0, bytes);
+        return table;
+    }
+    fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return fresh == MAP_FAILED ? NULL : fresh;
 }
 
 static void sst_free(rdmc_sst_t *sst)
 {
-    if (sst->table != NULL) {
+    if (sst->table != NULL &&
+        (!sst->table_reusable || !table_keep(sst->table, sst->table_bytes))) {
         munmap(sst->table, sst->table_bytes);
     }
     free(sst->own);
@@ -206,6 +265,9 @@ int rdmc_sst_create(const rdmc_sst_params_t *params, rdmc_sst_t **sst_p, void *b
     sst->own = calloc(params->nslots, sizeof(*sst->own));
     sst->table_bytes = table_bytes;
     sst->table = table_map(table_bytes);
+    /* Known now: the transport may be gone when the SST is destroyed.  A
+     * table the transport maps its memory over is not ours to reuse. */
+    sst->table_reusable = !params->tp->maps_over_window;
     if (sst->accepted == NULL || sst->peers == NULL || sst->own == NULL || sst->table == NULL) {
         rc = -ENOMEM;
         goto err;

@@ -275,6 +275,7 @@ int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)
     w->base.inject_limit = SIZE_MAX / 4;
     w->base.ordered_write_bytes = SIZE_MAX;
     w->base.immediate_writes = true;
+    w->base.maps_over_window = true;
     w->n = n;
     w->me = me;
     w->fd = -1;

@@ -115,6 +115,50 @@ static void test_cells_reach_every_row(void **state)
     group_close(&g);
 }
 
+/* A process keeps the tables of destroyed SSTs for new ones of the same
+ * size (sst.c, kept_tables): a new group reads zero everywhere, whatever
+ * the tables it reuses held. */
+static void test_reused_tables_start_empty(void **state)
+{
+    group_t g;
+
+    (void)state;
+    for (uint32_t round = 0; round < 3; round++) {
+        const char *error;
+        const uint8_t *data;
+        uint32_t len;
+
+        group_open(&g, 4, 4, 64, 1, false, false, false);
+        group_settle(&g);
+        for (int r = 0; r < 4; r++) {
+            for (int m = 0; m < 4; m++) {
+                for (int f = 0; f < RDMC_SST_NFIELDS; f++) {
+                    assert_int_equal(rdmc_sst_get(g.sst[r], m, f), 0);
+                }
+            }
+        }
+        assert_null(rdmc_sst_slot_read(g.sst[1], 0, 0, &len, &error));
+        /* A message shorter than the last round's: nothing of that one shows. */
+        memset(rdmc_sst_slot_buffer(g.sst[0], 0), 0xEE, 64);
+        rdmc_sst_publish(g.sst[0], 0, 10 - round);
+        group_settle(&g);
+        data = rdmc_sst_slot_read(g.sst[1], 0, 0, &len, &error);
+        assert_non_null(data);
+        assert_int_equal(len, 10 - round);
+        for (uint32_t i = 0; i < 64; i++) {
+            assert_int_equal(data[i], i < len ? 0xEE : 0);
+        }
+        for (int r = 0; r < 4; r++) {
+            for (int f = 0; f < RDMC_SST_NFIELDS; f++) {
+                rdmc_sst_set(g.sst[r], f, 1000 + (uint64_t)f, RDMC_SST_NOTIFY);
+            }
+        }
+        group_settle(&g);
+        assert_int_equal(rdmc_sst_get(g.sst[0], 3, RDMC_SST_RECEIVED), 1000 + RDMC_SST_RECEIVED);
+        group_close(&g);
+    }
+}
+
 /* Writes landing a few bytes at a time: a reader only ever accepts values
  * that were really written, and never goes backwards. */
 static void test_torn_cells_are_never_accepted(void **state)
@@ -812,6 +856,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cells_reach_every_row),
+        cmocka_unit_test(test_reused_tables_start_empty),
         cmocka_unit_test(test_torn_cells_are_never_accepted),
         cmocka_unit_test(test_guarded_slots_ordered),
         cmocka_unit_test(test_guarded_slots_fenced),
