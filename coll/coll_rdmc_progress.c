@@ -73,7 +73,7 @@ static mca_coll_rdmc_link_t *parked;
 static double wheel_served_ms;            /* the wheel's grid points up to here are served */
 static double quiet_wake_ms = HUGE_VAL;   /* no idle link needs a pass before */
 static bool alert_raised;                 /* raise_alert since the last pass */
-static int nlinks;                        /* atomic: on both lists */
+static int nlinks;                        /* atomic: on every list */
 static bool callback_registered;
 static pthread_t thread;
 static bool thread_running;
@@ -104,12 +104,24 @@ static double wheel_time_ms(double until_ms)
     return fmax(next_grid_ms(until_ms), wheel_served_ms + IDLE_LINK_MS);
 }
 
-static mca_coll_rdmc_link_t **list_of(const mca_coll_rdmc_link_t *l)
+/* What quiet_until_ms holds for a link that needs no pass before
+ * until_ms: 0 (every pass), HUGE_VAL (parked) or its wheel time. */
+static double quiet_time_ms(double until_ms)
 {
-    if (l->quiet_until_ms <= 0) {
+    return until_ms > 0 && !isinf(until_ms) ? wheel_time_ms(until_ms) : until_ms;
+}
+
+static mca_coll_rdmc_link_t **list_for(double quiet_ms)
+{
+    if (quiet_ms <= 0) {
         return &links;
     }
-    return isinf(l->quiet_until_ms) ? &parked : wheel_slot(l->quiet_until_ms);
+    return isinf(quiet_ms) ? &parked : wheel_slot(quiet_ms);
+}
+
+static mca_coll_rdmc_link_t **list_of(const mca_coll_rdmc_link_t *l)
+{
+    return list_for(l->quiet_until_ms);
 }
 
 static void list_insert(mca_coll_rdmc_link_t *l)
@@ -137,10 +149,19 @@ static void list_remove(mca_coll_rdmc_link_t *l)
     l->prev = l->next = NULL;
 }
 
+/* A link on no list goes on the one for quiet_ms (quiet_time_ms). */
+static void list_put(mca_coll_rdmc_link_t *l, double quiet_ms)
+{
+    l->quiet_until_ms = quiet_ms;
+    list_insert(l);
+    if (quiet_ms > 0) {
+        quiet_wake_ms = fmin(quiet_wake_ms, quiet_ms);
+    }
+}
+
 void mca_coll_rdmc_link_add(mca_coll_rdmc_link_t *l)
 {
-    l->quiet_until_ms = 0;
-    list_insert(l);
+    list_put(l, 0);
     __atomic_add_fetch(&nlinks, 1, __ATOMIC_RELAXED);
 }
 
@@ -150,22 +171,31 @@ void mca_coll_rdmc_link_unlist(mca_coll_rdmc_link_t *l)
     __atomic_sub_fetch(&nlinks, 1, __ATOMIC_RELAXED);
 }
 
-/* A link on no list goes on the one for until_ms (0: every pass). */
-static void list_put(mca_coll_rdmc_link_t *l, double until_ms)
-{
-    l->quiet_until_ms = until_ms > 0 && !isinf(until_ms) ? wheel_time_ms(until_ms) : until_ms;
-    list_insert(l);
-    if (until_ms > 0) {
-        quiet_wake_ms = fmin(quiet_wake_ms, l->quiet_until_ms);
-    }
-}
-
 /* Under the lock: the link needs no pass before until_ms (0: every pass),
- * and moves to the list that says so. */
+ * and moves to the list that says so.  A link that stays on its list
+ * (a busy one, every pass) is not moved: quiet_wake_ms already covers
+ * its wheel slot. */
 void mca_coll_rdmc_link_quiet_until(mca_coll_rdmc_link_t *l, double until_ms)
 {
+    double quiet_ms = quiet_time_ms(until_ms);
+
+    if (list_for(quiet_ms) == list_of(l)) {
+        l->quiet_until_ms = quiet_ms;
+        return;
+    }
     list_remove(l);
-    list_put(l, until_ms);
+    list_put(l, quiet_ms);
+}
+
+/* Move every link of *list onto the chain *taken (through next). */
+static void take_all(mca_coll_rdmc_link_t **list, mca_coll_rdmc_link_t **taken)
+{
+    while (*list != NULL) {
+        mca_coll_rdmc_link_t *l = *list;
+        list_remove(l);
+        l->next = *taken;
+        *taken = l;
+    }
 }
 
 /* Under the lock: every idle link (in the wheel; parked too if asked)
@@ -174,19 +204,16 @@ static void wake_idle_links(bool parked_too, double now)
 {
     mca_coll_rdmc_link_t *woken = NULL;
 
-    for (int slot = 0; slot <= WHEEL_SLOTS; slot++) {
-        mca_coll_rdmc_link_t **list = slot < WHEEL_SLOTS ? &wheel[slot] : &parked;
-        while (*list != NULL && (slot < WHEEL_SLOTS || parked_too)) {
-            mca_coll_rdmc_link_t *l = *list;
-            list_remove(l);
-            l->next = woken;
-            woken = l;
-        }
+    for (int slot = 0; slot < WHEEL_SLOTS; slot++) {
+        take_all(&wheel[slot], &woken);
+    }
+    if (parked_too) {
+        take_all(&parked, &woken);
     }
     while (woken != NULL) {
         mca_coll_rdmc_link_t *l = woken;
         woken = l->next;
-        list_put(l, now);
+        list_put(l, quiet_time_ms(now));
     }
 }
 
@@ -314,14 +341,13 @@ static void raise_alert(double now)
  * while the ranks slept. */
 static void link_schedule(mca_coll_rdmc_link_t *l)
 {
-    double now = rdmc_now_ms();
-
     if (l->gm != NULL && link_in_change(l)) {
-        raise_alert(now);
+        raise_alert(rdmc_now_ms());
     }
     if (link_busy(l)) {
         mca_coll_rdmc_link_quiet_until(l, 0);
     } else if (l->gm != NULL) {
+        double now = rdmc_now_ms();
         int cap_ms = now < alert_until_ms ? IDLE_LINK_MS : QUIET_LINK_MAX_MS;
         mca_coll_rdmc_link_quiet_until(l, next_grid_ms(now + rdmc_stream_sleep_ms(&l->stream,
                                                                                   cap_ms)));

@@ -15,8 +15,9 @@
  *   - with --idle-comms K: K duplicates of MPI_COMM_WORLD, each set up
  *     (one barrier) and then left idle during the stream, moved on without
  *     the victims too, within the same limit, and a barrier on each
- *     completes among the survivors (a failure touches every communicator
- *     of the dead process, not only the busy one);
+ *     completes among the survivors, carried by rdmc (MPI_T) (a failure
+ *     touches every communicator of the dead process, not only the busy
+ *     one);
  *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on;
  *     with --sst shm|provider, MPI_COMM_WORLD's SST was (or was not) in
  *     shared memory (coll_rdmc_shm_sst_links).
@@ -402,6 +403,7 @@ static void check_view(int timeout_ms, int limit_ms, const char *dir)
 static void check_idle_comms(int limit_ms, const char *dir)
 {
     double killed = kill_time(dir), latest_ms = 0;
+    long long barriers = rdmc_pvar_read("coll_rdmc_barriers");
 
     if (nidle == 0) {
         return;
@@ -426,6 +428,10 @@ static void check_idle_comms(int limit_ms, const char *dir)
         if ((idle_view_at_s[k] - killed) * 1e3 > latest_ms) {
             latest_ms = (idle_view_at_s[k] - killed) * 1e3;
         }
+    }
+    if (rdmc_pvar_read("coll_rdmc_barriers") - barriers != nidle) {
+        fail("MPI_T says rdmc carried %lld of the %d barriers on idle communicators",
+             rdmc_pvar_read("coll_rdmc_barriers") - barriers, nidle);
     }
     printf("rank %d: kill -> view of the last of %d idle communicators %.0f ms\n", rank, nidle,
            latest_ms);
