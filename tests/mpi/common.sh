@@ -173,6 +173,26 @@ rdmc_kill_ranks() {
     done
 }
 
+# rdmc_shm_snapshot FILE: the names in /dev/shm now, taken before a job.
+# rdmc_shm_left FILE PID...: the names in /dev/shm carrying one of those
+# process ids (ours: rdmc-[doorbell-]PID-HEX8-N; libfabric's shm provider
+# names its own PID:...) that were not in the snapshot.  The whole pid
+# field is matched (pid 346 is not 6346, which a test beside this one may
+# own), and names older than the job are left out: a job killed whole
+# (mpirun too) long ago leaves its names behind, and the kernel may have
+# given one of its pids to a rank of ours since.
+rdmc_shm_snapshot() {
+    find /dev/shm -maxdepth 1 | sort >"$1"
+}
+rdmc_shm_left() {
+    rdmc_snapshot=$1
+    shift
+    for rdmc_pid in "$@"; do
+        find /dev/shm -maxdepth 1 | grep -E "^/dev/shm/($rdmc_pid:|rdmc-(doorbell-)?$rdmc_pid-)" |
+            grep -vxF -f "$rdmc_snapshot" || true
+    done
+}
+
 # rdmc_verdicts FILE COUNT [WHO]: true when FILE holds COUNT "PASS WHO"
 # verdicts and no "FAIL WHO" (WHO: an extended regex, "rank" by default);
 # leaves the count of passes in rdmc_pass_count.  A verdict may follow
