@@ -141,6 +141,9 @@ typedef struct rdmc_setup_record {
     uint32_t sst_shm;
     uint32_t pid;
     uint64_t pid_ns;
+    /* The failure timeout it was asked for on this communicator (its info
+     * key rdmc_failure_timeout_ms, or coll_rdmc_failure_timeout_ms). */
+    uint32_t failure_timeout_ms;
 } rdmc_setup_record_t;
 
 /*
@@ -165,6 +168,9 @@ typedef struct mca_coll_rdmc_link {
     rdmc_stream_t stream;
     bool stream_started;
     rdmc_gm_t *gm;                 /* failure handling, or NULL */
+    int failure_timeout_ms;        /* with gm: the communicator's, alike at every member */
+    uint64_t verdicts_published;   /* with gm: removals told the process (coll_rdmc_verdicts.c) */
+    size_t verdicts_applied;       /* the process's verdicts this link has looked at */
     uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 (NULL: none) */
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
@@ -338,6 +344,15 @@ bool mca_coll_rdmc_opener_busy(void);
 /* MPI_Finalize: wait for the thread, at most wait_ms; false if it is still
  * at work (libfabric must then stay open). */
 bool mca_coll_rdmc_opener_stop(int wait_ms);
+
+/* One verdict per process across its communicators (coll_rdmc_verdicts.c),
+ * under the engine lock, for links with failure handling.  publish: tell
+ * the process of the ranks the link's views removed; true if a process
+ * was new to it.  apply: suspect the members other links removed.
+ * forget: MPI_Finalize. */
+bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_verdicts_forget(void);
 
 /* The progress driver (coll_rdmc_progress.c). */
 extern pthread_mutex_t mca_coll_rdmc_lock;   /* the engine lock */

@@ -9,10 +9,12 @@
 #include "ompi_config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "mpi.h"
 #include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
+#include "opal/util/info.h"
 #if OMPI_MAJOR_VERSION >= 5
 #include "opal/mca/pmix/pmix-internal.h"
 #else
@@ -82,6 +84,32 @@ static inline int rdmc_runtime_removes_at_exit(const char *path)
         return OPAL_ERR_NOT_SUPPORTED;
     }
     return opal_pmix.register_cleanup((char *)path, false, false, false);
+#endif
+}
+
+/* The value of info key `key` on comm (MPI_Comm_dup_with_info,
+ * MPI_Comm_set_info) into value (len bytes, NUL-terminated, cut if
+ * longer); false when the communicator has no such key.  4.1 copies into
+ * the caller's buffer, 5.0 hands back a counted string. */
+static inline bool rdmc_comm_info_get(ompi_communicator_t *comm, const char *key, char *value,
+                                      int len)
+{
+    int flag = 0;
+
+    if (comm->super.s_info == NULL || len < 2) {
+        return false;
+    }
+#if OMPI_MAJOR_VERSION >= 5
+    opal_cstring_t *str = NULL;
+
+    if (opal_info_get(comm->super.s_info, key, &str, &flag) != OPAL_SUCCESS || !flag) {
+        return false;
+    }
+    snprintf(value, (size_t)len, "%s", str->string);
+    OBJ_RELEASE(str);
+    return true;
+#else
+    return opal_info_get(comm->super.s_info, key, len - 1, value, &flag) == OPAL_SUCCESS && flag;
 #endif
 }
 

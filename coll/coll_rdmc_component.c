@@ -337,7 +337,8 @@ static int rdmc_register(void)
     register_int("failure_timeout_ms",
                  "With failure handling, a member whose heartbeat has not moved for this "
                  "many milliseconds is suspected of having failed (members beat at least "
-                 "4 times in it, see heartbeat_ms)",
+                 "4 times in it, see heartbeat_ms).  A communicator's info key "
+                 "rdmc_failure_timeout_ms (MPI_Comm_dup_with_info) sets its own",
                  OPAL_INFO_LVL_4, &c->failure_timeout_ms);
 
     register_enum("sst_ordering",

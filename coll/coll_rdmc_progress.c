@@ -249,6 +249,23 @@ void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m)
 
 /* ---- one link ----------------------------------------------------------- */
 
+/* A link of this process suspects a member or changes its view.  A
+ * failure usually touches every communicator its process belongs to, and
+ * on each the peers wait for this rank's answer to their proposals: for
+ * the next for_ms (the link's failure timeout) every idle link reads its
+ * peers' rows on the IDLE_LINK_MS grid, from the next pass on
+ * (pass_locked). */
+static void raise_alert(double now, int for_ms)
+{
+    if (now >= alert_until_ms) {
+        alert_raised = true;
+        quiet_wake_ms = now;
+    }
+    if (now + for_ms > alert_until_ms) {
+        alert_until_ms = now + for_ms;
+    }
+}
+
 /* Under ULFM, Open MPI's runtime hears of a dead process within
  * milliseconds (its daemon sees the exit): suspect it at once rather than
  * after coll_rdmc_failure_timeout_ms of silence. */
@@ -256,7 +273,7 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
 {
     ompi_communicator_t *comm;
 
-    if (l->gm == NULL || l->module == NULL || !mca_coll_rdmc_component.ulfm) {
+    if (l->module == NULL || !mca_coll_rdmc_component.ulfm) {
         return;
     }
     comm = l->module->comm;
@@ -267,7 +284,7 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
         uint64_t bit = UINT64_C(1) << r;
         bool watched = (l->gm->members & bit) && !(l->gm->fd.suspected & bit);
         if (watched && rdmc_runtime_says_dead(comm, r)) {
-            rdmc_gm_peer_error(l->gm, r);
+            rdmc_gm_suspect(l->gm, r, "the runtime saw its process end");
         }
     }
 }
@@ -278,8 +295,16 @@ static int link_progress(mca_coll_rdmc_link_t *l)
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     int work;
 
-    take_runtime_failures(l);
+    if (l->gm != NULL) {
+        take_runtime_failures(l);
+        mca_coll_rdmc_verdicts_apply(l);
+    }
     work = rdmc_stream_progress(&l->stream);
+    if (l->gm != NULL && mca_coll_rdmc_verdicts_publish(l)) {
+        /* The other links with that process learn of it at their next
+         * pass: have every idle one run at the next one. */
+        raise_alert(rdmc_now_ms(), IDLE_LINK_MS);
+    }
     uint64_t writes = rdmc_sst_writes(l->sst);
 
     if (writes != l->sst_writes_counted) {
@@ -312,20 +337,6 @@ static bool link_in_change(const mca_coll_rdmc_link_t *l)
     return l->stream.wedged || (l->gm->fd.suspected & l->gm->members) != 0;
 }
 
-/* A link of this process suspects a member or changes its view.  A
- * failure usually touches every communicator its process belongs to, and
- * on each the peers wait for this rank's answer to their proposals: for a
- * failure timeout every idle link reads its peers' rows on the
- * IDLE_LINK_MS grid, from the next pass on (pass_locked). */
-static void raise_alert(double now)
-{
-    if (now >= alert_until_ms) {
-        alert_raised = true;
-        quiet_wake_ms = now;
-    }
-    alert_until_ms = now + mca_coll_rdmc_component.failure_timeout_ms;
-}
-
 /* Under the lock, after a link ran: when it needs its next pass.  One
  * with anything in flight needs every pass.  An idle one without failure
  * handling waits for a collective (issuing one runs it); under failure
@@ -342,7 +353,7 @@ static void raise_alert(double now)
 static void link_schedule(mca_coll_rdmc_link_t *l)
 {
     if (l->gm != NULL && link_in_change(l)) {
-        raise_alert(rdmc_now_ms());
+        raise_alert(rdmc_now_ms(), l->failure_timeout_ms);
     }
     if (link_busy(l)) {
         mca_coll_rdmc_link_quiet_until(l, 0);
@@ -826,6 +837,7 @@ void mca_coll_rdmc_driver_stop(void)
     rdmc_ofi_set_waker(NULL);
     waker_set = false;
     rdmc_shm_finalize();
+    mca_coll_rdmc_verdicts_forget();
     size_t count = 0;
     mca_coll_rdmc_module_t **left = take_reports(&count);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);

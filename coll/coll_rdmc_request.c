@@ -508,7 +508,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .window = (unsigned)c->window,
         .stable = c->stable_delivery,
         .timeout_ms = c->timeout_ms,
-        .heartbeat_ms = c->heartbeat_ms,
+        .heartbeat_ms = rdmc_fd_heartbeat_ms(c->heartbeat_ms, l->failure_timeout_ms),
         .gm = l->gm,
         .sends_in_flight = m->sends_in_flight,
         .levels = l->use_levels ? &l->levels : NULL,
@@ -521,7 +521,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
             .sst = l->sst,
             .n = (int)params.n,
             .me = (int)params.rank,
-            .failure_timeout_ms = c->failure_timeout_ms,
+            .failure_timeout_ms = l->failure_timeout_ms,
             .peer_state = l->peer_pids != NULL ? mca_coll_rdmc_link_peer_state : NULL,
             .peer_state_arg = l,
         };

@@ -25,6 +25,7 @@
 #include "coll_rdmc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,31 @@ static bool sst_in_shared_memory(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t
            rdmc_ofi_channel_sleeps_on_fd(l->channel) && pid_namespace() != 0;
 }
 
+/* The failure timeout this rank is asked for on the communicator: its
+ * info key rdmc_failure_timeout_ms (given to MPI_Comm_dup_with_info, or to
+ * MPI_Comm_set_info before the first collective, when rdmc sets the
+ * communicator up), else coll_rdmc_failure_timeout_ms.  A value that is
+ * not a whole number of milliseconds is said and ignored. */
+static int asked_failure_timeout_ms(const mca_coll_rdmc_module_t *m)
+{
+    int fallback = mca_coll_rdmc_component.failure_timeout_ms;
+    char value[32], *end;
+    long ms;
+
+    if (!rdmc_comm_info_get(m->comm, "rdmc_failure_timeout_ms", value, sizeof(value))) {
+        return fallback;
+    }
+    errno = 0;
+    ms = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno != 0 || ms < 1 || ms > INT_MAX) {
+        opal_output(0, "coll:rdmc: %s: info rdmc_failure_timeout_ms=\"%s\" is not a number of "
+                    "milliseconds (1 or more): %d ms it is",
+                    mca_coll_rdmc_comm_name(m->comm), value, fallback);
+        return fallback;
+    }
+    return (int)ms;
+}
+
 static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                     rdmc_setup_record_t *mine)
 {
@@ -110,6 +136,7 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
 
     mine->pid = proc_pid();
     mine->pid_ns = pid_namespace();
+    mine->failure_timeout_ms = (uint32_t)asked_failure_timeout_ms(m);
     if (sst_in_shared_memory(m, l, mine)) {
         int rc = rdmc_shm_window_open(ompi_comm_size(m->comm), ompi_comm_rank(m->comm),
                                       &l->shm_window);
@@ -545,6 +572,8 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
             why = "keeps its SST elsewhere (coll_rdmc_shm_sst differs)";
         } else if (mine->sst_shm && rec->pid_ns != mine->pid_ns) {
             why = "runs in another PID namespace (set coll_rdmc_shm_sst 0)";
+        } else if (rec->failure_timeout_ms < 1 || rec->failure_timeout_ms > INT_MAX) {
+            why = "sent a malformed set-up record";
         }
         if (why != NULL) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
@@ -554,6 +583,29 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
             return false;
         }
     }
+    return true;
+}
+
+/* Every member watches the others with the same failure timeout (beats
+ * paced for a longer one than the watcher's would be taken for silence):
+ * the longest any rank was asked for, so that no member is judged by a
+ * shorter timeout than it asked for itself. */
+static bool agree_failure_timeout(mca_coll_rdmc_module_t *m)
+{
+    uint32_t mine = m->records[ompi_comm_rank(m->comm)].failure_timeout_ms, longest = 0;
+
+    for (int r = 0; r < ompi_comm_size(m->comm); r++) {
+        if (m->records[r].failure_timeout_ms > longest) {
+            longest = m->records[r].failure_timeout_ms;
+        }
+    }
+    if (longest != mine) {
+        opal_output_verbose(1, mca_coll_rdmc_component.output,
+                            "coll:rdmc: %s: failure timeout %u ms, as another rank asked (%u ms "
+                            "here)",
+                            mca_coll_rdmc_comm_name(m->comm), longest, mine);
+    }
+    m->link->failure_timeout_ms = (int)longest;
     return true;
 }
 
@@ -804,7 +856,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
+    ok = ok && records_agree(m) && agree_failure_timeout(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
          mca_coll_rdmc_stream_start(m) == 0;
     setup_done(m);
     if (ok) {

@@ -50,8 +50,10 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms);
  * received: our SST received count (frozen by the caller once wedged). */
 void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t *out_p);
 
-/* The transport failed something addressed to `peer`: suspect it. */
-void rdmc_gm_peer_error(rdmc_gm_t *gm, int peer);
+/* Suspect member `peer` now, for the reason `why` (logged): the transport
+ * failed something addressed to it, the runtime saw it die, or another
+ * communicator of this process removed it. */
+void rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
 
 /* The caller moved to out.view (RDMC_VC_INSTALL): the removed ranks leave
  * the SST for good. */
