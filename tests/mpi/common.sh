@@ -65,6 +65,24 @@ if ! flock "$rdmc_lock_mode" -w 1800 9; then
     exit 1
 fi
 
+# rdmc_alone CMD...: run CMD with that lock held exclusively (no other
+# MPI test runs meanwhile), then share it again; CMD's exit status.
+# install.test's `make install` needs it: libtool relinks the component
+# for its installed run path by moving the build tree's
+# .libs/mca_coll_rdmc.so aside and writing a new one in its place, and a
+# test that started mpirun meanwhile found the file "too short" and ran
+# without rdmc.
+rdmc_alone() {
+    if ! flock -x -w 1800 9; then
+        echo "$0: waited 1800 s for $RDMC_MACHINE_LOCK" >&2
+        return 1
+    fi
+    rdmc_alone_status=0
+    "$@" || rdmc_alone_status=$?
+    flock -s 9
+    return "$rdmc_alone_status"
+}
+
 # rdmc_mpirun NP [mpirun options and program...]
 # Exit status: mpirun's (124, or 137 after -k, when it timed out).
 rdmc_mpirun() {
