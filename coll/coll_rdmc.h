@@ -91,6 +91,7 @@ typedef struct mca_coll_rdmc_component_t {
     unsigned long long pvar_barriers;   /* MPI_Barrier/MPI_Ibarrier carried by rdmc */
     unsigned long long pvar_links;      /* communicators linked to the engine */
     unsigned long long pvar_shm_sst_links; /* of them, with the SST in shared memory */
+    unsigned long long pvar_carried_verdicts; /* suspicions taken from another link's verdict */
     unsigned long long pvar_endpoints;  /* libfabric endpoints this process opened */
     unsigned long long pvar_tree_bcasts;           /* ran through node leaders */
     unsigned long long pvar_bytes_between_nodes;   /* received from another node */

@@ -383,6 +383,11 @@ static int rdmc_register(void)
                      "that succeeded)", &c->pvar_links);
     register_counter("shm_sst_links", "Of the linked communicators, those whose SST is in "
                      "shared memory (coll_rdmc_shm_sst)", &c->pvar_shm_sst_links);
+    register_counter("carried_verdicts",
+                     "Members this process's communicators suspected because another of its "
+                     "communicators had removed them for a failure (one per communicator and "
+                     "process)",
+                     &c->pvar_carried_verdicts);
     register_counter("tree_bcasts",
                      "Broadcasts this process took part in that ran between nodes through one "
                      "leader per node and on inside the nodes (see levels)",

@@ -284,7 +284,7 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
         uint64_t bit = UINT64_C(1) << r;
         bool watched = (l->gm->members & bit) && !(l->gm->fd.suspected & bit);
         if (watched && rdmc_runtime_says_dead(comm, r)) {
-            rdmc_gm_suspect(l->gm, r, "the runtime saw its process end");
+            (void)rdmc_gm_suspect(l->gm, r, "the runtime saw its process end");
         }
     }
 }

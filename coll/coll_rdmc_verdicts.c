@@ -102,7 +102,9 @@ void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l)
         uint64_t process = process_of(comm, r);
         for (size_t i = l->verdicts_applied; i < nremoved; i++) {
             if (removed[i] == process) {
-                rdmc_gm_suspect(l->gm, r, "another communicator of this process removed it");
+                if (rdmc_gm_suspect(l->gm, r, "another communicator of this process removed it")) {
+                    mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_carried_verdicts, 1);
+                }
                 break;
             }
         }

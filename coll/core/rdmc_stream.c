@@ -178,7 +178,7 @@ static bool left_to_view_change(rdmc_stream_t *s, const rdmc_run_t *op)
     }
     rdmc_log(1, "rank %u: %s (%d)", s->p.rank, op->error[0] ? op->error : "a transfer failed",
              op->status);
-    rdmc_gm_suspect(s->p.gm, op->error_peer, "a transfer with it failed");
+    (void)rdmc_gm_suspect(s->p.gm, op->error_peer, "a transfer with it failed");
     return true;
 }
 

@@ -117,13 +117,15 @@ void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t
     }
 }
 
-void rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why)
+bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why)
 {
-    if (peer >= 0 && peer < gm->n && (gm->members & bit(peer)) &&
-        rdmc_fd_report_error(&gm->fd, peer) != 0) {
-        rdmc_log(1, "member %d suspects %d: %s", gm->me, peer, why);
-        rdmc_vc_suspect(&gm->vc, gm->rows, peer);
+    if (peer < 0 || peer >= gm->n || !(gm->members & bit(peer)) ||
+        rdmc_fd_report_error(&gm->fd, peer) == 0) {
+        return false;
     }
+    rdmc_log(1, "member %d suspects %d: %s", gm->me, peer, why);
+    rdmc_vc_suspect(&gm->vc, gm->rows, peer);
+    return true;
 }
 
 void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view)

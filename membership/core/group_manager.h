@@ -52,8 +52,9 @@ void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t
 
 /* Suspect member `peer` now, for the reason `why` (logged): the transport
  * failed something addressed to it, the runtime saw it die, or another
- * communicator of this process removed it. */
-void rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
+ * communicator of this process removed it.  true if it was not suspected
+ * yet. */
+bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
 
 /* The caller moved to out.view (RDMC_VC_INSTALL): the removed ranks leave
  * the SST for good. */

@@ -19,6 +19,9 @@
  *
  *   - the victim left all four communicators' views within --bound-ms of
  *     the stop (every wait bounded);
+ *   - MPI_T: the three others took fast's verdict
+ *     (coll_rdmc_carried_verdicts) at the first survivor to remove the
+ *     victim from fast, and no communicator took it twice;
  *   - a barrier on each, and a 1 MiB broadcast on MPI_COMM_WORLD with the
  *     bytes right, complete among the survivors, carried by rdmc (MPI_T);
  *   - the delays from the stop to each view are printed.
@@ -181,6 +184,7 @@ int main(int argc, char **argv)
     }
 
     long long barriers_before = rdmc_pvar_read("coll_rdmc_barriers");
+    long long carried_before = rdmc_pvar_read("coll_rdmc_carried_verdicts");
     stop_at = now_ms();
     if (rank == 0) {
         victim_pid = rank_pid_read(dir, victim);
@@ -233,6 +237,25 @@ int main(int argc, char **argv)
     long long carried = rdmc_pvar_read("coll_rdmc_barriers") - barriers_before;
     if (carried < NCOMMS) {
         fail("MPI_T: rdmc carried %lld of the survivors' %d barriers", carried, NCOMMS);
+    }
+    /* fast's verdict reached the three others.  A survivor whose fast
+     * removed the victim later may have heard of it first through the
+     * others' rows (not counted), but the first survivor to remove it
+     * took it on all three: their own detectors, at 4 s, never fired. */
+    carried = rdmc_pvar_read("coll_rdmc_carried_verdicts") - carried_before;
+    long long most = 0;
+    for (int root = 0; root < victim; root++) {
+        long long at_root = carried;
+        if (MPI_Bcast(&at_root, 1, MPI_LONG_LONG, root, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            fail("the exchange of MPI_T counts failed");
+        }
+        most = at_root > most ? at_root : most;
+    }
+    printf("rank %d: %lld verdicts carried here, at most %lld at a survivor\n", rank, carried,
+           most);
+    if (carried > NCOMMS - 1 || most != NCOMMS - 1) {
+        fail("MPI_T: %lld verdicts carried here, at most %lld at a survivor; %d expected there",
+             carried, most, NCOMMS - 1);
     }
 
     if (rank == 0) {
