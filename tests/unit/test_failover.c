@@ -10,7 +10,8 @@
  * must move on to the survivors (once per victim at most).  Also with
  * broadcasts by levels, when a node's leader dies, and under ULFM's rule
  * (fail_unsettled): a prefix completes, everything after it fails with
- * -EOWNERDEAD, the same prefix at every survivor.
+ * -EOWNERDEAD, the same prefix at every survivor.  And a live member
+ * accused from outside (another communicator's verdict) is removed alike.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -494,6 +495,51 @@ static void test_late_member_times_out(void **state)
     stream_timeout_ms = 100000;
 }
 
+/* A live member accused from outside, as when another communicator of its
+ * process removed it (coll/coll_rdmc_verdicts.c): rank 1 suspects rank 3,
+ * which beats and progresses all along.  The group removes it all the
+ * same, with one outcome per collective at every survivor, and rank 3
+ * stops with an error (it sees itself suspected): it neither hangs nor
+ * installs a view of its own. */
+static void test_live_member_accused_from_outside(void **state)
+{
+    enum { ACCUSED = 3, ACCUSER = 1, ACCUSE_AFTER = 10 };
+    fake_world_t *world = fake_world_create(N, 1, 3);
+    bool accused = false, busy = true;
+    double start = rdmc_now_ms();
+
+    (void)state;
+    open_ranks(world);
+    issue_all();
+    while (busy || !accused) {
+        if (!accused && ranks[0].ndone >= ACCUSE_AFTER) {
+            assert_true(rdmc_gm_suspect(&ranks[ACCUSER].gm, ACCUSED, "accused from outside"));
+            assert_false(rdmc_gm_suspect(&ranks[ACCUSER].gm, ACCUSED, "accused twice"));
+            accused = true;
+        }
+        busy = false;
+        for (int r = 0; r < N; r++) {
+            if (r == ACCUSED) {
+                if (ranks[r].stream.error == 0) {
+                    (void)rdmc_stream_progress(&ranks[r].stream);
+                }
+                continue;
+            }
+            assert_true(rdmc_stream_progress(&ranks[r].stream) >= 0);
+            assert_int_equal(ranks[r].stream.error, 0);
+            busy = busy || rdmc_stream_busy(&ranks[r].stream);
+        }
+        virtual_ms += ROUND_MS;
+        if (rdmc_now_ms() - start > DEADLINE_MS) {
+            fail_msg("the survivors did not finish");
+        }
+    }
+    check_outcomes(1u << ACCUSED);
+    assert_int_not_equal(ranks[ACCUSED].stream.error, 0);
+    assert_int_equal(ranks[ACCUSED].gm.vid, 0);
+    close_ranks(world);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -506,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_node_leader_fails_by_levels),
         cmocka_unit_test(test_ulfm_rule),
         cmocka_unit_test(test_late_member_times_out),
+        cmocka_unit_test(test_live_member_accused_from_outside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
