@@ -51,35 +51,45 @@ fi
 # ranks would otherwise land on another test's failure detectors, at
 # several times the load that test states (chaos.test's join, next to
 # busy.test, once saw a member stopped for 272 ms removed at a 1000 ms
-# failure timeout).  It holds this lock exclusively, every other MPI test
-# shared, until its shell exits; the wait is bounded.
+# failure timeout).  It holds the machine lock (fd 9) exclusively, every
+# other MPI test shared, until its shell exits.  A shared lock is taken
+# through the gate (fd 8), which one waiting for the lock exclusively
+# holds meanwhile: flock(1) would otherwise grant new shared locks ahead
+# of it, and the exclusive waiter sat on its make slot until every other
+# test had run (Open MPI 5's suite took 5 minutes longer).  Nobody waits
+# for the gate while holding the lock.  Every wait is bounded.
 RDMC_MACHINE_LOCK="$RDMC_BUILDDIR/tests/mpi/.machine.lock"
-exec 9>"$RDMC_MACHINE_LOCK"
+exec 9>"$RDMC_MACHINE_LOCK" 8>"$RDMC_MACHINE_LOCK.gate"
+
+# rdmc_lock_machine -s|-x: take the machine lock through the gate.
+rdmc_lock_machine() {
+    if ! flock -x -w 1800 8 || ! flock "$1" -w 1800 9; then
+        echo "$0: waited 1800 s for $RDMC_MACHINE_LOCK" >&2
+        flock -u 8
+        return 1
+    fi
+    flock -u 8
+}
+
 if [ "${RDMC_LOADS_MACHINE:-0}" = 1 ]; then
-    rdmc_lock_mode=-x
+    rdmc_lock_machine -x || exit 1
 else
-    rdmc_lock_mode=-s
-fi
-if ! flock "$rdmc_lock_mode" -w 1800 9; then
-    echo "$0: waited 1800 s for $RDMC_MACHINE_LOCK" >&2
-    exit 1
+    rdmc_lock_machine -s || exit 1
 fi
 
-# rdmc_alone CMD...: run CMD with that lock held exclusively (no other
-# MPI test runs meanwhile), then share it again; CMD's exit status.
+# rdmc_alone CMD...: run CMD with the machine lock held exclusively (no
+# other MPI test runs meanwhile), then share it again; CMD's exit status.
 # install.test's `make install` needs it: libtool relinks the component
 # for its installed run path by moving the build tree's
 # .libs/mca_coll_rdmc.so aside and writing a new one in its place, and a
 # test that started mpirun meanwhile found the file "too short" and ran
 # without rdmc.
 rdmc_alone() {
-    if ! flock -x -w 1800 9; then
-        echo "$0: waited 1800 s for $RDMC_MACHINE_LOCK" >&2
-        return 1
-    fi
+    flock -u 9
+    rdmc_lock_machine -x || return 1
     rdmc_alone_status=0
     "$@" || rdmc_alone_status=$?
-    flock -s 9
+    flock -s -w 1800 9 || rdmc_alone_status=1
     return "$rdmc_alone_status"
 }
 
