@@ -46,6 +46,7 @@
 
 #include "membership/rdmc.h"
 #include "checksum.h"
+#include "rank_fail.h"
 #include "rank_pid.h"
 #include "rdmc_pvars.h"
 
@@ -55,7 +56,7 @@
 static const int sizes[] = { 1024, 4096, 65536, 1 << 20, 16 << 20, 3000 };
 #define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))
 
-static int rank, size, failures;
+static int size;
 static int victims[8], nvictims;
 static int kill_ats[8];            /* victims[v] dies during broadcast kill_ats[v] */
 static bool stop_victims;          /* --stop: victims SIGSTOP, not SIGKILL, themselves */
@@ -79,21 +80,6 @@ static double wall_s(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("FAIL rank %d: ", rank);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    failures++;
 }
 
 static bool is_victim(int r)

@@ -43,28 +43,14 @@
 #include <unistd.h>
 
 #include "membership/rdmc.h"
+#include "rank_fail.h"
 #include "rank_pid.h"
 #include "rdmc_pvars.h"
 
 enum { WORLD, FAST, IDLE, ODD, NCOMMS };
 static const char *const names[NCOMMS] = { "MPI_COMM_WORLD", "fast", "idle", "odd" };
 
-static int rank, size, failures;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    printf("FAIL rank %d: ", rank);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    failures++;
-}
+static int size;
 
 static double now_ms(void)
 {
