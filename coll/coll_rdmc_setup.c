@@ -551,11 +551,16 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     }
 }
 
-/* Step 3: does every record say we can link, the same way? */
+/* Step 3: does every record say we can link, the same way?  Then every
+ * member watches the others with the same failure timeout (beats paced for
+ * a longer one than the watcher's would be taken for silence): the longest
+ * any rank asked for, so that none is judged by a shorter one than it
+ * asked for itself. */
 static bool records_agree(mca_coll_rdmc_module_t *m)
 {
     const rdmc_setup_record_t *mine = &m->records[ompi_comm_rank(m->comm)];
     int n = ompi_comm_size(m->comm);
+    uint32_t longest = 0;
 
     for (int r = 0; r < n; r++) {
         const rdmc_setup_record_t *rec = &m->records[r];
@@ -566,14 +571,13 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
             why = "sees the communicator's locality differently";
         } else if (strncmp(rec->provider, mine->provider, sizeof(rec->provider)) != 0) {
             why = "uses another libfabric provider";
-        } else if (rec->addr_len > sizeof(rec->addr) || rec->window_len > sizeof(rec->window)) {
+        } else if (rec->addr_len > sizeof(rec->addr) || rec->window_len > sizeof(rec->window) ||
+                   rec->failure_timeout_ms < 1 || rec->failure_timeout_ms > INT_MAX) {
             why = "sent a malformed set-up record";
         } else if (rec->sst_shm != mine->sst_shm) {
             why = "keeps its SST elsewhere (coll_rdmc_shm_sst differs)";
         } else if (mine->sst_shm && rec->pid_ns != mine->pid_ns) {
             why = "runs in another PID namespace (set coll_rdmc_shm_sst 0)";
-        } else if (rec->failure_timeout_ms < 1 || rec->failure_timeout_ms > INT_MAX) {
-            why = "sent a malformed set-up record";
         }
         if (why != NULL) {
             opal_output_verbose(1, mca_coll_rdmc_component.output,
@@ -582,28 +586,13 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
                                 rec->provider);
             return false;
         }
+        longest = rec->failure_timeout_ms > longest ? rec->failure_timeout_ms : longest;
     }
-    return true;
-}
-
-/* Every member watches the others with the same failure timeout (beats
- * paced for a longer one than the watcher's would be taken for silence):
- * the longest any rank was asked for, so that no member is judged by a
- * shorter timeout than it asked for itself. */
-static bool agree_failure_timeout(mca_coll_rdmc_module_t *m)
-{
-    uint32_t mine = m->records[ompi_comm_rank(m->comm)].failure_timeout_ms, longest = 0;
-
-    for (int r = 0; r < ompi_comm_size(m->comm); r++) {
-        if (m->records[r].failure_timeout_ms > longest) {
-            longest = m->records[r].failure_timeout_ms;
-        }
-    }
-    if (longest != mine) {
+    if (longest != mine->failure_timeout_ms) {
         opal_output_verbose(1, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s: failure timeout %u ms, as another rank asked (%u ms "
                             "here)",
-                            mca_coll_rdmc_comm_name(m->comm), longest, mine);
+                            mca_coll_rdmc_comm_name(m->comm), longest, mine->failure_timeout_ms);
     }
     m->link->failure_timeout_ms = (int)longest;
     return true;
@@ -856,7 +845,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    ok = ok && records_agree(m) && agree_failure_timeout(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
+    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
          mca_coll_rdmc_stream_start(m) == 0;
     setup_done(m);
     if (ok) {

@@ -87,19 +87,16 @@ bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l)
     return told;
 }
 
+/* rdmc_gm_suspect passes over this rank and the members already
+ * suspected: only the new verdicts are looked at, once. */
 void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l)
 {
-    ompi_communicator_t *comm;
-    uint64_t watched;
-
     if (l->verdicts_applied == nremoved || l->module == NULL) {
         return;
     }
-    comm = l->module->comm;
-    watched = l->gm->members & ~l->gm->fd.suspected & ~(UINT64_C(1) << ompi_comm_rank(comm));
-    for (uint64_t set = watched; set != 0; set &= set - 1) {
+    for (uint64_t set = l->gm->members; set != 0; set &= set - 1) {
         int r = __builtin_ctzll(set);
-        uint64_t process = process_of(comm, r);
+        uint64_t process = process_of(l->module->comm, r);
         for (size_t i = l->verdicts_applied; i < nremoved; i++) {
             if (removed[i] == process) {
                 if (rdmc_gm_suspect(l->gm, r, "another communicator of this process removed it")) {
