@@ -298,8 +298,14 @@ static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
     if (c->kind == RDMC_COLL_BARRIER) {
         return PLAN_NORMAL;
     }
+    /* Past the trim of the view that removed its root, a broadcast failed
+     * wherever it was reached, and counts as received there: a later
+     * view's edge shows it held by survivors that hold no message. */
+    if (c->seq >= s->root_gone_at[c->root]) {
+        return PLAN_FAIL;
+    }
     if (c->seq >= v->trim) {
-        return root_alive ? PLAN_NORMAL : PLAN_FAIL;
+        return PLAN_NORMAL;
     }
     if (c->seq < v->low) {
         return PLAN_HOLD;
@@ -460,6 +466,9 @@ static void install(rdmc_stream_t *s, const rdmc_vc_view_t *v)
         if (v->members & bit(r)) {
             s->members[s->nmembers++] = r;
         }
+    }
+    for (uint64_t set = v->failed; set != 0; set &= set - 1) {
+        s->root_gone_at[__builtin_ctzll(set)] = v->trim;
     }
     s->edge = *v;
     s->views_installed++;
@@ -664,6 +673,9 @@ int rdmc_stream_init(rdmc_stream_t *s, const rdmc_stream_params_t *params)
 {
     memset(s, 0, sizeof(*s));
     s->p = *params;
+    for (int r = 0; r < RDMC_VC_MAX_MEMBERS; r++) {
+        s->root_gone_at[r] = UINT64_MAX;
+    }
     if (s->p.window == 0) {
         s->p.window = 1;
     }

@@ -24,7 +24,9 @@
  *                        broadcast whose root survives stays in its slot;
  *   seq >= trim          nobody has it: rerun from its root, or, if the root
  *                        died, failed with -EOWNERDEAD at every survivor.
- * Collectives issued later follow the same rules.  With fail_unsettled
+ * Collectives issued later follow the same rules, and a broadcast of a root
+ * an earlier view removed, past that view's trim, fails whatever a later
+ * edge says (where it counts as received, it was received as a failure).  With fail_unsettled
  * (ULFM, where Open MPI refuses collectives on a communicator with a known
  * failure, so a survivor may never issue the next one), a view change
  * instead completes seq < low only and fails every later collective,
@@ -150,6 +152,9 @@ typedef struct rdmc_stream {
     uint32_t members[RDMC_VC_MAX_MEMBERS];   /* the view's members, ascending */
     uint32_t nmembers;
     rdmc_vc_view_t edge;           /* the last view change's ragged edge */
+    uint64_t root_gone_at[RDMC_VC_MAX_MEMBERS];   /* a removed rank: the trim of
+                                                   * the view that removed it
+                                                   * (UINT64_MAX: a member) */
     uint64_t views_installed;      /* edge is valid once this is non-zero */
     double next_gm_ms;             /* the next group manager step */
     rdmc_dropped_op_t *dropped;

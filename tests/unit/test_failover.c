@@ -161,10 +161,17 @@ enum { ULFM_RANK_STOPS_AT = 30, ULFM_STOPPER = 1 };
 static int late_rank = -1;
 static int stream_timeout_ms = 100000;
 
+/* A live member that issues collectives only up to held_at for now. */
+static int held_rank = -1;
+static int held_at;
+
 static int issued_by(int r)
 {
     if (r == late_rank) {
         return 0;
+    }
+    if (r == held_rank) {
+        return held_at;
     }
     return ulfm_rule && r == ULFM_STOPPER ? ULFM_RANK_STOPS_AT : COLLS;
 }
@@ -213,32 +220,65 @@ static void open_ranks(fake_world_t *world)
     }
 }
 
+static void issue(int r, int i)
+{
+    coll_slot_t *cs = &ranks[r].colls[i];
+    rdmc_coll_t *c = &cs->coll;
+
+    cs->rank = &ranks[r];
+    cs->index = i;
+    c->kind = kind_of(i);
+    c->root = root_of(i);
+    c->nbytes = bytes_of(i);
+    c->hooks = (rdmc_coll_hooks_t){ .fill_small = fill_small, .take_small = take_small,
+                                    .rerun = rerun, .done = done, .arg = cs };
+    if ((uint32_t)r == c->root) {
+        for (uint64_t b = 0; b < bytes_of(i); b++) {
+            cs->buf[b] = pattern(i, b);
+        }
+        set_sender(cs, &c->large);
+    } else {
+        c->large.hooks = (rdmc_op_hooks_t){ .place = place, .arg = cs };
+    }
+    rdmc_stream_issue(&ranks[r].stream, c);
+}
+
 static void issue_all(void)
 {
     for (int i = 0; i < COLLS; i++) {
         for (int r = 0; r < N; r++) {
-            if (i >= issued_by(r)) {
-                continue;
+            if (i < issued_by(r)) {
+                issue(r, i);
             }
-            coll_slot_t *cs = &ranks[r].colls[i];
-            rdmc_coll_t *c = &cs->coll;
-            cs->rank = &ranks[r];
-            cs->index = i;
-            c->kind = kind_of(i);
-            c->root = root_of(i);
-            c->nbytes = bytes_of(i);
-            c->hooks = (rdmc_coll_hooks_t){ .fill_small = fill_small, .take_small = take_small,
-                                            .rerun = rerun, .done = done, .arg = cs };
-            if ((uint32_t)r == c->root) {
-                for (uint64_t b = 0; b < bytes_of(i); b++) {
-                    cs->buf[b] = pattern(i, b);
-                }
-                set_sender(cs, &c->large);
-            } else {
-                c->large.hooks = (rdmc_op_hooks_t){ .place = place, .arg = cs };
-            }
-            rdmc_stream_issue(&ranks[r].stream, c);
         }
+    }
+}
+
+/* One round: every live rank progresses once.  True while one is busy. */
+static bool round_of_progress(void)
+{
+    bool busy = false;
+
+    for (int r = 0; r < N; r++) {
+        if (ranks[r].dead) {
+            continue;
+        }
+        /* Never negative: a caller takes that for a broken stream. */
+        assert_true(rdmc_stream_progress(&ranks[r].stream) >= 0);
+        assert_int_equal(ranks[r].stream.error, 0);
+        busy = busy || rdmc_stream_busy(&ranks[r].stream);
+    }
+    virtual_ms += ROUND_MS;
+    return busy;
+}
+
+static void report_stuck(void)
+{
+    for (int r = 0; r < N; r++) {
+        print_message("rank %d: dead %d done %d wedged %d vid %llu received %llu\n", r,
+                      ranks[r].dead, ranks[r].ndone, ranks[r].stream.wedged,
+                      (unsigned long long)ranks[r].gm.vid,
+                      (unsigned long long)ranks[r].stream.received);
     }
 }
 
@@ -252,7 +292,6 @@ static void run(fake_world_t *world, uint64_t victims, bool cut, int kill_after,
     double start = rdmc_now_ms();
 
     for (;;) {
-        bool busy = false;
         if (ranks[watcher].ndone >= kill_after && delay-- <= 0) {
             for (int r = 0; r < N; r++) {
                 ranks[r].dead = ranks[r].dead || (victims >> r & 1);
@@ -261,26 +300,11 @@ static void run(fake_world_t *world, uint64_t victims, bool cut, int kill_after,
                 fake_world_cut(world, victims);
             }
         }
-        for (int r = 0; r < N; r++) {
-            if (ranks[r].dead) {
-                continue;
-            }
-            /* Never negative: a caller takes that for a broken stream. */
-            assert_true(rdmc_stream_progress(&ranks[r].stream) >= 0);
-            assert_int_equal(ranks[r].stream.error, 0);
-            busy = busy || rdmc_stream_busy(&ranks[r].stream);
-        }
-        if (!busy) {
+        if (!round_of_progress()) {
             return;
         }
-        virtual_ms += ROUND_MS;
         if (rdmc_now_ms() - start > DEADLINE_MS) {
-            for (int r = 0; r < N; r++) {
-                print_message("rank %d: dead %d done %d wedged %d vid %llu received %llu\n", r,
-                              ranks[r].dead, ranks[r].ndone, ranks[r].stream.wedged,
-                              (unsigned long long)ranks[r].gm.vid,
-                              (unsigned long long)ranks[r].stream.received);
-            }
+            report_stuck();
             fail_msg("the survivors did not finish");
         }
     }
@@ -540,6 +564,93 @@ static void test_live_member_accused_from_outside(void **state)
     close_ranks(world);
 }
 
+/* Rounds until `reached` holds. */
+static void run_until(bool (*reached)(void))
+{
+    double start = rdmc_now_ms();
+
+    while (!reached()) {
+        (void)round_of_progress();
+        if (rdmc_now_ms() - start > DEADLINE_MS) {
+            report_stuck();
+            fail_msg("the survivors did not get there");
+        }
+    }
+}
+
+static uint64_t vid_wanted;
+
+static bool installed_everywhere(void)
+{
+    for (int r = 0; r < N; r++) {
+        if (!ranks[r].dead && ranks[r].gm.vid < vid_wanted) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every live rank but the held one counts collective held_at received. */
+static bool held_one_received_by_others(void)
+{
+    for (int r = 0; r < N; r++) {
+        if (!ranks[r].dead && r != held_rank && ranks[r].stream.received <= (uint64_t)held_at) {
+            return false;
+        }
+    }
+    return installed_everywhere();
+}
+
+static bool nobody_busy(void)
+{
+    for (int r = 0; r < N; r++) {
+        if (!ranks[r].dead && rdmc_stream_busy(&ranks[r].stream)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A root removed in one view, and a member that reaches one of its later
+ * broadcasts only after a second view change (CI's chaos seed 1): rank 1
+ * dies and view 1 removes it; rank 4, late, has not issued broadcast K
+ * (rooted at 1) while the others fail it, which counts as received in
+ * their rows; then rank 3 dies.  View 2's edge says ranks 0 and 2 have K,
+ * yet what they have is a failure, not a message: rank 4 must fail K too,
+ * not take a re-send of their buffers.  K small (slots) and large. */
+static void test_root_gone_two_views_back(void **state)
+{
+    static const int held[] = { 18, 23 };   /* rooted at rank 1 (2K mod 5) */
+
+    (void)state;
+    for (unsigned k = 0; k < sizeof(held) / sizeof(held[0]); k++) {
+        fake_world_t *world = fake_world_create(N, 1 + k, 3);
+
+        assert_int_equal(root_of(held[k]), 1);
+        open_ranks(world);
+        held_rank = 4;
+        held_at = held[k];
+        issue_all();
+        while (ranks[0].ndone < 4) {
+            (void)round_of_progress();
+        }
+        ranks[1].dead = true;
+        vid_wanted = 1;
+        run_until(held_one_received_by_others);
+        ranks[3].dead = true;
+        vid_wanted = 2;
+        run_until(installed_everywhere);
+        for (int i = held_at; i < COLLS; i++) {
+            issue(held_rank, i);
+        }
+        held_rank = -1;
+        run_until(nobody_busy);
+        check_outcomes((1u << 1) | (1u << 3));
+        assert_int_equal(ranks[4].colls[held[k]].status, -EOWNERDEAD);
+        close_ranks(world);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_ulfm_rule),
         cmocka_unit_test(test_late_member_times_out),
         cmocka_unit_test(test_live_member_accused_from_outside),
+        cmocka_unit_test(test_root_gone_two_views_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
