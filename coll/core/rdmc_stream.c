@@ -305,7 +305,7 @@ static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
         return PLAN_FAIL;
     }
     if (c->seq >= v->trim) {
-        return PLAN_NORMAL;
+        return root_alive ? PLAN_NORMAL : PLAN_FAIL;
     }
     if (c->seq < v->low) {
         return PLAN_HOLD;
