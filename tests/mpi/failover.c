@@ -24,12 +24,14 @@
  *
  *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D] [--stop]
  *            [--sst shm|provider] [--view-within-ms L]
- *            [--idle-comms K]
+ *            [--idle-comms K] [--late R:I:MS]
  *
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
  * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
  * they are done: a process alive but silent for longer than the failure
- * timeout is as dead to the group).  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
+ * timeout is as dead to the group).  --late: rank R, alive, calls broadcast I
+ * only MS ms after it could (a view change may happen meanwhile: it must
+ * still see that broadcast's outcome as the others do).  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
  * mpirun's exit code means nothing with recovery enabled.
  */
 #include <mpi.h>
@@ -60,6 +62,7 @@ static int size;
 static int victims[8], nvictims;
 static int kill_ats[8];            /* victims[v] dies during broadcast kill_ats[v] */
 static bool stop_victims;          /* --stop: victims SIGSTOP, not SIGKILL, themselves */
+static int late_rank = -1, late_at, late_ms;   /* --late R:I:MS */
 static double view_at_s;           /* wall clock of the first view change */
 static uint64_t last_view_id;
 
@@ -456,14 +459,18 @@ int main(int argc, char **argv)
             view_limit_ms = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--idle-comms") == 0 && a + 1 < argc) {
             nidle = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--late") == 0 && a + 1 < argc) {
+            if (sscanf(argv[++a], "%d:%d:%d", &late_rank, &late_at, &late_ms) != 3) {
+                late_rank = -2;   /* refused below */
+            }
         }
     }
     if (count > MAX_COUNT || kill_at >= count || nvictims == 0 || nidle < 0 ||
-        nidle > MAX_IDLE) {
+        nidle > MAX_IDLE || late_rank < -1 || late_ms < 0) {
         if (rank == 0) {
             fprintf(stderr,
                     "usage: failover --victims R[,R] --kill-at I [--count N<=%d] "
-                    "[--idle-comms K<=%d]\n",
+                    "[--idle-comms K<=%d] [--late R:I:MS]\n",
                     MAX_COUNT, MAX_IDLE);
         }
         MPI_Finalize();
@@ -498,6 +505,11 @@ int main(int argc, char **argv)
         size_t len = (size_t)sizes[i % NSIZES];
         if (i == kill_at_of(rank)) {
             die_during(i, buf, len, dir);
+        }
+        if (rank == late_rank && i == late_at) {
+            /* Outside MPI: rdmc's progress thread beats meanwhile. */
+            struct timespec late = { late_ms / 1000, (late_ms % 1000) * 1000000L };
+            nanosleep(&late, NULL);
         }
         one_bcast(i, buf, len);
     }
