@@ -544,7 +544,10 @@ static void take_small_instead(rdmc_stream_t *s, rdmc_coll_t *c)
     const char *error;
     uint32_t len;
 
-    if (c->root == s->p.rank) {
+    /* A re-send (a run among the members that lack it) is the message,
+     * whatever the root's slot holds: its sender may hold it from that
+     * slot, and its receivers lack it. */
+    if (c->root == s->p.rank || c->run_members != NULL) {
         return;
     }
     if (rdmc_sst_slot_read(s->p.sst, (int)c->root, c->seq, &len, &error) == NULL) {

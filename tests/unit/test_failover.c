@@ -11,7 +11,10 @@
  * broadcasts by levels, when a node's leader dies, and under ULFM's rule
  * (fail_unsettled): a prefix completes, everything after it fails with
  * -EOWNERDEAD, the same prefix at every survivor.  And a live member
- * accused from outside (another communicator's verdict) is removed alike.
+ * accused from outside (another communicator's verdict) is removed alike;
+ * a late member reaches a dead root's broadcast only after a second view
+ * change; and a seeded search with members at uneven paces and two
+ * victims at random moments, flat and by levels.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -160,6 +163,11 @@ enum { ULFM_RANK_STOPS_AT = 30, ULFM_STOPPER = 1 };
 /* A live member that issues no collective at all (late is not dead). */
 static int late_rank = -1;
 static int stream_timeout_ms = 100000;
+
+/* Random victims (test_uneven_pace_two_failures): by levels, both
+ * candidates to lead rank 4's node may die, and a live root may itself be
+ * the survivor that re-sends to the few that lack a broadcast. */
+static bool random_victims;
 
 /* A live member that issues collectives only up to held_at for now. */
 static int held_rank = -1;
@@ -356,7 +364,7 @@ static void check_outcomes(uint64_t victims)
              * (2, or 3 once 2 is gone), unless it is the root.  (Not a
              * survivor's re-send to the few that lack it: among those, 4
              * may lead its node.) */
-            if (by_levels && r == 4 && cs->coll.kind == RDMC_COLL_BCAST_LARGE &&
+            if (by_levels && r == 4 && !random_victims && cs->coll.kind == RDMC_COLL_BCAST_LARGE &&
                 cs->status == 0 && cs->coll.run_root == cs->coll.root) {
                 assert_true(cs->coll.root == 4 ? cs->coll.received_from == -1
                                                : cs->coll.received_from == 2 ||
@@ -651,6 +659,121 @@ static void test_root_gone_two_views_back(void **state)
     }
 }
 
+static unsigned next_random(unsigned *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    return *state >> 16;
+}
+
+/* Every live rank issued every collective and completed it, and has
+ * installed the view without the victims. */
+static bool pace_done(const int *issued, uint64_t victims)
+{
+    for (int r = 0; r < N; r++) {
+        if (!ranks[r].dead && (issued[r] < COLLS || rdmc_stream_busy(&ranks[r].stream) ||
+                               ranks[r].gm.members != (((1u << N) - 1) & ~victims))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Members at their own pace, two of them dying: a search over the cases
+ * the scenarios above pick by hand.  Each round every live rank issues its
+ * next collective with its own probability, and now and then stops
+ * issuing for up to 100 ms (late, not dead: it keeps progressing); one
+ * victim stops for good after the first survivor completed a random
+ * number of collectives, the other at once or up to 200 ms later.  Every
+ * survivor must complete every collective with the outcome the others
+ * saw.  `verbose`: one line per seed, to replay a failing one. */
+static void pace_seed(unsigned seed, bool verbose)
+{
+    enum { STALL_ROUNDS = 2000 };
+
+    unsigned rng = seed;
+    fake_world_t *world = fake_world_create(N, seed, 3);
+    int issued[N] = { 0 }, pace[N];
+    long stall_until[N] = { 0 }, first_died = -1;
+    int victim[2] = { (int)(next_random(&rng) % N), 0 };
+    double start = rdmc_now_ms();
+
+    do {
+        victim[1] = (int)(next_random(&rng) % N);
+    } while (victim[1] == victim[0]);
+    int kill_after = 2 + (int)(next_random(&rng) % 30);
+    long second_after = (long)(next_random(&rng) % (2 * STALL_ROUNDS));
+    for (int r = 0; r < N; r++) {
+        pace[r] = 10 + (int)(next_random(&rng) % 90);   /* percent per round */
+    }
+    uint64_t victims = (1u << victim[0]) | (1u << victim[1]);
+    int watcher = __builtin_ctzll(~victims);
+    if (verbose) {
+        print_message("seed %u%s: rank %d dies after %d collectives, rank %d %ld rounds "
+                      "later\n",
+                      seed, by_levels ? " (by levels)" : "", victim[0], kill_after, victim[1],
+                      second_after);
+    }
+    if (by_levels) {
+        open_levels(world);
+    }
+    open_ranks(world);
+    for (long round = 0; !pace_done(issued, victims); round++) {
+        if (first_died < 0 && ranks[watcher].ndone >= kill_after) {
+            ranks[victim[0]].dead = true;
+            first_died = round;
+        }
+        if (first_died >= 0 && round >= first_died + second_after) {
+            ranks[victim[1]].dead = true;
+        }
+        for (int r = 0; r < N; r++) {
+            if (ranks[r].dead || issued[r] == COLLS || round < stall_until[r]) {
+                continue;
+            }
+            if ((int)(next_random(&rng) % 100) < pace[r]) {
+                issue(r, issued[r]++);
+            }
+            if (next_random(&rng) % 400 == 0) {
+                stall_until[r] = round + (long)(next_random(&rng) % STALL_ROUNDS);
+            }
+        }
+        (void)round_of_progress();
+        if (rdmc_now_ms() - start > DEADLINE_MS) {
+            report_stuck();
+            fail_msg("seed %u: the survivors did not finish", seed);
+        }
+    }
+    check_outcomes(victims);
+    close_ranks(world);
+    if (by_levels) {
+        rdmc_layout_free(&layout);
+    }
+}
+
+/* Seeds 1..300 flat and by levels, and the seeds that found a defect
+ * further on (2486: a survivor abandoned its re-send of a dead root's
+ * small broadcast).  RDMC_PACE_SEEDS=N searches 1..N instead, printing
+ * each seed. */
+static void test_uneven_pace_two_failures(void **state)
+{
+    static const unsigned found[] = { 2486 };
+    const char *env = getenv("RDMC_PACE_SEEDS");
+    unsigned seeds = env != NULL ? (unsigned)strtoul(env, NULL, 10) : 300;
+
+    (void)state;
+    random_victims = true;
+    for (int levels = 0; levels < 2; levels++) {
+        by_levels = levels == 1;
+        for (unsigned seed = 1; seed <= seeds; seed++) {
+            pace_seed(seed, env != NULL);
+        }
+    }
+    by_levels = false;
+    for (unsigned i = 0; i < sizeof(found) / sizeof(found[0]) && env == NULL; i++) {
+        pace_seed(found[i], false);
+    }
+    random_victims = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -665,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_late_member_times_out),
         cmocka_unit_test(test_live_member_accused_from_outside),
         cmocka_unit_test(test_root_gone_two_views_back),
+        cmocka_unit_test(test_uneven_pace_two_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
