@@ -641,6 +641,14 @@ static int complete_in_order(rdmc_stream_t *s)
 {
     int completed = 0;
 
+    /* Wedged, this rank's plans are the old view's while members that
+     * installed the new one count its failures as received: their rows
+     * can make a collective look stable here that the new view fails.
+     * The new view settles everything first. */
+    if (s->wedged) {
+        return 0;
+    }
+
     while (s->head != NULL && may_complete(s, s->head)) {
         rdmc_coll_t *c = s->head;
         s->head = c->next;
