@@ -34,12 +34,6 @@ static uint64_t bit(uint32_t r)
     return UINT64_C(1) << r;
 }
 
-/* Ranks the view changes removed. */
-static uint64_t dead_ranks(const rdmc_stream_t *s)
-{
-    return s->p.gm != NULL ? s->p.gm->failed : 0;
-}
-
 /* Heartbeats, suspicions and timeouts all read the stream's clock. */
 static double stream_now(const rdmc_stream_t *s)
 {
@@ -286,7 +280,7 @@ typedef enum plan {
 static plan_t plan_of(const rdmc_stream_t *s, const rdmc_coll_t *c)
 {
     const rdmc_vc_view_t *v = &s->edge;
-    bool root_alive = !(dead_ranks(s) & bit(c->root));
+    bool root_alive = s->root_gone_at[c->root] == UINT64_MAX;
     bool holds;
 
     if (s->views_installed == 0) {

@@ -15,8 +15,8 @@
  * when this rank's copy is done.  Barriers always wait for stability.
  *
  * Failures (params.gm set): the group manager runs from every pass.  On
- * WEDGE the stream starts nothing new and freezes the received count it
- * publishes; on INSTALL it removes the failed ranks and settles every
+ * WEDGE the stream starts and completes nothing new and freezes the
+ * received count it publishes; on INSTALL it removes the failed ranks and settles every
  * collective not yet completed by the new view's ragged edge:
  *   seq < low            every survivor has it: it completes as usual;
  *   low <= seq < trim    a survivor has it: the lowest such survivor sends
@@ -26,10 +26,10 @@
  *                        died, failed with -EOWNERDEAD at every survivor.
  * Collectives issued later follow the same rules, and a broadcast of a root
  * an earlier view removed, past that view's trim, fails whatever a later
- * edge says (where it counts as received, it was received as a failure).  With fail_unsettled
- * (ULFM, where Open MPI refuses collectives on a communicator with a known
- * failure, so a survivor may never issue the next one), a view change
- * instead completes seq < low only and fails every later collective,
+ * edge says (where it counts as received, it was received as a failure).
+ * With fail_unsettled (ULFM, where Open MPI refuses collectives on a
+ * communicator with a known failure, so a survivor may never issue the next
+ * one), a view change instead completes seq < low only and fails every later collective,
  * issued or still to come, with -EOWNERDEAD at every survivor: nothing at
  * or past low was completed anywhere (stability needs every member), so
  * the outcome is the same at all of them.  Engine runs carry the

@@ -29,10 +29,11 @@
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
  * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
  * they are done: a process alive but silent for longer than the failure
- * timeout is as dead to the group).  --late: rank R, alive, calls broadcast I
- * only MS ms after it could (a view change may happen meanwhile: it must
- * still see that broadcast's outcome as the others do).  Survivors print "PASS rank R ..." or "FAIL rank R: ...";
- * mpirun's exit code means nothing with recovery enabled.
+ * timeout is as dead to the group).  --late: rank R, alive, calls broadcast
+ * I only MS ms after it could (a view change may happen meanwhile: it must
+ * still see that broadcast's outcome as the others do).  Survivors print
+ * "PASS rank R ..." or "FAIL rank R: ..."; mpirun's exit code means nothing
+ * with recovery enabled.
  */
 #include <mpi.h>
 

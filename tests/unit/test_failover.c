@@ -611,6 +611,11 @@ static bool held_one_received_by_others(void)
     return installed_everywhere();
 }
 
+static bool first_collectives_done(void)
+{
+    return ranks[0].ndone >= 4;
+}
+
 static bool nobody_busy(void)
 {
     for (int r = 0; r < N; r++) {
@@ -641,9 +646,7 @@ static void test_root_gone_two_views_back(void **state)
         held_rank = 4;
         held_at = held[k];
         issue_all();
-        while (ranks[0].ndone < 4) {
-            (void)round_of_progress();
-        }
+        run_until(first_collectives_done);
         ranks[1].dead = true;
         vid_wanted = 1;
         run_until(held_one_received_by_others);
