@@ -70,6 +70,7 @@ typedef struct coll_slot {
 struct rank_state {
     int me;
     bool dead;
+    double paused_until_ms;   /* stopped (no progress at all) until then */
     rdmc_sst_t *sst;
     rdmc_gm_t gm;
     rdmc_stream_t stream;
@@ -169,6 +170,9 @@ static int stream_timeout_ms = 100000;
  * the survivor that re-sends to the few that lack a broadcast. */
 static bool random_victims;
 
+/* The stream's window (test_uneven_pace_two_failures varies it). */
+static int window = WINDOW;
+
 /* A live member that issues collectives only up to held_at for now. */
 static int held_rank = -1;
 static int held_at;
@@ -221,7 +225,7 @@ static void open_ranks(fake_world_t *world)
                                 .failure_timeout_ms = FAILURE_TIMEOUT_MS };
         assert_int_equal(rdmc_gm_init(&ranks[r].gm, &gp, virtual_clock()), 0);
         rdmc_stream_params_t p = { fake_world_endpoint(world, r), ranks[r].sst, N, (uint32_t)r,
-                                   WINDOW, true, stream_timeout_ms, HEARTBEAT_MS, &ranks[r].gm,
+                                   window, true, stream_timeout_ms, HEARTBEAT_MS, &ranks[r].gm,
                                    virtual_clock, 0, by_levels ? &levels[r] : NULL,
                                    ulfm_rule };
         assert_int_equal(rdmc_stream_init(&ranks[r].stream, &p), 0);
@@ -268,7 +272,7 @@ static bool round_of_progress(void)
     bool busy = false;
 
     for (int r = 0; r < N; r++) {
-        if (ranks[r].dead) {
+        if (ranks[r].dead || virtual_ms < ranks[r].paused_until_ms) {
             continue;
         }
         /* Never negative: a caller takes that for a broken stream. */
@@ -691,14 +695,21 @@ static bool pace_done(const int *issued, uint64_t victims)
  * next collective with its own probability, and now and then stops
  * issuing for up to 100 ms (late, not dead: it keeps progressing); one
  * victim stops for good after the first survivor completed a random
- * number of collectives, the other at once or up to 200 ms later.  Every
- * survivor must complete every collective with the outcome the others
- * saw.  `verbose`: one line per seed, to replay a failing one. */
+ * number of collectives, the other at once or up to 200 ms later.  With
+ * `vary`, the seed also picks the window (1 to SLOTS) and whether the
+ * victims are cut off (the survivors' posts to them fail at once, as over
+ * a broken connection) rather than silent, and any member now and then
+ * stops altogether (no progress, no heartbeat) for up to half the failure
+ * timeout: busy, not dead, so nobody may suspect it.  Every survivor must complete
+ * every collective with the outcome the others saw.  `verbose`: one line
+ * per seed, to replay a failing one. */
+static bool vary;
+
 static void pace_seed(unsigned seed, bool verbose)
 {
     enum { STALL_ROUNDS = 2000 };
 
-    unsigned rng = seed;
+    unsigned rng = seed, variant = seed ^ 0x5bd1e995u;
     fake_world_t *world = fake_world_create(N, seed, 3);
     int issued[N] = { 0 }, pace[N];
     long stall_until[N] = { 0 }, first_died = -1;
@@ -716,13 +727,16 @@ static void pace_seed(unsigned seed, bool verbose)
     for (int r = 0; r < N; r++) {
         pace[r] = 10 + (int)(next_random(&rng) % 90);   /* percent per round */
     }
-    uint64_t victims = (1u << victim[0]) | (1u << victim[1]);
+    window = vary ? 1 + (int)(next_random(&variant) % SLOTS) : WINDOW;
+    bool cut = vary && next_random(&variant) % 2 == 0;
+    uint64_t victims = (1u << victim[0]) | (1u << victim[1]), dead = 0;
     int watcher = __builtin_ctzll(~victims);
     if (verbose) {
-        print_message("seed %u%s: rank %d dies after %d collectives, rank %d %ld rounds "
-                      "later\n",
-                      seed, by_levels ? " (by levels)" : ulfm_rule ? " (ULFM's rule)" : "",
-                      victim[0], kill_after, victim[1], second_after);
+        print_message("seed %u%s%s%s: rank %d dies after %d collectives, rank %d %ld rounds "
+                      "later; window %d%s\n",
+                      seed, by_levels ? ", by levels" : "", ulfm_rule ? ", ULFM's rule" : "",
+                      vary ? ", varied" : "", victim[0], kill_after, victim[1], second_after,
+                      window, cut ? ", cut off" : "");
     }
     if (by_levels) {
         open_levels(world);
@@ -730,11 +744,16 @@ static void pace_seed(unsigned seed, bool verbose)
     open_ranks(world);
     for (long round = 0; !pace_done(issued, victims); round++) {
         if (first_died < 0 && ranks[watcher].ndone >= kill_after) {
-            ranks[victim[0]].dead = true;
             first_died = round;
         }
-        if (first_died >= 0 && round >= first_died + second_after) {
-            ranks[victim[1]].dead = true;
+        for (int v = 0; v < 2 && first_died >= 0; v++) {
+            if (round == first_died + (v == 0 ? 0 : second_after)) {
+                ranks[victim[v]].dead = true;
+                dead |= 1u << victim[v];
+                if (cut) {
+                    fake_world_cut(world, dead);
+                }
+            }
         }
         for (int r = 0; r < N; r++) {
             if (ranks[r].dead || issued[r] >= issued_by(r) || round < stall_until[r]) {
@@ -745,6 +764,12 @@ static void pace_seed(unsigned seed, bool verbose)
             }
             if (next_random(&rng) % 400 == 0) {
                 stall_until[r] = round + (long)(next_random(&rng) % STALL_ROUNDS);
+            }
+        }
+        for (int r = 0; r < N && vary; r++) {
+            if (next_random(&variant) % 3000 == 0 && virtual_ms >= ranks[r].paused_until_ms) {
+                ranks[r].paused_until_ms =
+                    virtual_ms + (next_random(&variant) % 1000) * FAILURE_TIMEOUT_MS / 2000;
             }
         }
         (void)round_of_progress();
@@ -758,13 +783,16 @@ static void pace_seed(unsigned seed, bool verbose)
     if (by_levels) {
         rdmc_layout_free(&layout);
     }
+    window = WINDOW;
 }
 
-/* Seeds 1..300 flat, by levels and under ULFM's rule, and the seeds that
- * found a defect further on: 2486, a survivor abandoned its re-send of a
- * dead root's small broadcast; 380 under ULFM's rule, a member still
- * wedged completed a collective the new view failed.
- * RDMC_PACE_SEEDS=N searches 1..N of each instead, printing each seed. */
+/* Seeds 1..300 in each of the eight modes (flat or by levels, Derecho's
+ * rule or ULFM's, the given window and silent victims or varied ones),
+ * and the seeds that found a defect further on: 2486 flat, a survivor
+ * abandoned its re-send of a dead root's small broadcast; 380 under
+ * ULFM's rule, a member still wedged completed a collective the new view
+ * failed.  RDMC_PACE_SEEDS=N searches 1..N of each instead, printing each
+ * seed. */
 static void test_uneven_pace_two_failures(void **state)
 {
     static const struct {
@@ -776,14 +804,15 @@ static void test_uneven_pace_two_failures(void **state)
 
     (void)state;
     random_victims = true;
-    for (int mode = 0; mode < 3; mode++) {
-        by_levels = mode == 1;
-        ulfm_rule = mode == 2;
+    for (int mode = 0; mode < 8; mode++) {
+        by_levels = mode & 1;
+        ulfm_rule = mode & 2;
+        vary = mode & 4;
         for (unsigned seed = 1; seed <= seeds; seed++) {
             pace_seed(seed, env != NULL);
         }
     }
-    by_levels = false;
+    by_levels = vary = false;
     for (unsigned i = 0; i < sizeof(found) / sizeof(found[0]) && env == NULL; i++) {
         ulfm_rule = found[i].ulfm;
         pace_seed(found[i].seed, false);
