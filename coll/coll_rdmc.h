@@ -76,6 +76,8 @@ typedef struct mca_coll_rdmc_component_t {
     int failure_timeout_ms;
     bool sst_fence;              /* coll_rdmc_sst_ordering=completion (testing) */
     bool shm_sst;                /* coll_rdmc_shm_sst: SSTs of one-node links in shared memory */
+    int shm_sst_max_mappings;    /* their memory mappings per process; 0: a quarter of
+                                  * vm.max_map_count */
 
     int output;                  /* opal_output stream */
     bool mem_hooks_registered;

@@ -359,6 +359,14 @@ static int rdmc_register(void)
         "it applies; false: always through the provider",
         MCA_BASE_VAR_TYPE_BOOL, NULL, 0, 0, OPAL_INFO_LVL_5, MCA_BASE_VAR_SCOPE_READONLY,
         &c->shm_sst);
+    c->shm_sst_max_mappings = 0;
+    register_int("shm_sst_max_mappings",
+                 "Most memory mappings the shared-memory SSTs of a process may hold (a "
+                 "communicator of n ranks takes n).  Linux caps a process's mappings "
+                 "(vm.max_map_count) and an mmap past the cap fails, the application's "
+                 "included; past this budget a communicator's SST goes through the provider "
+                 "instead (said once).  0 (default): a quarter of vm.max_map_count",
+                 OPAL_INFO_LVL_5, &c->shm_sst_max_mappings);
 
     register_counter("bcasts", "Broadcasts this process took part in through rdmc",
                      &c->pvar_bcasts);

@@ -94,12 +94,52 @@ static uint32_t proc_pid(void)
  * window for every peer: stability waits for the slowest member, so
  * faster rows for the ranks of one node would not make a broadcast
  * complete sooner. */
+/* The budget of coll_rdmc_shm_sst_max_mappings. */
+static long shm_mapping_budget(void)
+{
+    long limit;
+
+    if (mca_coll_rdmc_component.shm_sst_max_mappings > 0) {
+        return mca_coll_rdmc_component.shm_sst_max_mappings;
+    }
+    limit = rdmc_shm_system_map_limit();
+    return limit > 0 ? limit / 4 : 65530 / 4;
+}
+
+/* A shared-memory SST maps a segment per member, so thousands of
+ * communicators of many ranks per node would use up the process's
+ * mappings; past the budget the SST goes through the provider.  The ranks
+ * of a communicator decide alike when they hold the same communicators
+ * (mappings grow with them); where they do not, set-up sees the records
+ * differ and Open MPI's collectives carry that communicator. */
+static bool shm_mappings_fit(mca_coll_rdmc_module_t *m)
+{
+    static bool said;   /* set-up runs under the engine lock */
+    long held = rdmc_shm_window_mappings(), budget = shm_mapping_budget();
+    bool loud;
+
+    if (held + ompi_comm_size(m->comm) <= budget) {
+        return true;
+    }
+    loud = !said && opal_process_info.my_local_rank == 0;   /* once per node */
+    said = true;
+    opal_output_verbose(loud ? 0 : 1, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: shared-memory SSTs hold %ld memory mappings of this "
+                        "process, and %d more would pass the budget of %ld "
+                        "(coll_rdmc_shm_sst_max_mappings; by default a quarter of "
+                        "vm.max_map_count); its SST goes through the provider, as will that of "
+                        "later communicators while the budget is used up",
+                        mca_coll_rdmc_comm_name(m->comm), held, ompi_comm_size(m->comm), budget);
+    return false;
+}
+
 static bool sst_in_shared_memory(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                                  const rdmc_setup_record_t *mine)
 {
     return mca_coll_rdmc_component.shm_sst && mine->all_local &&
            mca_coll_rdmc_handles_failures(m) && ompi_comm_size(m->comm) > 1 &&
-           rdmc_ofi_channel_sleeps_on_fd(l->channel) && pid_namespace() != 0;
+           rdmc_ofi_channel_sleeps_on_fd(l->channel) && pid_namespace() != 0 &&
+           shm_mappings_fit(m);
 }
 
 /* The failure timeout this rank is asked for on the communicator: its
@@ -167,7 +207,7 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
         return rc;
     }
     if (failures) {
-        l->gm = malloc(sizeof(*l->gm));
+        l->gm = calloc(1, sizeof(*l->gm));   /* zeroed: rdmc_gm_fini before init too */
         if (l->gm == NULL) {
             return -ENOMEM;
         }
@@ -447,7 +487,10 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     rdmc_layout_free(&l->layout);
     rdmc_shm_window_close(l->shm_window);
     rdmc_sst_destroy(l->sst);
-    free(l->gm);
+    if (l->gm != NULL) {
+        rdmc_gm_fini(l->gm);
+        free(l->gm);
+    }
     free(l->peer_pids);
     free(l);
 }

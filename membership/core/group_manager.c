@@ -5,6 +5,7 @@
 #include "group_manager.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rdmc_log.h"
@@ -30,12 +31,17 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
         return -EINVAL;
     }
     memset(gm, 0, sizeof(*gm));
+    gm->rows = calloc((size_t)params->n, sizeof(*gm->rows));
+    if (gm->rows == NULL) {
+        return -ENOMEM;
+    }
     gm->sst = params->sst;
     gm->n = params->n;
     gm->me = params->me;
     gm->members = params->n == 64 ? UINT64_MAX : bit(params->n) - 1;
     rc = rdmc_fd_init(&gm->fd, params->n, params->me, params->failure_timeout_ms, now_ms);
     if (rc != 0) {
+        rdmc_gm_fini(gm);
         return rc;
     }
     rdmc_fd_set_peer_state(&gm->fd, params->peer_state, params->peer_state_arg);
@@ -45,11 +51,18 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
         rdmc_vc_t scratch;
         rc = rdmc_vc_init(m == params->me ? &gm->vc : &scratch, params->n, m, 0, &gm->rows[m]);
         if (rc != 0) {
+            rdmc_gm_fini(gm);
             return rc;
         }
     }
     push_own_row(gm);
     return 0;
+}
+
+void rdmc_gm_fini(rdmc_gm_t *gm)
+{
+    free(gm->rows);
+    gm->rows = NULL;
 }
 
 /* Fresh copies of the others' rows; a torn or older copy is skipped. */

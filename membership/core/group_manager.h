@@ -25,7 +25,10 @@ typedef struct rdmc_gm {
     int n, me;
     rdmc_fd_t fd;
     rdmc_vc_t vc;
-    rdmc_vc_row_t rows[RDMC_VC_MAX_MEMBERS];   /* our row and our copies of the others' */
+    /* Our row and our copies of the others': n of them (a row is 856
+     * bytes; the most a group can have, 64, made every communicator's
+     * manager 57 KiB under failure handling). */
+    rdmc_vc_row_t *rows;
     uint64_t versions[RDMC_VC_MAX_MEMBERS];    /* of the copies we accepted */
     uint64_t vid;                              /* the installed view */
     uint64_t members;                          /* its members */
@@ -42,8 +45,11 @@ typedef struct rdmc_gm_params {
     void *peer_state_arg;
 } rdmc_gm_params_t;
 
-/* View 0: every rank.  -EINVAL for bad sizes. */
+/* View 0: every rank.  -EINVAL for bad sizes, -ENOMEM.  Once it returned
+ * 0, rdmc_gm_fini releases what it allocated. */
 int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms);
+/* Also on a zeroed manager that was never initialised. */
+void rdmc_gm_fini(rdmc_gm_t *gm);
 
 /* One step: read the rows and heartbeats, suspect the silent and the peers
  * whose writes failed, run the state machine, push our row if it changed.

@@ -37,6 +37,16 @@ typedef struct shm_window_peer {
     bool gone;                       /* its process was gone at attach */
 } shm_window_peer_t;
 
+/* Mappings the open windows hold or will once attached
+ * (rdmc_shm_window_mappings): counted whole from the window's opening, so
+ * that ranks setting up the same communicators count alike. */
+static long mappings;
+
+static void count_mappings(long delta)
+{
+    __atomic_add_fetch(&mappings, delta, __ATOMIC_RELAXED);
+}
+
 struct rdmc_shm_window {
     rdmc_transport_t base;           /* first: what the SST holds */
     int n, me;
@@ -279,6 +289,7 @@ int rdmc_shm_window_open(int n, int me, rdmc_shm_window_t **w_p)
     w->n = n;
     w->me = me;
     w->fd = -1;
+    count_mappings(n);
     *w_p = w;
     return 0;
 }
@@ -316,6 +327,26 @@ void rdmc_shm_window_close(rdmc_shm_window_t *w)
     if (w->fd >= 0) {
         close(w->fd);
     }
+    count_mappings(-w->n);
     free(w->peers);
     free(w);
+}
+
+long rdmc_shm_window_mappings(void)
+{
+    return __atomic_load_n(&mappings, __ATOMIC_RELAXED);
+}
+
+long rdmc_shm_system_map_limit(void)
+{
+    long limit = -1;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &limit) != 1 || limit < 1) {
+            limit = -1;
+        }
+        fclose(f);
+    }
+    return limit;
 }

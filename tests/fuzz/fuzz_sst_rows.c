@@ -211,6 +211,7 @@ static void table_open(int n)
 static void table_close(int n)
 {
     for (int r = 0; r < n; r++) {
+        rdmc_gm_fini(&table.gm[r]);
         rdmc_sst_destroy(table.sst[r]);
     }
     fake_world_destroy(table.world);

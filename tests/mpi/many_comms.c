@@ -14,6 +14,11 @@
  *                                --max-growth-kib (256)
  *   --max-free-ms MS             no MPI_Comm_free may take longer (2000): the
  *                                teardown is bounded, not a coll_rdmc_timeout_ms wait
+ *   --shm-sst-links MIN:MAX      with --outstanding: every communicator got a link
+ *                                (coll_rdmc_links), and MIN to MAX of them an SST in
+ *                                shared memory (coll_rdmc_shm_sst_links), as when
+ *                                coll_rdmc_shm_sst_max_mappings sends the rest through
+ *                                the provider
  *
  * Checked at every rank: every byte; coll_rdmc_ibcasts/bcasts grew by the
  * broadcasts issued; coll_rdmc_endpoints did not grow after the first
@@ -33,6 +38,7 @@
 #define MAX_PRINTED 10
 
 static int rank, size, problems;
+static int shm_links_min = -1, shm_links_max;   /* --shm-sst-links */
 
 static void problem(const char *fmt, long long a, long long b)
 {
@@ -104,11 +110,13 @@ static void outstanding(int count)
     uint8_t **bufs = calloc((size_t)count, sizeof(*bufs));
     int *roots = calloc((size_t)count, sizeof(*roots));
     long threads_before, threads_after;
-    long long ibcasts, endpoints, expected = 0;
+    long long ibcasts, endpoints, links, shm_links, expected = 0;
 
     /* The first communicator's first broadcast opens the endpoint and
      * starts the progress thread. */
     (void)rdmc_pvar_read("coll_rdmc_endpoints");   /* counts from here */
+    links = rdmc_pvar_read("coll_rdmc_links");
+    shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links");
     comms[0] = new_comm(0);
     uint8_t first = 1;
     MPI_Bcast(&first, 1, MPI_BYTE, 0, comms[0]);
@@ -147,6 +155,15 @@ static void outstanding(int count)
         problem("libfabric endpoints: %lld after one communicator, %lld after all",
                 endpoints, rdmc_pvar_read("coll_rdmc_endpoints"));
     }
+    links = rdmc_pvar_read("coll_rdmc_links") - links;
+    shm_links = rdmc_pvar_read("coll_rdmc_shm_sst_links") - shm_links;
+    if (shm_links_min >= 0 && links != expected) {
+        problem("%lld of %lld communicators got a link", links, expected);
+    }
+    if (shm_links_min >= 0 && (shm_links < shm_links_min || shm_links > shm_links_max)) {
+        problem("%lld communicators kept their SST in shared memory, %lld through the provider",
+                shm_links, links - shm_links);
+    }
     if (threads_after != threads_before) {
         problem("threads: %lld with one communicator, %lld with all", threads_before,
                 threads_after);
@@ -156,8 +173,8 @@ static void outstanding(int count)
     }
     if (rank == 0) {
         printf("many_comms: %d communicators, one MPI_Ibcast outstanding on each; threads "
-               "%ld -> %ld; endpoints %lld\n",
-               count, threads_before, threads_after, endpoints);
+               "%ld -> %ld; endpoints %lld; SSTs in shared memory %lld of %lld\n",
+               count, threads_before, threads_after, endpoints, shm_links, links);
     }
     free(roots);
     free(bufs);
@@ -226,6 +243,10 @@ int main(int argc, char **argv)
             max_growth_kib = atol(argv[i + 1]);
         } else if (strcmp(argv[i], "--max-free-ms") == 0) {
             max_free_ms = atof(argv[i + 1]);
+        } else if (strcmp(argv[i], "--shm-sst-links") == 0 &&
+                   sscanf(argv[i + 1], "%d:%d", &shm_links_min, &shm_links_max) != 2) {
+            printf("many_comms: --shm-sst-links wants MIN:MAX, not %s\n", argv[i + 1]);
+            problems++;
         }
     }
     if (rdmc_pvar_read("coll_rdmc_ibcasts") < 0) {

@@ -398,6 +398,7 @@ static void close_ranks(fake_world_t *world)
 {
     for (int r = 0; r < N; r++) {
         rdmc_stream_fini(&ranks[r].stream);
+        rdmc_gm_fini(&ranks[r].gm);
     }
     fake_world_destroy(world);   /* before the tables: writes point into them */
     for (int r = 0; r < N; r++) {

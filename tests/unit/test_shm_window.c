@@ -477,6 +477,27 @@ static void test_bad_blobs_refused(void **state)
     side_close(&s);
 }
 
+/* A window counts its n mappings from its opening to its closing, and
+ * vm.max_map_count is read where /proc has it. */
+static void test_mappings_counted(void **state)
+{
+    rdmc_shm_window_t *a, *b;
+    long before = rdmc_shm_window_mappings();
+
+    (void)state;
+    assert_int_equal(rdmc_shm_window_open(3, 0, &a), 0);
+    assert_int_equal(rdmc_shm_window_mappings(), before + 3);
+    assert_int_equal(rdmc_shm_window_open(5, 4, &b), 0);
+    assert_int_equal(rdmc_shm_window_mappings(), before + 8);
+    rdmc_shm_window_close(a);
+    assert_int_equal(rdmc_shm_window_mappings(), before + 5);
+    rdmc_shm_window_close(b);
+    assert_int_equal(rdmc_shm_window_mappings(), before);
+    if (access("/proc/sys/vm/max_map_count", R_OK) == 0) {
+        assert_true(rdmc_shm_system_map_limit() > 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_peer_gone_before_attach),
         cmocka_unit_test(test_proc_state),
         cmocka_unit_test(test_bad_blobs_refused),
+        cmocka_unit_test(test_mappings_counted),
     };
 
     return cmocka_run_group_tests_name("shm_window", tests, NULL, NULL);
