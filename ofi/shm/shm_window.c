@@ -340,7 +340,7 @@ long rdmc_shm_window_mappings(void)
 long rdmc_shm_system_map_limit(void)
 {
     long limit = -1;
-    FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
 
     if (f != NULL) {
         if (fscanf(f, "%ld", &limit) != 1 || limit < 1) {
