@@ -86,24 +86,20 @@ static uint32_t proc_pid(void)
     return strtoul(link, NULL, 10) == (unsigned long)getpid() ? (uint32_t)getpid() : 0;
 }
 
-/* The SST in shared memory?  Where every rank is on this node, failures
- * are handled (so the channel is tcp, whose writes cost a system call and
- * a peer's progress each, and no shm queue a killed process could leave
- * locked is wanted), and the endpoint sleeps on a file descriptor that
- * the bell's pipe can join.  A link that spans nodes keeps the channel's
- * window for every peer: stability waits for the slowest member, so
- * faster rows for the ranks of one node would not make a broadcast
- * complete sooner. */
-/* The budget of coll_rdmc_shm_sst_max_mappings. */
+/* The budget of coll_rdmc_shm_sst_max_mappings (vm.max_map_count is read
+ * once, under the engine lock like every set-up). */
 static long shm_mapping_budget(void)
 {
-    long limit;
+    static long system_limit;
 
     if (mca_coll_rdmc_component.shm_sst_max_mappings > 0) {
         return mca_coll_rdmc_component.shm_sst_max_mappings;
     }
-    limit = rdmc_shm_system_map_limit();
-    return limit > 0 ? limit / 4 : 65530 / 4;
+    if (system_limit == 0) {
+        system_limit = rdmc_shm_system_map_limit();
+        system_limit = system_limit > 0 ? system_limit : 65530;   /* Linux's default */
+    }
+    return system_limit / 4;
 }
 
 /* A shared-memory SST maps a segment per member, so thousands of
@@ -133,6 +129,14 @@ static bool shm_mappings_fit(mca_coll_rdmc_module_t *m)
     return false;
 }
 
+/* The SST in shared memory?  Where every rank is on this node, failures
+ * are handled (so the channel is tcp, whose writes cost a system call and
+ * a peer's progress each, and no shm queue a killed process could leave
+ * locked is wanted), and the endpoint sleeps on a file descriptor that
+ * the bell's pipe can join.  A link that spans nodes keeps the channel's
+ * window for every peer: stability waits for the slowest member, so
+ * faster rows for the ranks of one node would not make a broadcast
+ * complete sooner.  And the process's budget of mappings allows it. */
 static bool sst_in_shared_memory(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                                  const rdmc_setup_record_t *mine)
 {

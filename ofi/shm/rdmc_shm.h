@@ -48,9 +48,10 @@ void rdmc_shm_window_close(rdmc_shm_window_t *w);
 
 /* Memory mappings the process's open windows hold, counted whole from
  * rdmc_shm_window_open on: a window of n members holds its header and one
- * segment per peer, n in all (its table replaces the caller's mapping).  Linux caps a process's mappings
- * (vm.max_map_count, 65530 by default) and an mmap past the cap fails,
- * the application's own large mallocs included. */
+ * segment per peer, n in all (its table replaces the caller's mapping).
+ * Linux caps a process's mappings (vm.max_map_count, 65530 by default)
+ * and an mmap past the cap fails, the application's own large mallocs
+ * included. */
 long rdmc_shm_window_mappings(void);
 /* vm.max_map_count, or -1 when /proc does not say. */
 long rdmc_shm_system_map_limit(void);
