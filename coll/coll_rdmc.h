@@ -322,6 +322,10 @@ void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *l
 
 /* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
 bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);
+/* Failure handling is on, and the communicator has more ranks than it
+ * supports: says so (once per node without asking), and what becomes of
+ * the communicator's collectives.  Any thread. */
+void mca_coll_rdmc_say_too_large_for_failures(ompi_communicator_t *comm, const char *then);
 /* Every rank of the communicator on this rank's node (Open MPI's locality,
  * or coll_rdmc_node_sizes)?  Any thread, without the lock. */
 bool mca_coll_rdmc_comm_on_one_node(ompi_communicator_t *comm);

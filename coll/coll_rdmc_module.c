@@ -283,6 +283,11 @@ mca_coll_base_module_t *mca_coll_rdmc_comm_query(struct ompi_communicator_t *com
         why = "intercommunicator";
     } else if (ompi_comm_size(comm) < 2) {
         why = "size 1";
+    } else if (c->failures && c->ulfm && ompi_comm_size(comm) > RDMC_VC_MAX_MEMBERS) {
+        /* Open MPI's own collectives report a failure as ULFM says;
+         * rdmc's, without failure handling, could only time out. */
+        mca_coll_rdmc_say_too_large_for_failures(comm, "Open MPI's ULFM collectives carry it");
+        why = "too large for failure handling under ULFM";
     }
     if (why != NULL) {
         opal_output_verbose(10, c->output, "coll:rdmc: %s: not used (%s)",

@@ -60,6 +60,19 @@ bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m)
     return mca_coll_rdmc_component.failures && ompi_comm_size(m->comm) <= RDMC_VC_MAX_MEMBERS;
 }
 
+void mca_coll_rdmc_say_too_large_for_failures(ompi_communicator_t *comm, const char *then)
+{
+    static int said;
+    bool loud = opal_process_info.my_local_rank == 0 &&
+                __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) == 0;   /* once per node */
+
+    opal_output_verbose(loud ? 0 : 1, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: %d ranks, more than rdmc's failure handling supports "
+                        "(%d); %s",
+                        mca_coll_rdmc_comm_name(comm), ompi_comm_size(comm), RDMC_VC_MAX_MEMBERS,
+                        then);
+}
+
 /* The PID namespace this process's id is valid in (its /proc inode), so
  * that ranks only open each other's tables through /proc/<pid> when they
  * name processes alike; 0 when unknown (then the SST stays with the
@@ -216,10 +229,12 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
             return -ENOMEM;
         }
     } else if (c->failures) {
-        opal_output_verbose(1, c->output,
-                            "coll:rdmc: %s: %d ranks, more than failure handling supports (%d)",
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_size(m->comm),
-                            RDMC_VC_MAX_MEMBERS);
+        char then[200];
+        snprintf(then, sizeof(then),
+                 "rdmc carries its collectives without it: after a rank's failure they end "
+                 "with MPI_ERR_OTHER once stalled for coll_rdmc_timeout_ms (%d ms)",
+                 c->timeout_ms);
+        mca_coll_rdmc_say_too_large_for_failures(m->comm, then);
     }
     mine->window_len = (uint32_t)len;
     opal_output_verbose(10, c->output, "coll:rdmc: %s: SST rows of %zu bytes, %u slots of %zu",
@@ -349,11 +364,13 @@ static fabric_plan_t plan_fabrics(mca_coll_rdmc_module_t *m)
         .local = { .provider = "shm", .domain = "", .all_local = true },
     };
 
-    if (mca_coll_rdmc_handles_failures(m)) {
+    /* Also where a communicator is too large for failure handling: a
+     * rank's death must not leave its peers spinning in shm's locks. */
+    if (c->failures) {
         choose_failure_safe_provider(&plan.main);
     }
     plan.local_channel = c->levels != RDMC_LEVELS_FLAT && !plan.all_local && mates > 0;
-    plan.local_on_shm = plan.local_channel && !named && !mca_coll_rdmc_handles_failures(m);
+    plan.local_on_shm = plan.local_channel && !named && !c->failures;
     return plan;
 }
 
