@@ -364,13 +364,15 @@ static fabric_plan_t plan_fabrics(mca_coll_rdmc_module_t *m)
         .local = { .provider = "shm", .domain = "", .all_local = true },
     };
 
-    /* Also where a communicator is too large for failure handling: a
-     * rank's death must not leave its peers spinning in shm's locks. */
-    if (c->failures) {
+    /* Not for a communicator too large for failure handling: without it,
+     * libfabric 1.17's rxm over tcp crashed in fi_cq_read at survivors of
+     * a killed rank (large_group.test, 66 ranks on one node), where shm
+     * did not. */
+    if (mca_coll_rdmc_handles_failures(m)) {
         choose_failure_safe_provider(&plan.main);
     }
     plan.local_channel = c->levels != RDMC_LEVELS_FLAT && !plan.all_local && mates > 0;
-    plan.local_on_shm = plan.local_channel && !named && !c->failures;
+    plan.local_on_shm = plan.local_channel && !named && !mca_coll_rdmc_handles_failures(m);
     return plan;
 }
 
