@@ -60,13 +60,20 @@ bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m)
     return mca_coll_rdmc_component.failures && ompi_comm_size(m->comm) <= RDMC_VC_MAX_MEMBERS;
 }
 
+/* True once per node (local rank 0, the first time for this `said`): a
+ * message the user did not ask for goes out at level 0 then, at level 1
+ * otherwise.  Any thread. */
+static bool first_on_node(int *said)
+{
+    return opal_process_info.my_local_rank == 0 &&
+           __atomic_exchange_n(said, 1, __ATOMIC_RELAXED) == 0;
+}
+
 void mca_coll_rdmc_say_too_large_for_failures(ompi_communicator_t *comm, const char *then)
 {
     static int said;
-    bool loud = opal_process_info.my_local_rank == 0 &&
-                __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) == 0;   /* once per node */
 
-    opal_output_verbose(loud ? 0 : 1, mca_coll_rdmc_component.output,
+    opal_output_verbose(first_on_node(&said) ? 0 : 1, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: %d ranks, more than rdmc's failure handling supports "
                         "(%d); %s",
                         mca_coll_rdmc_comm_name(comm), ompi_comm_size(comm), RDMC_VC_MAX_MEMBERS,
@@ -123,16 +130,13 @@ static long shm_mapping_budget(void)
  * differ and Open MPI's collectives carry that communicator. */
 static bool shm_mappings_fit(mca_coll_rdmc_module_t *m)
 {
-    static bool said;   /* set-up runs under the engine lock */
+    static int said;
     long held = rdmc_shm_window_mappings(), budget = shm_mapping_budget();
-    bool loud;
 
     if (held + ompi_comm_size(m->comm) <= budget) {
         return true;
     }
-    loud = !said && opal_process_info.my_local_rank == 0;   /* once per node */
-    said = true;
-    opal_output_verbose(loud ? 0 : 1, mca_coll_rdmc_component.output,
+    opal_output_verbose(first_on_node(&said) ? 0 : 1, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: shared-memory SSTs hold %ld memory mappings of this "
                         "process, and %d more would pass the budget of %ld "
                         "(coll_rdmc_shm_sst_max_mappings; by default a quarter of "
@@ -443,11 +447,10 @@ static void open_local_channel(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *
 static void say_no_fabric(int rc)
 {
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
-    static bool said;   /* set-up runs under the engine lock */
-    bool loud = c->fabric_set && !said && opal_process_info.my_local_rank == 0;
+    static int said;
+    bool loud = c->fabric_set && first_on_node(&said);
     bool domain = c->domain != NULL && c->domain[0] != '\0';
 
-    said = said || loud;
     opal_output_verbose(loud ? 0 : 1, c->output,
                         "coll:rdmc: no usable libfabric provider for coll_rdmc_provider=%s%s%s "
                         "on this node (%s); rdmc is off for communicators that include it and "

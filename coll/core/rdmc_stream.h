@@ -16,8 +16,9 @@
  *
  * Failures (params.gm set): the group manager runs from every pass.  On
  * WEDGE the stream starts and completes nothing new and freezes the
- * received count it publishes; on INSTALL it removes the failed ranks and settles every
- * collective not yet completed by the new view's ragged edge:
+ * received count it publishes; on INSTALL it removes the failed ranks and
+ * settles every collective not yet completed by the new view's ragged
+ * edge:
  *   seq < low            every survivor has it: it completes as usual;
  *   low <= seq < trim    a survivor has it: the lowest such survivor sends
  *                        it again (engine) to those that lack it; a small
@@ -29,11 +30,12 @@
  * edge says (where it counts as received, it was received as a failure).
  * With fail_unsettled (ULFM, where Open MPI refuses collectives on a
  * communicator with a known failure, so a survivor may never issue the next
- * one), a view change instead completes seq < low only and fails every later collective,
- * issued or still to come, with -EOWNERDEAD at every survivor: nothing at
- * or past low was completed anywhere (stability needs every member), so
- * the outcome is the same at all of them.  Engine runs carry the
- * view id in their tags, so nothing of an abandoned run lands in a new one.
+ * one), a view change instead completes seq < low only and fails every
+ * later collective, issued or still to come, with -EOWNERDEAD at every
+ * survivor: nothing at or past low was completed anywhere (stability needs
+ * every member), so the outcome is the same at all of them.  Engine runs
+ * carry the view id in their tags, so nothing of an abandoned run lands in
+ * a new one.
  * A member that loses its majority fails everything with -ENETUNREACH.
  *
  * No MPI and no libfabric in here (unit-tested over the fake transport).
