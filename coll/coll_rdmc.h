@@ -63,6 +63,7 @@ typedef struct mca_coll_rdmc_component_t {
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
+    int stall_warning_ms;        /* no progress this long: say so (0: never) */
     size_t staging_bytes;        /* kept for packed copies between broadcasts */
     int verbose;
     int window;                  /* collectives in flight per communicator */
@@ -177,9 +178,11 @@ typedef struct mca_coll_rdmc_link {
     uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 (NULL: none) */
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
+    double retire_began_ms;        /* retiring: since (MPI_Comm_free) */
     double retire_deadline_ms;     /* retiring: give up waiting for peers then */
     double quiet_until_ms;         /* an idle link needs no pass before then (0: every pass) */
     double broken_ms;              /* when its stream broke */
+    uint64_t stall_said;           /* 1 + the last collective said to stall, or 0 */
     char name[MPI_MAX_OBJECT_NAME];   /* the communicator's, for messages */
     struct mca_coll_rdmc_link *prev, *next;  /* the driver's list (by quiet_until_ms) */
 } mca_coll_rdmc_link_t;
@@ -214,7 +217,9 @@ typedef struct mca_coll_rdmc_module_t {
     rdmc_setup_record_t *records;  /* by rank; ours at our rank */
     ompi_request_t **setup_reqs;
     int nsetup_reqs;
+    double setup_began_ms;
     double setup_deadline_ms;
+    bool setup_stall_said;         /* coll_rdmc_stall.c */
     struct mca_coll_rdmc_request *queued, *queued_tail;  /* issued while connecting */
 
     mca_coll_rdmc_link_t *link;    /* READY (and BROKEN, until freed) */
@@ -332,6 +337,8 @@ bool mca_coll_rdmc_comm_on_one_node(ompi_communicator_t *comm);
 void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m);
 /* Application thread: 1 once set-up is decided (READY, DECLINED, BROKEN). */
 int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m);
+/* Set-up messages posted: has rank r's (another rank) arrived? */
+bool mca_coll_rdmc_setup_answered(const mca_coll_rdmc_module_t *m, int r);
 /* The module goes while set-up messages are out. */
 void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m);
 /* Without the lock, in a blocking call: until set-up is decided. */
@@ -360,6 +367,12 @@ bool mca_coll_rdmc_opener_stop(int wait_ms);
 bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_verdicts_forget(void);
+
+/* Waits that last (coll_rdmc_stall.c), under the engine lock: say, once
+ * per collective or set-up, that it has not moved for
+ * coll_rdmc_stall_warning_ms. */
+void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m);
 
 /* The progress driver (coll_rdmc_progress.c). */
 extern pthread_mutex_t mca_coll_rdmc_lock;   /* the engine lock */

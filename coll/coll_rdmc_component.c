@@ -55,7 +55,13 @@ mca_coll_rdmc_component_t mca_coll_rdmc_component = {
  * dominates). */
 #define DEFAULT_BCAST_MIN_BYTES_NODES (64 * 1024)
 #define DEFAULT_PRIORITY 40
-#define DEFAULT_TIMEOUT_MS 120000
+/* A collective that does not move is waited for half an hour, as
+ * PyTorch's distributed collectives wait 10-30 minutes: a root reading its
+ * input from a busy file system, a rank writing a checkpoint or stopped in
+ * a debugger is late, not failed, and Open MPI's own collectives would
+ * wait for it.  From a minute on, rdmc says that it waits (below). */
+#define DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
+#define DEFAULT_STALL_WARNING_MS (60 * 1000)
 #define DEFAULT_WINDOW 8
 #define DEFAULT_SST_MAX_BYTES 4096
 #define DEFAULT_HEARTBEAT_MS 100
@@ -281,8 +287,16 @@ static int rdmc_register(void)
                  "stopped answering or never entered it) fails with MPI_ERR_OTHER instead of "
                  "waiting forever; the communicator then refuses further rdmc collectives.  "
                  "A communicator's set-up (its first collective, which opens libfabric) gets "
-                 "at least 10 s",
+                 "at least 10 s.  Default: 30 minutes",
                  OPAL_INFO_LVL_5, &c->timeout_ms);
+
+    c->stall_warning_ms = DEFAULT_STALL_WARNING_MS;
+    register_int("stall_warning_ms",
+                 "A collective that makes no progress for this many milliseconds is reported "
+                 "on stderr (by its root and by the lowest other rank; the first time in a "
+                 "process, later ones at coll_rdmc_verbose 1) with how long it will still be "
+                 "waited for (coll_rdmc_timeout_ms); 0: never",
+                 OPAL_INFO_LVL_5, &c->stall_warning_ms);
 
     c->verbose = 0;
     register_int("verbose",
@@ -542,6 +556,8 @@ static int rdmc_open(void)
     rdmc_ofi_preset_provider_params();
     /* block_bytes is clamped where it is used (rdmc_block_bytes). */
     c->timeout_ms = usable("timeout_ms", c->timeout_ms, 1, INT_MAX, DEFAULT_TIMEOUT_MS, 0);
+    c->stall_warning_ms = usable("stall_warning_ms", c->stall_warning_ms, 0, INT_MAX,
+                                 DEFAULT_STALL_WARNING_MS, 0);
     c->bcast_min_bytes_set = param_was_set("bcast_min_bytes");
     c->fabric_set = param_was_set("provider") || param_was_set("domain");
     if (!param_was_set("bcast_min_bytes_nodes") && c->bcast_min_bytes_set) {

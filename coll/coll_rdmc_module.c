@@ -196,7 +196,8 @@ static void let_link_go(mca_coll_rdmc_module_t *m)
     }
     if (l != NULL && l->stream_started) {
         l->module = NULL;
-        l->retire_deadline_ms = rdmc_now_ms() + mca_coll_rdmc_component.timeout_ms;
+        l->retire_began_ms = rdmc_now_ms();
+        l->retire_deadline_ms = l->retire_began_ms + mca_coll_rdmc_component.timeout_ms;
         mca_coll_rdmc_link_quiet_until(l, 0);
     } else if (l != NULL) {
         mca_coll_rdmc_link_free(l);

@@ -57,6 +57,14 @@
 /* Longest time an idle link under failure handling goes without a pass
  * when nothing else bounds it (its heartbeat always does). */
 #define QUIET_LINK_MAX_MS 1000
+/* A retiring link waits for its peers to free the communicator too.  Most
+ * do within milliseconds (a library's dup -> use -> free), and the link
+ * looks at every pass for RETIRE_EAGER_MS, so that links do not pile up;
+ * a peer may also take as long as coll_rdmc_timeout_ms, and then the link
+ * looks every RETIRE_LOOK_MS: every pass, 1000 such links took 20% of a
+ * core while the process slept. */
+#define RETIRE_EAGER_MS 50
+#define RETIRE_LOOK_MS 100
 /* Grid points the wheel of idle links holds: more than QUIET_LINK_MAX_MS
  * ahead, so that a lap never mixes two times. */
 #define WHEEL_SLOTS 128
@@ -78,6 +86,7 @@ static bool callback_registered;
 static pthread_t thread;
 static bool thread_running;
 static int thread_stop;                   /* atomic */
+static bool stopping;                     /* MPI_Finalize: mca_coll_rdmc_driver_stop */
 static int app_waiting;                   /* atomic: threads in a blocking rdmc wait */
 static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained) */
 /* Until when idle links under failure handling run every IDLE_LINK_MS:
@@ -395,6 +404,8 @@ int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
         if (l->stream.error != 0) {
             link_break(l);
             work = 1;
+        } else {
+            mca_coll_rdmc_stall_check_link(l);
         }
     }
     if (l->stream.error != 0) {
@@ -473,7 +484,13 @@ static int visit(mca_coll_rdmc_link_t *l, double now, bool app_thread, int *slee
     int work = 0;
 
     if (m == NULL) {
-        work = retire_step(l, now) ? 1 : 0;
+        if (retire_step(l, now)) {
+            return 1;   /* freed */
+        }
+        /* MPI_Finalize runs every link every pass. */
+        if (!stopping && now - l->retire_began_ms > RETIRE_EAGER_MS) {
+            mca_coll_rdmc_link_quiet_until(l, now + RETIRE_LOOK_MS);
+        }
     } else if (m->state == RDMC_SETUP_CONNECTING) {
         work = app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
     } else if (m->state == RDMC_SETUP_READY || l->stream.error != 0) {
@@ -736,6 +753,7 @@ int mca_coll_rdmc_driver_start(void)
 
     watch_bell();
     watch_finalize();
+    stopping = false;
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
     }
@@ -788,6 +806,7 @@ void mca_coll_rdmc_driver_stop(void)
     double deadline = rdmc_now_ms() + wait_ms;
 
     pthread_mutex_lock(&mca_coll_rdmc_lock);
+    stopping = true;
     detach_modules(deadline);
     bool opener_stopped = mca_coll_rdmc_opener_stop(wait_ms);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);

@@ -31,6 +31,8 @@
 #define MPI_PROGRESS_INTERVAL_MS 1.0
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
+/* A blocking set-up yields between turns this long, then naps. */
+#define SETUP_SPIN_MS 20.0
 
 static int request_free(ompi_request_t **rptr);
 
@@ -417,17 +419,20 @@ static rdmc_setup_state_t state_of(mca_coll_rdmc_module_t *m, bool *opening_p)
 /* Set-up under way: wait (a blocking call) until it is decided.  Set-up's
  * messages travel through Open MPI's PML, so its progress runs every turn
  * (and our passes with it, through the callback).  While a thread opens
- * the endpoints, which takes a while, the turns are a millisecond apart so
- * that the thread has the core. */
+ * the endpoints, which takes a while, and once set-up has taken longer
+ * than SETUP_SPIN_MS (the other ranks are late: reading their input, say),
+ * the turns are a millisecond apart, so that the thread has the core and
+ * a rank waiting for late ones does not take one. */
 void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m)
 {
     const struct timespec nap = { 0, 1000000L };
+    double spin_until = rdmc_now_ms() + SETUP_SPIN_MS;
     bool opening;
 
     while (state_of(m, &opening) == RDMC_SETUP_CONNECTING) {
         opal_progress();
         (void)mca_coll_rdmc_progress_pass(true, true, NULL);
-        if (opening) {
+        if (opening || rdmc_now_ms() > spin_until) {
             nanosleep(&nap, NULL);
         } else {
             sched_yield();

@@ -546,6 +546,14 @@ static int post_exchange(mca_coll_rdmc_module_t *m)
     return rc;
 }
 
+bool mca_coll_rdmc_setup_answered(const mca_coll_rdmc_module_t *m, int r)
+{
+    int me = ompi_comm_rank(m->comm);
+    int recv = 2 * (r < me ? r : r - 1);   /* post_exchange's order */
+
+    return recv < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[recv]);
+}
+
 /* Step 2 with this rank's status: set-up messages go out. */
 static void post(mca_coll_rdmc_module_t *m, int status)
 {
@@ -610,7 +618,8 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     m->link = l;
     mca_coll_rdmc_link_add(l);
     /* The deadline covers the opening of the endpoints too. */
-    m->setup_deadline_ms = rdmc_now_ms() + setup_bound_ms();
+    m->setup_began_ms = rdmc_now_ms();
+    m->setup_deadline_ms = m->setup_began_ms + setup_bound_ms();
     m->state = RDMC_SETUP_CONNECTING;
     m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
@@ -907,6 +916,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
                 mca_coll_rdmc_flush_queued(m);
                 return 1;
             }
+            mca_coll_rdmc_stall_check_setup(m);
             return 0;
         }
     }

@@ -926,6 +926,11 @@ bool rdmc_stream_busy(const rdmc_stream_t *s)
     return s->head != NULL;
 }
 
+double rdmc_stream_still_ms(const rdmc_stream_t *s)
+{
+    return s->head != NULL && s->error == 0 ? stream_now(s) - s->last_event_ms : 0;
+}
+
 int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms)
 {
     double now = stream_now(s);

@@ -12,6 +12,10 @@
  * With --late-setup T (the same), the last rank enters the process's first
  * broadcast 3T late: set-up, which opens libfabric at every rank, waits
  * at least 10 s whatever T, so every rank gets the right bytes from rdmc.
+ * With --late-root T, the root enters the first broadcast (set-up) and the
+ * second T late: the others get the right bytes from rdmc and sleep while
+ * they wait (run with coll_rdmc_stall_warning_ms below T: the script
+ * checks what they said).
  */
 #include <mpi.h>
 
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "rdmc_pvars.h"
 
@@ -221,13 +226,25 @@ static void silent_peer(int timeout_ms)
     free(buf);
 }
 
+/* CPU seconds this process (every thread) has used. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 /*
- * The first broadcast of the job, which sets rdmc up (every rank opens
- * libfabric, then they exchange addresses), with the last rank 3T late:
- * set-up is not held to T, so it succeeds, rdmc carries it, and the next
- * one too.
+ * Rank `who` enters the broadcasts of the first `late_rounds` of two
+ * rounds late_ms late; the first round sets rdmc up on the communicator
+ * (every rank opens libfabric, then they exchange addresses).  Nobody
+ * gives up on a late rank: every rank gets the right bytes, from rdmc.
+ * With check_cpu, a rank that waits for the late one sleeps meanwhile:
+ * it uses at most half the time it waited (one that spins uses it all).
  */
-static void late_setup(int timeout_ms)
+static void late_rank(int who, int late_ms, int late_rounds, bool check_cpu)
 {
     MPI_Comm dup;
     const int bytes = 1 << 20;
@@ -240,14 +257,21 @@ static void late_setup(int timeout_ms)
         for (int i = 0; i < bytes; i++) {
             buf[i] = rank == 0 ? pattern((size_t)i) : 0;
         }
-        if (round == 0 && rank == size - 1) {
-            usleep((useconds_t)timeout_ms * 3000);
+        bool late = round < late_rounds;
+        if (late && rank == who) {
+            usleep((useconds_t)late_ms * 1000);
         }
-        const char *what = round ? "the next broadcast" : "the set-up broadcast, a rank late";
-        double t0 = now();
+        const char *what = round ? "the second broadcast" : "the set-up broadcast";
+        double t0 = now(), cpu0 = cpu_seconds();
         expect_class(what, MPI_Bcast(buf, bytes, MPI_BYTE, 0, dup), MPI_SUCCESS);
+        double waited = now() - t0, used = cpu_seconds() - cpu0;
         expect_bytes(what, buf, 0, bytes, 1);
-        expect_bounded(what, now() - t0, timeout_ms * 3);
+        expect_bounded(what, waited, late_ms);
+        if (check_cpu && late && rank != who && used > 0.5 * waited) {
+            printf("FAIL rank %d: %s: %.2f s of CPU while waiting %.2f s for rank %d\n", rank,
+                   what, used, waited, who);
+            failures++;
+        }
     }
     if (rdmc_pvar_read("coll_rdmc_bcasts") != carried + 2) {
         printf("FAIL rank %d: rdmc carried %lld of the 2 broadcasts\n", rank,
@@ -260,7 +284,7 @@ static void late_setup(int timeout_ms)
 
 int main(int argc, char **argv)
 {
-    int timeout_ms = 0, late_ms = 0;
+    int timeout_ms = 0, late_ms = 0, late_root_ms = 0;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -271,6 +295,8 @@ int main(int argc, char **argv)
             timeout_ms = atoi(argv[i + 1]);
         } else if (strcmp(argv[i], "--late-setup") == 0) {
             late_ms = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--late-root") == 0) {
+            late_root_ms = atoi(argv[i + 1]);
         }
     }
     long long carried_before = rdmc_pvar_read("coll_rdmc_bcasts");
@@ -278,7 +304,9 @@ int main(int argc, char **argv)
     if (timeout_ms > 0) {
         silent_peer(timeout_ms);
     } else if (late_ms > 0) {
-        late_setup(late_ms);
+        late_rank(size - 1, 3 * late_ms, 1, false);
+    } else if (late_root_ms > 0) {
+        late_rank(0, late_root_ms, 2, true);
     } else {
         bad_arguments();
         size_mismatch(200003, 100001, MPI_ERR_TRUNCATE);
@@ -311,7 +339,11 @@ int main(int argc, char **argv)
     MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
         printf("bcast_errors%s: %d ranks: %s\n",
-               timeout_ms ? " (silent peer)" : late_ms ? " (late set-up)" : "", size,
+               timeout_ms     ? " (silent peer)"
+               : late_ms      ? " (late set-up)"
+               : late_root_ms ? " (late root)"
+                              : "",
+               size,
                all ? "FAILED" : "OK");
     }
     MPI_Finalize();

@@ -1,0 +1,91 @@
+/*
+ * Waits that last: a collective, or a communicator's set-up, that has not
+ * moved for coll_rdmc_stall_warning_ms is said on stderr, with how long it
+ * will still be waited for (coll_rdmc_timeout_ms).  A rank that reads its
+ * input, writes a checkpoint or sits in a debugger is late, not failed, so
+ * the timeout is long; the user should not have to guess meanwhile.
+ *
+ * One or two ranks of the communicator speak, not all: in set-up the
+ * lowest rank that has heard from no rank below it (after a minute, the
+ * lowest rank that is there); in a collective its root and the lowest
+ * other member, so that one of them does whichever rank is late.  The
+ * first stall of a process is said at once, later ones at
+ * coll_rdmc_verbose 1.
+ */
+#include "coll_rdmc.h"
+
+#include "opal/util/output.h"
+
+static void say_stall(const char *name, int me, double waited_ms, const char *what)
+{
+    static int said;
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    opal_output_verbose(__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) == 0 ? 0 : 1, c->output,
+                        "coll:rdmc: %s: rank %d has waited %.0f s %s; the call fails with "
+                        "MPI_ERR_OTHER if nothing moves for %.0f s (coll_rdmc_timeout_ms; "
+                        "this line: coll_rdmc_stall_warning_ms)",
+                        name, me, waited_ms / 1000.0, what, c->timeout_ms / 1000.0);
+}
+
+static bool stall_due(double waited_ms)
+{
+    int warn_ms = mca_coll_rdmc_component.stall_warning_ms;
+
+    return warn_ms > 0 && waited_ms >= warn_ms;
+}
+
+/* The lowest rank of the link's current members other than `root`. */
+static uint32_t lowest_other_member(const mca_coll_rdmc_link_t *l, uint32_t root)
+{
+    for (uint32_t r = 0; r < l->stream.p.n; r++) {
+        if (r != root && rdmc_sst_is_live(l->sst, (int)r)) {
+            return r;
+        }
+    }
+    return root;
+}
+
+void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l)
+{
+    const rdmc_coll_t *head = l->stream.head;
+    double waited_ms = rdmc_stream_still_ms(&l->stream);
+    uint32_t me = l->stream.p.rank;
+    char what[128];
+
+    if (head == NULL || !stall_due(waited_ms) || l->stall_said == head->seq + 1) {
+        return;
+    }
+    l->stall_said = head->seq + 1;
+    if (me == head->root || me == lowest_other_member(l, head->root)) {
+        snprintf(what, sizeof(what), "in collective #%llu (root %u) without progress (a rank is late to it, "
+                 "stopped, or out of reach)",
+                 (unsigned long long)head->seq, head->root);
+        say_stall(l->name, (int)me, waited_ms, what);
+    }
+}
+
+void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m)
+{
+    int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
+    double waited_ms = rdmc_now_ms() - m->setup_began_ms;
+    int missing = 0, first_missing = -1;
+    char what[160];
+
+    if (m->setup_stall_said || !stall_due(waited_ms)) {
+        return;
+    }
+    m->setup_stall_said = true;
+    for (int r = 0; r < n; r++) {
+        bool answered = r == me || mca_coll_rdmc_setup_answered(m, r);
+        if (!answered) {
+            first_missing = missing++ == 0 ? r : first_missing;
+        } else if (r < me) {
+            return;   /* a lower rank is there: it speaks */
+        }
+    }
+    snprintf(what, sizeof(what),
+             "for rank %d%s to enter its first rdmc collective on this communicator (set-up)",
+             first_missing, missing > 1 ? " and others" : "");
+    say_stall(mca_coll_rdmc_comm_name(m->comm), me, waited_ms, what);
+}
