@@ -63,6 +63,7 @@ typedef struct mca_coll_rdmc_component_t {
     char *provider;              /* "auto" or a FI_PROVIDER name */
     char *domain;                /* "" or a libfabric domain name */
     int timeout_ms;              /* no progress this long: error */
+    bool timeout_set;            /* by the user (else set-up under failures is capped) */
     int stall_warning_ms;        /* no progress this long: say so (0: never) */
     size_t staging_bytes;        /* kept for packed copies between broadcasts */
     int verbose;
@@ -366,6 +367,8 @@ bool mca_coll_rdmc_opener_stop(int wait_ms);
  * forget: MPI_Finalize. */
 bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l);
+/* Has a link of ours removed the process of rank r of comm? */
+bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r);
 void mca_coll_rdmc_verdicts_forget(void);
 
 /* Waits that last (coll_rdmc_stall.c), under the engine lock: say, once

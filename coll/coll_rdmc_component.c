@@ -559,6 +559,7 @@ static int rdmc_open(void)
     c->stall_warning_ms = usable("stall_warning_ms", c->stall_warning_ms, 0, INT_MAX,
                                  DEFAULT_STALL_WARNING_MS, 0);
     c->bcast_min_bytes_set = param_was_set("bcast_min_bytes");
+    c->timeout_set = param_was_set("timeout_ms");
     c->fabric_set = param_was_set("provider") || param_was_set("domain");
     if (!param_was_set("bcast_min_bytes_nodes") && c->bcast_min_bytes_set) {
         c->bcast_min_bytes_nodes = c->bcast_min_bytes;

@@ -20,7 +20,10 @@
  * Nothing waits: collectives issued meanwhile queue on the module and go
  * to the stream (or to the previous component) when the decision is
  * made.  Set-up that has not finished after coll_rdmc_timeout_ms (at
- * least SETUP_MIN_MS) fails the queued collectives with MPI_ERR_OTHER.
+ * least SETUP_MIN_MS; under failure handling at most
+ * SETUP_FAILURES_MAX_MS) fails the queued collectives with MPI_ERR_OTHER;
+ * under failure handling a rank known to have failed fails them at once
+ * with MPI_ERR_PROC_FAILED.
  */
 #include "coll_rdmc.h"
 
@@ -48,6 +51,12 @@
  * as progress: with coll_rdmc_timeout_ms 200 the first broadcast of a
  * 4-rank job failed at every rank.  So set-up waits at least this long. */
 #define SETUP_MIN_MS 10000
+/* Under failure handling set-up waits at most this long for a rank that
+ * has not come, unless the user set coll_rdmc_timeout_ms: before a
+ * communicator is set up no heartbeat tells a late rank from a dead one,
+ * and Open MPI 4.1's runtime does not say (where ULFM or another
+ * communicator of ours knows, set-up fails at once: failed_rank). */
+#define SETUP_FAILURES_MAX_MS 120000
 
 /* A tag no collective component of Open MPI 4.1 uses on its own: the far
  * end of the range coll/hcoll reserves (hcoll counts from the other end). */
@@ -588,11 +597,16 @@ static bool prepare_and_post(mca_coll_rdmc_module_t *m)
     return true;
 }
 
-/* How long set-up may take: coll_rdmc_timeout_ms, at least SETUP_MIN_MS. */
-static int setup_bound_ms(void)
+/* How long set-up may take: coll_rdmc_timeout_ms, at least SETUP_MIN_MS;
+ * under failure handling at most SETUP_FAILURES_MAX_MS by default. */
+static int setup_bound_ms(const mca_coll_rdmc_module_t *m)
 {
     int timeout = mca_coll_rdmc_component.timeout_ms;
 
+    if (mca_coll_rdmc_handles_failures(m) && !mca_coll_rdmc_component.timeout_set &&
+        timeout > SETUP_FAILURES_MAX_MS) {
+        timeout = SETUP_FAILURES_MAX_MS;
+    }
     return timeout > SETUP_MIN_MS ? timeout : SETUP_MIN_MS;
 }
 
@@ -619,7 +633,7 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_link_add(l);
     /* The deadline covers the opening of the endpoints too. */
     m->setup_began_ms = rdmc_now_ms();
-    m->setup_deadline_ms = m->setup_began_ms + setup_bound_ms();
+    m->setup_deadline_ms = m->setup_began_ms + setup_bound_ms(m);
     m->state = RDMC_SETUP_CONNECTING;
     m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
@@ -850,15 +864,9 @@ static void setup_done(mca_coll_rdmc_module_t *m)
     m->nsetup_reqs = 0;
 }
 
-/* Past the deadline: somebody never answered. */
-static void setup_timed_out(mca_coll_rdmc_module_t *m)
+/* Set-up gives up: its messages cancelled where they can be. */
+static void abandon_requests(mca_coll_rdmc_module_t *m)
 {
-    opal_output_verbose(0, mca_coll_rdmc_component.output,
-                        "coll:rdmc: %s: set-up at rank %d got no answer from some rank within "
-                        "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
-                        "on this communicator",
-                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                        setup_bound_ms(), SETUP_MIN_MS);
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
             (void)ompi_request_cancel(m->setup_reqs[i]);
@@ -868,8 +876,53 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
     /* A send cancelled too late may still read our record: leave it. */
     m->records = NULL;
     setup_done(m);
+}
+
+/* Past the deadline: somebody never answered. */
+static void setup_timed_out(mca_coll_rdmc_module_t *m)
+{
+    opal_output_verbose(0, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: set-up at rank %d got no answer from some rank within "
+                        "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
+                        "on this communicator",
+                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
+                        setup_bound_ms(m), SETUP_MIN_MS);
+    abandon_requests(m);
     m->state = RDMC_SETUP_BROKEN;
     m->broken_status = -ETIMEDOUT;
+}
+
+/* Under failure handling: a rank whose set-up message has not come and
+ * that is known to have failed (ULFM's runtime says so, or another
+ * communicator of this process removed it), or -1. */
+static int failed_rank(const mca_coll_rdmc_module_t *m)
+{
+    if (!mca_coll_rdmc_handles_failures(m)) {
+        return -1;
+    }
+    for (int r = 0; r < ompi_comm_size(m->comm); r++) {
+        if (r != ompi_comm_rank(m->comm) && !mca_coll_rdmc_setup_answered(m, r) &&
+            (mca_coll_rdmc_verdicts_removed(m->comm, r) ||
+             (mca_coll_rdmc_component.ulfm && rdmc_runtime_says_dead(m->comm, r)))) {
+            return r;
+        }
+    }
+    return -1;
+}
+
+/* Set-up cannot finish: rank r failed before it sent its message.  Like a
+ * member failing in a view, it fails the collectives with
+ * MPI_ERR_PROC_FAILED (RDMC_ERR_PROC_FAILED), at every rank that waits
+ * for it; nothing was delivered through rdmc on the communicator yet. */
+static void setup_peer_failed(mca_coll_rdmc_module_t *m, int r)
+{
+    opal_output_verbose(0, mca_coll_rdmc_component.output,
+                        "coll:rdmc: %s: set-up at rank %d cannot finish: rank %d failed before "
+                        "it answered; rdmc is off on this communicator",
+                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), r);
+    abandon_requests(m);
+    m->state = RDMC_SETUP_BROKEN;
+    m->broken_status = -EOWNERDEAD;
 }
 
 /* Past the deadline with the endpoints still opening. */
@@ -879,7 +932,7 @@ static void opening_timed_out(mca_coll_rdmc_module_t *m)
                         "coll:rdmc: %s: libfabric did not open this process's endpoints within "
                         "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
                         "on this communicator",
-                        mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(), SETUP_MIN_MS);
+                        mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(m), SETUP_MIN_MS);
     setup_done(m);
     m->opening = false;
     m->state = RDMC_SETUP_BROKEN;
@@ -909,15 +962,19 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
 
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
-            if (rdmc_now_ms() > m->setup_deadline_ms) {
+            int failed = failed_rank(m);
+            if (failed >= 0) {
+                setup_peer_failed(m, failed);
+            } else if (rdmc_now_ms() > m->setup_deadline_ms) {
                 setup_timed_out(m);
-                mca_coll_rdmc_link_free(m->link);
-                m->link = NULL;
-                mca_coll_rdmc_flush_queued(m);
-                return 1;
+            } else {
+                mca_coll_rdmc_stall_check_setup(m);
+                return 0;
             }
-            mca_coll_rdmc_stall_check_setup(m);
-            return 0;
+            mca_coll_rdmc_link_free(m->link);
+            m->link = NULL;
+            mca_coll_rdmc_flush_queued(m);
+            return 1;
         }
     }
     for (int i = 0; i < m->nsetup_reqs; i++) {

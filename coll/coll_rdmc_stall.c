@@ -16,16 +16,17 @@
 
 #include "opal/util/output.h"
 
-static void say_stall(const char *name, int me, double waited_ms, const char *what)
+static void say_stall(const char *name, int me, double waited_ms, const char *what,
+                      double bound_ms)
 {
     static int said;
-    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+    int level = __atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) == 0 ? 0 : 1;
 
-    opal_output_verbose(__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) == 0 ? 0 : 1, c->output,
+    opal_output_verbose(level, mca_coll_rdmc_component.output,
                         "coll:rdmc: %s: rank %d has waited %.0f s %s; the call fails with "
                         "MPI_ERR_OTHER if nothing moves for %.0f s (coll_rdmc_timeout_ms; "
                         "this line: coll_rdmc_stall_warning_ms)",
-                        name, me, waited_ms / 1000.0, what, c->timeout_ms / 1000.0);
+                        name, me, waited_ms / 1000.0, what, bound_ms / 1000.0);
 }
 
 static bool stall_due(double waited_ms)
@@ -58,10 +59,11 @@ void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l)
     }
     l->stall_said = head->seq + 1;
     if (me == head->root || me == lowest_other_member(l, head->root)) {
-        snprintf(what, sizeof(what), "in collective #%llu (root %u) without progress (a rank is late to it, "
+        snprintf(what, sizeof(what),
+                 "in collective #%llu (root %u) without progress (a rank is late to it, "
                  "stopped, or out of reach)",
                  (unsigned long long)head->seq, head->root);
-        say_stall(l->name, (int)me, waited_ms, what);
+        say_stall(l->name, (int)me, waited_ms, what, mca_coll_rdmc_component.timeout_ms);
     }
 }
 
@@ -87,5 +89,6 @@ void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m)
     snprintf(what, sizeof(what),
              "for rank %d%s to enter its first rdmc collective on this communicator (set-up)",
              first_missing, missing > 1 ? " and others" : "");
-    say_stall(mca_coll_rdmc_comm_name(m->comm), me, waited_ms, what);
+    say_stall(mca_coll_rdmc_comm_name(m->comm), me, waited_ms, what,
+              m->setup_deadline_ms - m->setup_began_ms);
 }

@@ -109,6 +109,11 @@ void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l)
     l->verdicts_applied = nremoved;
 }
 
+bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r)
+{
+    return nremoved > 0 && known(process_of(comm, r));
+}
+
 void mca_coll_rdmc_verdicts_forget(void)
 {
     free(removed);
