@@ -328,6 +328,12 @@ void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *l
 
 /* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
 bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);
+/* How long a collective may go without moving: coll_rdmc_timeout_ms, but
+ * where failures are to be handled and no detector watches (set-up, before
+ * heartbeats; a communicator too large for failure handling) that bound is
+ * what finds a dead rank, and it is 2 minutes unless the user set it.  Any
+ * thread. */
+int mca_coll_rdmc_wait_bound_ms(bool watched);
 /* Failure handling is on, and the communicator has more ranks than it
  * supports: says so (once per node without asking), and what becomes of
  * the communicator's collectives.  Any thread. */

@@ -512,7 +512,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         .rank = (uint32_t)ompi_comm_rank(m->comm),
         .window = (unsigned)c->window,
         .stable = c->stable_delivery,
-        .timeout_ms = c->timeout_ms,
+        .timeout_ms = mca_coll_rdmc_wait_bound_ms(l->gm != NULL),
         .heartbeat_ms = rdmc_fd_heartbeat_ms(c->heartbeat_ms, l->failure_timeout_ms),
         .gm = l->gm,
         .sends_in_flight = m->sends_in_flight,

@@ -21,7 +21,7 @@
  * to the stream (or to the previous component) when the decision is
  * made.  Set-up that has not finished after coll_rdmc_timeout_ms (at
  * least SETUP_MIN_MS; under failure handling at most
- * SETUP_FAILURES_MAX_MS) fails the queued collectives with MPI_ERR_OTHER;
+ * UNWATCHED_WAIT_MAX_MS by default) fails the queued collectives with MPI_ERR_OTHER;
  * under failure handling a rank known to have failed fails them at once
  * with MPI_ERR_PROC_FAILED.
  */
@@ -51,16 +51,24 @@
  * as progress: with coll_rdmc_timeout_ms 200 the first broadcast of a
  * 4-rank job failed at every rank.  So set-up waits at least this long. */
 #define SETUP_MIN_MS 10000
-/* Under failure handling set-up waits at most this long for a rank that
- * has not come, unless the user set coll_rdmc_timeout_ms: before a
- * communicator is set up no heartbeat tells a late rank from a dead one,
- * and Open MPI 4.1's runtime does not say (where ULFM or another
- * communicator of ours knows, set-up fails at once: failed_rank). */
-#define SETUP_FAILURES_MAX_MS 120000
+/* Under failure handling, a wait that no failure detector watches ends
+ * after at most this long, unless the user set coll_rdmc_timeout_ms
+ * (mca_coll_rdmc_wait_bound_ms). */
+#define UNWATCHED_WAIT_MAX_MS 120000
 
 /* A tag no collective component of Open MPI 4.1 uses on its own: the far
  * end of the range coll/hcoll reserves (hcoll counts from the other end). */
 #define SETUP_TAG MCA_COLL_BASE_TAG_HCOLL_END
+
+int mca_coll_rdmc_wait_bound_ms(bool watched)
+{
+    const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
+
+    if (c->failures && !watched && !c->timeout_set && c->timeout_ms > UNWATCHED_WAIT_MAX_MS) {
+        return UNWATCHED_WAIT_MAX_MS;
+    }
+    return c->timeout_ms;
+}
 
 /* Failure handling on this communicator?  (A view row names ranks by the
  * bits of a 64-bit word.) */
@@ -245,8 +253,8 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
         char then[200];
         snprintf(then, sizeof(then),
                  "rdmc carries its collectives without it: after a rank's failure they end "
-                 "with MPI_ERR_OTHER once stalled for coll_rdmc_timeout_ms (%d ms)",
-                 c->timeout_ms);
+                 "with MPI_ERR_OTHER once stalled for %d ms (coll_rdmc_timeout_ms)",
+                 mca_coll_rdmc_wait_bound_ms(false));
         mca_coll_rdmc_say_too_large_for_failures(m->comm, then);
     }
     mine->window_len = (uint32_t)len;
@@ -597,16 +605,12 @@ static bool prepare_and_post(mca_coll_rdmc_module_t *m)
     return true;
 }
 
-/* How long set-up may take: coll_rdmc_timeout_ms, at least SETUP_MIN_MS;
- * under failure handling at most SETUP_FAILURES_MAX_MS by default. */
-static int setup_bound_ms(const mca_coll_rdmc_module_t *m)
+/* How long set-up may take: the bound of an unwatched wait (no heartbeats
+ * yet), at least SETUP_MIN_MS. */
+static int setup_bound_ms(void)
 {
-    int timeout = mca_coll_rdmc_component.timeout_ms;
+    int timeout = mca_coll_rdmc_wait_bound_ms(false);
 
-    if (mca_coll_rdmc_handles_failures(m) && !mca_coll_rdmc_component.timeout_set &&
-        timeout > SETUP_FAILURES_MAX_MS) {
-        timeout = SETUP_FAILURES_MAX_MS;
-    }
     return timeout > SETUP_MIN_MS ? timeout : SETUP_MIN_MS;
 }
 
@@ -633,7 +637,7 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_link_add(l);
     /* The deadline covers the opening of the endpoints too. */
     m->setup_began_ms = rdmc_now_ms();
-    m->setup_deadline_ms = m->setup_began_ms + setup_bound_ms(m);
+    m->setup_deadline_ms = m->setup_began_ms + setup_bound_ms();
     m->state = RDMC_SETUP_CONNECTING;
     m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
@@ -886,7 +890,7 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
                         "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
                         "on this communicator",
                         mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                        setup_bound_ms(m), SETUP_MIN_MS);
+                        setup_bound_ms(), SETUP_MIN_MS);
     abandon_requests(m);
     m->state = RDMC_SETUP_BROKEN;
     m->broken_status = -ETIMEDOUT;
@@ -932,7 +936,7 @@ static void opening_timed_out(mca_coll_rdmc_module_t *m)
                         "coll:rdmc: %s: libfabric did not open this process's endpoints within "
                         "%d ms (coll_rdmc_timeout_ms, at least %d ms for set-up); rdmc is off "
                         "on this communicator",
-                        mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(m), SETUP_MIN_MS);
+                        mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(), SETUP_MIN_MS);
     setup_done(m);
     m->opening = false;
     m->state = RDMC_SETUP_BROKEN;

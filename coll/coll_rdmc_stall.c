@@ -63,7 +63,7 @@ void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l)
                  "in collective #%llu (root %u) without progress (a rank is late to it, "
                  "stopped, or out of reach)",
                  (unsigned long long)head->seq, head->root);
-        say_stall(l->name, (int)me, waited_ms, what, mca_coll_rdmc_component.timeout_ms);
+        say_stall(l->name, (int)me, waited_ms, what, l->stream.p.timeout_ms);
     }
 }
 
