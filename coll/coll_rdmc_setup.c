@@ -21,9 +21,9 @@
  * to the stream (or to the previous component) when the decision is
  * made.  Set-up that has not finished after coll_rdmc_timeout_ms (at
  * least SETUP_MIN_MS; under failure handling at most
- * UNWATCHED_WAIT_MAX_MS by default) fails the queued collectives with MPI_ERR_OTHER;
- * under failure handling a rank known to have failed fails them at once
- * with MPI_ERR_PROC_FAILED.
+ * UNWATCHED_WAIT_MAX_MS by default) fails the queued collectives with
+ * MPI_ERR_OTHER; under failure handling a rank known to have failed
+ * fails them at once with MPI_ERR_PROC_FAILED.
  */
 #include "coll_rdmc.h"
 

@@ -52,17 +52,24 @@ void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l)
     const rdmc_coll_t *head = l->stream.head;
     double waited_ms = rdmc_stream_still_ms(&l->stream);
     uint32_t me = l->stream.p.rank;
-    char what[128];
+    char what[160];
 
     if (head == NULL || !stall_due(waited_ms) || l->stall_said == head->seq + 1) {
         return;
     }
     l->stall_said = head->seq + 1;
     if (me == head->root || me == lowest_other_member(l, head->root)) {
+        char coll[64];
+        if (head->kind == RDMC_COLL_BARRIER) {
+            snprintf(coll, sizeof(coll), "barrier (collective #%llu)",
+                     (unsigned long long)head->seq);
+        } else {
+            snprintf(coll, sizeof(coll), "broadcast from rank %u (collective #%llu)", head->root,
+                     (unsigned long long)head->seq);
+        }
         snprintf(what, sizeof(what),
-                 "in collective #%llu (root %u) without progress (a rank is late to it, "
-                 "stopped, or out of reach)",
-                 (unsigned long long)head->seq, head->root);
+                 "in a %s without progress (a rank is late to it, stopped, or out of reach)",
+                 coll);
         say_stall(l->name, (int)me, waited_ms, what, l->stream.p.timeout_ms);
     }
 }
