@@ -149,6 +149,10 @@ typedef struct rdmc_setup_record {
     /* The failure timeout it was asked for on this communicator (its info
      * key rdmc_failure_timeout_ms, or coll_rdmc_failure_timeout_ms). */
     uint32_t failure_timeout_ms;
+    /* Its coll/rdmc settings (mca_coll_rdmc_settings): every rank must run
+     * with the same, or the ranks take different paths and wait for each
+     * other (a window of 2 against one of 8 stalled the first broadcast). */
+    char settings[512];
 } rdmc_setup_record_t;
 
 /*
@@ -325,6 +329,10 @@ void mca_coll_rdmc_module_choose_model(mca_coll_rdmc_module_t *m, const char *pr
  * inside a node over local_provider. */
 void mca_coll_rdmc_module_choose_levels(mca_coll_rdmc_module_t *m, const char *local_provider,
                                         rdmc_levels_t *lv);
+
+/* The settings every rank of a communicator (and a joiner) must share, as
+ * one line (coll_rdmc_component.c). */
+void mca_coll_rdmc_settings(char *buf, size_t len);
 
 /* Set-up (coll_rdmc_setup.c), under the engine lock unless said. */
 bool mca_coll_rdmc_handles_failures(const mca_coll_rdmc_module_t *m);

@@ -455,10 +455,11 @@ static void log_to_opal(int level, const char *msg)
     opal_output_verbose(level, mca_coll_rdmc_component.output, "coll:rdmc: %s", msg);
 }
 
-/* What every member of a communicator must share, as one line a joiner's
- * can be compared with (and shown beside) the group's.  Where each rank may
- * differ (domain, verbosity, timeouts of its own) is left out. */
-static void settings_text(char *buf, size_t len)
+/* What every member of a communicator must share, as one line that a
+ * joiner's, or another rank's at set-up, can be compared with (and shown
+ * beside).  Where each rank may differ (domain, verbosity, timeouts of
+ * its own) is left out. */
+void mca_coll_rdmc_settings(char *buf, size_t len)
 {
     const mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
 
@@ -592,7 +593,7 @@ static int rdmc_open(void)
     /* librdmc learns from this that coll/rdmc may carry communicators in
      * this process; switched off by its priority, it never will, and the
      * API says so (RDMC_ERR_NOT_ACTIVE) as when the component is absent. */
-    rdmc_set_settings_fn(c->priority >= 0 ? settings_text : NULL);
+    rdmc_set_settings_fn(c->priority >= 0 ? mca_coll_rdmc_settings : NULL);
     return OMPI_SUCCESS;
 }
 

@@ -486,6 +486,7 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     size_t len = sizeof(mine->addr);
     int rc;
 
+    mca_coll_rdmc_settings(mine->settings, sizeof(mine->settings));
     mine->place = locate(plan);
     mine->all_local = plan->all_local;
     rc = rdmc_ofi_fabric_get(&plan->main, &fab);
@@ -652,6 +653,30 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
  * a longer one than the watcher's would be taken for silence): the longest
  * any rank asked for, so that none is judged by a shorter one than it
  * asked for itself. */
+/* Ranks whose settings differ from rank 0's take different paths (the
+ * SST's slots, the levels, which sizes go where) and wait for each other:
+ * every rank falls back, and rank 0 and the first rank that differs each
+ * say what they run with, so that the user sees both. */
+static bool settings_agree(mca_coll_rdmc_module_t *m)
+{
+    const rdmc_setup_record_t *first = &m->records[0];
+    int me = ompi_comm_rank(m->comm);
+
+    for (int r = 1; r < ompi_comm_size(m->comm); r++) {
+        const rdmc_setup_record_t *rec = &m->records[r];
+        if (strncmp(rec->settings, first->settings, sizeof(rec->settings)) != 0) {
+            opal_output_verbose(me == 0 || me == r ? 0 : 1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: the ranks run coll/rdmc with different settings "
+                                "(rank %d's differ from rank 0's), so Open MPI's own components "
+                                "carry this communicator; rank %d has: %.*s",
+                                mca_coll_rdmc_comm_name(m->comm), r, me,
+                                (int)sizeof(rec->settings), m->records[me].settings);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool records_agree(mca_coll_rdmc_module_t *m)
 {
     const rdmc_setup_record_t *mine = &m->records[ompi_comm_rank(m->comm)];
@@ -659,11 +684,20 @@ static bool records_agree(mca_coll_rdmc_module_t *m)
     uint32_t longest = 0;
 
     for (int r = 0; r < n; r++) {
+        if (m->records[r].status != 0) {
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: %s: rank %d cannot use rdmc (status %d)",
+                                mca_coll_rdmc_comm_name(m->comm), r, (int)m->records[r].status);
+            return false;
+        }
+    }
+    if (!settings_agree(m)) {
+        return false;
+    }
+    for (int r = 0; r < n; r++) {
         const rdmc_setup_record_t *rec = &m->records[r];
         const char *why = NULL;
-        if (rec->status != 0) {
-            why = "cannot use rdmc";
-        } else if (rec->all_local != mine->all_local) {
+        if (rec->all_local != mine->all_local) {
             why = "sees the communicator's locality differently";
         } else if (strncmp(rec->provider, mine->provider, sizeof(rec->provider)) != 0) {
             why = "uses another libfabric provider";
