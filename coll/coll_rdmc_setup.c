@@ -564,12 +564,24 @@ static int post_exchange(mca_coll_rdmc_module_t *m)
     return rc;
 }
 
+/* The receive from rank r (another rank) in post_exchange's order; the
+ * send to it follows. */
+static int receive_index(const mca_coll_rdmc_module_t *m, int r)
+{
+    return 2 * (r < ompi_comm_rank(m->comm) ? r : r - 1);
+}
+
+static bool request_failed(const mca_coll_rdmc_module_t *m, int i)
+{
+    return i < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[i]) &&
+           m->setup_reqs[i]->req_status.MPI_ERROR != MPI_SUCCESS;
+}
+
 bool mca_coll_rdmc_setup_answered(const mca_coll_rdmc_module_t *m, int r)
 {
-    int me = ompi_comm_rank(m->comm);
-    int recv = 2 * (r < me ? r : r - 1);   /* post_exchange's order */
+    int i = receive_index(m, r);
 
-    return recv < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[recv]);
+    return i < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[i]) && !request_failed(m, i);
 }
 
 /* Step 2 with this rank's status: set-up messages go out. */
@@ -930,18 +942,26 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
     m->broken_status = -ETIMEDOUT;
 }
 
-/* Under failure handling: a rank whose set-up message has not come and
- * that is known to have failed (ULFM's runtime says so, or another
- * communicator of this process removed it), or -1. */
+/* Under failure handling: a rank that cannot finish set-up with us, or
+ * -1.  Either a message to or from it failed (ULFM fails them once the
+ * runtime reports the rank dead), or its message has not come and it is
+ * known to have failed (ULFM's runtime says so, or another communicator
+ * of this process removed it).  Ranks that saw a message fail must not
+ * fall back to Open MPI's collectives while the others fail theirs. */
 static int failed_rank(const mca_coll_rdmc_module_t *m)
 {
     if (!mca_coll_rdmc_handles_failures(m)) {
         return -1;
     }
     for (int r = 0; r < ompi_comm_size(m->comm); r++) {
-        if (r != ompi_comm_rank(m->comm) && !mca_coll_rdmc_setup_answered(m, r) &&
-            (mca_coll_rdmc_verdicts_removed(m->comm, r) ||
-             (mca_coll_rdmc_component.ulfm && rdmc_runtime_says_dead(m->comm, r)))) {
+        int i = receive_index(m, r);
+        if (r == ompi_comm_rank(m->comm)) {
+            continue;
+        }
+        if (request_failed(m, i) || request_failed(m, i + 1) ||
+            (!mca_coll_rdmc_setup_answered(m, r) &&
+             (mca_coll_rdmc_verdicts_removed(m->comm, r) ||
+              (mca_coll_rdmc_component.ulfm && rdmc_runtime_says_dead(m->comm, r))))) {
             return r;
         }
     }
@@ -954,10 +974,20 @@ static int failed_rank(const mca_coll_rdmc_module_t *m)
  * for it; nothing was delivered through rdmc on the communicator yet. */
 static void setup_peer_failed(mca_coll_rdmc_module_t *m, int r)
 {
+    char why[64];
+
+    /* Under ULFM, once it knows of a failure on the communicator (or a
+     * survivor revoked it), every message on it fails, those to live ranks
+     * too: which rank failed is not ours to tell then. */
+    if (rdmc_runtime_saw_failures(m->comm)) {
+        snprintf(why, sizeof(why), "Open MPI (ULFM) reports a failure on it");
+    } else {
+        snprintf(why, sizeof(why), "rank %d failed before it answered", r);
+    }
     opal_output_verbose(0, mca_coll_rdmc_component.output,
-                        "coll:rdmc: %s: set-up at rank %d cannot finish: rank %d failed before "
-                        "it answered; rdmc is off on this communicator",
-                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), r);
+                        "coll:rdmc: %s: set-up at rank %d cannot finish: %s; rdmc is off on "
+                        "this communicator",
+                        mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), why);
     abandon_requests(m);
     m->state = RDMC_SETUP_BROKEN;
     m->broken_status = -EOWNERDEAD;
@@ -998,22 +1028,26 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         return 1;
     }
 
-    for (int i = 0; i < m->nsetup_reqs; i++) {
-        if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
-            int failed = failed_rank(m);
-            if (failed >= 0) {
-                setup_peer_failed(m, failed);
-            } else if (rdmc_now_ms() > m->setup_deadline_ms) {
-                setup_timed_out(m);
-            } else {
-                mca_coll_rdmc_stall_check_setup(m);
-                return 0;
-            }
-            mca_coll_rdmc_link_free(m->link);
-            m->link = NULL;
-            mca_coll_rdmc_flush_queued(m);
-            return 1;
+    int failed = failed_rank(m);
+    bool waiting = false;
+
+    for (int i = 0; i < m->nsetup_reqs && !waiting; i++) {
+        waiting = !REQUEST_COMPLETE(m->setup_reqs[i]);
+    }
+    if (failed < 0 && waiting) {
+        if (rdmc_now_ms() <= m->setup_deadline_ms) {
+            mca_coll_rdmc_stall_check_setup(m);
+            return 0;
         }
+        setup_timed_out(m);
+    } else if (failed >= 0) {
+        setup_peer_failed(m, failed);
+    }
+    if (m->state == RDMC_SETUP_BROKEN) {
+        mca_coll_rdmc_link_free(m->link);
+        m->link = NULL;
+        mca_coll_rdmc_flush_queued(m);
+        return 1;
     }
     for (int i = 0; i < m->nsetup_reqs; i++) {
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;

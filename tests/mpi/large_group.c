@@ -21,11 +21,6 @@
  * only once every survivor has (below).
  */
 #include <mpi.h>
-#if defined(__has_include)
-#if __has_include(<mpi-ext.h>)
-#include <mpi-ext.h>
-#endif
-#endif
 
 #include <signal.h>
 #include <stdbool.h>
@@ -54,24 +49,6 @@ static bool ulfm_class(int cls)
 #endif
 }
 
-/* Under ULFM the survivors recover as its programs do (revoke, so that
- * none waits in a broadcast the others left; shrink) and leave together:
- * Open MPI 5's launcher aborted the job, verdicts unprinted, when some
- * left while others still ran. */
-static void leave(int status)
-{
-#if defined(MPIX_ERR_PROC_FAILED) && defined(MPIX_ERR_REVOKED)
-    MPI_Comm survivors;
-
-    if (expect_ulfm) {
-        MPIX_Comm_revoke(MPI_COMM_WORLD);
-        if (MPIX_Comm_shrink(MPI_COMM_WORLD, &survivors) == MPI_SUCCESS) {
-            MPI_Barrier(survivors);
-        }
-    }
-#endif
-    _exit(status);
-}
 
 int main(int argc, char **argv)
 {
@@ -116,7 +93,7 @@ int main(int argc, char **argv)
             for (int b = 0; b < BYTES; b++) {
                 if (buf[b] != (uint8_t)(b * 7 + i)) {
                     fail("broadcast %d: wrong byte at %d", i, b);
-                    leave(1);
+                    survivors_leave(1);
                 }
             }
             continue;
@@ -147,8 +124,8 @@ int main(int argc, char **argv)
                    rank, size, i, cls, took, by_rdmc);
         }
         fflush(stdout);
-        leave(failures != 0);
+        survivors_leave(failures != 0);
     }
     fail("every broadcast succeeded: the kill at %d did not stop the stream", kill_at);
-    leave(1);
+    survivors_leave(1);
 }
