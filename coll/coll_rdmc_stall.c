@@ -79,7 +79,7 @@ void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m)
     int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
     double waited_ms = rdmc_now_ms() - m->setup_began_ms;
     int missing = 0, first_missing = -1;
-    char what[160];
+    char what[200];
 
     if (m->setup_stall_said || !stall_due(waited_ms)) {
         return;
@@ -94,7 +94,8 @@ void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m)
         }
     }
     snprintf(what, sizeof(what),
-             "for rank %d%s to enter its first rdmc collective on this communicator (set-up)",
+             "for rank %d%s to enter this communicator's first rdmc collective (set-up: "
+             "late, or coll_rdmc settings that send the collective elsewhere)",
              first_missing, missing > 1 ? " and others" : "");
     say_stall(mca_coll_rdmc_comm_name(m->comm), me, waited_ms, what,
               m->setup_deadline_ms - m->setup_began_ms);
