@@ -287,7 +287,9 @@ static int rdmc_register(void)
                  "stopped answering or never entered it) fails with MPI_ERR_OTHER instead of "
                  "waiting forever; the communicator then refuses further rdmc collectives.  "
                  "A communicator's set-up (its first collective, which opens libfabric) gets "
-                 "at least 10 s.  Default: 30 minutes",
+                 "at least 10 s.  Default: 30 minutes; under failure handling, waits no failure "
+                 "detector watches (set-up, communicators too large for it) end after 2 minutes "
+                 "unless this is set",
                  OPAL_INFO_LVL_5, &c->timeout_ms);
 
     c->stall_warning_ms = DEFAULT_STALL_WARNING_MS;

@@ -2,7 +2,8 @@
  * result: the scripts count the "PASS rank R" and "FAIL rank R" lines
  * (rdmc_verdicts in common.sh).  The test sets `rank` (MPI_Comm_rank);
  * fail() prints one FAIL line and counts it in `failures`;
- * survivors_leave() ends a survivor of a kill. */
+ * survivors_leave() ends a survivor of a kill, revoked_class() tells the
+ * error a slower survivor then gets under ULFM. */
 #ifndef RDMC_TEST_RANK_FAIL_H
 #define RDMC_TEST_RANK_FAIL_H
 
@@ -14,6 +15,7 @@
 #endif
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -32,6 +34,18 @@ static void fail(const char *fmt, ...)
     printf("\n");
     fflush(stdout);
     failures++;
+}
+
+/* Under ULFM: the class of a call on a communicator some survivor revoked
+ * (survivors_leave does, as it leaves). */
+static inline bool revoked_class(int cls)
+{
+#if defined(MPIX_ERR_REVOKED)
+    return cls == MPIX_ERR_REVOKED;
+#else
+    (void)cls;
+    return false;
+#endif
 }
 
 /* A survivor of a kill leaves with _exit (Open MPI's MPI_Finalize after a

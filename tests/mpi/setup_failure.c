@@ -37,14 +37,10 @@
 
 static char *buf;
 
+/* Or, under ULFM, revoked by a survivor that finished first and left. */
 static bool process_failed_class(int cls)
 {
-#if defined(MPIX_ERR_REVOKED)
-    if (cls == MPIX_ERR_REVOKED) {
-        return true;   /* survivors_leave at a survivor that finished first */
-    }
-#endif
-    return cls == RDMC_ERR_PROC_FAILED;
+    return cls == RDMC_ERR_PROC_FAILED || revoked_class(cls);
 }
 
 /* A broadcast of BYTES from rank 0 that must fail as a process failure. */
