@@ -387,8 +387,8 @@ void mca_coll_rdmc_verdicts_forget(void);
 
 /* Waits that last (coll_rdmc_stall.c), under the engine lock: say, once
  * per collective or set-up, that it has not moved for
- * coll_rdmc_stall_warning_ms. */
-void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l);
+ * coll_rdmc_stall_warning_ms (now: the progress pass's rdmc_now_ms). */
+void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l, double now);
 void mca_coll_rdmc_stall_check_setup(mca_coll_rdmc_module_t *m);
 
 /* The progress driver (coll_rdmc_progress.c). */

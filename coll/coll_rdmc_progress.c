@@ -86,7 +86,6 @@ static bool callback_registered;
 static pthread_t thread;
 static bool thread_running;
 static int thread_stop;                   /* atomic */
-static bool stopping;                     /* MPI_Finalize: mca_coll_rdmc_driver_stop */
 static int app_waiting;                   /* atomic: threads in a blocking rdmc wait */
 static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained) */
 /* Until when idle links under failure handling run every IDLE_LINK_MS:
@@ -404,8 +403,6 @@ int mca_coll_rdmc_link_run(mca_coll_rdmc_link_t *l)
         if (l->stream.error != 0) {
             link_break(l);
             work = 1;
-        } else {
-            mca_coll_rdmc_stall_check_link(l);
         }
     }
     if (l->stream.error != 0) {
@@ -487,14 +484,16 @@ static int visit(mca_coll_rdmc_link_t *l, double now, bool app_thread, int *slee
         if (retire_step(l, now)) {
             return 1;   /* freed */
         }
-        /* MPI_Finalize runs every link every pass. */
-        if (!stopping && now - l->retire_began_ms > RETIRE_EAGER_MS) {
+        if (now - l->retire_began_ms > RETIRE_EAGER_MS) {
             mca_coll_rdmc_link_quiet_until(l, now + RETIRE_LOOK_MS);
         }
     } else if (m->state == RDMC_SETUP_CONNECTING) {
         work = app_thread ? mca_coll_rdmc_setup_progress(m) : 0;
     } else if (m->state == RDMC_SETUP_READY || l->stream.error != 0) {
         work = mca_coll_rdmc_link_run(l);
+        if (l->stream.error == 0) {
+            mca_coll_rdmc_stall_check_link(l, now);
+        }
         if (l->quiet_until_ms == 0) {
             *sleep_ms = link_sleep_ms(l, *sleep_ms);
         }
@@ -753,7 +752,6 @@ int mca_coll_rdmc_driver_start(void)
 
     watch_bell();
     watch_finalize();
-    stopping = false;
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;
     }
@@ -806,7 +804,6 @@ void mca_coll_rdmc_driver_stop(void)
     double deadline = rdmc_now_ms() + wait_ms;
 
     pthread_mutex_lock(&mca_coll_rdmc_lock);
-    stopping = true;
     detach_modules(deadline);
     bool opener_stopped = mca_coll_rdmc_opener_stop(wait_ms);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
@@ -819,18 +816,21 @@ void mca_coll_rdmc_driver_stop(void)
         pthread_join(thread, NULL);
         thread_running = false;
     }
-    while (links != NULL && rdmc_now_ms() < deadline) {
-        if (mca_coll_rdmc_progress_pass(false, true, NULL) == 0) {
-            rdmc_ofi_wait(1);
-        }
+    for (;;) {
         pthread_mutex_lock(&mca_coll_rdmc_lock);
+        /* Retiring links wait in the wheel between looks: every pass here
+         * runs them all, and what follows finds them all on the list. */
+        wake_idle_links(true, 0);
         bool all_lost = true;
         for (mca_coll_rdmc_link_t *l = links; l != NULL; l = l->next) {
             all_lost = all_lost && l->retire_deadline_ms == HUGE_VAL;
         }
         pthread_mutex_unlock(&mca_coll_rdmc_lock);
-        if (all_lost) {
+        if (all_lost || rdmc_now_ms() >= deadline) {
             break;
+        }
+        if (mca_coll_rdmc_progress_pass(false, true, NULL) == 0) {
+            rdmc_ofi_wait(1);
         }
     }
     if (links != NULL) {

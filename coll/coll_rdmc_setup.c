@@ -660,11 +660,6 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     }
 }
 
-/* Step 3: does every record say we can link, the same way?  Then every
- * member watches the others with the same failure timeout (beats paced for
- * a longer one than the watcher's would be taken for silence): the longest
- * any rank asked for, so that none is judged by a shorter one than it
- * asked for itself. */
 /* Ranks whose settings differ from rank 0's take different paths (the
  * SST's slots, the levels, which sizes go where) and wait for each other:
  * every rank falls back, and rank 0 and the first rank that differs each
@@ -689,6 +684,11 @@ static bool settings_agree(mca_coll_rdmc_module_t *m)
     return true;
 }
 
+/* Step 3: does every record say we can link, the same way?  Then every
+ * member watches the others with the same failure timeout (beats paced for
+ * a longer one than the watcher's would be taken for silence): the longest
+ * any rank asked for, so that none is judged by a shorter one than it
+ * asked for itself. */
 static bool records_agree(mca_coll_rdmc_module_t *m)
 {
     const rdmc_setup_record_t *mine = &m->records[ompi_comm_rank(m->comm)];

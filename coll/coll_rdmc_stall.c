@@ -47,14 +47,17 @@ static uint32_t lowest_other_member(const mca_coll_rdmc_link_t *l, uint32_t root
     return root;
 }
 
-void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l)
+void mca_coll_rdmc_stall_check_link(mca_coll_rdmc_link_t *l, double now)
 {
     const rdmc_coll_t *head = l->stream.head;
-    double waited_ms = rdmc_stream_still_ms(&l->stream);
     uint32_t me = l->stream.p.rank;
     char what[160];
 
-    if (head == NULL || !stall_due(waited_ms) || l->stall_said == head->seq + 1) {
+    if (head == NULL || l->stall_said == head->seq + 1) {
+        return;
+    }
+    double waited_ms = rdmc_stream_still_ms(&l->stream, now);
+    if (!stall_due(waited_ms)) {
         return;
     }
     l->stall_said = head->seq + 1;

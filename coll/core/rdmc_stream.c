@@ -926,9 +926,9 @@ bool rdmc_stream_busy(const rdmc_stream_t *s)
     return s->head != NULL;
 }
 
-double rdmc_stream_still_ms(const rdmc_stream_t *s)
+double rdmc_stream_still_ms(const rdmc_stream_t *s, double now_ms)
 {
-    return s->head != NULL && s->error == 0 ? stream_now(s) - s->last_event_ms : 0;
+    return s->head != NULL && s->error == 0 ? now_ms - s->last_event_ms : 0;
 }
 
 int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms)

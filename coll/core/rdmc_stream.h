@@ -199,9 +199,10 @@ bool rdmc_stream_settle(rdmc_stream_t *s, bool stop_waiting);
 
 /* Something issued and not yet completed? */
 bool rdmc_stream_busy(const rdmc_stream_t *s);
-/* How long the oldest collective in flight has gone without moving, in
- * the sense of the timeout (0: none in flight, or the stream broke). */
-double rdmc_stream_still_ms(const rdmc_stream_t *s);
+/* How long, at now_ms (the stream's clock), the oldest collective in
+ * flight has gone without moving, in the sense of the timeout (0: none in
+ * flight, or the stream broke). */
+double rdmc_stream_still_ms(const rdmc_stream_t *s, double now_ms);
 /* How long the caller may sleep before the stream needs attention again
  * (heartbeat, timeout), at most cap_ms. */
 int rdmc_stream_sleep_ms(const rdmc_stream_t *s, int cap_ms);

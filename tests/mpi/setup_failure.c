@@ -15,6 +15,8 @@
  *       The last rank dies before any collective; MPI_COMM_WORLD's first
  *       broadcast and its second.
  *
+ * Through MPI_T: rdmc carried the broadcast before the death, and handed
+ * none of the failed ones to Open MPI's own broadcast (coll_rdmc_fallbacks).
  * The failed broadcasts must have RDMC_ERR_PROC_FAILED's class
  * (MPI_ERR_PROC_FAILED under ULFM, or MPI_ERR_REVOKED once a survivor
  * that finished first revoked the communicator) within BOUND_S.  Each survivor prints
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "rank_fail.h"
+#include "rdmc_pvars.h"
 #include "membership/rdmc.h"
 
 #define BYTES (16 << 20)
@@ -88,8 +91,11 @@ int main(int argc, char **argv)
     buf = malloc(BYTES);
     memset(buf, rank == 0 ? 7 : 0, BYTES);
     if (by_world) {
+        long long carried = rdmc_pvar_read("coll_rdmc_bcasts");
         if (MPI_Bcast(buf, BYTES, MPI_CHAR, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
             fail("the broadcast before the death failed");
+        } else if (rdmc_pvar_read("coll_rdmc_bcasts") != carried + 1) {
+            fail("rdmc did not carry the broadcast before the death");
         }
         MPI_Comm_dup(MPI_COMM_WORLD, &dup);
         MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
         fflush(stdout);
         raise(SIGKILL);
     }
+    long long handed_on = rdmc_pvar_read("coll_rdmc_fallbacks");
     if (by_world) {
         /* MPI_COMM_WORLD's link sees the death and removes the rank. */
         int rc = MPI_Bcast(buf, BYTES, MPI_CHAR, 0, MPI_COMM_WORLD), cls = MPI_SUCCESS;
@@ -112,6 +119,10 @@ int main(int argc, char **argv)
     } else {
         expect_proc_failed("MPI_COMM_WORLD's first broadcast", MPI_COMM_WORLD);
         expect_proc_failed("MPI_COMM_WORLD's second broadcast", MPI_COMM_WORLD);
+    }
+    if (rdmc_pvar_read("coll_rdmc_fallbacks") != handed_on) {
+        fail("rdmc handed %lld of the failed broadcasts to Open MPI's own",
+             rdmc_pvar_read("coll_rdmc_fallbacks") - handed_on);
     }
     if (failures == 0) {
         printf("PASS rank %d\n", rank);
