@@ -1,0 +1,182 @@
+/*
+ * MPI-4 sessions (Open MPI 5): communicators made from a session's process
+ * set ("mpi://WORLD") with MPI_Comm_create_from_group, as libraries that
+ * keep to themselves do, beside or without the world model:
+ *
+ *   sessions --mode after    MPI_Init, then a session of a library, both
+ *                            communicators used in turn, the session
+ *                            finalized before MPI_Finalize
+ *   sessions --mode before   the library's session first, then MPI_Init
+ *   sessions --mode only     no MPI_Init: two sessions open at once, each
+ *                            with its communicator; the first finalized
+ *                            while the second goes on
+ *
+ * Every rank checks every byte of every broadcast (blocking and
+ * MPI_Ibcast, from every root) and, through MPI_T, that rdmc carried every
+ * one of them (run with coll_rdmc_bcast_min_bytes 0).  Prints "sessions:
+ * rank R: ok" per rank; exits 1 on a problem.
+ *
+ * Not exercised: a session finalized and another initialized after it in
+ * the same process (Open MPI 5.0.7 itself then hangs or finds no BTL,
+ * with or without rdmc; a like report: Open MPI issue 14125).
+ */
+#include <mpi.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rdmc_pvars.h"
+
+#define BYTES (1 << 20)
+
+static int failures;
+static int bcasts;   /* broadcasts this rank made on the checked communicators */
+
+static unsigned char pattern(size_t i, int tag)
+{
+    return (unsigned char)(i * 131 + (size_t)tag * 17 + 1);
+}
+
+/* One broadcast of BYTES from root on comm, every byte checked. */
+static void bcast_checked(MPI_Comm comm, int root, int tag, bool nonblocking)
+{
+    unsigned char *buf = malloc(BYTES);
+    int rank, rc;
+
+    MPI_Comm_rank(comm, &rank);
+    for (size_t i = 0; i < BYTES; i++) {
+        buf[i] = rank == root ? pattern(i, tag) : 0;
+    }
+    if (nonblocking) {
+        MPI_Request req;
+        rc = MPI_Ibcast(buf, BYTES, MPI_BYTE, root, comm, &req);
+        if (rc == MPI_SUCCESS) {
+            rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
+        }
+    } else {
+        rc = MPI_Bcast(buf, BYTES, MPI_BYTE, root, comm);
+    }
+    if (rc != MPI_SUCCESS) {
+        fprintf(stderr, "sessions: rank %d: broadcast %d from root %d returned %d\n", rank, tag,
+                root, rc);
+        failures++;
+    }
+    for (size_t i = 0; i < BYTES && rc == MPI_SUCCESS; i++) {
+        if (buf[i] != pattern(i, tag)) {
+            fprintf(stderr, "sessions: rank %d: broadcast %d from root %d: byte %zu differs\n",
+                    rank, tag, root, i);
+            failures++;
+            break;
+        }
+    }
+    bcasts++;
+    free(buf);
+}
+
+/* Every root of comm, blocking then nonblocking. */
+static void bcast_every_root(MPI_Comm comm, int tag)
+{
+    int size;
+
+    MPI_Comm_size(comm, &size);
+    for (int root = 0; root < size; root++) {
+        bcast_checked(comm, root, tag + 2 * root, false);
+        bcast_checked(comm, root, tag + 2 * root + 1, true);
+    }
+}
+
+static MPI_Comm comm_from_session(MPI_Session *session, const char *tag)
+{
+    MPI_Group group;
+    MPI_Comm comm = MPI_COMM_NULL;
+
+    if (MPI_Session_init(MPI_INFO_NULL, MPI_ERRORS_RETURN, session) != MPI_SUCCESS ||
+        MPI_Group_from_session_pset(*session, "mpi://WORLD", &group) != MPI_SUCCESS) {
+        fprintf(stderr, "sessions: a session or its process set could not be had\n");
+        exit(1);
+    }
+    if (MPI_Comm_create_from_group(group, tag, MPI_INFO_NULL, MPI_ERRORS_RETURN, &comm) !=
+        MPI_SUCCESS) {
+        fprintf(stderr, "sessions: MPI_Comm_create_from_group failed\n");
+        exit(1);
+    }
+    MPI_Group_free(&group);
+    return comm;
+}
+
+static void end_session(MPI_Session *session, MPI_Comm *comm)
+{
+    MPI_Comm_free(comm);
+    MPI_Session_finalize(session);
+}
+
+/* rdmc's count of broadcasts it carried must have grown by ours. */
+static void expect_carried(long long before, int bcasts_before, int rank)
+{
+    long long carried = rdmc_pvar_read("coll_rdmc_bcasts") - before;
+
+    if (before < 0 || carried != bcasts - bcasts_before) {
+        fprintf(stderr, "sessions: rank %d: rdmc carried %lld of %d broadcasts\n", rank,
+                before < 0 ? -1 : carried, bcasts - bcasts_before);
+        failures++;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc == 3 && strcmp(argv[1], "--mode") == 0 ? argv[2] : "";
+    MPI_Session lib, other;
+    MPI_Comm lib_comm, other_comm;
+    long long before;
+    int rank, counted;
+
+    if (strcmp(mode, "after") == 0) {
+        MPI_Init(&argc, &argv);
+        before = rdmc_pvar_read("coll_rdmc_bcasts");
+        counted = bcasts;
+        bcast_every_root(MPI_COMM_WORLD, 0);
+        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
+        bcast_every_root(lib_comm, 100);
+        bcast_every_root(MPI_COMM_WORLD, 200);
+        MPI_Comm_rank(lib_comm, &rank);
+        end_session(&lib, &lib_comm);
+        bcast_every_root(MPI_COMM_WORLD, 300);
+        expect_carried(before, counted, rank);
+        MPI_Finalize();
+    } else if (strcmp(mode, "before") == 0) {
+        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
+        before = rdmc_pvar_read("coll_rdmc_bcasts");
+        counted = bcasts;
+        bcast_every_root(lib_comm, 0);
+        MPI_Init(&argc, &argv);
+        bcast_every_root(MPI_COMM_WORLD, 100);
+        bcast_every_root(lib_comm, 200);
+        MPI_Comm_rank(lib_comm, &rank);
+        end_session(&lib, &lib_comm);
+        bcast_every_root(MPI_COMM_WORLD, 300);
+        expect_carried(before, counted, rank);
+        MPI_Finalize();
+    } else if (strcmp(mode, "only") == 0) {
+        lib_comm = comm_from_session(&lib, "rdmc.test.a");
+        other_comm = comm_from_session(&other, "rdmc.test.b");
+        before = rdmc_pvar_read("coll_rdmc_bcasts");
+        counted = bcasts;
+        bcast_every_root(lib_comm, 0);
+        bcast_every_root(other_comm, 100);
+        bcast_every_root(lib_comm, 200);
+        end_session(&lib, &lib_comm);
+        bcast_every_root(other_comm, 300);
+        MPI_Comm_rank(other_comm, &rank);
+        expect_carried(before, counted, rank);
+        end_session(&other, &other_comm);
+    } else {
+        fprintf(stderr, "usage: sessions --mode after|before|only\n");
+        return 2;
+    }
+    if (failures == 0) {
+        printf("sessions: rank %d: ok\n", rank);
+    }
+    return failures != 0;
+}
