@@ -46,7 +46,7 @@ if [ "${RDMC_TSAN:-0}" = 1 ]; then
     SANITIZER_ENV="-x TSAN_OPTIONS"
 fi
 
-# A test that loads the machine on purpose (busy.test sets
+# A test that loads the machine (busy.test and large_group.test set
 # RDMC_LOADS_MACHINE=1) runs alone: under make -j2 its hogs and paused
 # ranks would otherwise land on another test's failure detectors, at
 # several times the load that test states (chaos.test's join, next to
