@@ -12,7 +12,8 @@
 # last rank's end, with the speed-up of rdmc for each; sizes 1 B .. 64 MiB.
 # -t ibcast: osu_ibcast's overall time, pure communication time and overlap.
 # -t rate: broadcasts per second, and rdmc's over Open MPI's.
-# -t idle: time waited and CPU use of the ranks waiting in the broadcast.
+# -t idle: time waited and CPU use of the ranks waiting in the broadcast, and
+# CPU use of every rank while it sleeps outside MPI between broadcasts.
 # Other types take the benchmark's default sizes.  -a (--bench-args) passes
 # options to the benchmark as they are, e.g. -a "-b -w 32" for rate,
 # -a "-n -C 100" for idle, -a "-T 10" for ibcast (not -f or -e: the tables
@@ -52,7 +53,8 @@ done
 case "$type" in
 bcast) type_args="-e"; columns=5; sizes=${sizes:-1:67108864} ;;
 ibcast) type_args="-t ibcast"; columns=5 ;;
-rate|idle) type_args="-t $type"; columns=3 ;;
+rate) type_args="-t $type"; columns=3 ;;
+idle) type_args="-t $type"; columns=4 ;;
 *) echo "compare.sh: unknown type $type (bcast, ibcast, rate, idle)" >&2; exit 2 ;;
 esac
 size_args=""
@@ -172,8 +174,9 @@ awk -v type="$type" -v columns="$columns" '
             printf("%-10s %18s %15s %13s %13s\n", "# Size", "OpenMPI(bcasts/s)", "rdmc(bcasts/s)",
                    "rdmc/OpenMPI", "rdmc-carried")
         } else {
-            printf("%-10s %16s %13s %14s %11s %13s\n", "# Size", "OpenMPI-wait(ms)", "rdmc-wait(ms)",
-                   "OpenMPI-CPU(%)", "rdmc-CPU(%)", "rdmc-carried")
+            printf("%-10s %16s %13s %14s %11s %18s %15s %13s\n", "# Size", "OpenMPI-wait(ms)",
+                   "rdmc-wait(ms)", "OpenMPI-CPU(%)", "rdmc-CPU(%)", "OpenMPI-outside(%)",
+                   "rdmc-outside(%)", "rdmc-carried")
         }
         for (i = 1; i <= count; i++) {
             s = order[i]
@@ -191,8 +194,9 @@ awk -v type="$type" -v columns="$columns" '
                 printf("%-10s %18.0f %15.0f %13.2f %13s\n", s, orate, rrate,
                        orate > 0 ? rrate / orate : 0, who(s))
             } else {
-                printf("%-10s %16.1f %13.1f %14.1f %11.1f %13s\n", s, m("ompi", s, 2),
-                       m("rdmc", s, 2), m("ompi", s, 3), m("rdmc", s, 3), who(s))
+                printf("%-10s %16.1f %13.1f %14.1f %11.1f %18.2f %15.2f %13s\n", s,
+                       m("ompi", s, 2), m("rdmc", s, 2), m("ompi", s, 3), m("rdmc", s, 3),
+                       m("ompi", s, 4), m("rdmc", s, 4), who(s))
             }
         }
     }

@@ -15,7 +15,10 @@
  *   idle        CPU use of ranks waiting in a broadcast: the root computes
  *               for C ms and then broadcasts, the others wait for it in
  *               MPI_Bcast (-n: MPI_Ibcast + MPI_Wait); the waiters' process
- *               CPU time (all their threads) against the wall time waited
+ *               CPU time (all their threads) against the wall time waited.
+ *               Then every rank sleeps C ms outside MPI (an application
+ *               waiting for I/O, or whose other threads compute): what its
+ *               process used meanwhile is MPI's own (progress threads)
  *
  * Extra options:
  *   -r root     broadcast from another rank
@@ -579,7 +582,8 @@ static void header_idle(const bench_t *b)
     printf("# CPU of ranks waiting in a broadcast (ompi-rdmc): root %d computes %.0f ms, "
            "then broadcasts; the others wait in %s\n",
            b->o.root, b->o.compute_ms, b->o.nonblocking ? "MPI_Ibcast + MPI_Wait" : "MPI_Bcast");
-    printf("%-10s%12s%36s", "# Size", "Wait(ms)", "CPU of waiting ranks(% of a core)");
+    printf("%-10s%12s%36s%30s", "# Size", "Wait(ms)", "CPU of waiting ranks(% of a core)",
+           "CPU outside MPI(% of a core)");
     if (b->o.full) {
         printf("%16s%16s", "Max Wait(ms)", "Max CPU(%)");
     }
@@ -590,7 +594,9 @@ static void measure_idle(bench_t *b, size_t bytes, int iterations, int warmup)
 {
     const options_t *o = &b->o;
     int waiting = b->rank != o->root;
-    double wall = 0, cpu = 0;
+    double wall = 0, cpu = 0, outside_wall = 0, outside_cpu = 0;
+    long long nap_ns = (long long)(o->compute_ms * 1e6);
+    struct timespec nap = { (time_t)(nap_ns / 1000000000), (long)(nap_ns % 1000000000) };
 
     for (int i = 0; i < iterations + warmup; i++) {
         MPI_Barrier(MPI_COMM_WORLD);
@@ -602,15 +608,20 @@ static void measure_idle(bench_t *b, size_t bytes, int iterations, int warmup)
         bcast(b, b->buf, bytes, o->nonblocking);
         double cpu_used = process_cpu_seconds() - cpu_start, waited = MPI_Wtime() - wall_start;
         received(b, b->buf, bytes);
+        double outside_start = MPI_Wtime(), outside_cpu_start = process_cpu_seconds();
+        nanosleep(&nap, NULL);
         if (i >= warmup) {
             wall += waited;
             cpu += cpu_used;
+            outside_cpu += process_cpu_seconds() - outside_cpu_start;
+            outside_wall += MPI_Wtime() - outside_start;
         }
     }
     stats_t wait_ms = over_ranks(wall * 1e3 / iterations, waiting);
     stats_t cpu_pct = over_ranks(wall > 0 ? 100 * cpu / wall : 0, waiting);
+    stats_t outside_pct = over_ranks(outside_wall > 0 ? 100 * outside_cpu / outside_wall : 0, 1);
     if (b->rank == 0) {
-        printf("%-10zu%12.1f%36.1f", bytes, wait_ms.avg, cpu_pct.avg);
+        printf("%-10zu%12.1f%36.1f%30.2f", bytes, wait_ms.avg, cpu_pct.avg, outside_pct.avg);
         if (o->full) {
             printf("%16.1f%16.1f", wait_ms.max, cpu_pct.max);
         }

@@ -92,6 +92,13 @@ static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained
  * a failure timeout after any link of the process last suspected a member
  * or was in a view change (link_schedule). */
 static double alert_until_ms;
+/* The last pass found every link parked (none busy, none idle with a time
+ * in the wheel): the progress thread then sleeps until a peer wakes it
+ * rather than in the short slices that serve a collective under way (a
+ * rank's 1000 wake-ups a second took 1.1% of a core, 4% with two
+ * endpoints, while its application computed).  Whoever gives a link a
+ * time again clears it and wakes the thread (unpark).  Atomic. */
+static bool all_parked;
 
 /* ---- the lists ---------------------------------------------------------- */
 
@@ -157,6 +164,18 @@ static void list_remove(mca_coll_rdmc_link_t *l)
     l->prev = l->next = NULL;
 }
 
+static bool still_parked(void)
+{
+    return __atomic_load_n(&all_parked, __ATOMIC_SEQ_CST);
+}
+
+static void unpark(void)
+{
+    if (__atomic_exchange_n(&all_parked, false, __ATOMIC_SEQ_CST)) {
+        rdmc_ofi_wake_parked();
+    }
+}
+
 /* A link on no list goes on the one for quiet_ms (quiet_time_ms). */
 static void list_put(mca_coll_rdmc_link_t *l, double quiet_ms)
 {
@@ -164,6 +183,9 @@ static void list_put(mca_coll_rdmc_link_t *l, double quiet_ms)
     list_insert(l);
     if (quiet_ms > 0) {
         quiet_wake_ms = fmin(quiet_wake_ms, quiet_ms);
+    }
+    if (!isinf(quiet_ms)) {
+        unpark();
     }
 }
 
@@ -575,6 +597,7 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     }
     work += visit_due_quiet(now, app_thread, &sleep_ms);
     *sleep_ms_p = quiet_sleep_ms(now, sleep_ms);
+    __atomic_store_n(&all_parked, links == NULL && isinf(quiet_wake_ms), __ATOMIC_SEQ_CST);
     return work;
 }
 
@@ -686,7 +709,12 @@ static void *progress_thread(void *arg)
             continue;
         }
         int sleep_ms = IDLE_SLEEP_MAX_MS;
-        if (mca_coll_rdmc_progress_pass(false, true, &sleep_ms) == 0) {
+        if (mca_coll_rdmc_progress_pass(false, true, &sleep_ms) > 0) {
+            continue;
+        }
+        if (still_parked()) {
+            rdmc_ofi_wait_parked(sleep_ms, still_parked);
+        } else {
             rdmc_ofi_wait(sleep_ms);
         }
     }

@@ -11,7 +11,9 @@
  * oversubscribed ranks thus leave the cores to the ranks copying data.
  * With endpoints on two fabrics (broadcasts by levels: shm inside the node,
  * the network between nodes), it sleeps in short slices on the one that
- * had work last.
+ * had work last.  The doorbell sleeps are short too, since the provider
+ * may have news nobody rings for; a process with nothing under way
+ * (wait_parked) sleeps long, woken by any peer's message or write.
  *
  * A completion goes to the request that was posted (rdmc_req_t), whatever
  * communicator's channel posted it; the channel stops counting it first,
@@ -213,8 +215,27 @@ static bool recently_busy(const rdmc_ofi_ep_t *ep)
 /* The waker's slice where the endpoint has no fd to poll beside it. */
 #define WAKER_SLICE_US 200
 
-/* Sleep on ep's wait object until it may have work, at most limit_us. */
-static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
+/* The doorbell a parked sleep is taken on, while it is (atomic). */
+static rdmc_doorbell_t *deep_sleeper;
+
+/* The ready check of a parked sleep: work, or the process no longer
+ * parked (an application thread issued a collective meanwhile). */
+typedef struct parked_check {
+    rdmc_ofi_ep_t *ep;
+    bool (*still_parked)(void);
+} parked_check_t;
+
+static bool parked_work_arrived(void *arg)
+{
+    parked_check_t *check = arg;
+
+    return !check->still_parked() || work_arrived(check->ep);
+}
+
+/* Sleep on ep's wait object until it may have work, at most limit_us;
+ * with still_parked, nothing of the process is under way
+ * (rdmc_ofi_wait_parked). */
+static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us, bool (*still_parked)(void))
 {
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
@@ -236,6 +257,14 @@ static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
         }
         return;
     }
+    if (still_parked != NULL && waker.fd < 0 && ep->doorbell.page != NULL) {
+        parked_check_t check = { ep, still_parked };
+        __atomic_store_n(&deep_sleeper, &ep->doorbell, __ATOMIC_SEQ_CST);
+        rdmc_doorbell_sleep(&ep->doorbell, RDMC_DOORBELL_DEEP, (int)limit_us, parked_work_arrived,
+                            &check);
+        __atomic_store_n(&deep_sleeper, NULL, __ATOMIC_SEQ_CST);
+        return;
+    }
     if (limit_us > SLEEP_MAX_US) {
         limit_us = SLEEP_MAX_US;
     }
@@ -243,7 +272,7 @@ static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us)
         limit_us = WAKER_SLICE_US;
     }
     if (ep->doorbell.page != NULL) {
-        rdmc_doorbell_sleep(&ep->doorbell, (int)limit_us, work_arrived, ep);
+        rdmc_doorbell_sleep(&ep->doorbell, RDMC_DOORBELL_NAP, (int)limit_us, work_arrived, ep);
     } else {
         unsigned doublings = __atomic_fetch_add(&ep->idle_waits, 1, __ATOMIC_RELAXED);
         long us = doublings >= 10 ? limit_us : (long)NAP_MIN_US << doublings;
@@ -261,7 +290,7 @@ void rdmc_ofi_ep_wait(rdmc_ofi_ep_t *ep, int timeout_ms)
         sched_yield();
         return;
     }
-    ep_sleep(ep, (long)timeout_ms * 1000);
+    ep_sleep(ep, (long)timeout_ms * 1000, NULL);
 }
 
 /* ---- every endpoint of the process ---------------------------------------- */
@@ -327,8 +356,38 @@ void rdmc_ofi_wait(int timeout_ms)
         sched_yield();
     } else if (all.open > 1) {
         long limit_us = (long)timeout_ms * 1000;
-        ep_sleep(all.latest, limit_us < SHARED_SLICE_US ? limit_us : SHARED_SLICE_US);
+        ep_sleep(all.latest, limit_us < SHARED_SLICE_US ? limit_us : SHARED_SLICE_US, NULL);
     } else {
         nap_us((long)timeout_ms * 1000);
+    }
+}
+
+/* With several endpoints, a parked process sleeps on the one that had
+ * work last for at most this long: news on the others waits that long,
+ * but none of it is the process's own collective. */
+#define PARKED_SLICE_US 10000
+
+void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void))
+{
+    wait_all_t all = { NULL, 0 };
+    long limit_us = (long)timeout_ms * 1000;
+
+    rdmc_ofi_fabric_foreach(find_latest, &all);
+    if (all.open == 0) {
+        nap_us(limit_us);
+    } else if (recently_busy(all.latest)) {
+        sched_yield();
+    } else {
+        ep_sleep(all.latest, all.open > 1 && limit_us > PARKED_SLICE_US ? PARKED_SLICE_US : limit_us,
+                 still_parked);
+    }
+}
+
+void rdmc_ofi_wake_parked(void)
+{
+    rdmc_doorbell_t *db = __atomic_load_n(&deep_sleeper, __ATOMIC_SEQ_CST);
+
+    if (db != NULL) {
+        rdmc_doorbell_nudge(db);
     }
 }

@@ -88,27 +88,41 @@ void rdmc_doorbell_close(rdmc_doorbell_t *db)
     }
 }
 
-void rdmc_doorbell_ring(rdmc_doorbell_t *db)
+/* Wake the owner if it sleeps (deeply only, if asked). */
+static void wake(rdmc_doorbell_t *db, bool deep_only)
 {
+    uint32_t sleeping;
+
     if (db->page == NULL) {
         return;
     }
     /* Our message is posted; only now look whether the owner sleeps (the
      * owner announces its sleep before its last look for messages). */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&db->page->sleeping, __ATOMIC_SEQ_CST)) {
+    sleeping = __atomic_load_n(&db->page->sleeping, __ATOMIC_SEQ_CST);
+    if (sleeping == RDMC_DOORBELL_DEEP || (sleeping == RDMC_DOORBELL_NAP && !deep_only)) {
         __atomic_add_fetch(&db->page->rings, 1, __ATOMIC_SEQ_CST);
         futex(&db->page->rings, FUTEX_WAKE, INT_MAX, NULL);
     }
 }
 
-void rdmc_doorbell_sleep(rdmc_doorbell_t *db, int timeout_us, bool (*ready)(void *arg),
-                         void *arg)
+void rdmc_doorbell_ring(rdmc_doorbell_t *db)
+{
+    wake(db, false);
+}
+
+void rdmc_doorbell_nudge(rdmc_doorbell_t *db)
+{
+    wake(db, true);
+}
+
+void rdmc_doorbell_sleep(rdmc_doorbell_t *db, unsigned how, int timeout_us,
+                         bool (*ready)(void *arg), void *arg)
 {
     struct timespec timeout = { timeout_us / 1000000, (timeout_us % 1000000) * 1000L };
     uint32_t seen;
 
-    __atomic_store_n(&db->page->sleeping, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&db->page->sleeping, how, __ATOMIC_SEQ_CST);
     seen = __atomic_load_n(&db->page->rings, __ATOMIC_SEQ_CST);
     if (!ready(arg)) {
         /* Returns at once if a ring came after `seen` was read. */

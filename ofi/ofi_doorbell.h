@@ -20,8 +20,14 @@
 
 typedef struct rdmc_doorbell_page {
     uint32_t rings;      /* futex word: bumped by every ring of a sleeper */
-    uint32_t sleeping;   /* the owner is (about to be) asleep */
+    uint32_t sleeping;   /* the owner is (about to be) asleep: RDMC_DOORBELL_NAP or _DEEP */
 } rdmc_doorbell_page_t;
+
+/* A nap is short (a collective is under way, and the provider may have
+ * news nobody rings for); a deep sleep is long, taken only while nothing
+ * of the owner's is under way, so every peer's message or write wakes it. */
+#define RDMC_DOORBELL_NAP 1u
+#define RDMC_DOORBELL_DEEP 2u
 
 typedef struct rdmc_doorbell {
     rdmc_doorbell_page_t *page;     /* NULL: no doorbell */
@@ -39,10 +45,14 @@ void rdmc_doorbell_close(rdmc_doorbell_t *db);
 
 /* Wake the owner if it sleeps. */
 void rdmc_doorbell_ring(rdmc_doorbell_t *db);
+/* Wake the owner only if it sleeps deeply (news a napping owner finds on
+ * its own: a one-sided write without a completion at its end). */
+void rdmc_doorbell_nudge(rdmc_doorbell_t *db);
 
 /* Sleep on our own doorbell for at most timeout_us, unless `ready` (called
- * after announcing the sleep, so no ring is missed) reports work. */
-void rdmc_doorbell_sleep(rdmc_doorbell_t *db, int timeout_us, bool (*ready)(void *arg),
-                         void *arg);
+ * after announcing the sleep, so no ring is missed) reports work.  How:
+ * RDMC_DOORBELL_NAP or RDMC_DOORBELL_DEEP. */
+void rdmc_doorbell_sleep(rdmc_doorbell_t *db, unsigned how, int timeout_us,
+                         bool (*ready)(void *arg), void *arg);
 
 #endif

@@ -93,6 +93,10 @@ int rdmc_ofi_window_write(rdmc_transport_t *tp, int peer, size_t offset, size_t 
     }
     if (rc == 0 && notify) {
         rdmc_doorbell_ring(&p->doorbell);
+    } else if (rc == 0) {
+        /* A napping peer places it at its next look; a parked one sleeps
+         * long, and the provider may need it to place the write. */
+        rdmc_doorbell_nudge(&p->doorbell);
     }
     return (int)rc;
 }

@@ -85,6 +85,15 @@ int rdmc_ofi_progress(void);
 /* Sleep until a completion may be ready on some endpoint, at most
  * timeout_ms; called only after progress found nothing. */
 void rdmc_ofi_wait(int timeout_ms);
+/* The same while nothing of the process is under way (no collective
+ * issued, none in flight, nothing due): only a peer can bring work then,
+ * and its messages and writes wake the sleeper, so the sleep is not cut
+ * into the short slices rdmc_ofi_wait takes for the provider's news that
+ * nobody announces.  still_parked() is asked after the sleep is announced;
+ * a thread that ends the parked state (seq_cst, so that one of the two
+ * sees the other) then calls rdmc_ofi_wake_parked. */
+void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void));
+void rdmc_ofi_wake_parked(void);
 
 /* Another source of work the sleeps must watch (the shared-memory SST's
  * bell, ofi/shm/): fd turns readable when it has work; arm() is called before
