@@ -124,53 +124,66 @@ static void expect_carried(long long before, int bcasts_before, int rank)
     }
 }
 
+/* MPI_Init and a library's session, the session opened after MPI_Init or
+ * before it; returns this rank. */
+static int world_beside_library(int *argc, char ***argv, bool library_first)
+{
+    MPI_Session lib;
+    MPI_Comm lib_comm = MPI_COMM_NULL;
+    long long before = -1;
+    int counted = bcasts, rank;
+
+    if (library_first) {
+        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
+        before = rdmc_pvar_read("coll_rdmc_bcasts");
+        bcast_every_root(lib_comm, 0);
+    }
+    MPI_Init(argc, argv);
+    if (!library_first) {
+        before = rdmc_pvar_read("coll_rdmc_bcasts");
+        bcast_every_root(MPI_COMM_WORLD, 0);
+        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
+    }
+    bcast_every_root(lib_comm, 100);
+    bcast_every_root(MPI_COMM_WORLD, 200);
+    MPI_Comm_rank(lib_comm, &rank);
+    end_session(&lib, &lib_comm);
+    bcast_every_root(MPI_COMM_WORLD, 300);
+    expect_carried(before, counted, rank);
+    MPI_Finalize();
+    return rank;
+}
+
+/* No MPI_Init: two sessions at once, the first finalized while the second
+ * goes on; returns this rank. */
+static int sessions_only(void)
+{
+    MPI_Session first, second;
+    MPI_Comm first_comm = comm_from_session(&first, "rdmc.test.a");
+    MPI_Comm second_comm = comm_from_session(&second, "rdmc.test.b");
+    long long before = rdmc_pvar_read("coll_rdmc_bcasts");
+    int counted = bcasts, rank;
+
+    bcast_every_root(first_comm, 0);
+    bcast_every_root(second_comm, 100);
+    bcast_every_root(first_comm, 200);
+    end_session(&first, &first_comm);
+    bcast_every_root(second_comm, 300);
+    MPI_Comm_rank(second_comm, &rank);
+    expect_carried(before, counted, rank);
+    end_session(&second, &second_comm);
+    return rank;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc == 3 && strcmp(argv[1], "--mode") == 0 ? argv[2] : "";
-    MPI_Session lib, other;
-    MPI_Comm lib_comm, other_comm;
-    long long before;
-    int rank, counted;
+    int rank;
 
-    if (strcmp(mode, "after") == 0) {
-        MPI_Init(&argc, &argv);
-        before = rdmc_pvar_read("coll_rdmc_bcasts");
-        counted = bcasts;
-        bcast_every_root(MPI_COMM_WORLD, 0);
-        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
-        bcast_every_root(lib_comm, 100);
-        bcast_every_root(MPI_COMM_WORLD, 200);
-        MPI_Comm_rank(lib_comm, &rank);
-        end_session(&lib, &lib_comm);
-        bcast_every_root(MPI_COMM_WORLD, 300);
-        expect_carried(before, counted, rank);
-        MPI_Finalize();
-    } else if (strcmp(mode, "before") == 0) {
-        lib_comm = comm_from_session(&lib, "rdmc.test.lib");
-        before = rdmc_pvar_read("coll_rdmc_bcasts");
-        counted = bcasts;
-        bcast_every_root(lib_comm, 0);
-        MPI_Init(&argc, &argv);
-        bcast_every_root(MPI_COMM_WORLD, 100);
-        bcast_every_root(lib_comm, 200);
-        MPI_Comm_rank(lib_comm, &rank);
-        end_session(&lib, &lib_comm);
-        bcast_every_root(MPI_COMM_WORLD, 300);
-        expect_carried(before, counted, rank);
-        MPI_Finalize();
+    if (strcmp(mode, "after") == 0 || strcmp(mode, "before") == 0) {
+        rank = world_beside_library(&argc, &argv, strcmp(mode, "before") == 0);
     } else if (strcmp(mode, "only") == 0) {
-        lib_comm = comm_from_session(&lib, "rdmc.test.a");
-        other_comm = comm_from_session(&other, "rdmc.test.b");
-        before = rdmc_pvar_read("coll_rdmc_bcasts");
-        counted = bcasts;
-        bcast_every_root(lib_comm, 0);
-        bcast_every_root(other_comm, 100);
-        bcast_every_root(lib_comm, 200);
-        end_session(&lib, &lib_comm);
-        bcast_every_root(other_comm, 300);
-        MPI_Comm_rank(other_comm, &rank);
-        expect_carried(before, counted, rank);
-        end_session(&other, &other_comm);
+        rank = sessions_only();
     } else {
         fprintf(stderr, "usage: sessions --mode after|before|only\n");
         return 2;
