@@ -597,7 +597,12 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     }
     work += visit_due_quiet(now, app_thread, &sleep_ms);
     *sleep_ms_p = quiet_sleep_ms(now, sleep_ms);
-    __atomic_store_n(&all_parked, links == NULL && isinf(quiet_wake_ms), __ATOMIC_SEQ_CST);
+    bool parked = links == NULL && isinf(quiet_wake_ms);
+    if (parked != __atomic_load_n(&all_parked, __ATOMIC_RELAXED)) {
+        /* A full fence only when it changes: passes run in every spin of
+         * an application thread's MPI_Wait too. */
+        __atomic_store_n(&all_parked, parked, __ATOMIC_SEQ_CST);
+    }
     return work;
 }
 

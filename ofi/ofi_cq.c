@@ -342,35 +342,17 @@ static void find_latest(rdmc_ofi_fabric_t *fab, void *arg)
 /* With several endpoints (shm inside a node, a network between nodes) no
  * one wait object covers them all: sleep on the one that had work last,
  * which most likely has the next, for at most SHARED_SLICE_US, so that the
- * others' work waits no longer than that. */
+ * others' work waits no longer than that; a parked process (nothing of its
+ * own under way) for at most PARKED_SLICE_US. */
 #define SHARED_SLICE_US 200
-
-void rdmc_ofi_wait(int timeout_ms)
-{
-    wait_all_t all = { NULL, 0 };
-
-    rdmc_ofi_fabric_foreach(find_latest, &all);
-    if (all.open == 1) {
-        rdmc_ofi_ep_wait(all.latest, timeout_ms);
-    } else if (all.open > 1 && recently_busy(all.latest)) {
-        sched_yield();
-    } else if (all.open > 1) {
-        long limit_us = (long)timeout_ms * 1000;
-        ep_sleep(all.latest, limit_us < SHARED_SLICE_US ? limit_us : SHARED_SLICE_US, NULL);
-    } else {
-        nap_us((long)timeout_ms * 1000);
-    }
-}
-
-/* With several endpoints, a parked process sleeps on the one that had
- * work last for at most this long: news on the others waits that long,
- * but none of it is the process's own collective. */
 #define PARKED_SLICE_US 10000
 
-void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void))
+/* rdmc_ofi_wait and rdmc_ofi_wait_parked (still_parked != NULL). */
+static void wait_any(int timeout_ms, bool (*still_parked)(void))
 {
     wait_all_t all = { NULL, 0 };
     long limit_us = (long)timeout_ms * 1000;
+    long slice_us = still_parked != NULL ? PARKED_SLICE_US : SHARED_SLICE_US;
 
     rdmc_ofi_fabric_foreach(find_latest, &all);
     if (all.open == 0) {
@@ -378,9 +360,19 @@ void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void))
     } else if (recently_busy(all.latest)) {
         sched_yield();
     } else {
-        ep_sleep(all.latest, all.open > 1 && limit_us > PARKED_SLICE_US ? PARKED_SLICE_US : limit_us,
+        ep_sleep(all.latest, all.open > 1 && limit_us > slice_us ? slice_us : limit_us,
                  still_parked);
     }
+}
+
+void rdmc_ofi_wait(int timeout_ms)
+{
+    wait_any(timeout_ms, NULL);
+}
+
+void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void))
+{
+    wait_any(timeout_ms, still_parked);
 }
 
 void rdmc_ofi_wake_parked(void)

@@ -27,53 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bcast_checked.h"
 #include "rdmc_pvars.h"
 
 #define BYTES (1 << 20)
 
 static int failures;
 static int bcasts;   /* broadcasts this rank made on the checked communicators */
-
-static unsigned char pattern(size_t i, int tag)
-{
-    return (unsigned char)(i * 131 + (size_t)tag * 17 + 1);
-}
-
-/* One broadcast of BYTES from root on comm, every byte checked. */
-static void bcast_checked(MPI_Comm comm, int root, int tag, bool nonblocking)
-{
-    unsigned char *buf = malloc(BYTES);
-    int rank, rc;
-
-    MPI_Comm_rank(comm, &rank);
-    for (size_t i = 0; i < BYTES; i++) {
-        buf[i] = rank == root ? pattern(i, tag) : 0;
-    }
-    if (nonblocking) {
-        MPI_Request req;
-        rc = MPI_Ibcast(buf, BYTES, MPI_BYTE, root, comm, &req);
-        if (rc == MPI_SUCCESS) {
-            rc = MPI_Wait(&req, MPI_STATUS_IGNORE);
-        }
-    } else {
-        rc = MPI_Bcast(buf, BYTES, MPI_BYTE, root, comm);
-    }
-    if (rc != MPI_SUCCESS) {
-        fprintf(stderr, "sessions: rank %d: broadcast %d from root %d returned %d\n", rank, tag,
-                root, rc);
-        failures++;
-    }
-    for (size_t i = 0; i < BYTES && rc == MPI_SUCCESS; i++) {
-        if (buf[i] != pattern(i, tag)) {
-            fprintf(stderr, "sessions: rank %d: broadcast %d from root %d: byte %zu differs\n",
-                    rank, tag, root, i);
-            failures++;
-            break;
-        }
-    }
-    bcasts++;
-    free(buf);
-}
 
 /* Every root of comm, blocking then nonblocking. */
 static void bcast_every_root(MPI_Comm comm, int tag)
@@ -82,9 +42,10 @@ static void bcast_every_root(MPI_Comm comm, int tag)
 
     MPI_Comm_size(comm, &size);
     for (int root = 0; root < size; root++) {
-        bcast_checked(comm, root, tag + 2 * root, false);
-        bcast_checked(comm, root, tag + 2 * root + 1, true);
+        failures += !bcast_checked("sessions:", comm, root, tag + 2 * root, BYTES, false);
+        failures += !bcast_checked("sessions:", comm, root, tag + 2 * root + 1, BYTES, true);
     }
+    bcasts += 2 * size;
 }
 
 static MPI_Comm comm_from_session(MPI_Session *session, const char *tag)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bcast_checked.h"
 #include "rdmc_pvars.h"
 
 static int failures;
@@ -39,38 +40,6 @@ static void problem(const char *what, long long expected, long long got)
     failures++;
 }
 
-static unsigned char pattern(size_t i, int tag)
-{
-    return (unsigned char)(i * 131 + (size_t)tag * 17 + 1);
-}
-
-/* One broadcast of `bytes` from root on comm, every byte checked. */
-static void bcast_checked(MPI_Comm comm, int root, int tag, int bytes, bool nonblocking)
-{
-    unsigned char *buf = malloc((size_t)bytes);
-    int rank;
-
-    MPI_Comm_rank(comm, &rank);
-    for (int i = 0; i < bytes; i++) {
-        buf[i] = rank == root ? pattern((size_t)i, tag) : 0;
-    }
-    if (nonblocking) {
-        MPI_Request req;
-        MPI_Ibcast(buf, bytes, MPI_BYTE, root, comm, &req);
-        MPI_Wait(&req, MPI_STATUS_IGNORE);
-    } else {
-        MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
-    }
-    for (int i = 0; i < bytes; i++) {
-        if (buf[i] != pattern((size_t)i, tag)) {
-            fprintf(stderr, "spawn: %s: root %d, byte %d of %d differs\n", who, root, i, bytes);
-            problem("a broadcast's byte", pattern((size_t)i, tag), buf[i]);
-            break;
-        }
-    }
-    free(buf);
-}
-
 /* Every root of comm in turn, blocking then nonblocking; rdmc must have
  * carried all of them. */
 static void bcast_every_root(MPI_Comm comm, const char *what, int bytes, int tag)
@@ -80,8 +49,8 @@ static void bcast_every_root(MPI_Comm comm, const char *what, int bytes, int tag
 
     MPI_Comm_size(comm, &size);
     for (int root = 0; root < size; root++) {
-        bcast_checked(comm, root, tag + root, bytes, false);
-        bcast_checked(comm, root, tag + size + root, bytes, true);
+        failures += !bcast_checked(who, comm, root, tag + root, bytes, false);
+        failures += !bcast_checked(who, comm, root, tag + size + root, bytes, true);
     }
     if (rdmc_pvar_read("coll_rdmc_bcasts") - before != 2LL * size) {
         fprintf(stderr, "spawn: %s: rdmc carried too few broadcasts\n", what);
@@ -128,13 +97,13 @@ int main(int argc, char **argv)
         int root = parent != MPI_COMM_NULL ? 0 : rank == 0 ? MPI_ROOT : MPI_PROC_NULL;
 
         for (int i = 0; i < bytes; i++) {
-            buf[i] = root == MPI_ROOT ? pattern((size_t)i, 300) : 0;
+            buf[i] = root == MPI_ROOT ? bcast_pattern((size_t)i, 300) : 0;
         }
         MPI_Bcast(buf, bytes, MPI_BYTE, root, inter);
         for (int i = 0; parent != MPI_COMM_NULL && i < bytes; i++) {
-            if (buf[i] != pattern((size_t)i, 300)) {
+            if (buf[i] != bcast_pattern((size_t)i, 300)) {
                 fprintf(stderr, "spawn: child: byte %d of the intercommunicator's differs\n", i);
-                problem("the intercommunicator's broadcast", pattern((size_t)i, 300), buf[i]);
+                problem("the intercommunicator's broadcast", bcast_pattern((size_t)i, 300), buf[i]);
                 break;
             }
         }
