@@ -433,6 +433,15 @@ mca_coll_rdmc_request_t *mca_coll_rdmc_request_new(mca_coll_rdmc_module_t *m, co
 void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req);
 /* Hand the request's collective to the stream (or queue it during set-up). */
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
+/* A nonblocking broadcast (or barrier) that the previous component
+ * carries (below the crossover), in a request of ours that holds the
+ * communicator as every request of ours does: Open MPI 4.1's libnbc does
+ * not, and a communicator freed with its MPI_Ibarrier in flight crashed
+ * it.  Not pending for mca_coll_rdmc_drain: the previous component's
+ * collectives keep no order with ours. */
+int mca_coll_rdmc_hand_over(mca_coll_rdmc_module_t *m, const char *what, bool barrier,
+                            void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                            ompi_request_t **request);
 /* Under the lock: set-up is decided; queued collectives go on. */
 void mca_coll_rdmc_flush_queued(mca_coll_rdmc_module_t *m);
 /* Wait for it (blocking calls), then free it; returns its MPI status. */
@@ -448,8 +457,8 @@ void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req);
 int mca_coll_rdmc_bcast_check_args(const char *what, int count, int root,
                                    ompi_communicator_t *comm);
 uint64_t mca_coll_rdmc_message_bytes(struct ompi_datatype_t *dtype, int count);
-/* MPI_Bcast and MPI_Bcast_init of nbytes go to the previous component
- * (below the crossover, unless small messages take the SST). */
+/* MPI_Bcast, MPI_Ibcast and MPI_Bcast_init of nbytes go to the previous
+ * component (below the crossover, unless small messages take the SST). */
 bool mca_coll_rdmc_bcast_falls_back(mca_coll_rdmc_module_t *m, uint64_t nbytes);
 /* The engine's schedule and block size for nbytes on m. */
 void mca_coll_rdmc_bcast_choose_blocks(mca_coll_rdmc_module_t *m, uint64_t nbytes,
@@ -478,6 +487,8 @@ void mca_coll_rdmc_request_release_later(mca_coll_rdmc_request_t *req);
 void mca_coll_rdmc_release_freed(void);
 /* The communicator's group manager, for the extended API (rdmc.h). */
 void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m);
+/* RDMC_Comm_active's set-up of comm (rdmc_component_hooks_t's setup). */
+int mca_coll_rdmc_group_setup(ompi_communicator_t *comm);
 /* Under the lock, once every peer is attached: the link's stream. */
 int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m);
 /* The request whose context is ctx (the hooks' argument). */

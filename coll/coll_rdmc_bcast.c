@@ -3,10 +3,11 @@
  *
  * Which path a broadcast takes depends on this rank's byte count only (MPI
  * requires equal type signatures, so every rank decides alike):
- *   - up to coll_rdmc_sst_max_bytes: the SST's slots, for every MPI_Ibcast
- *     and, with coll_rdmc_small_path=sst, for MPI_Bcast too;
- *   - MPI_Bcast below coll_rdmc_bcast_min_bytes with small_path=fallback:
- *     the previously selected component (Open MPI's fast small broadcasts);
+ *   - below coll_rdmc_bcast_min_bytes with small_path=fallback (no failure
+ *     handling): the previously selected component, blocking or not (Open
+ *     MPI's fast small broadcasts; rdmc's waits for stability and lost 2-20x
+ *     below the crossover, MPI_Ibcast as much as MPI_Bcast);
+ *   - up to coll_rdmc_sst_max_bytes: the SST's slots;
  *   - everything else: the RDMC engine, the message cut into blocks.
  * In the engine:
  *   - contiguous data is sent from and received into the user's buffer;
@@ -613,6 +614,13 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
     if (rc != MPI_SUCCESS) {
         return rc;
     }
+    nbytes = mca_coll_rdmc_message_bytes(dtype, count);
+    /* No local wait for what was issued before (a nonblocking call): a
+     * broadcast handed over completes as the previous component completes
+     * it, in no particular order with rdmc's own (MPI promises none). */
+    if (mca_coll_rdmc_bcast_falls_back(m, nbytes)) {
+        return mca_coll_rdmc_hand_over(m, "MPI_Ibcast", false, buf, count, dtype, root, request);
+    }
     if (!mca_coll_rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
         if (rc != MPI_SUCCESS) {
             return rc;
@@ -621,7 +629,6 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
         return m->previous_ibcast(buf, count, dtype, root, comm, request,
                                   m->previous_ibcast_module);
     }
-    nbytes = mca_coll_rdmc_message_bytes(dtype, count);
     rc = start_bcast(m, "MPI_Ibcast", buf, count, dtype, root, nbytes, nbytes <= c->sst_max_bytes,
                      &req);
     if (rc != MPI_SUCCESS) {
@@ -672,6 +679,10 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
     mca_coll_rdmc_request_t *req;
     int rc;
 
+    /* As MPI_Barrier, without its local wait (a nonblocking call). */
+    if (!mca_coll_rdmc_component.small_path_sst) {
+        return mca_coll_rdmc_hand_over(m, "MPI_Ibarrier", true, NULL, 0, NULL, -1, request);
+    }
     if (!mca_coll_rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
         return rc != MPI_SUCCESS
                    ? rc

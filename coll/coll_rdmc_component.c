@@ -477,6 +477,12 @@ void mca_coll_rdmc_settings(char *buf, size_t len)
              c->levels);
 }
 
+/* What librdmc (the extended API) asks of the component. */
+static const rdmc_component_hooks_t librdmc_hooks = {
+    .settings = mca_coll_rdmc_settings,
+    .setup = mca_coll_rdmc_group_setup,
+};
+
 /* Said once per node (its first rank), and by every rank at verbosity 1:
  * the user set a parameter rdmc cannot use as given. */
 static void say_replaced(const char *what, ...)
@@ -595,7 +601,7 @@ static int rdmc_open(void)
     /* librdmc learns from this that coll/rdmc may carry communicators in
      * this process; switched off by its priority, it never will, and the
      * API says so (RDMC_ERR_NOT_ACTIVE) as when the component is absent. */
-    rdmc_set_settings_fn(c->priority >= 0 ? mca_coll_rdmc_settings : NULL);
+    rdmc_set_component_hooks(c->priority >= 0 ? &librdmc_hooks : NULL);
     return OMPI_SUCCESS;
 }
 
@@ -635,7 +641,7 @@ static int rdmc_close(void)
     }
     mca_coll_rdmc_driver_stop();
     rdmc_staging_set_budget(0);   /* nothing uses staging memory now */
-    rdmc_set_settings_fn(NULL);
+    rdmc_set_component_hooks(NULL);
     rdmc_log_set_sink(NULL);
     opal_output_close(c->output);
     return OMPI_SUCCESS;

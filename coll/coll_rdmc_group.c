@@ -130,6 +130,20 @@ static const rdmc_group_ops_t group_ops = {
     .get_failed = group_get_failed,
 };
 
+int mca_coll_rdmc_group_setup(ompi_communicator_t *comm)
+{
+    int rc = MPI_SUCCESS;
+
+    /* rdmc's module is the one behind the communicator's MPI_Bcast (a
+     * communicator it declined at selection has none). */
+    if (comm->c_coll->coll_bcast != mca_coll_rdmc_bcast) {
+        return MPI_SUCCESS;
+    }
+    (void)mca_coll_rdmc_usable((mca_coll_rdmc_module_t *)comm->c_coll->coll_bcast_module,
+                               "RDMC_Comm_active", true, &rc);
+    return rc;
+}
+
 void mca_coll_rdmc_group_attach(mca_coll_rdmc_module_t *m)
 {
     int rc;

@@ -57,6 +57,9 @@ static void request_construct(mca_coll_rdmc_request_t *req)
 
 static void request_destruct(mca_coll_rdmc_request_t *req)
 {
+    if (req->fallback != NULL) {
+        (void)ompi_request_free(&req->fallback);   /* complete: it completed ours */
+    }
     if (req->super.req_persistent) {
         mca_coll_rdmc_persistent_release(req);
     }
@@ -172,15 +175,10 @@ static void issue_to_stream(mca_coll_rdmc_request_t *req)
     }
 }
 
-/* Application thread, without the engine lock. */
-void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
+/* The MPI side of completing a request, whoever carried it. */
+static void complete_for_mpi(mca_coll_rdmc_request_t *req, int status)
 {
     req->super.req_status.MPI_ERROR = status;
-    mca_coll_rdmc_bcast_ctx_release(&req->ctx);
-    if (req->ctx.dtype != NULL) {
-        OMPI_DATATYPE_RELEASE(req->ctx.dtype);
-    }
-    __atomic_sub_fetch(&req->module->pending, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&req->finished, true, __ATOMIC_RELEASE);
     if (req->user_freed) {
         /* Nobody waits, but Open MPI's completion callback still releases
@@ -192,8 +190,20 @@ void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
     }
 }
 
+/* Application thread, without the engine lock. */
+void mca_coll_rdmc_request_complete(mca_coll_rdmc_request_t *req, int status)
+{
+    mca_coll_rdmc_bcast_ctx_release(&req->ctx);
+    if (req->ctx.dtype != NULL) {
+        OMPI_DATATYPE_RELEASE(req->ctx.dtype);
+    }
+    __atomic_sub_fetch(&req->module->pending, 1, __ATOMIC_RELAXED);
+    complete_for_mpi(req, status);
+}
+
 /* The previous component finished the request it carried for us (an
- * application thread, in that component's progress). */
+ * application thread, in that component's progress): one issued to rdmc
+ * first, or one handed over at once. */
 static int fallback_done(ompi_request_t *inner)
 {
     mca_coll_rdmc_request_t *req = inner->req_complete_cb_data;
@@ -202,30 +212,71 @@ static int fallback_done(ompi_request_t *inner)
     return 0;
 }
 
-/* Set-up declined after the collective was queued: the previous
- * component carries it, and its request completes ours. */
-static void issue_to_fallback(mca_coll_rdmc_request_t *req)
+static int handed_over_done(ompi_request_t *inner)
+{
+    mca_coll_rdmc_request_t *req = inner->req_complete_cb_data;
+
+    complete_for_mpi(req, inner->req_status.MPI_ERROR);
+    return 0;
+}
+
+/* The previous component's nonblocking broadcast or barrier (as
+ * req->coll.kind says) in req->fallback, which completes req. */
+static int start_previous(mca_coll_rdmc_request_t *req, void *buf, int count,
+                          struct ompi_datatype_t *dtype, ompi_request_complete_fn_t done)
 {
     mca_coll_rdmc_module_t *m = req->module;
-    rdmc_bcast_ctx_t *ctx = &req->ctx;
     int rc;
 
     mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_fallbacks, 1);
     if (req->coll.kind == RDMC_COLL_BARRIER) {
         rc = m->previous_ibarrier(m->comm, &req->fallback, m->previous_ibarrier_module);
     } else {
-        rc = m->previous_ibcast(ctx->user_buf, ctx->count, ctx->dtype, req->root, m->comm,
-                                &req->fallback, m->previous_ibcast_module);
+        rc = m->previous_ibcast(buf, count, dtype, req->root, m->comm, &req->fallback,
+                                m->previous_ibcast_module);
     }
+    if (rc != MPI_SUCCESS) {
+        req->fallback = NULL;
+        return rc;
+    }
+    (void)ompi_request_set_callback(req->fallback, done, req);
+    return MPI_SUCCESS;
+}
+
+/* Set-up declined after the collective was queued: the previous
+ * component carries it, and its request completes ours. */
+static void issue_to_fallback(mca_coll_rdmc_request_t *req)
+{
+    rdmc_bcast_ctx_t *ctx = &req->ctx;
+    int rc = start_previous(req, ctx->user_buf, ctx->count, ctx->dtype, fallback_done);
+
     if (rc != MPI_SUCCESS) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: the previous component refused it (%d)",
-                            req->what, mca_coll_rdmc_comm_name(m->comm), rc);
-        req->fallback = NULL;
+                            req->what, mca_coll_rdmc_comm_name(req->module->comm), rc);
         mca_coll_rdmc_request_complete(req, rc);
-        return;
     }
-    (void)ompi_request_set_callback(req->fallback, fallback_done, req);
+}
+
+int mca_coll_rdmc_hand_over(mca_coll_rdmc_module_t *m, const char *what, bool barrier,
+                            void *buf, int count, struct ompi_datatype_t *dtype, int root,
+                            ompi_request_t **request)
+{
+    mca_coll_rdmc_request_t *req = mca_coll_rdmc_request_new(m, what);
+    int rc;
+
+    if (req == NULL) {
+        return MPI_ERR_NO_MEM;
+    }
+    req->coll.kind = barrier ? RDMC_COLL_BARRIER : RDMC_COLL_BCAST_SMALL;
+    req->root = root;
+    rc = start_previous(req, buf, count, dtype, handed_over_done);
+    if (rc != MPI_SUCCESS) {
+        OBJ_RELEASE(req);
+        return rc;
+    }
+    *request = &req->super;
+    return MPI_SUCCESS;
 }
 
 /* Under the engine lock: set-up is decided; the queue goes where the
@@ -352,9 +403,6 @@ static int request_free(ompi_request_t **rptr)
      * also one ThreadSanitizer sees (libmpi is not instrumented). */
     (void)__atomic_load_n(&req->finished, __ATOMIC_ACQUIRE);
     if (REQUEST_COMPLETE(&req->super)) {
-        if (req->fallback != NULL) {
-            (void)ompi_request_free(&req->fallback);
-        }
         OBJ_RELEASE(req);
     } else {
         req->user_freed = true;   /* released once it completes */
@@ -398,9 +446,6 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
     mca_coll_rdmc_app_waiting(false);
     mca_coll_rdmc_report_views(req->module);
     rc = req->super.req_status.MPI_ERROR;
-    if (req->fallback != NULL) {
-        (void)ompi_request_free(&req->fallback);
-    }
     OBJ_RELEASE(req);
     return rc;
 }

@@ -151,20 +151,20 @@ RDMC_VISIBLE rdmc_group_t *rdmc_group_of(MPI_Comm comm)
 
 /* ---- what the component shares ------------------------------------------ */
 
-static rdmc_settings_fn *settings_fn;
+static const rdmc_component_hooks_t *component;
 
-RDMC_VISIBLE void rdmc_set_settings_fn(rdmc_settings_fn *fn)
+RDMC_VISIBLE void rdmc_set_component_hooks(const rdmc_component_hooks_t *hooks)
 {
-    settings_fn = fn;
+    component = hooks;
 }
 
 RDMC_VISIBLE bool rdmc_settings(char *buf, size_t len)
 {
-    if (settings_fn == NULL) {
+    if (component == NULL) {
         return false;
     }
     if (buf != NULL) {
-        settings_fn(buf, len);
+        component->settings(buf, len);
     }
     return true;
 }
@@ -233,8 +233,8 @@ RDMC_VISIBLE int RDMC_Comm_active(MPI_Comm comm, int *flag)
      * --mca coll ^rdmc, or priority < 0) no communicator can ever be
      * managed: say so at once, without the collective set-up below.  The
      * decision is local, from the same MCA settings at every member, so
-     * no member is left waiting in the barrier. */
-    if (!rdmc_settings(NULL, 0)) {
+     * no member is left waiting in the set-up. */
+    if (component == NULL) {
         return rdmc_error_code(RDMC_NOT_ACTIVE);
     }
     if (rdmc_group_of(comm) == NULL) {
@@ -243,13 +243,7 @@ RDMC_VISIBLE int RDMC_Comm_active(MPI_Comm comm, int *flag)
         if (inter || size < 2) {
             return MPI_SUCCESS;
         }
-        /* An MPI_Ibarrier always goes through rdmc where it is loaded:
-         * it sets rdmc up, at every member together. */
-        MPI_Request request;
-        rc = PMPI_Ibarrier(comm, &request);
-        if (rc == MPI_SUCCESS) {
-            rc = PMPI_Wait(&request, MPI_STATUS_IGNORE);
-        }
+        rc = component->setup(comm);   /* at every member together */
         if (rc != MPI_SUCCESS) {
             return rc;
         }

@@ -49,14 +49,22 @@ rdmc_group_t *rdmc_group_of(MPI_Comm comm);
  * *rc = MPI_ERR_COMM (no communicator) or a RDMC_ERR_NOT_ACTIVE code. */
 rdmc_group_t *rdmc_active_group(MPI_Comm comm, int *rc);
 
-/* coll/rdmc's settings that every member of a communicator must share
- * (a joiner's are compared with the group's): the component sets the
- * function while it is loaded and enabled (priority >= 0), NULL when it
- * goes.  Its absence is how librdmc knows that coll/rdmc cannot carry any
- * communicator in this process (not loaded, excluded, switched off). */
-typedef void rdmc_settings_fn(char *buf, size_t len);
-void rdmc_set_settings_fn(rdmc_settings_fn *fn);
-/* Writes them into buf; false when coll/rdmc is not loaded (or is
+/* What librdmc asks of coll/rdmc before a communicator has a group.  The
+ * component sets them while it is loaded and enabled (priority >= 0),
+ * NULL when it goes: their absence is how librdmc knows that coll/rdmc
+ * cannot carry any communicator in this process (not loaded, excluded,
+ * switched off). */
+typedef struct rdmc_component_hooks {
+    /* The coll/rdmc settings that every member of a communicator must
+     * share (a joiner's are compared with the group's), into buf. */
+    void (*settings)(char *buf, size_t len);
+    /* Set coll/rdmc up on comm now, collectively (every member calls it):
+     * MPI_SUCCESS once its set-up is decided, also where rdmc declines
+     * comm or does not carry its collectives; else the error. */
+    int (*setup)(MPI_Comm comm);
+} rdmc_component_hooks_t;
+void rdmc_set_component_hooks(const rdmc_component_hooks_t *hooks);
+/* Writes the settings into buf; false when coll/rdmc is not loaded (or is
  * switched off) here. */
 bool rdmc_settings(char *buf, size_t len);   /* buf NULL: only the answer */
 

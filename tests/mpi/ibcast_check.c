@@ -21,8 +21,9 @@
  *   --dtype     int: MPI_INT counts, sizes rounded down to 4 bytes
  *   --order     requests complete in issue order (the default), and a
  *               blocking MPI_Bcast or MPI_Barrier only returns after every
- *               request issued before it; --no-order for implementations
- *               that promise neither (Open MPI's libnbc)
+ *               request issued before it, among the requests rdmc carries
+ *               (MPI_Ibarriers only with --sst-path); --no-order for
+ *               implementations that promise neither (Open MPI's libnbc)
  *   --barriers  about 1 in 50 operations is a barrier (MPI_Barrier, or an
  *               MPI_Ibarrier taking a slot of the window) and about 1 in 100
  *               broadcasts a blocking MPI_Bcast, issued while the window is
@@ -35,14 +36,16 @@
  *               its first collective, so rdmc's set-up is under way too.
  *               Order across communicators is not promised: not checked
  *   --expect    rdmc: MPI_T's coll_rdmc_ibcasts grew by the MPI_Ibcasts
- *               issued on communicators of two or more ranks, and
- *               coll_rdmc_barriers by the MPI_Ibarriers (and with
- *               --sst-path the MPI_Barriers), and the first of them did not
+ *               issued on communicators of two or more ranks (the job runs
+ *               with coll_rdmc_bcast_min_bytes 0, or MPI_Ibcasts below the
+ *               crossover go to the previous component as MPI_Bcasts do),
+ *               coll_rdmc_barriers by the barriers with --sst-path and by
+ *               none without, and the first of them did not
  *               open libfabric's endpoint before it returned (MPI_T's
  *               coll_rdmc_endpoints); fallback: neither grew; off (the
  *               default): not checked
- *   --sst-path  the job runs with coll_rdmc_small_path sst, so blocking
- *               barriers go through rdmc too
+ *   --sst-path  the job runs with coll_rdmc_small_path sst, so barriers,
+ *               blocking or not, go through rdmc
  *   --time-limit  seconds (300) for the whole stream: a rank polling past
  *               them reports a failure and aborts the job instead of hanging
  *               (a blocking call that never returns is left to mpirun's
@@ -412,7 +415,7 @@ static void start(run_t *run, flight_t *f)
     }
     if (f->op.kind == OP_IBARRIER) {
         rc = MPI_Ibarrier(comm, &f->req);
-        stats.eligible_barriers += run->size > 1;
+        stats.eligible_barriers += run->size > 1 && run->opt->sst_path;
     } else {
         rc = MPI_Ibcast(f->mem + GUARD, f->op.count, elem_type, f->op.root, comm, &f->req);
         /* Open MPI completes an empty MPI_Ibcast itself, before any component. */
@@ -445,6 +448,13 @@ static void drop_completed(run_t *run)
     run->nflight = kept;
 }
 
+/* Does issue order bind this request?  rdmc carries an MPI_Ibarrier only
+ * with --sst-path; the previous component's requests promise no order. */
+static bool ordered(const run_t *run, const op_t *op)
+{
+    return op->kind != OP_IBARRIER || run->opt->sst_path;
+}
+
 /* One MPI_Test of every request in flight, newest first: once a newer one
  * has been seen complete, an older one tested afterwards that is not is a
  * certain violation of issue order.  After a blocking operation (`after`),
@@ -462,10 +472,11 @@ static int poll_pass(run_t *run, const op_t *after)
         ndone += flag;
         /* An empty MPI_Ibcast never reaches a component: Open MPI's binding
          * completes it at once, so it says nothing about order. */
-        if (flag && newest_done < 0 && f->op.count > 0) {
+        if (flag && newest_done < 0 && f->op.count > 0 && ordered(run, &f->op)) {
             newest_done = i;
         }
-        if (!flag && run->opt->order && (after != NULL || newest_done >= 0)) {
+        if (!flag && run->opt->order && ordered(run, &f->op) &&
+            (after != NULL || newest_done >= 0)) {
             const op_t *newer = after != NULL ? after : &run->win[newest_done].op;
             stats.order_failures++;
             fail(run, "completion order: %s %s while %s, issued before it, was incomplete",
