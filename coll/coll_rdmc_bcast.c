@@ -87,12 +87,15 @@ static void unpack_range(rdmc_bcast_ctx_t *ctx, const void *data, uint64_t offse
     }
     rc = opal_convertor_unpack(&ctx->convertor, &iov, &iov_count, &max_data);
     if (rc < 0 || max_data != len) {
+        char why[160];
         ctx->status = MPI_ERR_INTERN;
-        snprintf(ctx->error, sizeof(ctx->error),
+        snprintf(why, sizeof(why),
                  "unpacking bytes [%llu, %llu) into the datatype failed (convertor status %d, "
                  "%zu bytes taken)",
                  (unsigned long long)offset, (unsigned long long)(offset + len), (int)rc,
                  max_data);
+        free(ctx->error);
+        ctx->error = strdup(why);
     }
 }
 
@@ -261,6 +264,8 @@ void mca_coll_rdmc_bcast_ctx_release(rdmc_bcast_ctx_t *ctx)
     }
     rdmc_staging_put(ctx->packed, ctx->packed_capacity);
     ctx->packed = NULL;
+    free(ctx->error);
+    ctx->error = NULL;
 }
 
 int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
@@ -286,7 +291,8 @@ int mca_coll_rdmc_bcast_outcome(mca_coll_rdmc_request_t *req)
     }
     if (ctx->status != MPI_SUCCESS) {
         opal_output_verbose(0, out, "coll:rdmc: %s on %s: rank %d: %s", req->what,
-                            mca_coll_rdmc_comm_name(m->comm), rank, ctx->error);
+                            mca_coll_rdmc_comm_name(m->comm), rank,
+                            ctx->error != NULL ? ctx->error : "unpacking failed");
         return ctx->status;
     }
     if (ctx->truncated) {

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -52,11 +53,15 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->what = "";
     req->user_freed = false;
     memset(&req->persistent, 0, sizeof(req->persistent));
+    req->stream_error = NULL;
+    req->ctx.error = NULL;
     mca_coll_rdmc_request_reset(req);
 }
 
 static void request_destruct(mca_coll_rdmc_request_t *req)
 {
+    free(req->stream_error);
+    free(req->ctx.error);
     if (req->fallback != NULL) {
         (void)ompi_request_free(&req->fallback);   /* complete: it completed ours */
     }
@@ -76,11 +81,13 @@ OBJ_CLASS_INSTANCE(mca_coll_rdmc_request_t, ompi_request_t, request_construct, r
 void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req)
 {
     memset(&req->coll, 0, sizeof(req->coll));
+    free(req->ctx.error);
     memset(&req->ctx, 0, sizeof(req->ctx));
     req->root = -1;
     req->finished = false;
     req->stream_status = 0;
-    req->stream_error[0] = '\0';
+    free(req->stream_error);
+    req->stream_error = NULL;
     req->fallback = NULL;
     req->next_finished = NULL;
     req->next_queued = NULL;
@@ -147,7 +154,8 @@ static void on_done(void *arg, int status, const char *error)
         count_path(req);
     }
     if (error != NULL) {
-        snprintf(req->stream_error, sizeof(req->stream_error), "%s", error);
+        free(req->stream_error);
+        req->stream_error = strdup(error);   /* NULL without memory: "aborted" */
     }
     /* Linked before it is marked: a waiter that sees `finished` (without
      * the lock) must also find it on the list, or it would free it while
@@ -328,17 +336,16 @@ static int outcome(mca_coll_rdmc_request_t *req)
 {
     mca_coll_rdmc_module_t *m = req->module;
     int out = mca_coll_rdmc_component.output;
+    const char *why = req->stream_error != NULL ? req->stream_error : "aborted";
 
     if (req->stream_status == -EOWNERDEAD) {
         opal_output_verbose(1, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                            req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), why);
         return rdmc_error_code(RDMC_PROC_FAILED);
     }
     if (req->stream_status == -ENETUNREACH) {
         opal_output_verbose(0, out, "coll:rdmc: %s on %s failed at rank %d: %s", req->what,
-                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                            req->stream_error);
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), why);
         return rdmc_error_code(RDMC_PARTITIONED);
     }
     if (req->stream_status != 0) {
@@ -346,7 +353,7 @@ static int outcome(mca_coll_rdmc_request_t *req)
                             "coll:rdmc: %s on %s failed at rank %d: %s; rdmc is off on this "
                             "communicator from now on",
                             req->what, mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
-                            req->stream_error[0] ? req->stream_error : "aborted");
+                            why);
         return MPI_ERR_OTHER;
     }
     if (req->coll.kind == RDMC_COLL_BARRIER) {
@@ -490,8 +497,12 @@ void mca_coll_rdmc_setup_wait(mca_coll_rdmc_module_t *m)
  * Local waiting only, so every rank may decide differently to wait. */
 void mca_coll_rdmc_drain(mca_coll_rdmc_module_t *m)
 {
-    double last_mpi_progress = rdmc_now_ms();
+    double last_mpi_progress;
 
+    if (__atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) == 0) {
+        return;   /* the common case: every small MPI_Bcast and MPI_Barrier */
+    }
+    last_mpi_progress = rdmc_now_ms();
     mca_coll_rdmc_app_waiting(true);
     while (__atomic_load_n(&m->pending, __ATOMIC_ACQUIRE) > 0) {
         if (mca_coll_rdmc_report_finished(m) == 0) {
