@@ -263,6 +263,24 @@ typedef struct rdmc_bcast_ctx {
 } rdmc_bcast_ctx_t;
 
 
+/* MPI_Bcast_init's (coll_rdmc_persistent.c): what every MPI_Start issues
+ * again, chosen and registered once. */
+typedef struct mca_coll_rdmc_persistent {
+    void *buf;
+    int count;
+    struct ompi_datatype_t *dtype;
+    int root;
+    uint64_t nbytes;
+    bool small;
+    uint64_t block_bytes;    /* engine path: chosen at init; 0 otherwise */
+    rdmc_schedule_alg_t schedule;
+    void *registered[2];     /* the buffer's handles on the link's transports */
+    rdmc_transport_t *registered_on[2];
+    ompi_request_t *inner;   /* below the crossover: the previous
+                              * component's persistent broadcast, which
+                              * each start runs */
+} mca_coll_rdmc_persistent_t;
+
 typedef struct mca_coll_rdmc_request {
     ompi_request_t super;
     mca_coll_rdmc_nbc_fields_t nbc;  /* Open MPI's (coll_rdmc_compat.h): never touched by us */
@@ -277,23 +295,9 @@ typedef struct mca_coll_rdmc_request {
     bool user_freed;             /* MPI_Request_free before completion */
     ompi_request_t *fallback;    /* declined after it was queued: the previous
                                   * component's request carrying it */
-    /* MPI_Bcast_init's (coll_rdmc_persistent.c; super.req_persistent):
-     * what every MPI_Start issues again, chosen and registered once. */
-    struct {
-        void *buf;
-        int count;
-        struct ompi_datatype_t *dtype;
-        int root;
-        uint64_t nbytes;
-        bool small;
-        uint64_t block_bytes;    /* engine path: chosen at init; 0 otherwise */
-        rdmc_schedule_alg_t schedule;
-        void *registered[2];     /* the buffer's handles on the link's transports */
-        rdmc_transport_t *registered_on[2];
-        ompi_request_t *inner;   /* below the crossover: the previous
-                                  * component's persistent broadcast, which
-                                  * each start runs */
-    } persistent;
+    /* MPI_Bcast_init's (super.req_persistent), NULL for the others: kept
+     * apart, so that a request stays small. */
+    mca_coll_rdmc_persistent_t *persistent;
     struct mca_coll_rdmc_request *next_finished;
     struct mca_coll_rdmc_request *next_released;   /* in the list of freed ones */
     struct mca_coll_rdmc_request *next_queued;
@@ -301,8 +305,10 @@ typedef struct mca_coll_rdmc_request {
 
 /* Every MPI_Ibcast allocates one, those handed to the previous component
  * too.  glibc serves blocks past 1008 bytes from its large bins and first
- * merges its fast bins: at 1320 bytes (with the messages inside) that cost
- * an 8-byte MPI_Ibcast through libnbc 0.05 us of its 0.4. */
+ * merges its fast bins: at 1320 bytes (error texts and the persistent part
+ * inside) that cost an 8-byte MPI_Ibcast through libnbc 0.05 us of its
+ * 0.4.  Now 896 bytes on Open MPI 4.1, whose requests are smaller than
+ * 5.0's. */
 _Static_assert(sizeof(mca_coll_rdmc_request_t) <= 1008,
                "mca_coll_rdmc_request_t outgrew glibc's small blocks");
 

@@ -403,10 +403,10 @@ static void set_large_root(mca_coll_rdmc_request_t *req, rdmc_op_params_t *large
 
     large->hooks = (rdmc_op_hooks_t){ .arg = ctx };
     large->nbytes = nbytes;
-    if (req->persistent.block_bytes != 0) {
+    if (req->persistent != NULL && req->persistent->block_bytes != 0) {
         /* A persistent broadcast chose them once, at init. */
-        large->schedule = req->persistent.schedule;
-        large->block_bytes = req->persistent.block_bytes;
+        large->schedule = req->persistent->schedule;
+        large->block_bytes = req->persistent->block_bytes;
     } else {
         mca_coll_rdmc_bcast_choose_blocks(req->module, nbytes, &large->schedule,
                                           &large->block_bytes);

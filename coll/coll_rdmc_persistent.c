@@ -26,6 +26,7 @@
  */
 #include "coll_rdmc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ompi/datatype/ompi_datatype.h"
@@ -41,39 +42,41 @@ static void register_buffer(mca_coll_rdmc_request_t *req)
     ptrdiff_t true_lb, true_extent;
     const char *data;
 
-    if (!ompi_datatype_is_contiguous_memory_layout(req->persistent.dtype,
-                                                   req->persistent.count)) {
+    if (!ompi_datatype_is_contiguous_memory_layout(req->persistent->dtype,
+                                                   req->persistent->count)) {
         return;
     }
-    ompi_datatype_get_true_extent(req->persistent.dtype, &true_lb, &true_extent);
-    data = (const char *)req->persistent.buf + true_lb;
+    ompi_datatype_get_true_extent(req->persistent->dtype, &true_lb, &true_extent);
+    data = (const char *)req->persistent->buf + true_lb;
     for (int i = 0; i < 2; i++) {
         rdmc_transport_t *tp;
         if (channels[i] == NULL) {
             continue;
         }
         tp = rdmc_ofi_channel_transport(channels[i]);
-        if (tp->ops->mem_acquire(tp, data, req->persistent.nbytes,
-                                 &req->persistent.registered[i]) == 0) {
-            req->persistent.registered_on[i] = tp;
+        if (tp->ops->mem_acquire(tp, data, req->persistent->nbytes,
+                                 &req->persistent->registered[i]) == 0) {
+            req->persistent->registered_on[i] = tp;
         }
     }
 }
 
 void mca_coll_rdmc_persistent_release(mca_coll_rdmc_request_t *req)
 {
-    if (req->persistent.inner != NULL) {
-        (void)ompi_request_free(&req->persistent.inner);   /* complete: see inner_done */
+    if (req->persistent->inner != NULL) {
+        (void)ompi_request_free(&req->persistent->inner);   /* complete: see inner_done */
     }
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     for (int i = 0; i < 2; i++) {
-        rdmc_transport_t *tp = req->persistent.registered_on[i];
+        rdmc_transport_t *tp = req->persistent->registered_on[i];
         if (tp != NULL) {
-            tp->ops->mem_release(tp, req->persistent.registered[i]);
+            tp->ops->mem_release(tp, req->persistent->registered[i]);
         }
     }
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
-    OMPI_DATATYPE_RELEASE(req->persistent.dtype);
+    OMPI_DATATYPE_RELEASE(req->persistent->dtype);
+    free(req->persistent);
+    req->persistent = NULL;
 }
 
 /* The previous component completed the inner broadcast (an application
@@ -97,7 +100,7 @@ static int inner_done(ompi_request_t *inner)
 
 static int start_inner(mca_coll_rdmc_request_t *req)
 {
-    ompi_request_t *inner = req->persistent.inner;
+    ompi_request_t *inner = req->persistent->inner;
     int rc;
 
     req->super.req_status.MPI_ERROR = MPI_SUCCESS;
@@ -129,15 +132,15 @@ static int start_one(mca_coll_rdmc_request_t *req)
                             mca_coll_rdmc_comm_name(req->module->comm));
         return MPI_ERR_REQUEST;
     }
-    if (req->persistent.inner != NULL) {
+    if (req->persistent->inner != NULL) {
         return start_inner(req);
     }
     mca_coll_rdmc_request_reset(req);
     req->super.req_state = OMPI_REQUEST_ACTIVE;
     req->super.req_complete = REQUEST_PENDING;
-    rc = mca_coll_rdmc_bcast_issue(req, req->persistent.buf, req->persistent.count,
-                                   req->persistent.dtype, req->persistent.root,
-                                   req->persistent.nbytes, req->persistent.small);
+    rc = mca_coll_rdmc_bcast_issue(req, req->persistent->buf, req->persistent->count,
+                                   req->persistent->dtype, req->persistent->root,
+                                   req->persistent->nbytes, req->persistent->small);
     if (rc != MPI_SUCCESS) {
         req->super.req_state = OMPI_REQUEST_INACTIVE;
         req->super.req_complete = REQUEST_COMPLETED;
@@ -200,27 +203,32 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
     if (req == NULL) {
         return MPI_ERR_NO_MEM;
     }
+    req->persistent = calloc(1, sizeof(*req->persistent));
+    if (req->persistent == NULL) {
+        OBJ_RELEASE(req);
+        return MPI_ERR_NO_MEM;
+    }
     OMPI_REQUEST_INIT(&req->super, true);   /* inactive, and complete for MPI_Wait */
     req->super.req_start = start_requests;
-    req->persistent.buf = buf;
-    req->persistent.count = count;
-    req->persistent.dtype = dtype;
-    req->persistent.root = root;
-    req->persistent.nbytes = nbytes;
-    req->persistent.small = nbytes <= c->sst_max_bytes;
+    req->persistent->buf = buf;
+    req->persistent->count = count;
+    req->persistent->dtype = dtype;
+    req->persistent->root = root;
+    req->persistent->nbytes = nbytes;
+    req->persistent->small = nbytes <= c->sst_max_bytes;
     OMPI_DATATYPE_RETAIN(dtype);
     if (wrap) {
-        rc = m->previous_bcast_init(buf, count, dtype, root, comm, info, &req->persistent.inner,
+        rc = m->previous_bcast_init(buf, count, dtype, root, comm, info, &req->persistent->inner,
                                     m->previous_bcast_init_module);
         if (rc != MPI_SUCCESS) {
-            req->persistent.inner = NULL;
+            req->persistent->inner = NULL;
             OBJ_RELEASE(req);
             return rc;
         }
         mca_coll_rdmc_count(&c->pvar_fallbacks, 1);
-    } else if (!req->persistent.small) {
-        mca_coll_rdmc_bcast_choose_blocks(m, req->persistent.nbytes, &req->persistent.schedule,
-                                          &req->persistent.block_bytes);
+    } else if (!req->persistent->small) {
+        mca_coll_rdmc_bcast_choose_blocks(m, req->persistent->nbytes, &req->persistent->schedule,
+                                          &req->persistent->block_bytes);
         pthread_mutex_lock(&mca_coll_rdmc_lock);
         if (m->link != NULL) {
             register_buffer(req);
@@ -231,7 +239,7 @@ int mca_coll_rdmc_bcast_init(void *buf, int count, struct ompi_datatype_t *dtype
                         "coll:rdmc: MPI_Bcast_init on %s: root %d, %llu bytes, %s",
                         mca_coll_rdmc_comm_name(comm), root, (unsigned long long)nbytes,
                         wrap                     ? "through the previous component"
-                        : req->persistent.small ? "through the SST"
+                        : req->persistent->small ? "through the SST"
                                                 : "through the engine");
     *request = &req->super;
     return MPI_SUCCESS;

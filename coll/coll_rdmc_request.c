@@ -52,7 +52,7 @@ static void request_construct(mca_coll_rdmc_request_t *req)
     req->module = NULL;
     req->what = "";
     req->user_freed = false;
-    memset(&req->persistent, 0, sizeof(req->persistent));
+    req->persistent = NULL;
     req->stream_error = NULL;
     req->ctx.error = NULL;
     mca_coll_rdmc_request_reset(req);
