@@ -447,7 +447,8 @@ void mca_coll_rdmc_request_reset(mca_coll_rdmc_request_t *req);
 /* Hand the request's collective to the stream (or queue it during set-up). */
 void mca_coll_rdmc_request_issue(mca_coll_rdmc_request_t *req);
 /* A nonblocking broadcast (or barrier) that the previous component
- * carries (below the crossover), in a request of ours that holds the
+ * carries (below the crossover, or where rdmc declined the communicator),
+ * in a request of ours that holds the
  * communicator as every request of ours does: Open MPI 4.1's libnbc does
  * not, and a communicator freed with its MPI_Ibarrier in flight crashed
  * it.  Not pending for mca_coll_rdmc_drain: the previous component's

@@ -624,16 +624,11 @@ int mca_coll_rdmc_ibcast(void *buf, int count, struct ompi_datatype_t *dtype, in
     /* No local wait for what was issued before (a nonblocking call): a
      * broadcast handed over completes as the previous component completes
      * it, in no particular order with rdmc's own (MPI promises none). */
-    if (mca_coll_rdmc_bcast_falls_back(m, nbytes)) {
-        return mca_coll_rdmc_hand_over(m, "MPI_Ibcast", false, buf, count, dtype, root, request);
-    }
-    if (!mca_coll_rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
-        if (rc != MPI_SUCCESS) {
-            return rc;
-        }
-        mca_coll_rdmc_count(&c->pvar_fallbacks, 1);
-        return m->previous_ibcast(buf, count, dtype, root, comm, request,
-                                  m->previous_ibcast_module);
+    if (mca_coll_rdmc_bcast_falls_back(m, nbytes) ||
+        !mca_coll_rdmc_usable(m, "MPI_Ibcast", false, &rc)) {
+        return rc != MPI_SUCCESS ? rc
+                                 : mca_coll_rdmc_hand_over(m, "MPI_Ibcast", false, buf, count,
+                                                           dtype, root, request);
     }
     rc = start_bcast(m, "MPI_Ibcast", buf, count, dtype, root, nbytes, nbytes <= c->sst_max_bytes,
                      &req);
@@ -683,16 +678,15 @@ int mca_coll_rdmc_ibarrier(struct ompi_communicator_t *comm, ompi_request_t **re
 {
     mca_coll_rdmc_module_t *m = (mca_coll_rdmc_module_t *)module;
     mca_coll_rdmc_request_t *req;
-    int rc;
+    int rc = MPI_SUCCESS;
 
+    (void)comm;   /* the module's */
     /* As MPI_Barrier, without its local wait (a nonblocking call). */
-    if (!mca_coll_rdmc_component.small_path_sst) {
-        return mca_coll_rdmc_hand_over(m, "MPI_Ibarrier", true, NULL, 0, NULL, -1, request);
-    }
-    if (!mca_coll_rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
+    if (!mca_coll_rdmc_component.small_path_sst ||
+        !mca_coll_rdmc_usable(m, "MPI_Ibarrier", false, &rc)) {
         return rc != MPI_SUCCESS
                    ? rc
-                   : m->previous_ibarrier(comm, request, m->previous_ibarrier_module);
+                   : mca_coll_rdmc_hand_over(m, "MPI_Ibarrier", true, NULL, 0, NULL, -1, request);
     }
     req = issue_barrier(m, "MPI_Ibarrier");
     if (req == NULL) {
