@@ -228,19 +228,20 @@ static int handed_over_done(ompi_request_t *inner)
     return 0;
 }
 
-/* The previous component's nonblocking broadcast or barrier (as
- * req->coll.kind says) in req->fallback, which completes req. */
-static int start_previous(mca_coll_rdmc_request_t *req, void *buf, int count,
-                          struct ompi_datatype_t *dtype, ompi_request_complete_fn_t done)
+/* The previous component's nonblocking barrier or broadcast in
+ * req->fallback, which completes req. */
+static int start_previous(mca_coll_rdmc_request_t *req, bool barrier, void *buf, int count,
+                          struct ompi_datatype_t *dtype, int root,
+                          ompi_request_complete_fn_t done)
 {
     mca_coll_rdmc_module_t *m = req->module;
     int rc;
 
     mca_coll_rdmc_count(&mca_coll_rdmc_component.pvar_fallbacks, 1);
-    if (req->coll.kind == RDMC_COLL_BARRIER) {
+    if (barrier) {
         rc = m->previous_ibarrier(m->comm, &req->fallback, m->previous_ibarrier_module);
     } else {
-        rc = m->previous_ibcast(buf, count, dtype, req->root, m->comm, &req->fallback,
+        rc = m->previous_ibcast(buf, count, dtype, root, m->comm, &req->fallback,
                                 m->previous_ibcast_module);
     }
     if (rc != MPI_SUCCESS) {
@@ -256,7 +257,8 @@ static int start_previous(mca_coll_rdmc_request_t *req, void *buf, int count,
 static void issue_to_fallback(mca_coll_rdmc_request_t *req)
 {
     rdmc_bcast_ctx_t *ctx = &req->ctx;
-    int rc = start_previous(req, ctx->user_buf, ctx->count, ctx->dtype, fallback_done);
+    int rc = start_previous(req, req->coll.kind == RDMC_COLL_BARRIER, ctx->user_buf, ctx->count,
+                            ctx->dtype, req->root, fallback_done);
 
     if (rc != MPI_SUCCESS) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
@@ -276,9 +278,7 @@ int mca_coll_rdmc_hand_over(mca_coll_rdmc_module_t *m, const char *what, bool ba
     if (req == NULL) {
         return MPI_ERR_NO_MEM;
     }
-    req->coll.kind = barrier ? RDMC_COLL_BARRIER : RDMC_COLL_BCAST_SMALL;
-    req->root = root;
-    rc = start_previous(req, buf, count, dtype, handed_over_done);
+    rc = start_previous(req, barrier, buf, count, dtype, root, handed_over_done);
     if (rc != MPI_SUCCESS) {
         OBJ_RELEASE(req);
         return rc;

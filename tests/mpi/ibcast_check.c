@@ -9,6 +9,7 @@
  *   ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]
  *                [--dtype byte|int] [--order|--no-order] [--barriers]
  *                [--comm world|dup|split|fresh] [--expect rdmc|fallback|off] [--sst-path]
+ *                [--rdmc-from B]
  *                [--time-limit SEC] [--inject-error K] [--inject-guard K]
  *
  *   --count     broadcasts in the stream (10000)
@@ -46,6 +47,9 @@
  *               default): not checked
  *   --sst-path  the job runs with coll_rdmc_small_path sst, so barriers,
  *               blocking or not, go through rdmc
+ *   --rdmc-from B  the job's crossover (coll_rdmc_bcast_min_bytes): MPI_Ibcasts
+ *               below B bytes go to the previous component, so --expect rdmc
+ *               counts and the order check covers only those of B or more
  *   --time-limit  seconds (300) for the whole stream: a rank polling past
  *               them reports a failure and aborts the job instead of hanging
  *               (a blocking call that never returns is left to mpirun's
@@ -91,6 +95,7 @@ typedef struct options {
     int order;
     int barriers;
     int sst_path;
+    size_t rdmc_from;       /* MPI_Ibcasts of fewer bytes are not rdmc's */
     comm_mode_t comm;
     expect_t expect;
     double time_limit;
@@ -419,7 +424,7 @@ static void start(run_t *run, flight_t *f)
     } else {
         rc = MPI_Ibcast(f->mem + GUARD, f->op.count, elem_type, f->op.root, comm, &f->req);
         /* Open MPI completes an empty MPI_Ibcast itself, before any component. */
-        stats.eligible += run->size > 1 && f->op.count > 0;
+        stats.eligible += run->size > 1 && f->op.count > 0 && f->op.bytes >= run->opt->rdmc_from;
     }
     stats.issued[f->op.kind]++;
     check_rc(run, &f->op, "start", rc);
@@ -449,10 +454,12 @@ static void drop_completed(run_t *run)
 }
 
 /* Does issue order bind this request?  rdmc carries an MPI_Ibarrier only
- * with --sst-path; the previous component's requests promise no order. */
+ * with --sst-path and an MPI_Ibcast from --rdmc-from bytes; the previous
+ * component's requests promise no order. */
 static bool ordered(const run_t *run, const op_t *op)
 {
-    return op->kind != OP_IBARRIER || run->opt->sst_path;
+    return op->kind == OP_IBARRIER ? run->opt->sst_path
+                                   : op->kind != OP_IBCAST || op->bytes >= run->opt->rdmc_from;
 }
 
 /* One MPI_Test of every request in flight, newest first: once a newer one
@@ -631,6 +638,7 @@ static int usage(const char *arg)
                 "usage: ibcast_check [--count N] [--window W] [--seed S] [--max-bytes B]\n"
                 "       [--dtype byte|int] [--order|--no-order] [--barriers]\n"
                 "       [--comm world|dup|split|fresh] [--expect rdmc|fallback|off] [--sst-path]\n"
+                "       [--rdmc-from B]\n"
                 "       [--time-limit SEC] [--inject-error K] [--inject-guard K]\n",
                 arg);
     }
@@ -672,6 +680,8 @@ static int parse_args(int argc, char **argv, options_t *o)
             o->seed = strtoull(v, NULL, 0);
         } else if (strcmp(a, "--max-bytes") == 0) {
             o->max_bytes = parse_bytes(v);
+        } else if (strcmp(a, "--rdmc-from") == 0) {
+            o->rdmc_from = parse_bytes(v);
         } else if (strcmp(a, "--dtype") == 0) {
             dtype = pick(v, dtype_names, 2);
         } else if (strcmp(a, "--comm") == 0) {
