@@ -238,7 +238,8 @@ static stats_t over_ranks(double value, int counted)
 {
     stats_t s;
     double lo = counted ? value : DBL_MAX, hi = counted ? value : -DBL_MAX;
-    double mine[2] = { counted ? value : 0, counted ? 1 : 0 }, sums[2];
+    double mine[2] = { counted ? value : 0, counted ? 1 : 0 };
+    double sums[2] = { 0, 0 }; /* stays so at the ranks other than 0 */
 
     MPI_Reduce(&lo, &s.min, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
     MPI_Reduce(&hi, &s.max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);

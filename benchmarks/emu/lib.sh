@@ -83,6 +83,11 @@ emu_find_build() {
             SIM=$BUILD/benchmarks/sim/rdmc_sim
             # This build's component ahead of Open MPI's own ones.
             COMPONENT_ARGS=(--mca mca_base_component_path "$BUILD/.libs:SYS_DEFAULT")
+            # Open MPI 5's mpirun hands that path to PMIx too: keep PMIx on
+            # its own folder (make check sets it from configure).
+            if [ -n "${RDMC_PMIX_COMPONENT_DIR:-}" ]; then
+                COMPONENT_ARGS+=(--pmixmca mca_base_component_path "$RDMC_PMIX_COMPONENT_DIR")
+            fi
             return 0
         fi
     done

@@ -11,6 +11,20 @@
  * stop: a call returns RDMC_ERR_PARTITIONED, later calls return it at
  * once, and it never installs a view (its view callback never runs).
  * MPI_T shows that rdmc carried every broadcast the majority completed.
+ *
+ * Under ULFM (--ulfm; Open MPI 5, mpirun --with-ft ulfm) the majority
+ * cannot keep the communicator: the view change fails the broadcast under
+ * way and every later one with MPI_ERR_PROC_FAILED (RDMC_ERR_PROC_FAILED),
+ * and the minority's with MPI_ERR_REVOKED (RDMC_ERR_PARTITIONED; a later
+ * call there may get MPI_ERR_PROC_FAILED from Open MPI itself, once its
+ * PML has found the ranks across the cut unreachable).  Every
+ * rank then prints the broadcast it stopped at; the driver checks that all
+ * ranks name the same one (every broadcast before it delivered everywhere,
+ * none after it anywhere), and the majority still ends in a view of
+ * exactly its members.  ULFM's MPIX_Comm_shrink is not called: Open MPI
+ * does not know of any failure (no process died) and its agreement would
+ * wait for the ranks across the cut.
+ *
  * Each rank prints PASS or FAIL for itself; mpirun's exit code means
  * nothing here.
  */
@@ -63,10 +77,66 @@ static void nap(int ms)
     nanosleep(&t, NULL);
 }
 
+/* Recovery after the partition under ULFM: the majority makes a
+ * communicator of its view with RDMC_Comm_shrink (collective over the
+ * view's members only) and broadcasts 10 more times there, while the
+ * minority stays alive (a partition, not a death), at most 60 s, until
+ * the majority's rank 0 says it is done.  ULFM's MPIX_Comm_shrink would
+ * wait for the ranks across the cut until they exit. */
+static void go_on_shrunk(int in_minority, const char *dir, int expect)
+{
+    char path[512];
+    MPI_Comm shrunk;
+    int n = 0, bad = 0, rc;
+    static uint8_t data[4096];
+
+    snprintf(path, sizeof(path), "%s/shrunk", dir != NULL ? dir : ".");
+    if (in_minority) {
+        for (int t = 0; t < 600 && access(path, F_OK) != 0; t++) {
+            nap(100);
+        }
+        return;
+    }
+    double t0 = MPI_Wtime();
+    rc = RDMC_Comm_shrink(MPI_COMM_WORLD, &shrunk);
+    CHECK(rc == MPI_SUCCESS, "RDMC_Comm_shrink returned %d", rc);
+    if (rc != MPI_SUCCESS) {
+        return;
+    }
+    double shrink_s = MPI_Wtime() - t0;
+    long long before = rdmc_pvar_read("coll_rdmc_bcasts");
+    MPI_Comm_size(shrunk, &n);
+    CHECK(n == expect, "the shrunk communicator has %d ranks, expected %d", n, expect);
+    MPI_Comm_set_errhandler(shrunk, MPI_ERRORS_RETURN);
+    for (int k = 0; k < 10; k++) {
+        for (size_t b = 0; b < sizeof(data); b++) {
+            data[b] = rank == 0 ? pattern(1000 + k, b) : 0;
+        }
+        rc = MPI_Bcast(data, (int)sizeof(data), MPI_BYTE, 0, shrunk);
+        CHECK(rc == MPI_SUCCESS, "broadcast %d on the shrunk communicator: rc %d", k, rc);
+        for (size_t b = 0; b < sizeof(data); b++) {
+            bad += data[b] != pattern(1000 + k, b);
+        }
+    }
+    CHECK(bad == 0, "%d wrong bytes on the shrunk communicator", bad);
+    CHECK(rdmc_pvar_read("coll_rdmc_bcasts") - before == 10,
+          "MPI_T: rdmc carried %lld of the 10 broadcasts on the shrunk communicator",
+          rdmc_pvar_read("coll_rdmc_bcasts") - before);
+    printf("rank %d: RDMC_Comm_shrink made %d ranks in %.2f s; 10 broadcasts there\n", rank, n,
+           shrink_s);
+    fflush(stdout);
+    if (rank == 0) {
+        FILE *f = fopen(path, "w");
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     uint64_t minority = 0, view_id = 0;
-    int count = 300, period_ms = 20, size, flag = 0, cls, rc = MPI_SUCCESS, i;
+    int count = 300, period_ms = 20, size, flag = 0, cls, rc = MPI_SUCCESS, i, ulfm = 0;
     const char *dir = NULL;
     static uint8_t buf[LEN];
 
@@ -87,6 +157,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[a], "--dir") == 0) {
             dir = argv[a + 1];
         }
+    }
+    for (int a = 1; a < argc; a++) {
+        ulfm |= strcmp(argv[a], "--ulfm") == 0;
     }
     int in_minority = (minority >> rank) & 1;
 
@@ -128,33 +201,69 @@ int main(int argc, char **argv)
         if (rc != MPI_SUCCESS) {
             MPI_Error_class(rc, &cls);
         }
-        CHECK(cls == RDMC_ERR_PARTITIONED && MPI_Wtime() - t0 < 0.5,
+        /* Under ULFM Open MPI itself may refuse it first, once its PML has
+         * found the other side unreachable: MPI_ERR_PROC_FAILED. */
+        CHECK((cls == RDMC_ERR_PARTITIONED || (ulfm && cls == RDMC_ERR_PROC_FAILED)) &&
+                  MPI_Wtime() - t0 < 0.5,
               "a later broadcast: class %d after %.3f s", cls, MPI_Wtime() - t0);
         CHECK(views_seen == 0, "the minority installed %d views", views_seen);
         printf("rank %d (minority): partitioned at broadcast %d\n", rank, i);
     } else {
-        MPI_Group members;
         int n = 0, expect = 0;
-        CHECK(rc == MPI_SUCCESS, "broadcast %d of %d failed: rc %d class %d", i, count, rc, cls);
-        CHECK(rdmc_pvar_read("coll_rdmc_bcasts") - bcasts == count &&
+        /* Under ULFM the failed broadcast was carried (and counted) too. */
+        int carried = ulfm ? i + 1 : count;
+        if (ulfm) {
+            CHECK(cls == RDMC_ERR_PROC_FAILED, "broadcast %d of %d: rc %d class %d, expected "
+                  "MPI_ERR_PROC_FAILED", i, count, rc, cls);
+        } else {
+            CHECK(rc == MPI_SUCCESS, "broadcast %d of %d failed: rc %d class %d", i, count, rc,
+                  cls);
+        }
+        CHECK(rdmc_pvar_read("coll_rdmc_bcasts") - bcasts == carried &&
                   rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks == 0,
               "MPI_T: rdmc carried %lld of %d broadcasts, %lld handed on",
-              rdmc_pvar_read("coll_rdmc_bcasts") - bcasts, count,
+              rdmc_pvar_read("coll_rdmc_bcasts") - bcasts, carried,
               rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
-        rc = RDMC_Comm_get_view(MPI_COMM_WORLD, &view_id, &members);
-        CHECK(rc == MPI_SUCCESS, "RDMC_Comm_get_view returned %d", rc);
-        if (rc == MPI_SUCCESS) {
-            MPI_Group_size(members, &n);
-            MPI_Group_free(&members);
+        if (ulfm) {
+            double t0 = MPI_Wtime();
+            rc = MPI_Bcast(buf, LEN, MPI_BYTE, 0, MPI_COMM_WORLD);
+            cls = MPI_SUCCESS;
+            if (rc != MPI_SUCCESS) {
+                MPI_Error_class(rc, &cls);
+            }
+            CHECK(cls == RDMC_ERR_PROC_FAILED && MPI_Wtime() - t0 < 0.5,
+                  "a later broadcast: class %d after %.3f s", cls, MPI_Wtime() - t0);
         }
         for (int r = 0; r < size; r++) {
             expect += !((minority >> r) & 1);
         }
+        /* The view changes go on after the first one failed the broadcast
+         * (the two minority ranks may leave in two views): wait for the
+         * last, at most 10 s. */
+        for (int tries = 0; tries < 200; tries++) {
+            MPI_Group members;
+            rc = RDMC_Comm_get_view(MPI_COMM_WORLD, &view_id, &members);
+            if (rc != MPI_SUCCESS) {
+                break;
+            }
+            MPI_Group_size(members, &n);
+            MPI_Group_free(&members);
+            if (n == expect || !ulfm) {
+                break;
+            }
+            nap(50);
+        }
+        CHECK(rc == MPI_SUCCESS, "RDMC_Comm_get_view returned %d", rc);
         CHECK(n == expect && view_id >= 1 && views_seen >= 1,
               "final view %llu of %d members (expected %d), %d callbacks",
               (unsigned long long)view_id, n, expect, views_seen);
         printf("rank %d (majority): %d broadcasts, view %llu of %d members\n", rank, i,
                (unsigned long long)view_id, n);
+    }
+    if (ulfm) {
+        printf("rank %d stopped at broadcast %d\n", rank, i);
+        fflush(stdout);
+        go_on_shrunk(in_minority, dir, size - __builtin_popcountll(minority));
     }
     printf("%s rank %d\n", failures == 0 ? "PASS" : "FAIL", rank);
     fflush(stdout);
