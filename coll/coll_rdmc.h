@@ -396,6 +396,9 @@ bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l);
 /* Has a link of ours removed the process of rank r of comm? */
 bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r);
+/* Under ULFM: tell Open MPI of the processes removed since; call without
+ * the engine lock. */
+void mca_coll_rdmc_verdicts_tell_runtime(void);
 void mca_coll_rdmc_verdicts_forget(void);
 
 /* Waits that last (coll_rdmc_stall.c), under the engine lock: say, once

@@ -15,6 +15,9 @@
 #include "ompi/communicator/communicator.h"
 #include "ompi/mca/coll/coll.h"
 #include "opal/util/info.h"
+#if OPAL_ENABLE_FT_MPI
+#include "ompi/errhandler/errhandler.h"
+#endif
 #if OMPI_MAJOR_VERSION >= 5
 #include "opal/mca/pmix/pmix-internal.h"
 #else
@@ -68,6 +71,25 @@ static inline bool rdmc_runtime_says_dead(ompi_communicator_t *comm, int r)
     (void)comm;
     (void)r;
     return false;
+#endif
+}
+
+/* Tell Open MPI (ULFM builds only) that a process failed: rdmc's view
+ * change removed it.  As Open MPI's PML does for a peer it cannot reach,
+ * the process is marked failed here and every communicator with it is
+ * told (its collectives refused from then on); MPIX_Comm_shrink leaves it
+ * out and MPIX_Comm_get_failed lists it, also when Open MPI's runtime saw
+ * nothing (a process stopped or hung, or beyond a network cut).  Not
+ * forwarded to other processes: each survivor's view change removes it
+ * alike.  Never call it holding rdmc's lock: Open MPI completes the
+ * pending requests of those communicators with an error, and their
+ * callbacks may be ours. */
+static inline void rdmc_runtime_mark_failed(ompi_proc_t *proc)
+{
+#if OPAL_ENABLE_FT_MPI
+    (void)ompi_errhandler_proc_failed_internal(proc, PMIX_ERR_PROC_TERM_WO_SYNC, false);
+#else
+    (void)proc;
 #endif
 }
 

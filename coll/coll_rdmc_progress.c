@@ -297,8 +297,9 @@ static void raise_alert(double now, int for_ms)
 }
 
 /* Under ULFM, Open MPI's runtime hears of a dead process within
- * milliseconds (its daemon sees the exit): suspect it at once rather than
- * after coll_rdmc_failure_timeout_ms of silence. */
+ * milliseconds (its daemon sees the exit), and of one another
+ * communicator of ours removed (coll_rdmc_verdicts.c tells it): suspect
+ * it at once rather than after coll_rdmc_failure_timeout_ms of silence. */
 static void take_runtime_failures(mca_coll_rdmc_link_t *l)
 {
     ompi_communicator_t *comm;
@@ -314,7 +315,7 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
         uint64_t bit = UINT64_C(1) << r;
         bool watched = (l->gm->members & bit) && !(l->gm->fd.suspected & bit);
         if (watched && rdmc_runtime_says_dead(comm, r)) {
-            (void)rdmc_gm_suspect(l->gm, r, "the runtime saw its process end");
+            (void)rdmc_gm_suspect(l->gm, r, "Open MPI counts its process failed");
         }
     }
 }
@@ -670,6 +671,7 @@ int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_
         reporting = take_reports(&nreporting);
     }
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    mca_coll_rdmc_verdicts_tell_runtime();
     if (reporting != NULL) {
         work += report(reporting, nreporting);
     }

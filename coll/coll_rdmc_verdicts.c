@@ -13,10 +13,15 @@
  * members suspects it at its next pass (on alert, within IDLE_LINK_MS),
  * and its members remove it the usual way, agreeing on every broadcast.
  *
+ * Under ULFM, Open MPI is told too (rdmc_runtime_mark_failed), so that a
+ * ULFM program's MPIX_Comm_shrink leaves out a process rdmc removed but
+ * Open MPI's runtime still counts alive (stopped, hung, cut off).
+ *
  * Processes are named by their job and rank in it (jobid, vpid), the same
  * in every communicator, joined jobs included.  Verdicts are never taken
  * back: a removed process is dead to this one until MPI_Finalize.
- * Everything here runs under the engine lock.
+ * Everything here runs under the engine lock, but telling Open MPI
+ * (mca_coll_rdmc_verdicts_tell_runtime, after the lock is released).
  */
 #include "coll_rdmc.h"
 
@@ -27,6 +32,10 @@
 
 static uint64_t *removed;           /* the processes removed, in the order heard */
 static size_t nremoved, capacity;
+/* Under ULFM: removed processes Open MPI has not been told of yet. */
+static ompi_proc_t **untold;
+static size_t nuntold, untold_capacity;
+static size_t nuntold_seen;         /* nuntold, read without the lock */
 
 static uint64_t process_of(ompi_communicator_t *comm, int r)
 {
@@ -60,6 +69,24 @@ static bool remember(uint64_t process)
     return true;
 }
 
+/* Queued for mca_coll_rdmc_verdicts_tell_runtime; false when out of
+ * memory (Open MPI then learns of the failure its own way, if at all). */
+static bool queue_for_runtime(ompi_proc_t *proc)
+{
+    if (nuntold == untold_capacity) {
+        size_t more = untold_capacity == 0 ? 8 : 2 * untold_capacity;
+        ompi_proc_t **grown = realloc(untold, more * sizeof(*grown));
+        if (grown == NULL) {
+            return false;
+        }
+        untold = grown;
+        untold_capacity = more;
+    }
+    untold[nuntold++] = proc;
+    __atomic_store_n(&nuntold_seen, nuntold, __ATOMIC_RELEASE);
+    return true;
+}
+
 bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l)
 {
     uint64_t news = l->gm->failed & ~l->verdicts_published;
@@ -78,6 +105,9 @@ bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l)
             break;   /* out of memory: the other communicators judge it themselves */
         }
         told = true;
+        if (mca_coll_rdmc_component.ulfm) {
+            (void)queue_for_runtime(ompi_comm_peer_lookup(l->module->comm, r));
+        }
         opal_output_verbose(1, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s: rank %d removed; every communicator of this process "
                             "with it removes it too",
@@ -114,9 +144,34 @@ bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r)
     return nremoved > 0 && known(process_of(comm, r));
 }
 
+void mca_coll_rdmc_verdicts_tell_runtime(void)
+{
+    ompi_proc_t **procs;
+    size_t n;
+
+    if (__atomic_load_n(&nuntold_seen, __ATOMIC_ACQUIRE) == 0) {
+        return;
+    }
+    pthread_mutex_lock(&mca_coll_rdmc_lock);
+    procs = untold;
+    n = nuntold;
+    untold = NULL;
+    nuntold = untold_capacity = 0;
+    __atomic_store_n(&nuntold_seen, 0, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&mca_coll_rdmc_lock);
+    for (size_t i = 0; i < n; i++) {
+        rdmc_runtime_mark_failed(procs[i]);
+    }
+    free(procs);
+}
+
 void mca_coll_rdmc_verdicts_forget(void)
 {
     free(removed);
     removed = NULL;
     nremoved = capacity = 0;
+    free(untold);
+    untold = NULL;
+    nuntold = untold_capacity = 0;
+    __atomic_store_n(&nuntold_seen, 0, __ATOMIC_RELEASE);
 }

@@ -5,11 +5,16 @@
  * recorded as failed, the communicator is revoked and shrunk, and the
  * stream goes on among the survivors on the shrunk communicator.
  *
- *   ulfm --victim V --kill-at I [--count N] [--expect-uniform] [--expect-rdmc]
+ *   ulfm --victims V[,W] --kill-at I[,J] [--count N] [--stop] [--dir D]
+ *        [--expect-uniform] [--expect-rdmc]
  *
- * Broadcast i (1 KiB to 4 MiB) is rooted at i mod (current size).  The
- * victim posts broadcast I (MPI_Ibcast), tests it once, and kills
- * itself.  At the end the survivors compare, on the shrunk communicator,
+ * Broadcast i (1 KiB to 4 MiB) is rooted at i mod (current size).  Each
+ * victim posts its broadcast (MPI_Ibcast), tests it once, and kills
+ * itself; with --stop it stops itself for good instead (SIGSTOP: Open
+ * MPI's runtime sees nothing, rdmc's failure detector finds it, and rdmc
+ * tells Open MPI, so that the shrink leaves it out).  With --dir every
+ * rank writes its pid to D/rank.R (for a script that pauses ranks), and
+ * the survivors end the stopped victims before MPI_Finalize.  At the end the survivors compare, on the shrunk communicator,
  * what each broadcast gave them: delivered (with which bytes) or failed.
  * Survivors that saw different broadcasts fail agree (MPI_Allreduce on the
  * shrunk communicator) to go on after the last of them.
@@ -33,9 +38,11 @@
 #include <unistd.h>
 
 #include "checksum.h"
+#include "rank_pid.h"
 #include "rdmc_pvars.h"
 
 #define MAX_COUNT 64
+#define MAX_VICTIMS 2
 
 static const int sizes[] = { 1024, 65536, 1 << 20, 4 << 20, 3000 };
 #define NSIZES ((int)(sizeof(sizes) / sizeof(sizes[0])))
@@ -76,22 +83,47 @@ static bool recoverable(int rc)
     return cls == MPIX_ERR_PROC_FAILED || cls == MPIX_ERR_REVOKED;
 }
 
+/* "a,b" into up to MAX_VICTIMS numbers; their count, or -1. */
+static int parse_list(const char *text, int *out)
+{
+    int n = 0;
+    char *end;
+
+    do {
+        if (n == MAX_VICTIMS) {
+            return -1;
+        }
+        out[n++] = (int)strtol(text, &end, 10);
+        if (end == text) {
+            return -1;
+        }
+        text = *end == ',' ? end + 1 : end;
+    } while (*end == ',');
+    return *end == '\0' ? n : -1;
+}
+
 int main(int argc, char **argv)
 {
-    int victim = -1, kill_at = -1, count = 20;
-    bool expect_uniform = false, expect_rdmc = false;
+    int victims[MAX_VICTIMS], kill_at[MAX_VICTIMS], nvictims = 0, nkills = 0, count = 20;
+    int my_kill = -1, first_kill = MAX_COUNT;
+    bool expect_uniform = false, expect_rdmc = false, stop = false;
+    const char *dir = NULL;
     static outcome_t seen[MAX_COUNT];
     MPI_Comm comm;
     uint8_t *buf;
-    int size, shrinks = 0, first_failed = -1;
+    int size, shrinks = 0, first_failed = -1, resumed_after = -1;
     long long carried_at_shrink = -1;
     double first_failure_s = 0, killed_s = 0;
 
     for (int a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--victim") == 0 && a + 1 < argc) {
-            victim = atoi(argv[++a]);
+        if (strcmp(argv[a], "--victims") == 0 && a + 1 < argc) {
+            nvictims = parse_list(argv[++a], victims);
         } else if (strcmp(argv[a], "--kill-at") == 0 && a + 1 < argc) {
-            kill_at = atoi(argv[++a]);
+            nkills = parse_list(argv[++a], kill_at);
+        } else if (strcmp(argv[a], "--stop") == 0) {
+            stop = true;
+        } else if (strcmp(argv[a], "--dir") == 0 && a + 1 < argc) {
+            dir = argv[++a];
         } else if (strcmp(argv[a], "--count") == 0 && a + 1 < argc) {
             count = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--expect-uniform") == 0) {
@@ -99,17 +131,34 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[a], "--expect-rdmc") == 0) {
             expect_rdmc = true;
         } else {
-            fprintf(stderr, "usage: ulfm --victim V --kill-at I [--count N] "
-                            "[--expect-uniform] [--expect-rdmc]\n");
+            fprintf(stderr, "usage: ulfm --victims V[,W] --kill-at I[,J] [--count N] [--stop] "
+                            "[--dir D] [--expect-uniform] [--expect-rdmc]\n");
             return 2;
         }
     }
-    if (count < 1 || count > MAX_COUNT || kill_at < 0 || kill_at >= count) {
-        fprintf(stderr, "ulfm: --count 1..%d, --kill-at below it\n", MAX_COUNT);
+    bool good = count >= 1 && count <= MAX_COUNT && nvictims >= 1 && nkills == nvictims;
+    for (int v = 0; good && v < nvictims; v++) {
+        good = kill_at[v] >= 0 && kill_at[v] < count && victims[v] >= 0 &&
+               (v == 0 || victims[v] != victims[0]);
+    }
+    if (!good) {
+        fprintf(stderr, "ulfm: --count 1..%d; one or two distinct victims, a --kill-at below "
+                        "the count for each\n", MAX_COUNT);
         return 2;
     }
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+    for (int v = 0; v < nvictims; v++) {
+        if (victims[v] == world_rank) {
+            my_kill = kill_at[v];
+        }
+        if (kill_at[v] < first_kill) {
+            first_kill = kill_at[v];
+        }
+    }
+    if (dir != NULL) {
+        rank_pid_write(dir, world_rank);
+    }
     MPI_Comm_dup(MPI_COMM_WORLD, &comm);
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     buf = malloc(4 << 20);
@@ -130,7 +179,7 @@ int main(int argc, char **argv)
         } else {
             memset(buf, 0xEE, (size_t)n);
         }
-        if (world_rank == victim && i == kill_at) {
+        if (i == my_kill) {
             MPI_Request req;
             int done = 0;
             MPI_Ibcast(buf, n, MPI_BYTE, root, comm, &req);
@@ -138,12 +187,13 @@ int main(int argc, char **argv)
                 MPI_Test(&req, &done, MPI_STATUS_IGNORE);
                 usleep(500);
             }
-            printf("victim %d: killed during broadcast %d at %.6f\n", world_rank, i,
-                   (double)time(NULL));
+            printf("victim %d: %s during broadcast %d at %.6f\n", world_rank,
+                   stop ? "stopped for good" : "killed", i, (double)time(NULL));
             fflush(stdout);
-            raise(SIGKILL);
+            raise(stop ? SIGSTOP : SIGKILL);
+            _exit(1);   /* continued after all: it is dead to the others */
         }
-        if (i == kill_at) {
+        if (i == first_kill) {
             killed_s = now_s();
         }
         rc = MPI_Bcast(buf, n, MPI_BYTE, root, comm);
@@ -193,6 +243,7 @@ int main(int argc, char **argv)
             seen[++i] = (outcome_t){ 0, 0 };
         }
         shrinks++;
+        resumed_after = i;
         carried_at_shrink = rdmc_pvar_read("coll_rdmc_bcasts");
     }
 
@@ -234,9 +285,10 @@ int main(int argc, char **argv)
     }
     if (expect_rdmc) {
         long long carried = rdmc_pvar_read("coll_rdmc_bcasts");
-        if (carried_at_shrink < 0 || carried - carried_at_shrink < count - 1 - first_failed) {
-            printf("FAIL rank %d: coll/rdmc carried %lld of the %d broadcasts after the shrink\n",
-                   world_rank, carried - carried_at_shrink, count - 1 - first_failed);
+        if (carried_at_shrink < 0 || carried - carried_at_shrink < count - 1 - resumed_after) {
+            printf("FAIL rank %d: coll/rdmc carried %lld of the %d broadcasts after the last "
+                   "shrink\n",
+                   world_rank, carried - carried_at_shrink, count - 1 - resumed_after);
             fflush(stdout);
             _exit(1);
         }
@@ -248,6 +300,15 @@ int main(int argc, char **argv)
     fflush(stdout);
     free(all);
     free(buf);
+    if (stop && dir != NULL) {
+        /* mpirun waits for every process: end the stopped victims. */
+        for (int v = 0; v < nvictims; v++) {
+            int pid = rank_pid_read(dir, victims[v]);
+            if (pid > 0) {
+                kill(pid, SIGKILL);
+            }
+        }
+    }
     MPI_Comm_free(&comm);
     MPI_Finalize();
     return 0;
