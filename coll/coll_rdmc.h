@@ -397,7 +397,8 @@ void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l);
 /* Has a link of ours removed the process of rank r of comm? */
 bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r);
 /* Under ULFM: tell Open MPI of the processes removed since; call without
- * the engine lock. */
+ * the engine lock, in a thread that makes MPI calls (Open MPI's PML takes
+ * no locks in a program that is not MPI_THREAD_MULTIPLE). */
 void mca_coll_rdmc_verdicts_tell_runtime(void);
 void mca_coll_rdmc_verdicts_forget(void);
 

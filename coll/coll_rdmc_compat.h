@@ -81,9 +81,10 @@ static inline bool rdmc_runtime_says_dead(ompi_communicator_t *comm, int r)
  * out and MPIX_Comm_get_failed lists it, also when Open MPI's runtime saw
  * nothing (a process stopped or hung, or beyond a network cut).  Not
  * forwarded to other processes: each survivor's view change removes it
- * alike.  Never call it holding rdmc's lock: Open MPI completes the
+ * alike.  Never call it holding rdmc's lock (Open MPI completes the
  * pending requests of those communicators with an error, and their
- * callbacks may be ours. */
+ * callbacks may be ours), nor from rdmc's progress thread (Open MPI's
+ * PML is not locked in a program without MPI_THREAD_MULTIPLE). */
 static inline void rdmc_runtime_mark_failed(ompi_proc_t *proc)
 {
 #if OPAL_ENABLE_FT_MPI

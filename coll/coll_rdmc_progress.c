@@ -671,7 +671,9 @@ int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_
         reporting = take_reports(&nreporting);
     }
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
-    mca_coll_rdmc_verdicts_tell_runtime();
+    if (app_thread) {
+        mca_coll_rdmc_verdicts_tell_runtime();
+    }
     if (reporting != NULL) {
         work += report(reporting, nreporting);
     }

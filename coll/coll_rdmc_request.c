@@ -452,6 +452,7 @@ int mca_coll_rdmc_request_wait_and_free(mca_coll_rdmc_request_t *req)
     }
     mca_coll_rdmc_app_waiting(false);
     mca_coll_rdmc_report_views(req->module);
+    mca_coll_rdmc_verdicts_tell_runtime();   /* before the caller can shrink */
     rc = req->super.req_status.MPI_ERROR;
     OBJ_RELEASE(req);
     return rc;
