@@ -735,7 +735,7 @@ static void *progress_thread(void *arg)
  * never close the component (a tool that called MPI_T_init_thread without
  * MPI_T_finalize keeps the framework open), and the endpoints hold shared
  * memory that outlives the process unless they are closed. */
-static int self_keyval = MPI_KEYVAL_INVALID;
+static bool finalize_watched;
 
 static int mpi_finalizing(MPI_Comm comm, int keyval, void *value, void *extra)
 {
@@ -745,19 +745,23 @@ static int mpi_finalizing(MPI_Comm comm, int keyval, void *value, void *extra)
     (void)extra;
     mca_coll_rdmc_release_freed();
     mca_coll_rdmc_driver_stop();
+    rdmc_group_release_key();
     return MPI_SUCCESS;
 }
 
 static void watch_finalize(void)
 {
-    int rc;
+    int self_keyval = MPI_KEYVAL_INVALID, rc;
 
-    if (self_keyval != MPI_KEYVAL_INVALID) {
+    if (finalize_watched) {
         return;
     }
+    finalize_watched = true;
     rc = PMPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, mpi_finalizing, &self_keyval, NULL);
     if (rc == MPI_SUCCESS) {
         rc = PMPI_Comm_set_attr(MPI_COMM_SELF, self_keyval, NULL);
+        /* The attribute keeps the key until MPI_Finalize deletes it. */
+        (void)PMPI_Comm_free_keyval(&self_keyval);
     }
     if (rc != MPI_SUCCESS) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,

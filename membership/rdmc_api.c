@@ -137,6 +137,13 @@ RDMC_VISIBLE int rdmc_group_attach(MPI_Comm comm, rdmc_group_t *group)
     return PMPI_Comm_set_attr(comm, group_keyval, group);
 }
 
+RDMC_VISIBLE void rdmc_group_release_key(void)
+{
+    if (group_keyval != MPI_KEYVAL_INVALID) {
+        (void)PMPI_Comm_free_keyval(&group_keyval);   /* sets it invalid */
+    }
+}
+
 RDMC_VISIBLE rdmc_group_t *rdmc_group_of(MPI_Comm comm)
 {
     void *value = NULL;

@@ -45,6 +45,10 @@ int rdmc_error_code(int which);
 int rdmc_group_attach(MPI_Comm comm, rdmc_group_t *group);
 /* The group on comm, or NULL. */
 rdmc_group_t *rdmc_group_of(MPI_Comm comm);
+/* MPI_Finalize: release the attribute key the groups hang on (marked for
+ * release: the communicators that still carry it keep it until they are
+ * freed; rdmc_group_of finds nothing from then on). */
+void rdmc_group_release_key(void);
 /* The group on comm if rdmc carries comm's collectives, else NULL with
  * *rc = MPI_ERR_COMM (no communicator) or a RDMC_ERR_NOT_ACTIVE code. */
 rdmc_group_t *rdmc_active_group(MPI_Comm comm, int *rc);

@@ -5,6 +5,7 @@
  *
  *   bcast_check [--expect rdmc|fallback|off] [--block B] [--small] [--large] [--big]
  *               [--comms] [--huge] [--no-split] [--tree N] [--signatures] [--signals]
+ *               [--uninit]
  *
  *   --small   every root of WORLD, a dup and a split; sizes 0, 1, odd,
  *             block boundaries +-1 (B = --block, the coll_rdmc_block_bytes
@@ -30,6 +31,9 @@
  *             installed without SA_RESTART, as sampling profilers do), so
  *             that sleeps and waits inside MPI, in any of its threads, are
  *             interrupted; every rank must have taken some
+ *   --uninit  one more broadcast, 64 KiB from rank 0, of bytes it never
+ *             wrote (not checked): memcheck.test's proof that valgrind sees
+ *             what leaves through rdmc
  *   --env NAME=VALUE  after MPI_Init the process's environment holds it
  *             (what rdmc presets for libfabric's providers, or the user's
  *             own value, which rdmc must keep)
@@ -432,7 +436,7 @@ int main(int argc, char **argv)
     expect_t expect = EXPECT_RDMC;
     size_t block = 4096;
     int small = 0, large = 0, big = 0, comms = 0, huge = 0, split = 1, tree_nodes = 0, size;
-    int signatures = 0, signals = 0, env_ok = 1;
+    int signatures = 0, signals = 0, uninit = 0, env_ok = 1;
 
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -463,6 +467,8 @@ int main(int argc, char **argv)
             signatures = 1;
         } else if (strcmp(argv[i], "--signals") == 0) {
             signals = 1;
+        } else if (strcmp(argv[i], "--uninit") == 0) {
+            uninit = 1;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc) {
             env_ok = env_ok && env_holds(argv[++i]);
         }
@@ -503,6 +509,14 @@ int main(int argc, char **argv)
     }
     if (signatures) {
         run_signatures(MPI_COMM_WORLD);
+    }
+    if (uninit) {
+        char *never_written = malloc(65536);
+        if (never_written != NULL) {
+            MPI_Bcast(never_written, 65536, MPI_BYTE, 0, MPI_COMM_WORLD);
+            counters.eligible++;
+            free(never_written);
+        }
     }
     if (signals) {
         interrupt_every_ms(0);
