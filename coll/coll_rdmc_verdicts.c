@@ -33,10 +33,10 @@
 
 static uint64_t *removed;           /* the processes removed, in the order heard */
 static size_t nremoved, capacity;
-/* Under ULFM: removed processes Open MPI has not been told of yet. */
+/* Under ULFM: removed processes Open MPI has not been told of yet
+ * (nuntold is changed under the lock, and read without it). */
 static ompi_proc_t **untold;
 static size_t nuntold, untold_capacity;
-static size_t nuntold_seen;         /* nuntold, read without the lock */
 
 static uint64_t process_of(ompi_communicator_t *comm, int r)
 {
@@ -83,8 +83,8 @@ static bool queue_for_runtime(ompi_proc_t *proc)
         untold = grown;
         untold_capacity = more;
     }
-    untold[nuntold++] = proc;
-    __atomic_store_n(&nuntold_seen, nuntold, __ATOMIC_RELEASE);
+    untold[nuntold] = proc;
+    __atomic_store_n(&nuntold, nuntold + 1, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -150,15 +150,15 @@ void mca_coll_rdmc_verdicts_tell_runtime(void)
     ompi_proc_t **procs;
     size_t n;
 
-    if (__atomic_load_n(&nuntold_seen, __ATOMIC_ACQUIRE) == 0) {
+    if (__atomic_load_n(&nuntold, __ATOMIC_ACQUIRE) == 0) {
         return;
     }
     pthread_mutex_lock(&mca_coll_rdmc_lock);
     procs = untold;
     n = nuntold;
     untold = NULL;
-    nuntold = untold_capacity = 0;
-    __atomic_store_n(&nuntold_seen, 0, __ATOMIC_RELEASE);
+    untold_capacity = 0;
+    __atomic_store_n(&nuntold, 0, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&mca_coll_rdmc_lock);
     for (size_t i = 0; i < n; i++) {
         rdmc_runtime_mark_failed(procs[i]);
@@ -173,6 +173,6 @@ void mca_coll_rdmc_verdicts_forget(void)
     nremoved = capacity = 0;
     free(untold);
     untold = NULL;
-    nuntold = untold_capacity = 0;
-    __atomic_store_n(&nuntold_seen, 0, __ATOMIC_RELEASE);
+    untold_capacity = 0;
+    __atomic_store_n(&nuntold, 0, __ATOMIC_RELEASE);
 }
