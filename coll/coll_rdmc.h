@@ -181,6 +181,8 @@ typedef struct mca_coll_rdmc_link {
     uint64_t verdicts_published;   /* with gm: removals told the process (coll_rdmc_verdicts.c) */
     size_t verdicts_applied;       /* the process's verdicts this link has looked at */
     uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 (NULL: none) */
+    struct mca_coll_rdmc_beat_record **beat_records;   /* with gm: by member (coll_rdmc_beats.c) */
+    int nbeat_records;
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */
     struct mca_coll_rdmc_module_t *module;   /* NULL once retiring */
     double retire_began_ms;        /* retiring: since (MPI_Comm_free) */
@@ -401,6 +403,15 @@ bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r);
  * no locks in a program that is not MPI_THREAD_MULTIPLE). */
 void mca_coll_rdmc_verdicts_tell_runtime(void);
 void mca_coll_rdmc_verdicts_forget(void);
+
+/* Heartbeats shared between the communicators of the process
+ * (coll_rdmc_beats.c), under the engine lock: share once the link's group
+ * manager is initialised, unshare before it is finalised. */
+void mca_coll_rdmc_beats_share(mca_coll_rdmc_link_t *l);
+void mca_coll_rdmc_beats_unshare(mca_coll_rdmc_link_t *l);
+/* A process, named the same in every communicator (joined jobs too): its
+ * job and its rank in it. */
+uint64_t mca_coll_rdmc_process_of(ompi_communicator_t *comm, int r);
 
 /* Waits that last (coll_rdmc_stall.c), under the engine lock: say, once
  * per collective or set-up, that it has not moved for

@@ -584,6 +584,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
             .n = (int)params.n,
             .me = (int)params.rank,
             .failure_timeout_ms = l->failure_timeout_ms,
+            .heartbeat_ms = params.heartbeat_ms,
             .peer_state = l->peer_pids != NULL ? mca_coll_rdmc_link_peer_state : NULL,
             .peer_state_arg = l,
         };
@@ -591,6 +592,7 @@ int mca_coll_rdmc_stream_start(mca_coll_rdmc_module_t *m)
         if (rc != 0) {
             return rc;
         }
+        mca_coll_rdmc_beats_share(l);
     }
     rc = rdmc_stream_init(&l->stream, &params);
     if (rc == 0) {

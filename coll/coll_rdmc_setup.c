@@ -532,6 +532,7 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     rdmc_shm_window_close(l->shm_window);
     rdmc_sst_destroy(l->sst);
     if (l->gm != NULL) {
+        mca_coll_rdmc_beats_unshare(l);
         rdmc_gm_fini(l->gm);
         free(l->gm);
     }

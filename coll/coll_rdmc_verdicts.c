@@ -17,10 +17,9 @@
  * ULFM program's MPIX_Comm_shrink leaves out a process rdmc removed but
  * Open MPI's runtime still counts alive (stopped, hung, cut off).
  *
- * Processes are named by their job and rank in it (jobid, vpid), the same
- * in every communicator, joined jobs included.  Verdicts are never taken
- * back: a removed process is dead to this one until MPI_Finalize.
- * Everything here runs under the engine lock, but telling Open MPI
+ * Processes are named by mca_coll_rdmc_process_of (job and rank in it).
+ * Verdicts are never taken back: a removed process is dead to this one
+ * until MPI_Finalize.  Everything here runs under the engine lock, but telling Open MPI
  * (mca_coll_rdmc_verdicts_tell_runtime: after the lock is released, in
  * the application's thread).
  */
@@ -38,7 +37,7 @@ static size_t nremoved, capacity;
 static ompi_proc_t **untold;
 static size_t nuntold, untold_capacity;
 
-static uint64_t process_of(ompi_communicator_t *comm, int r)
+uint64_t mca_coll_rdmc_process_of(ompi_communicator_t *comm, int r)
 {
     const opal_process_name_t *name = &ompi_comm_peer_lookup(comm, r)->super.proc_name;
 
@@ -98,7 +97,7 @@ bool mca_coll_rdmc_verdicts_publish(mca_coll_rdmc_link_t *l)
     }
     for (uint64_t set = news; set != 0; set &= set - 1) {
         int r = __builtin_ctzll(set);
-        uint64_t process = process_of(l->module->comm, r);
+        uint64_t process = mca_coll_rdmc_process_of(l->module->comm, r);
         if (known(process)) {
             continue;
         }
@@ -127,7 +126,7 @@ void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l)
     }
     for (uint64_t set = l->gm->members; set != 0; set &= set - 1) {
         int r = __builtin_ctzll(set);
-        uint64_t process = process_of(l->module->comm, r);
+        uint64_t process = mca_coll_rdmc_process_of(l->module->comm, r);
         for (size_t i = l->verdicts_applied; i < nremoved; i++) {
             if (removed[i] == process) {
                 if (rdmc_gm_suspect(l->gm, r, "another communicator of this process removed it")) {
@@ -142,7 +141,7 @@ void mca_coll_rdmc_verdicts_apply(mca_coll_rdmc_link_t *l)
 
 bool mca_coll_rdmc_verdicts_removed(ompi_communicator_t *comm, int r)
 {
-    return nremoved > 0 && known(process_of(comm, r));
+    return nremoved > 0 && known(mca_coll_rdmc_process_of(comm, r));
 }
 
 void mca_coll_rdmc_verdicts_tell_runtime(void)

@@ -51,6 +51,9 @@ static void stream_fail(rdmc_stream_t *s, int status, const char *fmt, ...)
         return;
     }
     s->error = status;
+    if (s->p.gm != NULL) {
+        rdmc_gm_stop_carrying(s->p.gm);   /* our beats stop here */
+    }
     va_start(ap, fmt);
     vsnprintf(s->error_text, sizeof(s->error_text), fmt, ap);
     va_end(ap);
@@ -804,8 +807,14 @@ static void heartbeat(rdmc_stream_t *s, double now)
         rdmc_log(1, "rank %u: heartbeat %.0f ms late (no progress pass ran meanwhile)",
                  s->p.rank, now - s->next_heartbeat_ms);
     }
-    rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
-                 rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1, RDMC_SST_PUSH);
+    /* Another communicator of this process may carry our beats to every
+     * member (group_manager.h); the pass still comes at this period, to
+     * read theirs. */
+    if (s->p.gm == NULL || rdmc_gm_must_beat(s->p.gm)) {
+        rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
+                     rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1,
+                     RDMC_SST_PUSH);
+    }
     s->next_heartbeat_ms = now + s->p.heartbeat_ms;
 }
 
@@ -899,6 +908,9 @@ bool rdmc_stream_leave(rdmc_stream_t *s)
 
     if (rdmc_sst_get(sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) != RDMC_SST_LEAVING) {
         rdmc_sst_set(sst, RDMC_SST_HEARTBEAT, RDMC_SST_LEAVING, RDMC_SST_NOTIFY);
+        if (s->p.gm != NULL) {
+            rdmc_gm_stop_carrying(s->p.gm);   /* another communicator beats for us */
+        }
     }
     run_transport(s);
     /* No group manager steps any more: nothing may follow our LEAVING into

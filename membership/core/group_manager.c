@@ -32,12 +32,16 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
     }
     memset(gm, 0, sizeof(*gm));
     gm->rows = calloc((size_t)params->n, sizeof(*gm->rows));
-    if (gm->rows == NULL) {
+    gm->peers = calloc((size_t)params->n, sizeof(*gm->peers));
+    if (gm->rows == NULL || gm->peers == NULL) {
+        rdmc_gm_fini(gm);
         return -ENOMEM;
     }
     gm->sst = params->sst;
     gm->n = params->n;
     gm->me = params->me;
+    gm->heartbeat_ms = params->heartbeat_ms > 0 ? params->heartbeat_ms
+                                                : params->failure_timeout_ms / 4;
     gm->members = params->n == 64 ? UINT64_MAX : bit(params->n) - 1;
     rc = rdmc_fd_init(&gm->fd, params->n, params->me, params->failure_timeout_ms, now_ms);
     if (rc != 0) {
@@ -61,8 +65,96 @@ int rdmc_gm_init(rdmc_gm_t *gm, const rdmc_gm_params_t *params, double now_ms)
 
 void rdmc_gm_fini(rdmc_gm_t *gm)
 {
+    rdmc_gm_stop_carrying(gm);
     free(gm->rows);
+    free(gm->peers);
     gm->rows = NULL;
+    gm->peers = NULL;
+}
+
+/* ---- heartbeats shared between communicators ---------------------------- */
+
+static void let_go(rdmc_gm_t *gm, int m)
+{
+    rdmc_beat_share_t *share = gm->peers[m].share;
+
+    if (share != NULL && share->carrier == gm) {
+        share->carrier = NULL;
+    }
+}
+
+void rdmc_gm_share_beats(rdmc_gm_t *gm, int m, rdmc_beat_share_t *share)
+{
+    if (gm->peers != NULL && m >= 0 && m < gm->n && m != gm->me) {
+        let_go(gm, m);
+        gm->peers[m].share = share;
+    }
+}
+
+void rdmc_gm_stop_carrying(rdmc_gm_t *gm)
+{
+    gm->carrying_stopped = true;
+    for (int m = 0; gm->peers != NULL && m < gm->n; m++) {
+        let_go(gm, m);
+    }
+}
+
+/* Can our beats on this communicator reach member m's process? */
+static bool can_carry(const rdmc_gm_t *gm, int m, uint64_t cell)
+{
+    return !gm->carrying_stopped && (gm->members & bit(m)) && !(gm->fd.suspected & bit(m)) &&
+           cell != RDMC_SST_LEAVING;
+}
+
+/* Claim member m's beats when nobody carries them or we beat more often,
+ * let go when we no longer can carry them. */
+static void choose_carrier(rdmc_gm_t *gm, int m, uint64_t cell)
+{
+    rdmc_beat_share_t *share = gm->peers[m].share;
+
+    if (!can_carry(gm, m, cell)) {
+        let_go(gm, m);
+    } else if (share->carrier == NULL || share->carrier_period_ms > gm->heartbeat_ms) {
+        share->carrier = gm;
+        share->carrier_period_ms = gm->heartbeat_ms;
+    }
+}
+
+bool rdmc_gm_must_beat(const rdmc_gm_t *gm)
+{
+    for (int m = 0; m < gm->n; m++) {
+        const rdmc_beat_share_t *share = gm->peers[m].share;
+        if (m == gm->me || !(gm->members & bit(m))) {
+            continue;
+        }
+        if (share == NULL || share->carrier == NULL || share->carrier == gm) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* What the detector watches of member m: its process's evidence when
+ * shared (moved by any communicator's reading of its cell), else the
+ * cell itself; a member leaving this communicator shows RDMC_SST_LEAVING
+ * either way. */
+static uint64_t watch_value(rdmc_gm_t *gm, int m)
+{
+    uint64_t cell = rdmc_sst_get(gm->sst, m, RDMC_SST_HEARTBEAT);
+    rdmc_gm_peer_t *peer = &gm->peers[m];
+
+    if (peer->share == NULL || cell == RDMC_SST_LEAVING) {
+        if (peer->share != NULL) {
+            let_go(gm, m);
+        }
+        return cell;
+    }
+    if (cell != peer->cell) {
+        peer->cell = cell;
+        peer->share->evidence++;
+    }
+    choose_carrier(gm, m, cell);
+    return peer->share->evidence;
 }
 
 /* Fresh copies of the others' rows; a torn or older copy is skipped. */
@@ -98,7 +190,7 @@ static uint64_t detect(rdmc_gm_t *gm, double now_ms)
     uint64_t newly;
 
     for (int m = 0; m < gm->n; m++) {
-        beats[m] = rdmc_sst_get(gm->sst, m, RDMC_SST_HEARTBEAT);
+        beats[m] = watch_value(gm, m);
     }
     newly = rdmc_fd_observe(&gm->fd, beats, now_ms);
     for (uint64_t set = newly & gm->members; set != 0; set &= set - 1) {
@@ -146,6 +238,7 @@ void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view)
     (void)rdmc_vc_installed(&gm->vc, gm->rows);
     for (uint64_t set = view->failed; set != 0; set &= set - 1) {
         rdmc_sst_remove(gm->sst, __builtin_ctzll(set));
+        let_go(gm, __builtin_ctzll(set));
     }
     gm->vid = view->vid;
     gm->members = view->members;

@@ -8,6 +8,29 @@
  * many collectives it has received, and carries out the actions one step
  * returns: WEDGE, INSTALL (then rdmc_gm_installed), PARTITIONED.
  *
+ * Heartbeats shared between communicators.  A process that shares many
+ * communicators with a peer needs to send that peer only one stream of
+ * heartbeats, and every communicator may judge the peer by any of them:
+ * under failure handling 2000 idle communicators of 4 ranks each wrote a
+ * heartbeat to each peer every 100 ms, 60,000 writes a second per rank,
+ * which took 42% of a core per rank through tcp.  The caller gives each
+ * manager, per member, the process-wide record of that member's process
+ * (rdmc_beat_share_t, rdmc_gm_share_beats).  Then:
+ *   - evidence: whenever any manager sees the member's heartbeat cell
+ *     move, the record's evidence count moves, and every manager's
+ *     detector watches that count instead of its own cell;
+ *   - carrier: one manager per record beats for it (the one with the
+ *     shortest heartbeat period, the first to claim among equals); a
+ *     manager beats only while it carries some member, or a member has no
+ *     record or no carrier yet (rdmc_gm_must_beat).  A carrier lets go of
+ *     a member it can no longer reach that way (the member left the
+ *     communicator, is suspected or removed) and of all of them when its
+ *     communicator is freed or broken (rdmc_gm_stop_carrying); another
+ *     manager with that member claims it at its next step.
+ * Every manager still steps at its own heartbeat period (the caller's
+ * schedule), so whichever communicator the peer beats on, this process
+ * reads it at least as often as before.
+ *
  * Not thread-safe: the caller serialises every call (the module's lock).
  */
 #ifndef RDMC_GROUP_MANAGER_H
@@ -20,9 +43,25 @@
 #include "sst.h"
 #include "view_change.h"
 
+/* One peer process, shared by the managers of every communicator of this
+ * process that has it as a member (see the top). */
+typedef struct rdmc_beat_share {
+    uint64_t evidence;          /* moves whenever a manager sees the process beat */
+    const void *carrier;        /* the manager that beats for it, or NULL */
+    double carrier_period_ms;   /* that manager's heartbeat period */
+} rdmc_beat_share_t;
+
+typedef struct rdmc_gm_peer {
+    rdmc_beat_share_t *share;   /* NULL: judged by this communicator's cell alone */
+    uint64_t cell;              /* its heartbeat cell when last read */
+} rdmc_gm_peer_t;
+
 typedef struct rdmc_gm {
     rdmc_sst_t *sst;
     int n, me;
+    double heartbeat_ms;        /* this communicator's period (carrier choice) */
+    rdmc_gm_peer_t *peers;      /* n of them */
+    bool carrying_stopped;      /* rdmc_gm_stop_carrying was called */
     rdmc_fd_t fd;
     rdmc_vc_t vc;
     /* Our row and our copies of the others': n of them (a row is 856
@@ -39,6 +78,7 @@ typedef struct rdmc_gm_params {
     rdmc_sst_t *sst;            /* created with view_bytes = sizeof(rdmc_vc_row_t) */
     int n, me;                  /* n <= RDMC_VC_MAX_MEMBERS */
     double failure_timeout_ms;  /* heartbeat silence that makes a suspicion */
+    double heartbeat_ms;        /* the period of our beats (0: a quarter of the timeout) */
     /* What the operating system shows of a member's process (members on
      * this node), or NULL: see rdmc_fd_set_peer_state. */
     rdmc_peer_state_t (*peer_state)(void *arg, int m);
@@ -65,6 +105,16 @@ bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
 /* The caller moved to out.view (RDMC_VC_INSTALL): the removed ranks leave
  * the SST for good. */
 void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view);
+
+/* Judge member m by the process-wide record share from now on (NULL: by
+ * its cell alone again, letting go of the record first). */
+void rdmc_gm_share_beats(rdmc_gm_t *gm, int m, rdmc_beat_share_t *share);
+
+/* Must this communicator's heartbeats go out (see the top)? */
+bool rdmc_gm_must_beat(const rdmc_gm_t *gm);
+
+/* The communicator is freed or broken: carry nobody's beats any more. */
+void rdmc_gm_stop_carrying(rdmc_gm_t *gm);
 
 /* When a silent member would be suspected (to bound a sleep). */
 double rdmc_gm_next_deadline_ms(const rdmc_gm_t *gm);
