@@ -8,8 +8,9 @@
  *      free, the stable frontier moved;
  *   4. count what is here contiguously, publish it in our row;
  *   5. complete, in order, what delivery allows;
- *   6. push our row (flush) and the heartbeat;
- *   7. with failure handling, a step of the group manager.
+ *   6. with failure handling, a step of the group manager;
+ *   7. the heartbeat (after the step, which decides whether this
+ *      communicator carries the process's beats), then push our row.
  */
 #include "rdmc_stream.h"
 #include "rdmc_log.h"
@@ -797,9 +798,11 @@ static int run_transport(rdmc_stream_t *s)
     return total;
 }
 
+/* After the membership step, which may have made this communicator the
+ * carrier of a member's beats (group_manager.h): it beats at once. */
 static void heartbeat(rdmc_stream_t *s, double now)
 {
-    if (now < s->next_heartbeat_ms ||
+    if (now < s->next_heartbeat_ms || s->error != 0 ||
         rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING) {
         return;
     }
@@ -807,15 +810,19 @@ static void heartbeat(rdmc_stream_t *s, double now)
         rdmc_log(1, "rank %u: heartbeat %.0f ms late (no progress pass ran meanwhile)",
                  s->p.rank, now - s->next_heartbeat_ms);
     }
-    /* Another communicator of this process may carry our beats to every
-     * member (group_manager.h); the pass still comes at this period, to
-     * read theirs. */
-    if (s->p.gm == NULL || rdmc_gm_must_beat(s->p.gm)) {
-        rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
-                     rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1,
-                     RDMC_SST_PUSH);
+    if (s->p.gm == NULL) {
+        s->next_heartbeat_ms = now + s->p.heartbeat_ms;
+    } else {
+        /* Another communicator of this process may carry our beats to
+         * every member and watch theirs: then this one only looks at its
+         * rows, less often (group_manager.h). */
+        s->next_heartbeat_ms = now + rdmc_gm_step_period_ms(s->p.gm);
+        if (!rdmc_gm_must_beat(s->p.gm)) {
+            return;
+        }
     }
-    s->next_heartbeat_ms = now + s->p.heartbeat_ms;
+    rdmc_sst_set(s->p.sst, RDMC_SST_HEARTBEAT,
+                 rdmc_sst_get(s->p.sst, (int)s->p.rank, RDMC_SST_HEARTBEAT) + 1, RDMC_SST_PUSH);
 }
 
 /* How far the collectives have come: here (received, completed, blocks of
@@ -872,8 +879,8 @@ int rdmc_stream_progress(rdmc_stream_t *s)
     count_received(s);
     reap_dropped(s);
     complete_in_order(s);
-    heartbeat(s, now);
     membership_step(s, now);
+    heartbeat(s, now);
     if (s->error == 0) {
         int rc = rdmc_sst_flush(s->p.sst);
         if (rc != 0) {

@@ -74,12 +74,16 @@ void rdmc_gm_fini(rdmc_gm_t *gm)
 
 /* ---- heartbeats shared between communicators ---------------------------- */
 
+/* We no longer carry or watch member m's beats here. */
 static void let_go(rdmc_gm_t *gm, int m)
 {
     rdmc_beat_share_t *share = gm->peers[m].share;
 
     if (share != NULL && share->carrier == gm) {
         share->carrier = NULL;
+    }
+    if (share != NULL && share->seen_on == gm) {
+        share->seen_on = NULL;
     }
 }
 
@@ -120,7 +124,10 @@ static void choose_carrier(rdmc_gm_t *gm, int m, uint64_t cell)
     }
 }
 
-bool rdmc_gm_must_beat(const rdmc_gm_t *gm)
+/* Does some member need this manager: to beat for it (carrier), or to
+ * watch its beats at the heartbeat period (seen_on)?  A member with no
+ * record, or one nobody carries or has seen beat yet, needs every one. */
+static bool needed(const rdmc_gm_t *gm, bool to_watch)
 {
     for (int m = 0; m < gm->n; m++) {
         const rdmc_beat_share_t *share = gm->peers[m].share;
@@ -130,8 +137,23 @@ bool rdmc_gm_must_beat(const rdmc_gm_t *gm)
         if (share == NULL || share->carrier == NULL || share->carrier == gm) {
             return true;
         }
+        if (to_watch && (share->seen_on == NULL || share->seen_on == gm)) {
+            return true;
+        }
     }
     return false;
+}
+
+bool rdmc_gm_must_beat(const rdmc_gm_t *gm)
+{
+    return needed(gm, false);
+}
+
+double rdmc_gm_step_period_ms(const rdmc_gm_t *gm)
+{
+    double quarter = gm->fd.timeout_ms / 4;
+
+    return needed(gm, true) || quarter < gm->heartbeat_ms ? gm->heartbeat_ms : quarter;
 }
 
 /* What the detector watches of member m: its process's evidence when
@@ -152,6 +174,7 @@ static uint64_t watch_value(rdmc_gm_t *gm, int m)
     if (cell != peer->cell) {
         peer->cell = cell;
         peer->share->evidence++;
+        peer->share->seen_on = gm;
     }
     choose_carrier(gm, m, cell);
     return peer->share->evidence;

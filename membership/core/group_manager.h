@@ -27,9 +27,12 @@
  *     communicator, is suspected or removed) and of all of them when its
  *     communicator is freed or broken (rdmc_gm_stop_carrying); another
  *     manager with that member claims it at its next step.
- * Every manager still steps at its own heartbeat period (the caller's
- * schedule), so whichever communicator the peer beats on, this process
- * reads it at least as often as before.
+   - watching: a manager on which some member's beats were last seen to
+ *     move (or nobody's yet), or that beats itself, steps at its heartbeat
+ *     period; the others every quarter of the failure timeout
+ *     (rdmc_gm_step_period_ms): their detectors judge by the evidence the
+ *     watching ones keep moving, and a peer's beats that move over to
+ *     another communicator are seen there within that quarter.
  *
  * Not thread-safe: the caller serialises every call (the module's lock).
  */
@@ -49,6 +52,7 @@ typedef struct rdmc_beat_share {
     uint64_t evidence;          /* moves whenever a manager sees the process beat */
     const void *carrier;        /* the manager that beats for it, or NULL */
     double carrier_period_ms;   /* that manager's heartbeat period */
+    const void *seen_on;        /* the manager that last saw its beats move, or NULL */
 } rdmc_beat_share_t;
 
 typedef struct rdmc_gm_peer {
@@ -112,6 +116,10 @@ void rdmc_gm_share_beats(rdmc_gm_t *gm, int m, rdmc_beat_share_t *share);
 
 /* Must this communicator's heartbeats go out (see the top)? */
 bool rdmc_gm_must_beat(const rdmc_gm_t *gm);
+/* How soon this manager should step again when nothing else is due: its
+ * heartbeat period while it beats or watches, else a quarter of the
+ * failure timeout (never less than the period). */
+double rdmc_gm_step_period_ms(const rdmc_gm_t *gm);
 
 /* The communicator is freed or broken: carry nobody's beats any more. */
 void rdmc_gm_stop_carrying(rdmc_gm_t *gm);

@@ -3,8 +3,9 @@
  * each in two communicators over the fake transport (a stream, SST and
  * group manager per communicator), sharing one record per peer process
  * between the two managers, as coll_rdmc_beats.c does.
- *   - Only one communicator per rank writes heartbeats; neither suspects
- *     anyone for many failure timeouts.
+ *   - Only one communicator per rank writes heartbeats, the other steps
+ *     every quarter timeout only; neither suspects anyone for many
+ *     failure timeouts.
  *   - When the carrying communicator is freed (at one rank first, at the
  *     others much later), the other one takes over the beats, and nobody
  *     is suspected meanwhile.
@@ -40,6 +41,7 @@ typedef struct comm_state {
     rdmc_gm_t gm;
     rdmc_stream_t stream;
     bool left;                   /* freed (rdmc_stream_leave) */
+    double due_ms;               /* runs next at this virtual time */
 } comm_state_t;
 
 typedef struct rank_state {
@@ -106,8 +108,10 @@ static void close_all(void)
     }
 }
 
-/* Every live rank runs each of its communicators once per round (a freed
- * one keeps leaving) for ms of virtual time. */
+/* Every live rank runs each of its communicators when the stream asks to
+ * be run again, as the progress driver schedules an idle one (a freed one
+ * keeps leaving every round), for ms of virtual time.  Writes land in a
+ * table only when its owner runs, as with the shm provider. */
 static void run_for(double ms)
 {
     for (double end = virtual_ms + ms; virtual_ms < end; virtual_ms += ROUND_MS) {
@@ -116,9 +120,10 @@ static void run_for(double ms)
                 comm_state_t *c = &ranks[r].comm[k];
                 if (c->left) {
                     (void)rdmc_stream_leave(&c->stream);
-                } else {
+                } else if (virtual_ms >= c->due_ms) {
                     assert_true(rdmc_stream_progress(&c->stream) >= 0);
                     assert_int_equal(c->stream.error, 0);
+                    c->due_ms = virtual_ms + rdmc_stream_sleep_ms(&c->stream, 1000);
                 }
             }
         }
@@ -159,6 +164,10 @@ static void assert_beats_on(int beating, double ms)
                 assert_ptr_equal(ranks[r].share[m].carrier, &ranks[r].comm[beating].gm);
             }
         }
+        /* The other one only looks at its rows, every quarter timeout. */
+        assert_true(rdmc_gm_step_period_ms(&ranks[r].comm[beating].gm) <= 5);
+        assert_true(rdmc_gm_step_period_ms(&ranks[r].comm[1 - beating].gm) ==
+                    FAILURE_TIMEOUT_MS / 4);
         assert_true(own_beat(r, beating) > beats[r][beating]);
         assert_int_equal(own_beat(r, 1 - beating), beats[r][1 - beating]);
         assert_int_equal(rdmc_sst_writes(ranks[r].comm[1 - beating].sst), writes[r][1 - beating]);
