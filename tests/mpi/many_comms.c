@@ -14,6 +14,11 @@
  *                                --max-growth-kib (256)
  *   --max-free-ms MS             no MPI_Comm_free may take longer (2000): the
  *                                teardown is bounded, not a coll_rdmc_timeout_ms wait
+ *   --idle-ms MS                 with --outstanding: then every rank sleeps MS outside
+ *                                MPI with all the communicators kept, and
+ *   --max-idle-writes N          may have posted at most N SST writes meanwhile: under
+ *                                failure handling one communicator carries the
+ *                                heartbeats to each peer, not every one of them
  *   --shm-sst-links MIN:MAX      with --outstanding: every communicator got a link
  *                                (coll_rdmc_links), and MIN to MAX of them an SST in
  *                                shared memory (coll_rdmc_shm_sst_links), as when
@@ -39,6 +44,8 @@
 
 static int rank, size, problems;
 static int shm_links_min = -1, shm_links_max;   /* --shm-sst-links */
+static int idle_ms;                              /* --idle-ms */
+static long long max_idle_writes = -1;           /* --max-idle-writes */
 
 static void problem(const char *fmt, long long a, long long b)
 {
@@ -100,6 +107,26 @@ static void check_buffer(const uint8_t *buf, size_t n, int comm_index, int root)
             problem("communicator %lld: wrong byte at offset %lld", comm_index, (long long)b);
             return;
         }
+    }
+}
+
+/* Sleep idle_ms outside MPI beside count communicators: the SST writes
+ * the process posted meanwhile are heartbeats (after half a second in
+ * which the last rows of the broadcasts go out). */
+static void idle_beside(int count)
+{
+    long long writes;
+
+    usleep(500 * 1000);
+    writes = rdmc_pvar_read("coll_rdmc_sst_writes");
+    usleep((useconds_t)idle_ms * 1000);
+    writes = rdmc_pvar_read("coll_rdmc_sst_writes") - writes;
+    if (max_idle_writes >= 0 && writes > max_idle_writes) {
+        problem("%lld SST writes while idle (at most %lld)", writes, max_idle_writes);
+    }
+    if (rank == 0) {
+        printf("many_comms: %d ms idle beside %d communicators: %lld SST writes\n", idle_ms,
+               count, writes);
     }
 }
 
@@ -167,6 +194,9 @@ static void outstanding(int count)
     if (threads_after != threads_before) {
         problem("threads: %lld with one communicator, %lld with all", threads_before,
                 threads_after);
+    }
+    if (idle_ms > 0) {
+        idle_beside(count);
     }
     for (int i = 0; i < count; i++) {
         MPI_Comm_free(&comms[i]);
@@ -243,6 +273,10 @@ int main(int argc, char **argv)
             max_growth_kib = atol(argv[i + 1]);
         } else if (strcmp(argv[i], "--max-free-ms") == 0) {
             max_free_ms = atof(argv[i + 1]);
+        } else if (strcmp(argv[i], "--idle-ms") == 0) {
+            idle_ms = atoi(argv[i + 1]);
+        } else if (strcmp(argv[i], "--max-idle-writes") == 0) {
+            max_idle_writes = atoll(argv[i + 1]);
         } else if (strcmp(argv[i], "--shm-sst-links") == 0 &&
                    sscanf(argv[i + 1], "%d:%d", &shm_links_min, &shm_links_max) != 2) {
             printf("many_comms: --shm-sst-links wants MIN:MAX, not %s\n", argv[i + 1]);
