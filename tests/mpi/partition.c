@@ -20,10 +20,13 @@
  * and the minority's with MPI_ERR_REVOKED (RDMC_ERR_PARTITIONED; a later
  * call there may get MPI_ERR_PROC_FAILED from Open MPI itself, once its
  * PML has found the ranks across the cut unreachable).  Every
- * rank then prints the broadcast it stopped at; the driver checks that all
- * ranks name the same one (every broadcast before it delivered everywhere,
- * none after it anywhere), and the majority still ends in a view of
- * exactly its members, and it goes on ULFM's way (go_on_shrunk).
+ * rank then prints the broadcast it stopped at; the driver checks that the
+ * majority's ranks name the same one (every broadcast before it delivered
+ * at each of them, none after it) and the minority's one no later (a
+ * broadcast the whole majority held when its view changed completes there
+ * although the minority never saw it stable), and the majority still ends
+ * in a view of exactly its members, and it goes on ULFM's way
+ * (go_on_shrunk).
  *
  * Each rank prints PASS or FAIL for itself; mpirun's exit code means
  * nothing here.
