@@ -172,12 +172,31 @@ static bool work_arrived(void *arg)
     return found;
 }
 
-static rdmc_ofi_waker_t waker = { -1, NULL, NULL };
+/* The waker is set while the progress thread may already sleep (the
+ * first shared-memory SST of a process comes after its first link), so
+ * it is published whole through one pointer: a sleeper that read its fd
+ * before its arm() was written would call NULL (ThreadSanitizer saw the
+ * race).  Its storage is written only while the pointer is NULL. */
+static rdmc_ofi_waker_t waker_storage;
+static const rdmc_ofi_waker_t *waker_now;   /* atomic; NULL: none */
+static const rdmc_ofi_waker_t no_waker = { -1, NULL, NULL };
 static double activity_ms;   /* work found outside the endpoints (atomic) */
 
 void rdmc_ofi_set_waker(const rdmc_ofi_waker_t *w)
 {
-    waker = w != NULL ? *w : (rdmc_ofi_waker_t){ -1, NULL, NULL };
+    if (w == NULL) {
+        __atomic_store_n(&waker_now, NULL, __ATOMIC_RELEASE);
+    } else if (__atomic_load_n(&waker_now, __ATOMIC_ACQUIRE) == NULL) {
+        waker_storage = *w;
+        __atomic_store_n(&waker_now, &waker_storage, __ATOMIC_RELEASE);
+    }
+}
+
+static const rdmc_ofi_waker_t *current_waker(void)
+{
+    const rdmc_ofi_waker_t *w = __atomic_load_n(&waker_now, __ATOMIC_ACQUIRE);
+
+    return w != NULL ? w : &no_waker;
 }
 
 void rdmc_ofi_note_activity(void)
@@ -237,6 +256,8 @@ static bool parked_work_arrived(void *arg)
  * (rdmc_ofi_wait_parked). */
 static void ep_sleep(rdmc_ofi_ep_t *ep, long limit_us, bool (*still_parked)(void))
 {
+    const rdmc_ofi_waker_t waker = *current_waker();
+
     if (ep->wait_fd >= 0) {
         struct fid *fids[1] = { &ep->cq->fid };
         if (fi_trywait(ep->fab->fabric, fids, 1) == FI_SUCCESS) {

@@ -99,7 +99,8 @@ void rdmc_ofi_wake_parked(void);
  * bell, ofi/shm/): fd turns readable when it has work; arm() is called before
  * the sleep and returns true when work came in meanwhile (then nobody
  * sleeps); disarm() after it.  Where the endpoint has no fd to poll (shm's
- * doorbell), sleeps are cut to short slices instead.  NULL: none. */
+ * doorbell), sleeps are cut to short slices instead.  NULL: none.  Safe
+ * while other threads sleep; a second waker is taken only after NULL. */
 typedef struct rdmc_ofi_waker {
     int fd;
     bool (*arm)(void);
