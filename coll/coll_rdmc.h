@@ -406,7 +406,7 @@ void mca_coll_rdmc_verdicts_forget(void);
 
 /* Heartbeats shared between the communicators of the process
  * (coll_rdmc_beats.c), under the engine lock: share once the link's group
- * manager is initialised, unshare before it is finalised. */
+ * manager is initialised, unshare once it is finalised. */
 void mca_coll_rdmc_beats_share(mca_coll_rdmc_link_t *l);
 void mca_coll_rdmc_beats_unshare(mca_coll_rdmc_link_t *l);
 /* A process, named the same in every communicator (joined jobs too): its

@@ -85,12 +85,8 @@ void mca_coll_rdmc_beats_share(mca_coll_rdmc_link_t *l)
 
 void mca_coll_rdmc_beats_unshare(mca_coll_rdmc_link_t *l)
 {
-    if (l->gm != NULL) {
-        rdmc_gm_stop_carrying(l->gm);
-    }
     for (int r = 0; r < l->nbeat_records; r++) {
         if (l->beat_records[r] != NULL) {
-            rdmc_gm_share_beats(l->gm, r, NULL);
             record_put(l->beat_records[r]);
         }
     }

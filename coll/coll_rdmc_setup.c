@@ -532,8 +532,8 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     rdmc_shm_window_close(l->shm_window);
     rdmc_sst_destroy(l->sst);
     if (l->gm != NULL) {
+        rdmc_gm_fini(l->gm);   /* lets go of the records first */
         mca_coll_rdmc_beats_unshare(l);
-        rdmc_gm_fini(l->gm);
         free(l->gm);
     }
     free(l->peer_pids);

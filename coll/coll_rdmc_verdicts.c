@@ -19,9 +19,9 @@
  *
  * Processes are named by mca_coll_rdmc_process_of (job and rank in it).
  * Verdicts are never taken back: a removed process is dead to this one
- * until MPI_Finalize.  Everything here runs under the engine lock, but telling Open MPI
- * (mca_coll_rdmc_verdicts_tell_runtime: after the lock is released, in
- * the application's thread).
+ * until MPI_Finalize.  Everything here runs under the engine lock, but
+ * telling Open MPI (mca_coll_rdmc_verdicts_tell_runtime: after the lock
+ * is released, in the application's thread).
  */
 #include "coll_rdmc.h"
 

@@ -90,7 +90,6 @@ static void let_go(rdmc_gm_t *gm, int m)
 void rdmc_gm_share_beats(rdmc_gm_t *gm, int m, rdmc_beat_share_t *share)
 {
     if (gm->peers != NULL && m >= 0 && m < gm->n && m != gm->me) {
-        let_go(gm, m);
         gm->peers[m].share = share;
     }
 }
@@ -118,9 +117,8 @@ static void choose_carrier(rdmc_gm_t *gm, int m, uint64_t cell)
 
     if (!can_carry(gm, m, cell)) {
         let_go(gm, m);
-    } else if (share->carrier == NULL || share->carrier_period_ms > gm->heartbeat_ms) {
+    } else if (share->carrier == NULL || share->carrier->heartbeat_ms > gm->heartbeat_ms) {
         share->carrier = gm;
-        share->carrier_period_ms = gm->heartbeat_ms;
     }
 }
 

@@ -27,7 +27,7 @@
  *     communicator, is suspected or removed) and of all of them when its
  *     communicator is freed or broken (rdmc_gm_stop_carrying); another
  *     manager with that member claims it at its next step.
-   - watching: a manager on which some member's beats were last seen to
+ *   - watching: a manager on which some member's beats were last seen to
  *     move (or nobody's yet), or that beats itself, steps at its heartbeat
  *     period; the others every quarter of the failure timeout
  *     (rdmc_gm_step_period_ms): their detectors judge by the evidence the
@@ -49,10 +49,9 @@
 /* One peer process, shared by the managers of every communicator of this
  * process that has it as a member (see the top). */
 typedef struct rdmc_beat_share {
-    uint64_t evidence;          /* moves whenever a manager sees the process beat */
-    const void *carrier;        /* the manager that beats for it, or NULL */
-    double carrier_period_ms;   /* that manager's heartbeat period */
-    const void *seen_on;        /* the manager that last saw its beats move, or NULL */
+    uint64_t evidence;              /* moves whenever a manager sees the process beat */
+    const struct rdmc_gm *carrier;  /* the manager that beats for it, or NULL */
+    const struct rdmc_gm *seen_on;  /* the manager that last saw its beats move, or NULL */
 } rdmc_beat_share_t;
 
 typedef struct rdmc_gm_peer {
@@ -110,8 +109,8 @@ bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
  * the SST for good. */
 void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view);
 
-/* Judge member m by the process-wide record share from now on (NULL: by
- * its cell alone again, letting go of the record first). */
+/* Judge member m by the process-wide record share from now on; share
+ * must outlive rdmc_gm_fini, which lets go of it. */
 void rdmc_gm_share_beats(rdmc_gm_t *gm, int m, rdmc_beat_share_t *share);
 
 /* Must this communicator's heartbeats go out (see the top)? */
