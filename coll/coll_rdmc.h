@@ -181,6 +181,9 @@ typedef struct mca_coll_rdmc_link {
     uint64_t verdicts_published;   /* with gm: removals told the process (coll_rdmc_verdicts.c) */
     size_t verdicts_applied;       /* the process's verdicts this link has looked at */
     uint32_t *peer_pids;           /* with gm: members' pids on this node, else 0 (NULL: none) */
+    uint64_t exits_watched;        /* members whose process exits the kernel tells us of */
+    uint64_t exits_taken;          /* the process's count of exits seen (rdmc_shm_exits_look)
+                                    * when this link last looked at its members' */
     struct mca_coll_rdmc_beat_record **beat_records;   /* with gm: by member (coll_rdmc_beats.c) */
     int nbeat_records;
     uint64_t sst_writes_counted;   /* of rdmc_sst_writes, already in the pvar */

@@ -54,6 +54,9 @@
  * links run in the same passes.  While the process is on alert (below) it
  * also reads its peers' rows at least every other grid point. */
 #define IDLE_LINK_MS 10
+/* How often a pass looks whether processes of this node we share
+ * communicators with exited (one poll() of their pidfds). */
+#define EXIT_LOOK_MS 5
 /* Longest time an idle link under failure handling goes without a pass
  * when nothing else bounds it (its heartbeat always does). */
 #define QUIET_LINK_MAX_MS 1000
@@ -92,6 +95,9 @@ static mca_coll_rdmc_module_t *to_report; /* modules with news for MPI (retained
  * a failure timeout after any link of the process last suspected a member
  * or was in a view change (link_schedule). */
 static double alert_until_ms;
+/* The exits seen (rdmc_shm_exits_look) at the last look, and when. */
+static uint64_t exits_seen;
+static double exits_looked_ms;
 /* The last pass found every link parked (none busy, none idle with a time
  * in the wheel): the progress thread then sleeps until a peer wakes it
  * rather than in the short slices that serve a collective under way (a
@@ -320,6 +326,40 @@ static void take_runtime_failures(mca_coll_rdmc_link_t *l)
     }
 }
 
+/* A member's process on this node exited (the kernel told: pidfds,
+ * look_for_exits): suspect it now rather than after a quarter of the
+ * failure timeout of silence. */
+static void take_exits(mca_coll_rdmc_link_t *l)
+{
+    if (l->exits_taken == exits_seen) {
+        return;
+    }
+    l->exits_taken = exits_seen;
+    for (uint64_t set = l->exits_watched & l->gm->members; set != 0; set &= set - 1) {
+        int r = __builtin_ctzll(set);
+        if (rdmc_shm_exited(l->peer_pids[r])) {
+            (void)rdmc_gm_peer_exited(l->gm, r);
+        }
+    }
+}
+
+/* Every EXIT_LOOK_MS at most: a process exited since the last look has
+ * every idle link run at the next pass, each suspecting it (take_exits). */
+static void look_for_exits(double now)
+{
+    uint64_t seen;
+
+    if (now - exits_looked_ms < EXIT_LOOK_MS) {
+        return;
+    }
+    exits_looked_ms = now;
+    seen = rdmc_shm_exits_look();
+    if (seen != exits_seen) {
+        exits_seen = seen;
+        raise_alert(now, IDLE_LINK_MS);
+    }
+}
+
 /* Run a ready link's stream once; returns the work done. */
 static int link_progress(mca_coll_rdmc_link_t *l)
 {
@@ -328,6 +368,7 @@ static int link_progress(mca_coll_rdmc_link_t *l)
 
     if (l->gm != NULL) {
         take_runtime_failures(l);
+        take_exits(l);
         mca_coll_rdmc_verdicts_apply(l);
     }
     work = rdmc_stream_progress(&l->stream);
@@ -583,6 +624,7 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     /* Rings of the shared-memory SST's bell from here on are the next
      * pass's work: a sleep armed after this pass sees them. */
     rdmc_shm_bell_mark();
+    look_for_exits(now);
     if (alert_raised) {
         /* Every idle link that watches its peers is due at the next grid
          * point (and then runs on the alert's grid). */

@@ -519,6 +519,35 @@ static int prepare_locally(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
     return open_sst(m, l, mine);
 }
 
+/* Have the kernel tell of the exits of the members on this node
+ * (rdmc_shm_exits_watch): a killed member is then suspected at the next
+ * pass rather than after a quarter of the failure timeout of silence. */
+static void watch_exits(mca_coll_rdmc_link_t *l, int n)
+{
+    static bool refusal_said;
+
+    for (int r = 0; r < n && r < 64; r++) {
+        int rc = l->peer_pids[r] != 0 ? rdmc_shm_exits_watch(l->peer_pids[r]) : -ESRCH;
+        if (rc == 0) {
+            l->exits_watched |= UINT64_C(1) << r;
+        } else if ((rc == -ENOSYS || rc == -EPERM) && !refusal_said) {
+            refusal_said = true;
+            opal_output_verbose(1, mca_coll_rdmc_component.output,
+                                "coll:rdmc: pidfds refused (%s): a node-mate's exit is found by "
+                                "its silence and /proc",
+                                strerror(-rc));
+        }
+    }
+}
+
+static void unwatch_exits(mca_coll_rdmc_link_t *l)
+{
+    for (uint64_t set = l->exits_watched; set != 0; set &= set - 1) {
+        rdmc_shm_exits_unwatch(l->peer_pids[__builtin_ctzll(set)]);
+    }
+    l->exits_watched = 0;
+}
+
 void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
 {
     mca_coll_rdmc_link_unlist(l);
@@ -536,6 +565,7 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
         mca_coll_rdmc_beats_unshare(l);
         free(l->gm);
     }
+    unwatch_exits(l);
     free(l->peer_pids);
     free(l);
 }
@@ -844,6 +874,7 @@ static bool note_peer_pids(mca_coll_rdmc_module_t *m)
     }
     if (any) {
         l->peer_pids = pids;
+        watch_exits(l, n);
     } else {
         free(pids);
     }

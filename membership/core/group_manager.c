@@ -254,6 +254,15 @@ bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why)
     return true;
 }
 
+bool rdmc_gm_peer_exited(rdmc_gm_t *gm, int peer)
+{
+    if (peer < 0 || peer >= gm->n ||
+        rdmc_sst_get(gm->sst, peer, RDMC_SST_HEARTBEAT) == RDMC_SST_LEAVING) {
+        return false;
+    }
+    return rdmc_gm_suspect(gm, peer, "its process exited");
+}
+
 void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view)
 {
     (void)rdmc_vc_installed(&gm->vc, gm->rows);

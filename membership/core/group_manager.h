@@ -105,6 +105,12 @@ void rdmc_gm_step(rdmc_gm_t *gm, double now_ms, uint64_t received, rdmc_vc_out_t
  * yet. */
 bool rdmc_gm_suspect(rdmc_gm_t *gm, int peer, const char *why);
 
+/* The operating system says member `peer`'s process exited: suspect it,
+ * unless its row says it left this communicator (a process that left
+ * every communicator may end before its peers have stepped).  true if the
+ * suspicion is new. */
+bool rdmc_gm_peer_exited(rdmc_gm_t *gm, int peer);
+
 /* The caller moved to out.view (RDMC_VC_INSTALL): the removed ranks leave
  * the SST for good. */
 void rdmc_gm_installed(rdmc_gm_t *gm, const rdmc_vc_view_t *view);

@@ -21,6 +21,7 @@
  *   shm_bell.c     the process's bell, and the peers' bells we ring
  *   shm_window.c   the window as an rdmc_transport_t (window ops only)
  *   shm_proc.c     what /proc shows of a process on this node
+ *   shm_exits.c    the kernel's word when such a process exits (pidfds)
  */
 #ifndef RDMC_SHM_H
 #define RDMC_SHM_H
@@ -75,5 +76,17 @@ void rdmc_shm_finalize(void);
  * (every thread dead, or no such process); unknown for pid 0 or when
  * /proc cannot be read. */
 rdmc_peer_state_t rdmc_shm_proc_state(uint32_t pid);
+
+/* Have the kernel tell when process pid of this node exits (counted: one
+ * unwatch per watch).  0, or -errno: -ESRCH when it is gone already,
+ * -ENOSYS or -EPERM where pidfds are refused (then nothing tells but
+ * silence and /proc). */
+int rdmc_shm_exits_watch(uint32_t pid);
+void rdmc_shm_exits_unwatch(uint32_t pid);
+/* Look (without waiting) whether watched processes exited; returns how
+ * many exits were seen so far, so that a change means news. */
+uint64_t rdmc_shm_exits_look(void);
+/* Was pid watched and seen to exit by a look? */
+bool rdmc_shm_exited(uint32_t pid);
 
 #endif

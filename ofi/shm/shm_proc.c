@@ -47,6 +47,9 @@ rdmc_peer_state_t rdmc_shm_proc_state(uint32_t pid)
     if (pid == 0) {
         return RDMC_PEER_UNKNOWN;
     }
+    if (rdmc_shm_exited(pid)) {
+        return RDMC_PEER_GONE;
+    }
     snprintf(path, sizeof(path), "/proc/%u/task", pid);
     tasks = opendir(path);
     if (tasks == NULL) {

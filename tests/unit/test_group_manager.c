@@ -11,6 +11,10 @@
  *     is suspected meanwhile.
  *   - A communicator with a shorter period carries, whichever came first.
  *   - A rank that stops is suspected and removed on both communicators.
+ *   - A rank whose process the operating system says exited
+ *     (rdmc_gm_peer_exited, from the pidfds of ofi/shm/shm_exits.c) is
+ *     removed long before its silence would count, unless it had left
+ *     the communicator: a rank that ends after leaving is not a failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -233,6 +237,49 @@ static void test_stopped_rank_removed_everywhere(void **state)
     close_all();
 }
 
+static void assert_removed_on_both(int victim)
+{
+    for (int r = 0; r < N; r++) {
+        for (int k = 0; k < COMMS && r != victim; k++) {
+            assert_true(ranks[r].comm[k].gm.failed & (UINT64_C(1) << victim));
+            assert_int_equal(ranks[r].comm[k].gm.members, ((1u << N) - 1) & ~(1u << victim));
+        }
+    }
+}
+
+static void test_exited_rank_removed_at_once(void **state)
+{
+    (void)state;
+    open_all(5, 5);
+    run_for(2 * FAILURE_TIMEOUT_MS);
+    ranks[2].dead = true;
+    for (int r = 0; r < 2; r++) {
+        for (int k = 0; k < COMMS; k++) {
+            assert_true(rdmc_gm_peer_exited(&ranks[r].comm[k].gm, 2));
+            assert_false(rdmc_gm_peer_exited(&ranks[r].comm[k].gm, 2));   /* once */
+        }
+    }
+    /* Silence alone would take the whole failure timeout. */
+    run_for(FAILURE_TIMEOUT_MS / 2);
+    assert_removed_on_both(2);
+    close_all();
+}
+
+static void test_exit_after_leaving_is_no_failure(void **state)
+{
+    (void)state;
+    open_all(5, 5);
+    run_for(2 * FAILURE_TIMEOUT_MS);
+    ranks[2].comm[0].left = true;
+    run_for(FAILURE_TIMEOUT_MS / 4);   /* its leaving reaches the others' rows */
+    ranks[2].dead = true;
+    for (int r = 0; r < 2; r++) {
+        assert_false(rdmc_gm_peer_exited(&ranks[r].comm[0].gm, 2));
+        assert_int_equal(ranks[r].comm[0].gm.fd.suspected, 0);
+    }
+    close_all();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_freed_carrier_hands_over),
         cmocka_unit_test(test_shorter_period_carries),
         cmocka_unit_test(test_stopped_rank_removed_everywhere),
+        cmocka_unit_test(test_exited_rank_removed_at_once),
+        cmocka_unit_test(test_exit_after_leaving_is_no_failure),
     };
 
     return cmocka_run_group_tests_name("group_manager", tests, NULL, NULL);

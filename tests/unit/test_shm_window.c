@@ -5,7 +5,8 @@
  * a notifying write wakes a peer asleep on its bell, and a peer that is
  * SIGKILLed (asleep or not, before or after attaching) leaves nothing held:
  * the survivor's writes, reads and wake-ups go on, and nothing is left in
- * /dev/shm.  Also what /proc shows of a process (shm_proc.c).
+ * /dev/shm.  Also what /proc shows of a process (shm_proc.c), and the
+ * kernel's word when a watched process exits (shm_exits.c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -422,6 +423,53 @@ static void test_proc_state(void **state)
     }
 }
 
+/* A watched process that is killed is seen exited by the next look (its
+ * pidfd), not before; /proc then says gone too.  Watches are counted, and
+ * a process already gone cannot be watched. */
+static void test_exit_seen(void **state)
+{
+    uint64_t before;
+    double start;
+    pid_t pid;
+    int rc;
+
+    (void)state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(CHILD_LIMIT_S);
+        for (;;) {
+            pause();
+        }
+    }
+    rc = rdmc_shm_exits_watch((uint32_t)pid);
+    if (rc == -ENOSYS || rc == -EPERM) {
+        kill(pid, SIGKILL);
+        (void)wait_child(pid);
+        skip();   /* no pidfds here: silence and /proc decide */
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(rdmc_shm_exits_watch((uint32_t)pid), 0);
+    rdmc_shm_exits_unwatch((uint32_t)pid);   /* one watch is left */
+    before = rdmc_shm_exits_look();
+    usleep(20000);
+    assert_int_equal(rdmc_shm_exits_look(), before);
+    assert_false(rdmc_shm_exited((uint32_t)pid));
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    start = now_s();
+    while (rdmc_shm_exits_look() == before && now_s() - start < CHILD_LIMIT_S) {
+        usleep(1000);
+    }
+    assert_int_equal(rdmc_shm_exits_look(), before + 1);
+    assert_true(rdmc_shm_exited((uint32_t)pid));
+    assert_int_equal(rdmc_shm_proc_state((uint32_t)pid), RDMC_PEER_GONE);
+    assert_int_equal(wait_child(pid), 128 + SIGKILL);
+    rdmc_shm_exits_unwatch((uint32_t)pid);
+    assert_false(rdmc_shm_exited((uint32_t)pid));   /* no longer watched */
+    assert_int_equal(rdmc_shm_exits_watch((uint32_t)pid), -ESRCH);
+    assert_int_equal(rdmc_shm_exits_watch(0), -EINVAL);
+}
+
 /* A peer gone before we attach: attaching succeeds (the failure detector
  * hears its silence), writes to it fail and mark it failed. */
 static void test_peer_gone_before_attach(void **state)
@@ -507,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_killed_peer_holds_nothing),
         cmocka_unit_test(test_peer_gone_before_attach),
         cmocka_unit_test(test_proc_state),
+        cmocka_unit_test(test_exit_seen),
         cmocka_unit_test(test_bad_blobs_refused),
         cmocka_unit_test(test_mappings_counted),
     };
