@@ -813,11 +813,15 @@ static void watch_finalize(void)
     }
 }
 
-/* Idle waits watch the shared-memory SST's bell once it exists (created
- * by the first such link, before its set-up starts the driver). */
+/* Idle waits watch the shared-memory SST's bell once it exists: it is
+ * made with the process's first such SST, after the driver started for
+ * that link (whose set-up then calls this), and before later links start
+ * it.  Until 7 December only the driver's start looked, so a process with
+ * one communicator never watched its bell: a peer's ring did not wake its
+ * sleeping progress thread. */
 static bool waker_set;
 
-static void watch_bell(void)
+void mca_coll_rdmc_watch_bell(void)
 {
     rdmc_ofi_waker_t waker = { rdmc_shm_bell_fd(), rdmc_shm_bell_arm, rdmc_shm_bell_disarm };
 
@@ -833,7 +837,7 @@ int mca_coll_rdmc_driver_start(void)
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     int rc;
 
-    watch_bell();
+    mca_coll_rdmc_watch_bell();
     watch_finalize();
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;

@@ -244,6 +244,9 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
                             mca_coll_rdmc_comm_name(m->comm), rc);
         return rc;
     }
+    if (l->shm_window != NULL) {
+        mca_coll_rdmc_watch_bell();   /* the SST made the bell */
+    }
     if (failures) {
         l->gm = calloc(1, sizeof(*l->gm));   /* zeroed: rdmc_gm_fini before init too */
         if (l->gm == NULL) {

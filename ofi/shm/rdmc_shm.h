@@ -58,7 +58,9 @@ long rdmc_shm_window_mappings(void);
 long rdmc_shm_system_map_limit(void);
 
 /* The process's bell (created with the first window).  fd turns readable
- * when a peer rings while we sleep; -1 when there is no bell. */
+ * when a peer rings while we sleep, or a watched node-mate has exited
+ * (until a look, rdmc_shm_exits_look, has seen it); -1 when there is no
+ * bell. */
 int rdmc_shm_bell_fd(void);
 /* At the start of each progress pass: rings before this are its work. */
 void rdmc_shm_bell_mark(void);

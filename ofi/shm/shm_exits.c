@@ -5,6 +5,9 @@
  * quarter of the failure timeout to tell a killed node-mate; a look at
  * its pidfd tells within one pass of the progress engine.
  *
+ * The pidfds also go into the bell's epoll set (shm_bell.c), so that a
+ * death wakes a sleeping progress thread; closing one takes it out.
+ *
  * A pidfd names one process, not a number: a pid the system hands to a
  * new process after ours died cannot make a dead peer look alive.  Where
  * pidfd_open is refused (an older kernel, a seccomp filter), nothing is
@@ -18,6 +21,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,6 +35,17 @@ static watched_process_t *watched;
 static struct pollfd *polled;   /* scratch for rdmc_shm_exits_look, as long as watched */
 static size_t nwatched, capacity;
 static uint64_t exits;          /* exits seen so far */
+static int wake = -1;           /* the bell's epoll set */
+
+void rdmc_shm_exits_wake(int set)
+{
+    wake = set;
+    for (size_t i = 0; i < nwatched && wake >= 0; i++) {
+        if (watched[i].fd >= 0) {
+            (void)rdmc_shm_wake_add(wake, watched[i].fd);   /* else: seen at a pass */
+        }
+    }
+}
 
 static watched_process_t *find(uint32_t pid)
 {
@@ -87,6 +102,9 @@ int rdmc_shm_exits_watch(uint32_t pid)
         return -errno;
     }
     watched[nwatched++] = (watched_process_t){ pid, fd, 1 };
+    if (wake >= 0) {
+        (void)rdmc_shm_wake_add(wake, fd);   /* else: seen at a pass */
+    }
     return 0;
 }
 

@@ -353,9 +353,9 @@ static void compare_with_survivors(int count)
     }
     /* rdmc carries the shrunk communicator too. */
     int flag = 0;
-    RDMC_Comm_active(survivors, &flag);
+    rc = RDMC_Comm_active(survivors, &flag);
     if (!flag) {
-        fail("rdmc is not active on the shrunk communicator");
+        fail("rdmc is not active on the shrunk communicator (RDMC_Comm_active returned %d)", rc);
     }
     MPI_Comm_free(&survivors);
 }

@@ -424,12 +424,15 @@ static void test_proc_state(void **state)
 }
 
 /* A watched process that is killed is seen exited by the next look (its
- * pidfd), not before; /proc then says gone too.  Watches are counted, and
- * a process already gone cannot be watched. */
+ * pidfd), not before; /proc then says gone too.  Its death makes the
+ * bell's fd readable (a sleeping progress thread wakes), watched before
+ * the bell existed as it was, and the look makes it quiet again.  Watches
+ * are counted, and a process already gone cannot be watched. */
 static void test_exit_seen(void **state)
 {
+    struct pollfd bell;
     uint64_t before;
-    double start;
+    side_t s;
     pid_t pid;
     int rc;
 
@@ -451,16 +454,17 @@ static void test_exit_seen(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(rdmc_shm_exits_watch((uint32_t)pid), 0);
     rdmc_shm_exits_unwatch((uint32_t)pid);   /* one watch is left */
+    assert_int_equal(side_open(&s, 0), 0);   /* the bell, after the watch */
+    bell = (struct pollfd){ rdmc_shm_bell_fd(), POLLIN, 0 };
     before = rdmc_shm_exits_look();
     usleep(20000);
     assert_int_equal(rdmc_shm_exits_look(), before);
     assert_false(rdmc_shm_exited((uint32_t)pid));
+    assert_int_equal(poll(&bell, 1, 0), 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    start = now_s();
-    while (rdmc_shm_exits_look() == before && now_s() - start < CHILD_LIMIT_S) {
-        usleep(1000);
-    }
+    assert_int_equal(poll(&bell, 1, CHILD_LIMIT_S * 1000), 1);
     assert_int_equal(rdmc_shm_exits_look(), before + 1);
+    assert_int_equal(poll(&bell, 1, 0), 0);
     assert_true(rdmc_shm_exited((uint32_t)pid));
     assert_int_equal(rdmc_shm_proc_state((uint32_t)pid), RDMC_PEER_GONE);
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
@@ -468,6 +472,7 @@ static void test_exit_seen(void **state)
     assert_false(rdmc_shm_exited((uint32_t)pid));   /* no longer watched */
     assert_int_equal(rdmc_shm_exits_watch((uint32_t)pid), -ESRCH);
     assert_int_equal(rdmc_shm_exits_watch(0), -EINVAL);
+    side_close(&s);
 }
 
 /* A peer gone before we attach: attaching succeeds (the failure detector
