@@ -443,8 +443,9 @@ int mca_coll_rdmc_progress(void);
 void mca_coll_rdmc_app_waiting(bool waiting);
 /* Under the lock: the callback and the progress thread, once. */
 int mca_coll_rdmc_driver_start(void);
-/* Have idle waits watch the shared-memory SST's bell, once it exists
- * (after a link's SST was made in shared memory).  Under the lock. */
+/* Have idle waits watch the shared-memory SST's bell (call after a
+ * link's SST was made in shared memory, which makes the bell).  Under the
+ * lock. */
 void mca_coll_rdmc_watch_bell(void);
 /* Component close: retire what is left (bounded), close the endpoints. */
 void mca_coll_rdmc_driver_stop(void);

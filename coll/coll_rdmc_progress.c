@@ -813,12 +813,11 @@ static void watch_finalize(void)
     }
 }
 
-/* Idle waits watch the shared-memory SST's bell once it exists: it is
- * made with the process's first such SST, after the driver started for
- * that link (whose set-up then calls this), and before later links start
- * it.  Until 7 December only the driver's start looked, so a process with
- * one communicator never watched its bell: a peer's ring did not wake its
- * sleeping progress thread. */
+/* Idle waits watch the shared-memory SST's bell from the moment the
+ * process's first such SST makes it (its set-up calls this).  Until 7
+ * December the driver's start looked instead, which comes before that
+ * SST: a process with one such communicator never watched its bell, and a
+ * peer's ring did not wake its sleeping progress thread. */
 static bool waker_set;
 
 void mca_coll_rdmc_watch_bell(void)
@@ -837,7 +836,6 @@ int mca_coll_rdmc_driver_start(void)
     mca_coll_rdmc_component_t *c = &mca_coll_rdmc_component;
     int rc;
 
-    mca_coll_rdmc_watch_bell();
     watch_finalize();
     if (!callback_registered) {
         callback_registered = opal_progress_register(mca_coll_rdmc_progress) == OPAL_SUCCESS;

@@ -530,7 +530,10 @@ static void watch_exits(mca_coll_rdmc_link_t *l, int n)
     static bool refusal_said;
 
     for (int r = 0; r < n && r < 64; r++) {
-        int rc = l->peer_pids[r] != 0 ? rdmc_shm_exits_watch(l->peer_pids[r]) : -ESRCH;
+        if (l->peer_pids[r] == 0) {
+            continue;   /* not on this node */
+        }
+        int rc = rdmc_shm_exits_watch(l->peer_pids[r]);
         if (rc == 0) {
             l->exits_watched |= UINT64_C(1) << r;
         } else if ((rc == -ENOSYS || rc == -EPERM) && !refusal_said) {

@@ -48,11 +48,11 @@ static struct {
 
 static shm_peer_bell_t *peer_bells;   /* under the caller's lock */
 
-int rdmc_shm_wake_add(int set, int fd)
+int rdmc_shm_wake_add(int wake, int fd)
 {
     struct epoll_event ev = { .events = EPOLLIN, .data = { .fd = fd } };
 
-    return epoll_ctl(set, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+    return epoll_ctl(wake, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
 }
 
 static int bell_create(void)

@@ -130,13 +130,10 @@ void rdmc_shm_exits_unwatch(uint32_t pid)
 
 uint64_t rdmc_shm_exits_look(void)
 {
-    nfds_t n = 0;
-
     for (size_t i = 0; i < nwatched; i++) {
         polled[i] = (struct pollfd){ watched[i].fd, POLLIN, 0 };   /* -1 is skipped */
-        n++;
     }
-    if (n == 0 || poll(polled, n, 0) <= 0) {
+    if (nwatched == 0 || poll(polled, (nfds_t)nwatched, 0) <= 0) {
         return exits;
     }
     for (size_t i = 0; i < nwatched; i++) {
