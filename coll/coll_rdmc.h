@@ -443,10 +443,10 @@ int mca_coll_rdmc_progress(void);
 void mca_coll_rdmc_app_waiting(bool waiting);
 /* Under the lock: the callback and the progress thread, once. */
 int mca_coll_rdmc_driver_start(void);
-/* Have idle waits watch the shared-memory SST's bell (call after a
- * link's SST was made in shared memory, which makes the bell).  Under the
- * lock. */
-void mca_coll_rdmc_watch_bell(void);
+/* Have idle waits watch the process's wake set: the shared-memory SST's
+ * bell and the pidfds of node-mates (call after a link's SST was made in
+ * shared memory, or a node-mate's process was watched).  Under the lock. */
+void mca_coll_rdmc_watch_wakes(void);
 /* Component close: retire what is left (bounded), close the endpoints. */
 void mca_coll_rdmc_driver_stop(void);
 

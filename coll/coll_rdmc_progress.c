@@ -344,7 +344,10 @@ static void take_exits(mca_coll_rdmc_link_t *l)
 }
 
 /* Every EXIT_LOOK_MS at most: a process exited since the last look has
- * every idle link run at the next pass, each suspecting it (take_exits). */
+ * every idle link run at the next pass, each suspecting it (take_exits).
+ * Not in this one: links busy with collectives take it first (with 500
+ * idle communicators beside one busy one, running them all in the pass
+ * of the news delayed the busy one's new view from 30-41 to 50-71 ms). */
 static void look_for_exits(double now)
 {
     uint64_t seen;
@@ -415,7 +418,13 @@ static bool link_in_change(const mca_coll_rdmc_link_t *l)
  * handling it beats, watches its peers and answers their view changes, so
  * it runs at its own deadlines (its next heartbeat, its detector's next
  * verdict), rounded up to the grid of IDLE_LINK_MS, and every
- * IDLE_LINK_MS while the process is on alert (raise_alert).  When every
+ * IDLE_LINK_MS while the process is on alert (raise_alert).  A view
+ * change's rounds then wait for grid points: an idle group of 4 moves on
+ * 20-55 ms after a kill.  Running links in a change every pass (or, with
+ * the SST in shared memory, those whose table a ring was for) made that
+ * 9-12 ms but, with 500 idle communicators beside a busy one, delayed the
+ * busy one's new view (30-41 ms to 50-66) or the idle ones' (316-329 ms
+ * to 344-369): with many links the cores, not the grid, are the limit.  When every
  * pass ran every link, each cost a few tenths of a microsecond per
  * communicator: 500 communicators that had once run an MPI_Ibarrier
  * slowed a small MPI_Bcast on another from 7 to 82 us at np 4 (from 76 to
@@ -813,16 +822,17 @@ static void watch_finalize(void)
     }
 }
 
-/* Idle waits watch the shared-memory SST's bell from the moment the
- * process's first such SST makes it (its set-up calls this).  Until 7
- * December the driver's start looked instead, which comes before that
- * SST: a process with one such communicator never watched its bell, and a
- * peer's ring did not wake its sleeping progress thread. */
+/* Idle waits watch the process's wake set (ofi/shm/shm_wake.c) from the
+ * moment something is in it: the first shared-memory SST makes the bell,
+ * the first watch of a node-mate adds its pidfd (set-up calls this after
+ * either).  Until 7 December the driver's start looked instead, which
+ * comes before both: a process with one such communicator never watched
+ * its bell, and a peer's ring did not wake its sleeping progress thread. */
 static bool waker_set;
 
-void mca_coll_rdmc_watch_bell(void)
+void mca_coll_rdmc_watch_wakes(void)
 {
-    rdmc_ofi_waker_t waker = { rdmc_shm_bell_fd(), rdmc_shm_bell_arm, rdmc_shm_bell_disarm };
+    rdmc_ofi_waker_t waker = { rdmc_shm_wake_fd(), rdmc_shm_bell_arm, rdmc_shm_bell_disarm };
 
     if (!waker_set && waker.fd >= 0) {
         rdmc_ofi_set_waker(&waker);

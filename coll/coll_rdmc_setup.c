@@ -245,7 +245,7 @@ static int open_sst(mca_coll_rdmc_module_t *m, mca_coll_rdmc_link_t *l,
         return rc;
     }
     if (l->shm_window != NULL) {
-        mca_coll_rdmc_watch_bell();   /* the SST made the bell */
+        mca_coll_rdmc_watch_wakes();   /* the SST made the bell */
     }
     if (failures) {
         l->gm = calloc(1, sizeof(*l->gm));   /* zeroed: rdmc_gm_fini before init too */
@@ -536,6 +536,7 @@ static void watch_exits(mca_coll_rdmc_link_t *l, int n)
         int rc = rdmc_shm_exits_watch(l->peer_pids[r]);
         if (rc == 0) {
             l->exits_watched |= UINT64_C(1) << r;
+            mca_coll_rdmc_watch_wakes();   /* its pidfd is in the wake set */
         } else if ((rc == -ENOSYS || rc == -EPERM) && !refusal_said) {
             refusal_said = true;
             opal_output_verbose(1, mca_coll_rdmc_component.output,

@@ -95,8 +95,8 @@ void rdmc_ofi_wait(int timeout_ms);
 void rdmc_ofi_wait_parked(int timeout_ms, bool (*still_parked)(void));
 void rdmc_ofi_wake_parked(void);
 
-/* Another source of work the sleeps must watch (the shared-memory SST's
- * bell, ofi/shm/): fd turns readable when it has work; arm() is called before
+/* Another source of work the sleeps must watch (ofi/shm/'s wake set: the
+ * shared-memory SST's bell, node-mates' exits): fd turns readable when it has work; arm() is called before
  * the sleep and returns true when work came in meanwhile (then nobody
  * sleeps); disarm() after it.  Where the endpoint has no fd to poll (shm's
  * doorbell), sleeps are cut to short slices instead.  NULL: none.  Safe

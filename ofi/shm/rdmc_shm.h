@@ -22,6 +22,7 @@
  *   shm_window.c   the window as an rdmc_transport_t (window ops only)
  *   shm_proc.c     what /proc shows of a process on this node
  *   shm_exits.c    the kernel's word when such a process exits (pidfds)
+ *   shm_wake.c     the fd a sleeping progress thread polls for all of these
  */
 #ifndef RDMC_SHM_H
 #define RDMC_SHM_H
@@ -57,11 +58,12 @@ long rdmc_shm_window_mappings(void);
 /* vm.max_map_count, or -1 when /proc does not say. */
 long rdmc_shm_system_map_limit(void);
 
-/* The process's bell (created with the first window).  fd turns readable
- * when a peer rings while we sleep, or a watched node-mate has exited
- * (until a look, rdmc_shm_exits_look, has seen it); -1 when there is no
- * bell. */
-int rdmc_shm_bell_fd(void);
+/* The process's wake set (shm_wake.c): an fd that turns readable when a
+ * peer rings our bell while we sleep, or a watched node-mate has exited
+ * (until a look, rdmc_shm_exits_look, has seen it); -1 before the first
+ * window or watch.  It stays the same fd until rdmc_shm_finalize. */
+int rdmc_shm_wake_fd(void);
+/* The process's bell is created with the first window. */
 /* At the start of each progress pass: rings before this are its work. */
 void rdmc_shm_bell_mark(void);
 /* About to sleep: announce it; true when a ring came since the last mark
@@ -70,7 +72,8 @@ bool rdmc_shm_bell_arm(void);
 void rdmc_shm_bell_disarm(void);
 /* Rings this process received (for tests). */
 uint64_t rdmc_shm_bell_rings(void);
-/* Close the bell and every peer bell (after the last window closed). */
+/* Close the bell, every peer bell and the wake set (after the last window
+ * closed and the last watch ended). */
 void rdmc_shm_finalize(void);
 
 /* What /proc shows of process pid of this node (in our PID namespace):

@@ -16,9 +16,9 @@
  * A peer opens the pipe read-write: it holds a reader itself, so a write
  * after the owner died never raises SIGPIPE (a full pipe says EAGAIN).
  *
- * The sleeper polls an epoll set holding the pipe and the pidfds of the
- * node-mates we watch (shm_exits.c), so that a node-mate's death wakes it
- * as a ring does.
+ * The sleeper polls the process's wake set (shm_wake.c), which holds the
+ * pipe and the pidfds of the node-mates we watch (shm_exits.c), so that a
+ * node-mate's death wakes it as a ring does.
  */
 #define _GNU_SOURCE   /* pipe2 */
 #include "shm_internal.h"
@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -42,18 +41,10 @@ static struct {
     shm_bell_page_t *page;   /* NULL until the first window; read by waits without a lock */
     int memfd;
     int pipe_r, pipe_w;
-    int wake;                /* epoll: the pipe, and the watched pidfds */
     uint64_t marked;         /* atomic: rings at the start of the last pass */
-} bell = { NULL, -1, -1, -1, -1, 0 };
+} bell = { NULL, -1, -1, -1, 0 };
 
 static shm_peer_bell_t *peer_bells;   /* under the caller's lock */
-
-int rdmc_shm_wake_add(int wake, int fd)
-{
-    struct epoll_event ev = { .events = EPOLLIN, .data = { .fd = fd } };
-
-    return epoll_ctl(wake, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
-}
 
 static int bell_create(void)
 {
@@ -73,12 +64,10 @@ static int bell_create(void)
         rc = -errno;
         goto err_unmap;
     }
-    bell.wake = epoll_create1(EPOLL_CLOEXEC);
-    rc = bell.wake < 0 ? -errno : rdmc_shm_wake_add(bell.wake, fds[0]);
+    rc = rdmc_shm_wake_add(fds[0]);
     if (rc != 0) {
         goto err_close_pipe;
     }
-    rdmc_shm_exits_wake(bell.wake);
     bell.pipe_r = fds[0];
     bell.pipe_w = fds[1];
     ((shm_bell_page_t *)page)->cookie = rdmc_shm_random();
@@ -86,10 +75,6 @@ static int bell_create(void)
     return 0;
 
 err_close_pipe:
-    if (bell.wake >= 0) {
-        close(bell.wake);
-        bell.wake = -1;
-    }
     close(fds[0]);
     close(fds[1]);
 err_unmap:
@@ -111,11 +96,6 @@ int rdmc_shm_bell_share(shm_share_t *share_p, int32_t *pipe_p)
     *share_p = (shm_share_t){ (uint32_t)getpid(), bell.memfd, bell.page->cookie };
     *pipe_p = bell.pipe_w;
     return 0;
-}
-
-int rdmc_shm_bell_fd(void)
-{
-    return __atomic_load_n(&bell.page, __ATOMIC_ACQUIRE) != NULL ? bell.wake : -1;
 }
 
 void rdmc_shm_bell_mark(void)
@@ -252,8 +232,7 @@ void rdmc_shm_finalize(void)
         close(bell.memfd);
         close(bell.pipe_r);
         close(bell.pipe_w);
-        rdmc_shm_exits_wake(-1);
-        close(bell.wake);
-        bell.memfd = bell.pipe_r = bell.pipe_w = bell.wake = -1;
+        bell.memfd = bell.pipe_r = bell.pipe_w = -1;
     }
+    rdmc_shm_wake_close();
 }

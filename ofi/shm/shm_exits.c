@@ -5,8 +5,9 @@
  * quarter of the failure timeout to tell a killed node-mate; a look at
  * its pidfd tells within one pass of the progress engine.
  *
- * The pidfds also go into the bell's epoll set (shm_bell.c), so that a
- * death wakes a sleeping progress thread; closing one takes it out.
+ * The pidfds also go into the process's wake set (shm_wake.c), so that a
+ * death wakes a sleeping progress thread, with or without a bell; closing
+ * one takes it out.
  *
  * A pidfd names one process, not a number: a pid the system hands to a
  * new process after ours died cannot make a dead peer look alive.  Where
@@ -21,7 +22,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,17 +35,6 @@ static watched_process_t *watched;
 static struct pollfd *polled;   /* scratch for rdmc_shm_exits_look, as long as watched */
 static size_t nwatched, capacity;
 static uint64_t exits;          /* exits seen so far */
-static int wake = -1;           /* the bell's epoll set */
-
-void rdmc_shm_exits_wake(int set)
-{
-    wake = set;
-    for (size_t i = 0; i < nwatched && wake >= 0; i++) {
-        if (watched[i].fd >= 0) {
-            (void)rdmc_shm_wake_add(wake, watched[i].fd);   /* else: seen at a pass */
-        }
-    }
-}
 
 static watched_process_t *find(uint32_t pid)
 {
@@ -102,9 +91,7 @@ int rdmc_shm_exits_watch(uint32_t pid)
         return -errno;
     }
     watched[nwatched++] = (watched_process_t){ pid, fd, 1 };
-    if (wake >= 0) {
-        (void)rdmc_shm_wake_add(wake, fd);   /* else: seen at a pass */
-    }
+    (void)rdmc_shm_wake_add(fd);   /* else: seen at a pass, not at once */
     return 0;
 }
 

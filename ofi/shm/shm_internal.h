@@ -52,12 +52,12 @@ int rdmc_shm_bell_share(shm_share_t *share_p, int32_t *pipe_p);
 int rdmc_shm_peer_bell_get(const shm_share_t *share, int32_t pipe, shm_peer_bell_t **bell_p);
 void rdmc_shm_peer_bell_put(shm_peer_bell_t *bell);
 void rdmc_shm_peer_bell_ring(shm_peer_bell_t *bell);
-/* Add fd to the epoll set wake (readable input): 0 or -errno. */
-int rdmc_shm_wake_add(int wake, int fd);
 
-/* shm_exits.c */
-/* The bell's epoll set (-1: none any more): the watched pidfds go into
- * it, those watched already and those to come. */
-void rdmc_shm_exits_wake(int wake);
+/* shm_wake.c */
+/* Put fd (readable input) in the process's wake set, made on first use:
+ * 0 or -errno. */
+int rdmc_shm_wake_add(int fd);
+/* Close the wake set (rdmc_shm_finalize). */
+void rdmc_shm_wake_close(void);
 
 #endif

@@ -271,7 +271,7 @@ static void test_guard_follows_data_fenced(void **state)
  * 5 s; exit 0 when woken with the value there, 1 on timeout. */
 static int sleep_until_notified(side_t *s, int ready_fd, uint64_t want)
 {
-    struct pollfd pfd = { rdmc_shm_bell_fd(), POLLIN, 0 };
+    struct pollfd pfd = { rdmc_shm_wake_fd(), POLLIN, 0 };
     double start = now_s();
 
     rdmc_shm_bell_mark();
@@ -333,7 +333,7 @@ static void test_killed_peer_holds_nothing(void **state)
         if (rdmc_sst_flush(s.sst) != 0) {
             _exit(3);
         }
-        pfd = (struct pollfd){ rdmc_shm_bell_fd(), POLLIN, 0 };
+        pfd = (struct pollfd){ rdmc_shm_wake_fd(), POLLIN, 0 };
         rdmc_shm_bell_mark();
         (void)rdmc_shm_bell_arm();
         (void)send_all(c.up[1], "z", 1);
@@ -424,13 +424,15 @@ static void test_proc_state(void **state)
 }
 
 /* A watched process that is killed is seen exited by the next look (its
- * pidfd), not before; /proc then says gone too.  Its death makes the
- * bell's fd readable (a sleeping progress thread wakes), watched before
- * the bell existed as it was, and the look makes it quiet again.  Watches
- * are counted, and a process already gone cannot be watched. */
+ * pidfd), not before; /proc then says gone too.  Its death makes the wake
+ * set readable (a sleeping progress thread wakes), and the look makes it
+ * quiet again.  The set exists from the watch on, with no bell (a process
+ * whose tables are not in shared memory has none); the bell made later
+ * joins the same set.  Watches are counted, and a process already gone
+ * cannot be watched. */
 static void test_exit_seen(void **state)
 {
-    struct pollfd bell;
+    struct pollfd wake;
     uint64_t before;
     side_t s;
     pid_t pid;
@@ -454,17 +456,19 @@ static void test_exit_seen(void **state)
     assert_int_equal(rc, 0);
     assert_int_equal(rdmc_shm_exits_watch((uint32_t)pid), 0);
     rdmc_shm_exits_unwatch((uint32_t)pid);   /* one watch is left */
+    wake = (struct pollfd){ rdmc_shm_wake_fd(), POLLIN, 0 };
+    assert_true(wake.fd >= 0);               /* no bell yet */
     assert_int_equal(side_open(&s, 0), 0);   /* the bell, after the watch */
-    bell = (struct pollfd){ rdmc_shm_bell_fd(), POLLIN, 0 };
+    assert_int_equal(rdmc_shm_wake_fd(), wake.fd);
     before = rdmc_shm_exits_look();
     usleep(20000);
     assert_int_equal(rdmc_shm_exits_look(), before);
     assert_false(rdmc_shm_exited((uint32_t)pid));
-    assert_int_equal(poll(&bell, 1, 0), 0);
+    assert_int_equal(poll(&wake, 1, 0), 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
-    assert_int_equal(poll(&bell, 1, CHILD_LIMIT_S * 1000), 1);
+    assert_int_equal(poll(&wake, 1, CHILD_LIMIT_S * 1000), 1);
     assert_int_equal(rdmc_shm_exits_look(), before + 1);
-    assert_int_equal(poll(&bell, 1, 0), 0);
+    assert_int_equal(poll(&wake, 1, 0), 0);
     assert_true(rdmc_shm_exited((uint32_t)pid));
     assert_int_equal(rdmc_shm_proc_state((uint32_t)pid), RDMC_PEER_GONE);
     assert_int_equal(wait_child(pid), 128 + SIGKILL);
