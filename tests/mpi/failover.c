@@ -329,7 +329,13 @@ static int parse_kill_ats(char *list)
     return first;
 }
 
-/* Survivors compare outcomes on the shrunk communicator. */
+/* Survivors compare outcomes on the shrunk communicator.  Each asks
+ * whether rdmc carries it before the comparison's collectives, which no
+ * survivor leaves before every one has asked: a survivor that had passed
+ * leaves with _exit (below), so its comm_free never reaches the others'
+ * rows, and a survivor still about to ask saw it exit, suspected it and,
+ * with two gone, lost its majority (CI saw that twice, node-leader and
+ * idle-comms, as an ordinary user). */
 static void compare_with_survivors(int count)
 {
     MPI_Comm survivors;
@@ -346,16 +352,16 @@ static void compare_with_survivors(int count)
     if (nsurv != size - nvictims) {
         fail("the shrunk communicator has %d ranks, expected %d", nsurv, size - nvictims);
     }
-    MPI_Allreduce(&mine, &lo, 1, MPI_UINT32_T, MPI_MIN, survivors);
-    MPI_Allreduce(&mine, &hi, 1, MPI_UINT32_T, MPI_MAX, survivors);
-    if (lo != hi) {
-        fail("survivors saw different outcomes (%x vs %x)", lo, hi);
-    }
     /* rdmc carries the shrunk communicator too. */
     int flag = 0;
     rc = RDMC_Comm_active(survivors, &flag);
     if (!flag) {
         fail("rdmc is not active on the shrunk communicator (RDMC_Comm_active returned %d)", rc);
+    }
+    MPI_Allreduce(&mine, &lo, 1, MPI_UINT32_T, MPI_MIN, survivors);
+    MPI_Allreduce(&mine, &hi, 1, MPI_UINT32_T, MPI_MAX, survivors);
+    if (lo != hi) {
+        fail("survivors saw different outcomes (%x vs %x)", lo, hi);
     }
     MPI_Comm_free(&survivors);
 }
