@@ -222,9 +222,12 @@ typedef struct mca_coll_rdmc_module_t {
     int spans_nodes;               /* ranks on several nodes: 1, 0, or -1 unknown yet */
 
     /* Set-up (CONNECTING): the process's endpoints still opening (nothing
-     * posted yet), then our record, everyone's, the messages. */
+     * posted yet), then our record, everyone's, the messages; then whether
+     * each rank could attach its peers (confirming). */
     bool opening;
+    bool confirming;
     rdmc_setup_record_t *records;  /* by rank; ours at our rank */
+    uint8_t *setup_oks;            /* by rank, confirming: 1 if it attached its peers */
     ompi_request_t **setup_reqs;
     int nsetup_reqs;
     double setup_began_ms;

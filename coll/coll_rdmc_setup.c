@@ -12,10 +12,15 @@
  *      address, window) and receive theirs: point-to-point messages through
  *      Open MPI's PML on the communicator itself, posted nonblocking;
  *   3. once every record is in (checked from progress, in an application
- *      thread), decide: every rank succeeded, sees the same locality and
- *      uses the same provider -> attach the peers, start the stream: READY;
- *      otherwise DECLINED.  Every rank sees the same records, so every
- *      rank decides the same, and falls back together.
+ *      thread): every rank succeeded, sees the same locality and uses the
+ *      same provider -> attach the peers.  Every rank sees the same
+ *      records, but attaching can still fail at one rank alone (a peer's
+ *      table it may not map, out of file descriptors), so
+ *   4. every rank tells every other whether it attached, and only if all
+ *      did the stream starts: READY; otherwise DECLINED.  Every rank has
+ *      the same answers, and falls back together: a rank that fell back
+ *      alone left the others waiting in rdmc's collectives for it while it
+ *      waited in Open MPI's.
  *
  * Nothing waits: collectives issued meanwhile queue on the module and go
  * to the stream (or to the previous component) when the decision is
@@ -577,8 +582,10 @@ void mca_coll_rdmc_link_free(mca_coll_rdmc_link_t *l)
     free(l);
 }
 
-/* Step 2: post the records' exchange. */
-static int post_exchange(mca_coll_rdmc_module_t *m)
+/* Steps 2 and 4: post an exchange of one item per rank (items[r], `size`
+ * bytes each; ours at our rank), a receive and a send per other rank.
+ * Both steps use one tag: MPI keeps a pair's messages in order. */
+static int post_exchange(mca_coll_rdmc_module_t *m, void *items, size_t size)
 {
     int n = ompi_comm_size(m->comm), me = ompi_comm_rank(m->comm);
     int rc = OMPI_SUCCESS;
@@ -587,11 +594,11 @@ static int post_exchange(mca_coll_rdmc_module_t *m)
         if (r == me) {
             continue;
         }
-        rc = MCA_PML_CALL(irecv(&m->records[r], sizeof(m->records[r]), MPI_BYTE, r, SETUP_TAG,
+        rc = MCA_PML_CALL(irecv((char *)items + (size_t)r * size, size, MPI_BYTE, r, SETUP_TAG,
                                 m->comm, &m->setup_reqs[m->nsetup_reqs]));
         if (rc == OMPI_SUCCESS) {
             m->nsetup_reqs++;
-            rc = MCA_PML_CALL(isend(&m->records[me], sizeof(m->records[me]), MPI_BYTE, r,
+            rc = MCA_PML_CALL(isend((char *)items + (size_t)me * size, size, MPI_BYTE, r,
                                     SETUP_TAG, MCA_PML_BASE_SEND_STANDARD, m->comm,
                                     &m->setup_reqs[m->nsetup_reqs]));
         }
@@ -602,8 +609,8 @@ static int post_exchange(mca_coll_rdmc_module_t *m)
     return rc;
 }
 
-/* The receive from rank r (another rank) in post_exchange's order; the
- * send to it follows. */
+/* The receive from rank r (another rank) in post_exchange's order, in
+ * either step; the send to it follows. */
 static int receive_index(const mca_coll_rdmc_module_t *m, int r)
 {
     return 2 * (r < ompi_comm_rank(m->comm) ? r : r - 1);
@@ -622,14 +629,13 @@ bool mca_coll_rdmc_setup_answered(const mca_coll_rdmc_module_t *m, int r)
     return i < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[i]) && !request_failed(m, i);
 }
 
-/* Step 2 with this rank's status: set-up messages go out. */
-static void post(mca_coll_rdmc_module_t *m, int status)
+/* Step 2 or 4: our item is in place; the messages go out. */
+static void post(mca_coll_rdmc_module_t *m, void *items, size_t size)
 {
     int rc;
 
     m->opening = false;
-    m->records[ompi_comm_rank(m->comm)].status = status;
-    rc = post_exchange(m);
+    rc = post_exchange(m, items, size);
     if (rc != OMPI_SUCCESS) {
         opal_output_verbose(0, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
@@ -652,7 +658,8 @@ static bool prepare_and_post(mca_coll_rdmc_module_t *m)
                                     mca_coll_rdmc_component.failures)) {
         return false;
     }
-    post(m, prepare_locally(m, m->link, &plan, mine));
+    mine->status = prepare_locally(m, m->link, &plan, mine);
+    post(m, m->records, sizeof(*m->records));
     return true;
 }
 
@@ -673,8 +680,9 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     mca_coll_rdmc_link_t *l = calloc(1, sizeof(*l));
 
     m->records = calloc((size_t)n, sizeof(*m->records));
+    m->setup_oks = calloc((size_t)n, sizeof(*m->setup_oks));
     m->setup_reqs = calloc(2 * (size_t)n, sizeof(*m->setup_reqs));
-    if (l == NULL || m->records == NULL || m->setup_reqs == NULL) {
+    if (l == NULL || m->records == NULL || m->setup_oks == NULL || m->setup_reqs == NULL) {
         opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory setting up",
                             mca_coll_rdmc_comm_name(m->comm));
         free(l);
@@ -692,7 +700,8 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
     m->state = RDMC_SETUP_CONNECTING;
     m->opening = true;
     if (mca_coll_rdmc_driver_start() != 0) {
-        post(m, -EAGAIN);   /* without progress: every rank declines */
+        m->records[ompi_comm_rank(m->comm)].status = -EAGAIN;   /* every rank declines */
+        post(m, m->records, sizeof(*m->records));
     } else {
         (void)prepare_and_post(m);
     }
@@ -948,6 +957,8 @@ static void setup_done(mca_coll_rdmc_module_t *m)
 {
     free(m->records);
     m->records = NULL;
+    free(m->setup_oks);
+    m->setup_oks = NULL;
     free(m->setup_reqs);
     m->setup_reqs = NULL;
     m->nsetup_reqs = 0;
@@ -962,8 +973,10 @@ static void abandon_requests(mca_coll_rdmc_module_t *m)
         }
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    /* A send cancelled too late may still read our record: leave it. */
+    /* A send cancelled too late may still read our record or answer, a
+     * receive write theirs: leave them. */
     m->records = NULL;
+    m->setup_oks = NULL;
     setup_done(m);
 }
 
@@ -1092,10 +1105,41 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
-    ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m) &&
-         mca_coll_rdmc_stream_start(m) == 0;
+    m->nsetup_reqs = 0;
+    if (!m->confirming) {
+        /* Step 3, then step 4's messages. */
+        ok = ok && records_agree(m) && attach_peers(m) && attach_levels(m) && note_peer_pids(m);
+        m->setup_oks[ompi_comm_rank(m->comm)] = ok;
+        m->confirming = true;
+        post(m, m->setup_oks, sizeof(*m->setup_oks));
+        if (m->state == RDMC_SETUP_BROKEN) {
+            mca_coll_rdmc_link_free(m->link);
+            m->link = NULL;
+            mca_coll_rdmc_flush_queued(m);
+        }
+        return 1;
+    }
+    int refused = -1;
+    for (int r = 0; r < ompi_comm_size(m->comm) && refused < 0; r++) {
+        refused = m->setup_oks[r] ? -1 : r;
+    }
+    bool agreed = ok && refused < 0;
+    int rc = agreed ? mca_coll_rdmc_stream_start(m) : 0;
+
     setup_done(m);
-    if (ok) {
+    if (rc != 0) {
+        /* Every other rank is linked by now: falling back alone would
+         * leave them waiting for us.  Fail this rank's collectives. */
+        opal_output_verbose(0, c->output,
+                            "coll:rdmc: %s: rank %d cannot start its stream (%s); rdmc is off "
+                            "on this communicator",
+                            mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
+                            strerror(-rc));
+        mca_coll_rdmc_link_free(m->link);
+        m->link = NULL;
+        m->state = RDMC_SETUP_BROKEN;
+        m->broken_status = rc;
+    } else if (agreed) {
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_count(&c->pvar_links, 1);
         if (m->link->shm_window != NULL) {
@@ -1111,10 +1155,17 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         mca_coll_rdmc_link_free(m->link);
         m->link = NULL;
         m->state = RDMC_SETUP_DECLINED;
-        opal_output_verbose(1, c->output,
-                            "coll:rdmc: %s: set-up failed on some rank; every rank falls back "
-                            "to the previous component",
-                            mca_coll_rdmc_comm_name(m->comm));
+        if (refused >= 0) {
+            opal_output_verbose(1, c->output,
+                                "coll:rdmc: %s: set-up failed at rank %d; every rank falls back "
+                                "to the previous component",
+                                mca_coll_rdmc_comm_name(m->comm), refused);
+        } else {
+            opal_output_verbose(1, c->output,
+                                "coll:rdmc: %s: a set-up message failed; every rank falls back "
+                                "to the previous component",
+                                mca_coll_rdmc_comm_name(m->comm));
+        }
     }
     mca_coll_rdmc_flush_queued(m);
     return 1;
@@ -1136,7 +1187,8 @@ void mca_coll_rdmc_setup_abandon(mca_coll_rdmc_module_t *m)
     for (int i = 0; i < m->nsetup_reqs; i++) {
         if (!REQUEST_COMPLETE(m->setup_reqs[i])) {
             (void)ompi_request_cancel(m->setup_reqs[i]);
-            m->records = NULL;   /* may still be read: leave it */
+            m->records = NULL;   /* may still be read or written: leave them */
+            m->setup_oks = NULL;
         }
         (void)ompi_request_free(&m->setup_reqs[i]);
     }
