@@ -19,31 +19,18 @@
  */
 #include <mpi.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "rank_fail.h"
 #include "rdmc_pvars.h"
 #include "membership/rdmc.h"
 
 #define BYTES (1 << 20)
 
-static int rank, size, failures;
-
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    failures++;
-    printf("FAIL rank %d: ", rank);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    printf("\n");
-    fflush(stdout);
-}
+static int size;
 
 static unsigned char pattern(int root, size_t i)
 {
