@@ -1059,6 +1059,28 @@ static void opening_timed_out(mca_coll_rdmc_module_t *m)
     m->broken_status = -ETIMEDOUT;
 }
 
+/* Set-up gave up at this rank (BROKEN): the link goes, and the
+ * collectives queued meanwhile fail.  Returns 1 (set-up is decided). */
+static int drop_broken_link(mca_coll_rdmc_module_t *m)
+{
+    mca_coll_rdmc_link_free(m->link);
+    m->link = NULL;
+    mca_coll_rdmc_flush_queued(m);
+    return 1;
+}
+
+/* Step 4's answers: the first rank that could not attach its peers, or
+ * -1 when every rank could. */
+static int first_refusal(const mca_coll_rdmc_module_t *m)
+{
+    for (int r = 0; r < ompi_comm_size(m->comm); r++) {
+        if (!m->setup_oks[r]) {
+            return r;
+        }
+    }
+    return -1;
+}
+
 /* Application thread, under the engine lock: 1 once set-up is decided, or
  * its messages posted. */
 int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
@@ -1072,12 +1094,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         } else if (mca_coll_rdmc_opener_busy() || !prepare_and_post(m)) {
             return 0;   /* nothing to plan while the thread works */
         }
-        if (m->state == RDMC_SETUP_BROKEN) {
-            mca_coll_rdmc_link_free(m->link);
-            m->link = NULL;
-            mca_coll_rdmc_flush_queued(m);
-        }
-        return 1;
+        return m->state == RDMC_SETUP_BROKEN ? drop_broken_link(m) : 1;
     }
 
     int failed = failed_rank(m);
@@ -1096,10 +1113,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         setup_peer_failed(m, failed);
     }
     if (m->state == RDMC_SETUP_BROKEN) {
-        mca_coll_rdmc_link_free(m->link);
-        m->link = NULL;
-        mca_coll_rdmc_flush_queued(m);
-        return 1;
+        return drop_broken_link(m);
     }
     for (int i = 0; i < m->nsetup_reqs; i++) {
         ok = ok && m->setup_reqs[i]->req_status.MPI_ERROR == MPI_SUCCESS;
@@ -1112,17 +1126,9 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
         m->setup_oks[ompi_comm_rank(m->comm)] = ok;
         m->confirming = true;
         post(m, m->setup_oks, sizeof(*m->setup_oks));
-        if (m->state == RDMC_SETUP_BROKEN) {
-            mca_coll_rdmc_link_free(m->link);
-            m->link = NULL;
-            mca_coll_rdmc_flush_queued(m);
-        }
-        return 1;
+        return m->state == RDMC_SETUP_BROKEN ? drop_broken_link(m) : 1;
     }
-    int refused = -1;
-    for (int r = 0; r < ompi_comm_size(m->comm) && refused < 0; r++) {
-        refused = m->setup_oks[r] ? -1 : r;
-    }
+    int refused = first_refusal(m);
     bool agreed = ok && refused < 0;
     int rc = agreed ? mca_coll_rdmc_stream_start(m) : 0;
 
@@ -1135,11 +1141,11 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
                             "on this communicator",
                             mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
                             strerror(-rc));
-        mca_coll_rdmc_link_free(m->link);
-        m->link = NULL;
         m->state = RDMC_SETUP_BROKEN;
         m->broken_status = rc;
-    } else if (agreed) {
+        return drop_broken_link(m);
+    }
+    if (agreed) {
         m->state = RDMC_SETUP_READY;
         mca_coll_rdmc_count(&c->pvar_links, 1);
         if (m->link->shm_window != NULL) {

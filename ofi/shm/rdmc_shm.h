@@ -63,8 +63,8 @@ long rdmc_shm_system_map_limit(void);
  * (until a look, rdmc_shm_exits_look, has seen it); -1 before the first
  * window or watch.  It stays the same fd until rdmc_shm_finalize. */
 int rdmc_shm_wake_fd(void);
-/* The process's bell is created with the first window. */
-/* At the start of each progress pass: rings before this are its work. */
+/* The process's bell (created with the first window).  At the start of
+ * each progress pass: rings before this are its work. */
 void rdmc_shm_bell_mark(void);
 /* About to sleep: announce it; true when a ring came since the last mark
  * (then do not sleep, and disarm). */
