@@ -244,6 +244,7 @@ typedef struct mca_coll_rdmc_module_t {
     uint64_t views_reported;       /* views the user's callback has seen */
     uint64_t failed_reported;      /* ranks it was told have left */
     int broken_status;             /* BROKEN: the stream's error */
+    bool broken_in_setup;          /* BROKEN: set-up failed, not a collective */
     bool refusal_said;             /* BROKEN: the first refused collective said why */
     struct mca_coll_rdmc_module_t *next_report;   /* the driver's report queue */
     bool report_queued;            /* in it (under the engine lock) */

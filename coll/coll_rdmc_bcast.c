@@ -488,10 +488,11 @@ bool mca_coll_rdmc_usable(mca_coll_rdmc_module_t *m, const char *what, bool bloc
         opal_output_verbose(first ? 0 : 1, mca_coll_rdmc_component.output,
                             "coll:rdmc: %s on %s: refused, %s%s", what,
                             mca_coll_rdmc_comm_name(m->comm),
-                            partitioned     ? "this rank lost its majority and left the group"
-                            : member_failed ? "a rank failed while rdmc was being set up on it"
-                                            : "an earlier rdmc collective on this communicator "
-                                              "failed",
+                            partitioned          ? "this rank lost its majority and left the group"
+                            : member_failed      ? "a rank failed while rdmc was being set up on it"
+                            : m->broken_in_setup ? "setting up rdmc on this communicator failed"
+                                                 : "an earlier rdmc collective on this "
+                                                   "communicator failed",
                             first ? " (the next refusals only at coll_rdmc_verbose 1)" : "");
         *rc = partitioned     ? rdmc_error_code(RDMC_PARTITIONED)
               : member_failed ? rdmc_error_code(RDMC_PROC_FAILED)

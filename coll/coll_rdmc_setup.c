@@ -629,6 +629,15 @@ bool mca_coll_rdmc_setup_answered(const mca_coll_rdmc_module_t *m, int r)
     return i < m->nsetup_reqs && REQUEST_COMPLETE(m->setup_reqs[i]) && !request_failed(m, i);
 }
 
+/* Set-up gave up on this communicator at this rank: its collectives are
+ * refused from now on, and say that set-up, not a collective, failed. */
+static void setup_gave_up(mca_coll_rdmc_module_t *m, int status)
+{
+    m->state = RDMC_SETUP_BROKEN;
+    m->broken_status = status;
+    m->broken_in_setup = true;
+}
+
 /* Step 2 or 4: our item is in place; the messages go out. */
 static void post(mca_coll_rdmc_module_t *m, void *items, size_t size)
 {
@@ -641,8 +650,7 @@ static void post(mca_coll_rdmc_module_t *m, void *items, size_t size)
                             "coll:rdmc: %s: cannot post the set-up messages (%d); rdmc is off "
                             "on this communicator",
                             mca_coll_rdmc_comm_name(m->comm), rc);
-        m->state = RDMC_SETUP_BROKEN;
-        m->broken_status = -EIO;
+        setup_gave_up(m, -EIO);
     }
 }
 
@@ -686,8 +694,7 @@ void mca_coll_rdmc_setup_start(mca_coll_rdmc_module_t *m)
         opal_output_verbose(0, c->output, "coll:rdmc: %s: out of memory setting up",
                             mca_coll_rdmc_comm_name(m->comm));
         free(l);
-        m->state = RDMC_SETUP_BROKEN;
-        m->broken_status = -ENOMEM;
+        setup_gave_up(m, -ENOMEM);
         return;
     }
     l->module = m;
@@ -990,8 +997,7 @@ static void setup_timed_out(mca_coll_rdmc_module_t *m)
                         mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
                         setup_bound_ms(), SETUP_MIN_MS);
     abandon_requests(m);
-    m->state = RDMC_SETUP_BROKEN;
-    m->broken_status = -ETIMEDOUT;
+    setup_gave_up(m, -ETIMEDOUT);
 }
 
 /* Under failure handling: a rank that cannot finish set-up with us, or
@@ -1041,8 +1047,7 @@ static void setup_peer_failed(mca_coll_rdmc_module_t *m, int r)
                         "this communicator",
                         mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm), why);
     abandon_requests(m);
-    m->state = RDMC_SETUP_BROKEN;
-    m->broken_status = -EOWNERDEAD;
+    setup_gave_up(m, -EOWNERDEAD);
 }
 
 /* Past the deadline with the endpoints still opening. */
@@ -1055,8 +1060,7 @@ static void opening_timed_out(mca_coll_rdmc_module_t *m)
                         mca_coll_rdmc_comm_name(m->comm), setup_bound_ms(), SETUP_MIN_MS);
     setup_done(m);
     m->opening = false;
-    m->state = RDMC_SETUP_BROKEN;
-    m->broken_status = -ETIMEDOUT;
+    setup_gave_up(m, -ETIMEDOUT);
 }
 
 /* Set-up gave up at this rank (BROKEN): the link goes, and the
@@ -1141,8 +1145,7 @@ int mca_coll_rdmc_setup_progress(mca_coll_rdmc_module_t *m)
                             "on this communicator",
                             mca_coll_rdmc_comm_name(m->comm), ompi_comm_rank(m->comm),
                             strerror(-rc));
-        m->state = RDMC_SETUP_BROKEN;
-        m->broken_status = rc;
+        setup_gave_up(m, rc);
         return drop_broken_link(m);
     }
     if (agreed) {
