@@ -337,6 +337,8 @@ void mca_coll_rdmc_watch_memory(void);
  * until the calling thread's next call. */
 const char *mca_coll_rdmc_comm_name(ompi_communicator_t *comm);
 
+/* Does this node run more ranks of the job than it has cores? */
+bool mca_coll_rdmc_node_oversubscribed(void);
 /* Does this node run more than 3 ranks of the job per core?  Broadcasts
  * inside it then go to the previous component unless the user set
  * coll_rdmc_bcast_min_bytes (coll_rdmc_module.c). */
@@ -443,8 +445,9 @@ void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m);
 int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_ms_p);
 /* opal_progress's callback: a pass, unless another thread runs one. */
 int mca_coll_rdmc_progress(void);
-/* An application thread enters (true) or leaves a blocking rdmc wait. */
-void mca_coll_rdmc_app_waiting(bool waiting);
+/* An application thread enters (true) or leaves a blocking rdmc wait;
+ * returns how many are in one then. */
+int mca_coll_rdmc_app_waiting(bool waiting);
 /* Under the lock: the callback and the progress thread, once. */
 int mca_coll_rdmc_driver_start(void);
 /* Have idle waits watch the process's wake set: the shared-memory SST's

@@ -61,7 +61,7 @@ static double ranks_per_core(void)
     return node_ranks_per_core;
 }
 
-static bool node_oversubscribed(void)
+bool mca_coll_rdmc_node_oversubscribed(void)
 {
     return ranks_per_core() > 1.0;
 }
@@ -115,7 +115,7 @@ static rdmc_cost_model_t cost_model(const char *provider, bool all_local)
     bool sockets = is_sockets_provider(provider);
     rdmc_cost_model_t model = network_model;
 
-    if (node_oversubscribed()) {
+    if (mca_coll_rdmc_node_oversubscribed()) {
         model = oversubscribed_model;
     } else if (strcmp(provider, "shm") == 0) {
         model = shm_model;

@@ -746,9 +746,9 @@ int mca_coll_rdmc_progress(void)
     return mca_coll_rdmc_progress_pass(true, false, NULL);
 }
 
-void mca_coll_rdmc_app_waiting(bool waiting)
+int mca_coll_rdmc_app_waiting(bool waiting)
 {
-    __atomic_add_fetch(&app_waiting, waiting ? 1 : -1, __ATOMIC_RELAXED);
+    return __atomic_add_fetch(&app_waiting, waiting ? 1 : -1, __ATOMIC_RELAXED);
 }
 
 /* ---- the thread --------------------------------------------------------- */

@@ -379,9 +379,12 @@ static void wait_any(int timeout_ms, bool (*still_parked)(void))
     if (all.open == 0) {
         nap_us(limit_us);
     } else if (recently_busy(all.latest)) {
-        /* Yield even where every rank has a core: polling on without it
-         * made 8-byte broadcasts through the shared-memory SST slower at
-         * np 2 (1.8-2.3 against 1.0-2.1 us, 7 December). */
+        /* Yield even where every rank has a core: the progress thread
+         * waits here too, and with it polling on as well 8-byte
+         * broadcasts through the shared-memory SST at np 2 took 1.4-4.5
+         * us against 1.0-2.1.  A blocking wait that has a core to itself
+         * polls without yielding before it comes here
+         * (coll_rdmc_request.c). */
         sched_yield();
     } else {
         ep_sleep(all.latest, all.open > 1 && limit_us > slice_us ? slice_us : limit_us,
