@@ -10,22 +10,27 @@
 # in MPI_Bcast while the root computes IDLE_MS (rdmc_bcast_bench -t idle),
 # for the same three.
 #
-#   benchmarks/shm_sst.sh [-np N] [-m MIN:MAX] [-r RUNS] [-I IDLE_MS]
+#   benchmarks/shm_sst.sh [-np N] [-m MIN:MAX] [-r RUNS] [-i ITERATIONS] [-I IDLE_MS]
 #
-# Run from the build tree (the component is taken from .libs).
+# -i: broadcasts per size (the benchmark's default, 1000, lasts a few
+# milliseconds: a run then overlaps the set-up rdmc does in the background
+# after MPI_Init, opening the fabric).  Run from the build tree (the
+# component is taken from .libs).
 set -eu
 
 np=4
 sizes=8:4096
 runs=5
+iterations=
 idle_ms=0
 while [ $# -gt 0 ]; do
     case "$1" in
     -np) np=$2; shift 2 ;;
     -m) sizes=$2; shift 2 ;;
     -r) runs=$2; shift 2 ;;
+    -i) iterations="-i $2"; shift 2 ;;
     -I) idle_ms=$2; shift 2 ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
+    *) sed -n '2,19p' "$0"; exit 2 ;;
     esac
 done
 
@@ -45,9 +50,9 @@ run() {   # NAME MPIRUN_OPTIONS -- BENCH_OPTIONS
 
 # shellcheck disable=SC2086 # option lists, one word each
 for r in $(seq "$runs"); do
-    run ompi --mca coll ^rdmc $bench -m "$sizes"
-    run shm $rdmc --mca coll_rdmc_shm_sst 1 $bench -m "$sizes"
-    run tcp $rdmc --mca coll_rdmc_shm_sst 0 $bench -m "$sizes"
+    run ompi --mca coll ^rdmc $bench -m "$sizes" $iterations
+    run shm $rdmc --mca coll_rdmc_shm_sst 1 $bench -m "$sizes" $iterations
+    run tcp $rdmc --mca coll_rdmc_shm_sst 0 $bench -m "$sizes" $iterations
     echo "# run $r of $runs done" >&2
 done
 
