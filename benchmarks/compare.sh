@@ -14,6 +14,9 @@
 # -t rate: broadcasts per second, and rdmc's over Open MPI's.
 # -t idle: time waited and CPU use of the ranks waiting in the broadcast, and
 # CPU use of every rank while it sleeps outside MPI between broadcasts.
+# -t pingpong: point-to-point latency between ranks 0 and 1 after a 64 MiB
+# broadcast (what having rdmc loaded costs the rest of MPI), and rdmc's
+# over Open MPI's (the rdmc-carried column is about that one broadcast).
 # Other types take the benchmark's default sizes.  -a (--bench-args) passes
 # options to the benchmark as they are, e.g. -a "-b -w 32" for rate,
 # -a "-n -C 100" for idle, -a "-T 10" for ibcast (not -f or -e: the tables
@@ -44,7 +47,7 @@ while [ $# -gt 0 ]; do
     -r) runs=$2; shift 2 ;;
     -a|--bench-args) bench_args=$2; shift 2 ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -55,7 +58,8 @@ bcast) type_args="-e"; columns=5; sizes=${sizes:-1:67108864} ;;
 ibcast) type_args="-t ibcast"; columns=5 ;;
 rate) type_args="-t $type"; columns=3 ;;
 idle) type_args="-t $type"; columns=4 ;;
-*) echo "compare.sh: unknown type $type (bcast, ibcast, rate, idle)" >&2; exit 2 ;;
+pingpong) type_args="-t $type"; columns=2 ;;
+*) echo "compare.sh: unknown type $type (bcast, ibcast, rate, idle, pingpong)" >&2; exit 2 ;;
 esac
 size_args=""
 if [ -n "$sizes" ]; then
@@ -123,6 +127,7 @@ bcast) echo "# rdmc vs default: speedup = OpenMPI time / rdmc time, >1 means rdm
 rate) echo "# rdmc vs default: rdmc/OpenMPI = rdmc's bcasts/s / OpenMPI's, >1 means rdmc is faster" ;;
 ibcast) echo "# rdmc vs default: lower times and higher overlap are better (no ratio)" ;;
 idle) echo "# rdmc vs default: lower wait and CPU are better (no ratio)" ;;
+pingpong) echo "# rdmc vs default: rdmc/OpenMPI = the latency with rdmc over the latency without" ;;
 esac
 echo "# rdmc carried: yes = every broadcast of the row went through coll/rdmc, NO = none did" \
     "(the row compares Open MPI's default with itself), partly = some runs or some broadcasts"
@@ -146,6 +151,7 @@ awk -v type="$type" -v columns="$columns" '
         size = $3; sub(/:$/, "", size)
         timing = $9; sub(/^\(/, "", timing)
         data = $8 - timing
+        if (type == "pingpong" && data == 0) next   # only the first row broadcasts
         verdict = ($6 >= data && data > 0) ? "yes" : ($6 == 0 ? "NO" : "partly")
         if (!(size in carried)) carried[size] = verdict
         else if (carried[size] != verdict) carried[size] = "partly"
@@ -159,7 +165,8 @@ awk -v type="$type" -v columns="$columns" '
         }
         if (!($1 in seen)) { seen[$1] = 1; order[++count] = $1 }
     }
-    function who(size) {
+    function who(size,    k) {
+        if (type == "pingpong") for (k in carried) return carried[k]
         return size in carried ? carried[size] : "?"
     }
     END {
@@ -172,6 +179,9 @@ awk -v type="$type" -v columns="$columns" '
                    "rdmc-overlap(%)", "rdmc-carried")
         } else if (type == "rate") {
             printf("%-10s %18s %15s %13s %13s\n", "# Size", "OpenMPI(bcasts/s)", "rdmc(bcasts/s)",
+                   "rdmc/OpenMPI", "rdmc-carried")
+        } else if (type == "pingpong") {
+            printf("%-10s %14s %12s %13s %13s\n", "# Size", "OpenMPI(us)", "rdmc(us)",
                    "rdmc/OpenMPI", "rdmc-carried")
         } else {
             printf("%-10s %16s %13s %14s %11s %18s %15s %13s\n", "# Size", "OpenMPI-wait(ms)",
@@ -189,6 +199,9 @@ awk -v type="$type" -v columns="$columns" '
                 printf("%-10s %19.2f %16.2f %16.2f %13.2f %18.2f %15.2f %13s\n", s,
                        m("ompi", s, 2), m("rdmc", s, 2), m("ompi", s, 4), m("rdmc", s, 4),
                        m("ompi", s, 5), m("rdmc", s, 5), who(s))
+            } else if (type == "pingpong") {
+                ol = m("ompi", s, 2); rl = m("rdmc", s, 2)
+                printf("%-10s %14.2f %12.2f %13.2f %13s\n", s, ol, rl, ol > 0 ? rl / ol : 0, who(s))
             } else if (type == "rate") {
                 orate = m("ompi", s, 2); rrate = m("rdmc", s, 2)
                 printf("%-10s %18.0f %15.0f %13.2f %13s\n", s, orate, rrate,

@@ -19,6 +19,11 @@
  *               Then every rank sleeps C ms outside MPI (an application
  *               waiting for I/O, or whose other threads compute): what its
  *               process used meanwhile is MPI's own (progress threads)
+ *   pingpong    what rdmc costs the rest of MPI: after one broadcast of
+ *               64 MiB (which coll/rdmc carries with its defaults, so that
+ *               its link exists and its progress callback runs in every
+ *               MPI wait), osu_latency's figure between ranks 0 and 1 (half
+ *               a round trip of MPI_Send/MPI_Recv); the other ranks wait
  *
  * Extra options:
  *   -r root     broadcast from another rank
@@ -57,7 +62,7 @@
  *               Y broadcasts, Z of them -e's own small ones), so that a
  *               table can mark the rows rdmc did not carry
  *
- * Sizes without -m: 1 B .. 1 MiB as OSU, 1 B .. 8 KiB for rate.  idle
+ * Sizes without -m: 1 B .. 1 MiB as OSU, 1 B .. 8 KiB for rate and pingpong.  idle
  * measures only the two ends of -m (default 8 B and 4 MiB): each size
  * takes iterations x C ms.
  *
@@ -88,6 +93,7 @@
 #define DEFAULT_COMPUTE_MS 200.0
 #define COMPUTE_DIM 25           /* OSU's dummy computation: a 25x25 matrix */
 #define IDLE_MAX_BYTES (4 << 20)  /* coll/rdmc's default crossover: rdmc carries it */
+#define PINGPONG_BCAST_BYTES (64 << 20)   /* above every default crossover */
 
 typedef struct bench bench_t;
 
@@ -138,7 +144,7 @@ typedef struct stats {
 static void usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [-t bcast|ibcast|rate|idle] [-m [min:]max] [-i iterations]\n"
+            "usage: %s [-t bcast|ibcast|rate|idle|pingpong] [-m [min:]max] [-i iterations]\n"
             "          [-x warmup] [-f] [-r root] [-c] [-e] [-p] [-T calls] [-w W] [-b]\n"
             "          [-n] [-C ms] [-R] [-s BLOCK]\n"
             "  -t bcast   MPI_Bcast latency, as osu_bcast (default); -e: extended columns;\n"
@@ -151,6 +157,7 @@ static void usage(const char *prog)
             "  -t idle    CPU of ranks waiting while the root computes for -C ms\n"
             "             (default %.0f) before broadcasting; only the two ends of -m;\n"
             "             -n: wait in MPI_Ibcast + MPI_Wait\n"
+            "  -t pingpong point-to-point latency (ranks 0 and 1) after a 64 MiB broadcast\n"
             "  -R         after each row: how many of its broadcasts coll/rdmc carried\n",
             prog, DEFAULT_WINDOW, DEFAULT_COMPUTE_MS);
 }
@@ -632,12 +639,67 @@ static void measure_idle(bench_t *b, size_t bytes, int iterations, int warmup)
 
 /* ---- options and the run ---- */
 
+/* ---- -t pingpong ---- */
+
+static void header_pingpong(const bench_t *b)
+{
+    (void)b;
+    printf("# Point-to-point latency, ranks 0 and 1, after a %d MiB broadcast (ompi-rdmc)\n",
+           PINGPONG_BCAST_BYTES >> 20);
+    printf("%-10s%18s\n", "# Size", "Latency(us)");
+}
+
+/* One broadcast rdmc carries, before the first size: its link exists. */
+static void make_link(bench_t *b)
+{
+    char *big = malloc(PINGPONG_BCAST_BYTES);
+
+    if (big == NULL) {
+        fprintf(stderr, "rank %d: cannot allocate %d bytes\n", b->rank, PINGPONG_BCAST_BYTES);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    memset(big, 1, PINGPONG_BCAST_BYTES);
+    MPI_Bcast(big, PINGPONG_BCAST_BYTES, MPI_CHAR, b->o.root, MPI_COMM_WORLD);
+    b->bcasts++;
+    free(big);
+}
+
+static void measure_pingpong(bench_t *b, size_t bytes, int iterations, int warmup)
+{
+    static int link_made;
+    double start = 0;
+
+    if (!link_made) {
+        make_link(b);
+        link_made = 1;
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int i = 0; i < iterations + warmup && b->rank < 2 && b->size > 1; i++) {
+        if (i == warmup) {
+            start = MPI_Wtime();
+        }
+        if (b->rank == 0) {
+            MPI_Send(b->buf, (int)bytes, MPI_CHAR, 1, 0, MPI_COMM_WORLD);
+            MPI_Recv(b->buf, (int)bytes, MPI_CHAR, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        } else {
+            MPI_Recv(b->buf, (int)bytes, MPI_CHAR, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Send(b->buf, (int)bytes, MPI_CHAR, 0, 0, MPI_COMM_WORLD);
+        }
+    }
+    if (b->rank == 0) {
+        printf("%-10zu%18.2f\n", bytes, (MPI_Wtime() - start) * 1e6 / iterations / 2);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 static const bench_type_t bench_types[] = {
     { "bcast", 1, DEFAULT_MAX_BYTES, { 1000, 100 }, { 100, 10 }, header_bcast, measure_bcast },
     { "ibcast", 1, DEFAULT_MAX_BYTES, { 1000, 100 }, { 100, 10 }, header_ibcast,
       measure_ibcast },
     { "rate", 1, LARGE_MESSAGE, { 1000, 100 }, { 100, 10 }, header_rate, measure_rate },
     { "idle", 8, IDLE_MAX_BYTES, { 5, 5 }, { 1, 1 }, header_idle, measure_idle },
+    { "pingpong", 1, LARGE_MESSAGE, { 10000, 1000 }, { 1000, 100 }, header_pingpong,
+      measure_pingpong },
 };
 
 static const bench_type_t *find_type(const char *name)
