@@ -32,9 +32,13 @@
 #define MPI_PROGRESS_INTERVAL_MS 1.0
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
-/* A blocking wait that has a core to itself (see wait_turn) polls on
+/* A blocking wait that has a core to itself (see wait_begin) polls on
  * without yielding it for this long after its last work. */
 #define POLL_ONLY_MS 0.02
+/* After such polling did not pay this many waits in a row, only one wait
+ * in POLL_PROBE_EVERY tries it again. */
+#define POLL_MISSES_TOLERATED 4
+#define POLL_PROBE_EVERY 16
 /* A blocking set-up yields between turns this long, then naps. */
 #define SETUP_SPIN_MS 20.0
 
@@ -428,7 +432,14 @@ typedef struct wait_state {
     double last_mpi_progress;   /* when it last ran Open MPI's progress */
     double last_work;           /* when its last pass found work */
     bool own_core;              /* may poll without yielding (wait_begin) */
+    bool polled_empty;          /* it did, since its last work */
 } wait_state_t;
+
+/* Did polling without yielding pay lately?  The waits in a row whose
+ * poll-only window ran out before work came; 0 once work comes within it.
+ * Atomic, for the whole process. */
+static int polling_misses;
+static unsigned polling_probes;   /* atomic: waits that could have tried */
 
 /* A wait may keep its core between polls, for POLL_ONLY_MS after its last
  * work, when the node runs no more ranks than it has cores and no other
@@ -439,13 +450,35 @@ typedef struct wait_state {
  * the project's machine, as much as a shared-memory SST hop: at np 2 an
  * 8-byte broadcast through the SST took 1.03-1.51 us with a yield after
  * every empty poll, 0.67-0.69 without (OSU's average over both ranks).
- * The progress thread always yields (rdmc_ofi_wait says why). */
+ *
+ * Only while that pays: where answers take longer than the window (other
+ * nodes, or cores that other processes share: 3 emulated hosts on the 2
+ * cores took 128-150 us for small broadcasts through the SST, against
+ * 97-132 yielding), after POLL_MISSES_TOLERATED windows in a row ran out
+ * the waits yield at once, but for one in POLL_PROBE_EVERY, which tries
+ * again.  The progress thread always yields (rdmc_ofi_wait says why). */
 static void wait_begin(wait_state_t *w)
 {
     int waiting = mca_coll_rdmc_app_waiting(true);
 
     w->last_mpi_progress = w->last_work = rdmc_now_ms();
     w->own_core = waiting == 1 && !mca_coll_rdmc_node_oversubscribed();
+    w->polled_empty = false;
+    if (w->own_core &&
+        __atomic_load_n(&polling_misses, __ATOMIC_RELAXED) >= POLL_MISSES_TOLERATED) {
+        w->own_core =
+            __atomic_add_fetch(&polling_probes, 1, __ATOMIC_RELAXED) % POLL_PROBE_EVERY == 0;
+    }
+}
+
+/* Polling without yielding found work (paid) or ran out of its window. */
+static void polling_paid(bool paid)
+{
+    int misses = __atomic_load_n(&polling_misses, __ATOMIC_RELAXED);
+
+    if (paid ? misses != 0 : misses < POLL_MISSES_TOLERATED) {
+        __atomic_store_n(&polling_misses, paid ? 0 : misses + 1, __ATOMIC_RELAXED);
+    }
 }
 
 static void wait_end(void)
@@ -463,6 +496,10 @@ static void wait_turn(wait_state_t *w)
 
     if (mca_coll_rdmc_progress_pass(true, true, &sleep_ms) > 0) {
         if (w->own_core) {
+            if (w->polled_empty) {
+                polling_paid(true);
+                w->polled_empty = false;
+            }
             w->last_work = rdmc_now_ms();
         }
         return;
@@ -473,8 +510,13 @@ static void wait_turn(wait_state_t *w)
         w->last_mpi_progress = rdmc_now_ms();
         return;
     }
-    if (w->own_core && now - w->last_work < POLL_ONLY_MS) {
-        return;
+    if (w->own_core) {
+        if (now - w->last_work < POLL_ONLY_MS) {
+            w->polled_empty = true;
+            return;
+        }
+        polling_paid(false);
+        w->own_core = false;   /* for the rest of this wait */
     }
     rdmc_ofi_wait(sleep_ms);
 }
