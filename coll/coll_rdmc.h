@@ -443,7 +443,8 @@ void mca_coll_rdmc_report_forget(mca_coll_rdmc_module_t *m);
  * returns the work done; *sleep_ms_p (if given, in: the cap) says how long
  * the caller may sleep before a link needs attention. */
 int mca_coll_rdmc_progress_pass(bool app_thread, bool wait_for_lock, int *sleep_ms_p);
-/* opal_progress's callback: a pass, unless another thread runs one. */
+/* opal_progress's callback: a pass, unless another thread runs one or an
+ * application thread's pass has nothing to do (coll_rdmc_progress.c). */
 int mca_coll_rdmc_progress(void);
 /* An application thread enters (true) or leaves a blocking rdmc wait;
  * returns how many are in one then. */
