@@ -637,8 +637,6 @@ static void measure_idle(bench_t *b, size_t bytes, int iterations, int warmup)
     }
 }
 
-/* ---- options and the run ---- */
-
 /* ---- -t pingpong ---- */
 
 static void header_pingpong(const bench_t *b)
@@ -649,7 +647,8 @@ static void header_pingpong(const bench_t *b)
     printf("%-10s%18s\n", "# Size", "Latency(us)");
 }
 
-/* One broadcast rdmc carries, before the first size: its link exists. */
+/* One broadcast rdmc carries, before the first size (the only broadcast
+ * of this type): its link exists. */
 static void make_link(bench_t *b)
 {
     char *big = malloc(PINGPONG_BCAST_BYTES);
@@ -666,12 +665,10 @@ static void make_link(bench_t *b)
 
 static void measure_pingpong(bench_t *b, size_t bytes, int iterations, int warmup)
 {
-    static int link_made;
     double start = 0;
 
-    if (!link_made) {
+    if (b->bcasts == 0) {
         make_link(b);
-        link_made = 1;
     }
     MPI_Barrier(MPI_COMM_WORLD);
     for (int i = 0; i < iterations + warmup && b->rank < 2 && b->size > 1; i++) {
@@ -686,11 +683,13 @@ static void measure_pingpong(bench_t *b, size_t bytes, int iterations, int warmu
             MPI_Send(b->buf, (int)bytes, MPI_CHAR, 0, 0, MPI_COMM_WORLD);
         }
     }
-    if (b->rank == 0) {
+    if (b->rank == 0 && b->size > 1) {
         printf("%-10zu%18.2f\n", bytes, (MPI_Wtime() - start) * 1e6 / iterations / 2);
     }
     MPI_Barrier(MPI_COMM_WORLD);
 }
+
+/* ---- options and the run ---- */
 
 static const bench_type_t bench_types[] = {
     { "bcast", 1, DEFAULT_MAX_BYTES, { 1000, 100 }, { 100, 10 }, header_bcast, measure_bcast },

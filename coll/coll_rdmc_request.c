@@ -33,7 +33,8 @@
 /* Longest single sleep of a blocking wait. */
 #define WAIT_SLICE_MS 10
 /* A blocking wait that has a core to itself (see wait_begin) polls on
- * without yielding it for this long after its last work. */
+ * without yielding it for this long after the first empty poll since its
+ * last work. */
 #define POLL_ONLY_MS 0.02
 /* After such polling did not pay this many waits in a row, only one wait
  * in POLL_PROBE_EVERY tries it again. */
@@ -430,9 +431,9 @@ static int request_free(ompi_request_t **rptr)
 /* A blocking wait, from one turn to the next. */
 typedef struct wait_state {
     double last_mpi_progress;   /* when it last ran Open MPI's progress */
-    double last_work;           /* when its last pass found work */
     bool own_core;              /* may poll without yielding (wait_begin) */
-    bool polled_empty;          /* it did, since its last work */
+    bool polling;               /* it does: no work since window_start */
+    double window_start;        /* its first empty poll since the last work */
 } wait_state_t;
 
 /* Did polling without yielding pay lately?  The waits in a row whose
@@ -441,8 +442,8 @@ typedef struct wait_state {
 static int polling_misses;
 static unsigned polling_probes;   /* atomic: waits that could have tried */
 
-/* A wait may keep its core between polls, for POLL_ONLY_MS after its last
- * work, when the node runs no more ranks than it has cores and no other
+/* A wait may keep its core between polls, for POLL_ONLY_MS from its first
+ * empty poll after work, when the node runs no more ranks than it has cores and no other
  * thread of the process waits in rdmc (it would queue for the lock every
  * pass takes): Open MPI's own waits do not yield there either (its
  * mpi_yield_when_idle is on only when oversubscribed).  An empty poll
@@ -461,9 +462,9 @@ static void wait_begin(wait_state_t *w)
 {
     int waiting = mca_coll_rdmc_app_waiting(true);
 
-    w->last_mpi_progress = w->last_work = rdmc_now_ms();
+    w->last_mpi_progress = rdmc_now_ms();
     w->own_core = waiting == 1 && !mca_coll_rdmc_node_oversubscribed();
-    w->polled_empty = false;
+    w->polling = false;
     if (w->own_core &&
         __atomic_load_n(&polling_misses, __ATOMIC_RELAXED) >= POLL_MISSES_TOLERATED) {
         w->own_core =
@@ -495,12 +496,9 @@ static void wait_turn(wait_state_t *w)
     double now;
 
     if (mca_coll_rdmc_progress_pass(true, true, &sleep_ms) > 0) {
-        if (w->own_core) {
-            if (w->polled_empty) {
-                polling_paid(true);
-                w->polled_empty = false;
-            }
-            w->last_work = rdmc_now_ms();
+        if (w->polling) {
+            polling_paid(true);
+            w->polling = false;
         }
         return;
     }
@@ -511,12 +509,15 @@ static void wait_turn(wait_state_t *w)
         return;
     }
     if (w->own_core) {
-        if (now - w->last_work < POLL_ONLY_MS) {
-            w->polled_empty = true;
+        if (!w->polling) {
+            w->polling = true;
+            w->window_start = now;
+        }
+        if (now - w->window_start < POLL_ONLY_MS) {
             return;
         }
         polling_paid(false);
-        w->own_core = false;   /* for the rest of this wait */
+        w->own_core = w->polling = false;   /* for the rest of this wait */
     }
     rdmc_ofi_wait(sleep_ms);
 }
