@@ -671,11 +671,31 @@ static int pass_locked(bool app_thread, int *sleep_ms_p)
     return work;
 }
 
+/* A reference to m unless its last one is gone.  Under
+ * MPI_THREAD_MULTIPLE another application thread's MPI_Comm_free may have
+ * dropped it already, its destructor not yet at the lock: a plain retain
+ * would bring the module back, and both threads would destroy it. */
+static bool retain_unless_dying(mca_coll_rdmc_module_t *m)
+{
+    opal_object_t *obj = &m->super.super;
+    int32_t seen = __atomic_load_n(&obj->obj_reference_count, __ATOMIC_ACQUIRE);
+
+    while (seen > 0) {
+        if (__atomic_compare_exchange_n(&obj->obj_reference_count, &seen, seen + 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Under the lock, in an application thread: take the report queue, each
- * module retained until reported. */
+ * module retained until reported.  A module being destroyed stays queued:
+ * its destructor takes it out (mca_coll_rdmc_report_forget). */
 static mca_coll_rdmc_module_t **take_reports(size_t *count_p)
 {
     mca_coll_rdmc_module_t **all;
+    mca_coll_rdmc_module_t **rest = &to_report;
     size_t count = 0;
 
     for (mca_coll_rdmc_module_t *m = to_report; m != NULL; m = m->next_report) {
@@ -685,12 +705,20 @@ static mca_coll_rdmc_module_t **take_reports(size_t *count_p)
         return NULL;   /* nothing, or no memory now: the next pass */
     }
     count = 0;
-    for (mca_coll_rdmc_module_t *m = to_report; m != NULL; m = m->next_report) {
+    while (*rest != NULL) {
+        mca_coll_rdmc_module_t *m = *rest;
+        if (!retain_unless_dying(m)) {
+            rest = &m->next_report;
+            continue;
+        }
+        *rest = m->next_report;
         m->report_queued = false;
-        OBJ_RETAIN(m);   /* an application thread: kept while reported */
         all[count++] = m;
     }
-    to_report = NULL;
+    if (count == 0) {
+        free(all);
+        return NULL;
+    }
     *count_p = count;
     return all;
 }

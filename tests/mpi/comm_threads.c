@@ -9,7 +9,12 @@
  *   2. two threads at once: one posts MPI_Ibcast and waits for it on one
  *      communicator, again and again, while the other creates and frees
  *      communicators (dup, split, the two halves of the ranks apart) and
- *      broadcasts on them.
+ *      broadcasts on them;
+ *   3. two threads that each make and free communicators of their own
+ *      (MPI_Comm_idup, MPI_Comm_split) and poll their MPI_Ibcasts with
+ *      MPI_Test, so that one thread's MPI_Comm_free meets the other's
+ *      progress passes (which once took a reference to a module already
+ *      being destroyed: destroyed twice, the heap corrupt).
  *
  * Checked at every rank: every byte, and through MPI_T that rdmc carried
  * the broadcasts on the merged communicator and the first thread's.
@@ -45,29 +50,48 @@ static uint8_t pattern(int tag, int root, size_t i)
     return (uint8_t)(tag * 29 + root * 13 + i * 5 + 1);
 }
 
-/* One broadcast of BYTES from root on comm, checked; blocking or not. */
-static void bcast_checked(MPI_Comm comm, int root, int tag, bool nonblocking)
+typedef enum { BLOCKING, WAITED, POLLED } how_t;
+
+/* One broadcast of `bytes` from root on comm, checked: MPI_Bcast, or
+ * MPI_Ibcast completed by MPI_Wait or by MPI_Test in a loop. */
+static void bcast_sized(MPI_Comm comm, int root, int tag, int bytes, how_t how)
 {
-    static __thread uint8_t buf[BYTES];
+    uint8_t *buf = malloc((size_t)bytes + 1);
     int crank;
     MPI_Request req;
 
+    if (buf == NULL) {
+        problem("out of memory", tag, bytes);
+        return;
+    }
     MPI_Comm_rank(comm, &crank);
-    for (size_t i = 0; i < BYTES; i++) {
-        buf[i] = crank == root ? pattern(tag, root, i) : 0;
+    for (int i = 0; i < bytes; i++) {
+        buf[i] = crank == root ? pattern(tag, root, (size_t)i) : 0;
     }
-    if (nonblocking) {
-        MPI_Ibcast(buf, BYTES, MPI_BYTE, root, comm, &req);
-        MPI_Wait(&req, MPI_STATUS_IGNORE);
+    if (how == BLOCKING) {
+        MPI_Bcast(buf, bytes, MPI_BYTE, root, comm);
     } else {
-        MPI_Bcast(buf, BYTES, MPI_BYTE, root, comm);
-    }
-    for (size_t i = 0; i < BYTES; i++) {
-        if (buf[i] != pattern(tag, root, i)) {
-            problem("wrong byte", tag, (long long)i);
-            return;
+        int done = 0;
+        MPI_Ibcast(buf, bytes, MPI_BYTE, root, comm, &req);
+        if (how == WAITED) {
+            MPI_Wait(&req, MPI_STATUS_IGNORE);
+        }
+        while (how == POLLED && !done) {   /* bounded by mpirun's timeout */
+            MPI_Test(&req, &done, MPI_STATUS_IGNORE);
         }
     }
+    for (int i = 0; i < bytes; i++) {
+        if (buf[i] != pattern(tag, root, (size_t)i)) {
+            problem("wrong byte", tag, i);
+            break;
+        }
+    }
+    free(buf);
+}
+
+static void bcast_checked(MPI_Comm comm, int root, int tag, how_t how)
+{
+    bcast_sized(comm, root, tag, BYTES, how);
 }
 
 static void intercomm_then_merge(void)
@@ -79,7 +103,7 @@ static void intercomm_then_merge(void)
 
     MPI_Comm_split(MPI_COMM_WORLD, color, rank, &half);
     /* rdmc is linked on the half before the intercommunicator is made. */
-    bcast_checked(half, 0, 1, true);
+    bcast_checked(half, 0, 1, WAITED);
     MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, remote_leader, 77, &inter);
 
     /* On the intercommunicator: the even group's rank 0 sends to the odd
@@ -102,7 +126,7 @@ static void intercomm_then_merge(void)
     MPI_Intercomm_merge(inter, color, &merged);
     before = rdmc_pvar_read("coll_rdmc_ibcasts");
     for (int root = 0; root < size; root++) {
-        bcast_checked(merged, root, 3 + root, true);
+        bcast_checked(merged, root, 3 + root, WAITED);
     }
     if (rdmc_pvar_read("coll_rdmc_ibcasts") - before != size) {
         problem("rdmc did not carry the merged communicator's MPI_Ibcasts", 0,
@@ -119,7 +143,7 @@ static void *ibcast_loop(void *arg)
 {
     (void)arg;
     for (int i = 0; i < rounds; i++) {
-        bcast_checked(busy_comm, i % size, 100 + i, true);
+        bcast_checked(busy_comm, i % size, 100 + i, WAITED);
     }
     return NULL;
 }
@@ -143,7 +167,7 @@ static void *create_free_loop(void *arg)
             MPI_Comm_split(parent, 0, size - rank, &child);
         }
         MPI_Comm_size(child, &child_size);
-        bcast_checked(child, i % child_size, 50 + i, i % 3 == 0);
+        bcast_checked(child, i % child_size, 50 + i, i % 3 == 0 ? WAITED : BLOCKING);
         MPI_Comm_free(&child);
     }
     return NULL;
@@ -171,6 +195,50 @@ static void threads_at_once(void)
     MPI_Comm_free(&busy_comm);
 }
 
+#define OWN_THREADS 3
+
+static MPI_Comm own_parents[OWN_THREADS];
+/* The SST's slots (under failure handling) and the engine's blocks. */
+static const int own_sizes[] = { 1, 4096, 65543, 1 << 20, 5000000 };
+#define OWN_SIZES (int)(sizeof(own_sizes) / sizeof(own_sizes[0]))
+
+static void *own_comms_loop(void *arg)
+{
+    MPI_Comm parent = own_parents[(intptr_t)arg];
+
+    for (int i = 0; i < rounds / 4; i++) {
+        MPI_Comm dup, split;
+        MPI_Request req;
+        int split_size;
+        MPI_Comm_idup(parent, &dup, &req);
+        MPI_Wait(&req, MPI_STATUS_IGNORE);
+        bcast_sized(dup, i % size, 200 + i, own_sizes[i % OWN_SIZES], POLLED);
+        MPI_Comm_split(parent, rank % 2, rank, &split);
+        MPI_Comm_size(split, &split_size);
+        bcast_sized(split, i % split_size, 300 + i, own_sizes[(i + 1) % OWN_SIZES],
+                    i % 2 == 0 ? POLLED : BLOCKING);
+        MPI_Comm_free(&split);
+        MPI_Comm_free(&dup);
+    }
+    return NULL;
+}
+
+static void both_make_and_free(void)
+{
+    pthread_t threads[OWN_THREADS];
+
+    for (int t = 0; t < OWN_THREADS; t++) {
+        MPI_Comm_dup(MPI_COMM_WORLD, &own_parents[t]);
+    }
+    for (intptr_t t = 0; t < OWN_THREADS; t++) {
+        pthread_create(&threads[t], NULL, own_comms_loop, (void *)t);
+    }
+    for (int t = 0; t < OWN_THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        MPI_Comm_free(&own_parents[t]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int provided, all = 0;
@@ -190,6 +258,7 @@ int main(int argc, char **argv)
     } else {
         intercomm_then_merge();
         threads_at_once();
+        both_make_and_free();
     }
     MPI_Allreduce(&problems, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {
