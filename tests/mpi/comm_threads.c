@@ -10,14 +10,15 @@
  *      communicator, again and again, while the other creates and frees
  *      communicators (dup, split, the two halves of the ranks apart) and
  *      broadcasts on them;
- *   3. two threads that each make and free communicators of their own
+ *   3. three threads that each make and free communicators of their own
  *      (MPI_Comm_idup, MPI_Comm_split) and poll their MPI_Ibcasts with
  *      MPI_Test, so that one thread's MPI_Comm_free meets the other's
  *      progress passes (which once took a reference to a module already
  *      being destroyed: destroyed twice, the heap corrupt).
  *
  * Checked at every rank: every byte, and through MPI_T that rdmc carried
- * the broadcasts on the merged communicator and the first thread's.
+ * the broadcasts on the merged communicator, the first thread's in part 2
+ * and the polled ones of part 3.
  * Every loop is bounded; mpirun's timeout catches a hang.
  *
  *   comm_threads [--rounds N]   (N = 200)
@@ -198,6 +199,7 @@ static void threads_at_once(void)
 #define OWN_THREADS 3
 
 static MPI_Comm own_parents[OWN_THREADS];
+static long long own_ibcasts;   /* atomic: part 3's MPI_Ibcasts rdmc takes */
 /* The SST's slots (under failure handling) and the engine's blocks. */
 static const int own_sizes[] = { 1, 4096, 65543, 1 << 20, 5000000 };
 #define OWN_SIZES (int)(sizeof(own_sizes) / sizeof(own_sizes[0]))
@@ -215,6 +217,8 @@ static void *own_comms_loop(void *arg)
         bcast_sized(dup, i % size, 200 + i, own_sizes[i % OWN_SIZES], POLLED);
         MPI_Comm_split(parent, rank % 2, rank, &split);
         MPI_Comm_size(split, &split_size);
+        /* rdmc declines a communicator of one rank (np 3's odd half). */
+        __atomic_add_fetch(&own_ibcasts, 1 + (i % 2 == 0 && split_size > 1), __ATOMIC_RELAXED);
         bcast_sized(split, i % split_size, 300 + i, own_sizes[(i + 1) % OWN_SIZES],
                     i % 2 == 0 ? POLLED : BLOCKING);
         MPI_Comm_free(&split);
@@ -226,6 +230,7 @@ static void *own_comms_loop(void *arg)
 static void both_make_and_free(void)
 {
     pthread_t threads[OWN_THREADS];
+    long long before = rdmc_pvar_read("coll_rdmc_ibcasts");
 
     for (int t = 0; t < OWN_THREADS; t++) {
         MPI_Comm_dup(MPI_COMM_WORLD, &own_parents[t]);
@@ -236,6 +241,10 @@ static void both_make_and_free(void)
     for (int t = 0; t < OWN_THREADS; t++) {
         pthread_join(threads[t], NULL);
         MPI_Comm_free(&own_parents[t]);
+    }
+    if (rdmc_pvar_read("coll_rdmc_ibcasts") - before < own_ibcasts) {
+        problem("rdmc did not carry the polled MPI_Ibcasts", (int)own_ibcasts,
+                rdmc_pvar_read("coll_rdmc_ibcasts") - before);
     }
 }
 
