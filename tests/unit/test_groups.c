@@ -252,6 +252,21 @@ typedef struct run_case {
     unsigned seed;
 } run_case_t;
 
+/* Unless the user sized them, the blocks inside a node are the network's
+ * when the broadcast spans nodes (the root's node too), and a single block
+ * when it stays in one node (the fan-out's model, here without a cost). */
+static void assert_local_blocks(const run_case_t *c, const rdmc_run_t *run)
+{
+    uint64_t expected = c->nodes > 1 ? c->block_bytes : c->nbytes;
+
+    for (uint32_t i = run->receives ? 1 : 0; i < run->ngroups; i++) {
+        if (run->groups[i].level > 0) {
+            assert_non_null(run->ops[i]);
+            assert_int_equal(run->ops[i]->header.block_bytes, expected);
+        }
+    }
+}
+
 static void run_tree(const run_case_t *c)
 {
     rdmc_place_t places[MAX_RANKS];
@@ -328,6 +343,9 @@ static void run_tree(const run_case_t *c)
                 fail_msg("rank %u byte %llu: %#x", r, (unsigned long long)b, bufs[r][b]);
             }
         }
+        if (c->local_block_bytes == 0) {
+            assert_local_blocks(c, &runs[r]);
+        }
         assert_true(rdmc_run_quiet(&runs[r]));
         rdmc_run_release(&runs[r]);
     }
@@ -373,6 +391,24 @@ static void test_runs_deliver_every_byte(void **state)
     }
 }
 
+static void test_runs_inside_nodes_take_the_network_blocks(void **state)
+{
+    (void)state;
+    static const uint32_t four_by_two[] = { 2, 2, 2, 2 }, uneven[] = { 3, 2, 1 },
+                          one_node[] = { 5 };
+    const run_case_t cases[] = {
+        { four_by_two, 4, false, true, 0, 90001, 8192, 0, NULL, 0, 11 },
+        { four_by_two, 4, true, false, 5, 90001, 8192, 0, NULL, 0, 12 },
+        { uneven, 3, true, true, 4, 65536, 4096, 0, NULL, 0, 13 },
+        { uneven, 3, false, false, 1, 65536, 4096, 0, NULL, 0, 14 },
+        { one_node, 1, true, false, 2, 50000, 4096, 0, NULL, 0, 15 },
+    };
+
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        run_tree(&cases[i]);
+    }
+}
+
 static void test_runs_with_members_missing(void **state)
 {
     (void)state;
@@ -396,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_groups_packages_and_numa),
         cmocka_unit_test(test_groups_always_form_a_tree),
         cmocka_unit_test(test_runs_deliver_every_byte),
+        cmocka_unit_test(test_runs_inside_nodes_take_the_network_blocks),
         cmocka_unit_test(test_runs_with_members_missing),
     };
 
