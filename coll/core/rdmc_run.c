@@ -59,13 +59,13 @@ static int relay_fill(void *arg, uint64_t offset, uint64_t len)
 
 /* Inside a node, a broadcast between nodes takes the network's blocks:
  * a relay passes them on in the size they come in, so each can go on at
- * once, and the root's node takes them too.  As one block, as a broadcast
+ * once, and the root's node takes them too.  In one block, as a broadcast
  * inside one node takes it, the root's node-mates copied the whole message
- * in one go while the pipeline between nodes started, and the network's
- * blocks were faster on every emulated layout with several ranks per host
- * (4 hosts x 2 ranks, 16 MiB: 141.5-142.1 ms against 143.7-145.1).  A
- * broadcast inside one node sizes its own, as the user set them or from
- * the local model. */
+ * at once (a system call that holds a core for milliseconds) while the
+ * pipeline between nodes started; the network's blocks were faster on
+ * every emulated layout with several ranks per host (4 hosts x 2 ranks,
+ * 16 MiB: 141.5-142.1 ms against 143.7-145.1).  A broadcast inside one
+ * node sizes its own, as the user set them or from the local model. */
 static uint64_t group_block_bytes(const rdmc_run_t *run, const rdmc_bcast_group_t *g)
 {
     const rdmc_levels_t *lv = run->levels;
