@@ -401,6 +401,7 @@ static void test_runs_inside_nodes_take_the_network_blocks(void **state)
         { four_by_two, 4, true, false, 5, 90001, 8192, 0, NULL, 0, 12 },
         { uneven, 3, true, true, 4, 65536, 4096, 0, NULL, 0, 13 },
         { uneven, 3, false, false, 1, 65536, 4096, 0, NULL, 0, 14 },
+        { uneven, 3, false, true, 5, 65536, 4096, 0, NULL, 0, 16 },   /* a node of its own */
         { one_node, 1, true, false, 2, 50000, 4096, 0, NULL, 0, 15 },
     };
 
