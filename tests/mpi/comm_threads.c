@@ -227,7 +227,7 @@ static void *own_comms_loop(void *arg)
     return NULL;
 }
 
-static void both_make_and_free(void)
+static void threads_make_and_free(void)
 {
     pthread_t threads[OWN_THREADS];
     long long before = rdmc_pvar_read("coll_rdmc_ibcasts");
@@ -267,7 +267,7 @@ int main(int argc, char **argv)
     } else {
         intercomm_then_merge();
         threads_at_once();
-        both_make_and_free();
+        threads_make_and_free();
     }
     MPI_Allreduce(&problems, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0) {

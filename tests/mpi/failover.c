@@ -19,12 +19,15 @@
  *     touches every communicator of the dead process, not only the busy
  *     one);
  *   - MPI_T: rdmc carried every broadcast and barrier, none was handed on;
+ *     with --tree, every broadcast past the SST's slot (4 KiB) that
+ *     arrived ran by levels (coll_rdmc_tree_bcasts: nodes pretended with
+ *     coll_rdmc_node_sizes);
  *     with --sst shm|provider, MPI_COMM_WORLD's SST was (or was not) in
  *     shared memory (coll_rdmc_shm_sst_links).
  *
  *   failover --victims 3[,1] --kill-at I [--count N] [--timeout-ms T] [--dir D] [--stop]
  *            [--sst shm|provider] [--view-within-ms L]
- *            [--idle-comms K] [--late R:I:MS]
+ *            [--idle-comms K] [--late R:I:MS] [--tree]
  *
  * A victim posts broadcast I (MPI_Ibcast), lets it run a moment, and kills
  * itself (--stop: stops itself, SIGSTOP, and the survivors kill it once
@@ -437,10 +440,24 @@ static void check_idle_comms(int limit_ms, const char *dir)
     }
 }
 
+/* --tree: the broadcasts that arrived past the SST's slot ran by levels. */
+static void check_tree(int count, long long by_levels)
+{
+    long long want = 0;
+
+    for (int i = 0; i < count; i++) {
+        want += seen[i].ok && sizes[i % NSIZES] > 4096;
+    }
+    if (by_levels != want) {
+        fail("MPI_T says %lld broadcasts ran by levels, want %lld", by_levels, want);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int count = 30, kill_at = 10, timeout_ms = 1000, view_limit_ms = 0;
     const char *dir = ".", *sst = NULL;
+    bool tree = false;
     uint8_t *buf;
 
     MPI_Init(&argc, &argv);
@@ -466,6 +483,8 @@ int main(int argc, char **argv)
             view_limit_ms = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--idle-comms") == 0 && a + 1 < argc) {
             nidle = atoi(argv[++a]);
+        } else if (strcmp(argv[a], "--tree") == 0) {
+            tree = true;
         } else if (strcmp(argv[a], "--late") == 0 && a + 1 < argc) {
             if (sscanf(argv[++a], "%d:%d:%d", &late_rank, &late_at, &late_ms) != 3) {
                 late_rank = -2;   /* refused below */
@@ -507,6 +526,7 @@ int main(int argc, char **argv)
     long long bcasts = rdmc_pvar_read("coll_rdmc_bcasts");
     long long barriers = rdmc_pvar_read("coll_rdmc_barriers");
     long long fallbacks = rdmc_pvar_read("coll_rdmc_fallbacks");
+    long long tree_bcasts = rdmc_pvar_read("coll_rdmc_tree_bcasts");
 
     for (int i = 0; i < count; i++) {
         size_t len = (size_t)sizes[i % NSIZES];
@@ -531,6 +551,9 @@ int main(int argc, char **argv)
              rdmc_pvar_read("coll_rdmc_bcasts") - bcasts, count,
              rdmc_pvar_read("coll_rdmc_barriers") - barriers,
              rdmc_pvar_read("coll_rdmc_fallbacks") - fallbacks);
+    }
+    if (tree) {
+        check_tree(count, rdmc_pvar_read("coll_rdmc_tree_bcasts") - tree_bcasts);
     }
     check_view(timeout_ms, view_limit_ms > 0 ? view_limit_ms : 2 * timeout_ms, dir);
     check_idle_comms(view_limit_ms > 0 ? view_limit_ms : 2 * timeout_ms, dir);
