@@ -1,5 +1,6 @@
-# Shared by the emulated cluster's scripts (sourced): where the build is,
-# sizes and rates, the cluster's lifetime, and bounded benchmark runs.
+# Shared by the emulated cluster's scripts and benchmarks/node.sh
+# (sourced): where the build is, sizes and rates, the cluster's lifetime,
+# and bounded benchmark runs.
 # shellcheck shell=bash
 
 EMU_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
