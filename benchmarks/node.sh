@@ -59,7 +59,7 @@ while [ $# -gt 0 ]; do
     -o) out=$2 ;;
     -T) limit=$2 ;;
     --) shift; break ;;
-    -h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
     *) emu_die "unknown option $1 (-h for help)" ;;
     esac
     shift 2
