@@ -40,30 +40,26 @@ set -eu
 # shellcheck source=benchmarks/emu/lib.sh
 . "$(dirname "$0")/emu/lib.sh"
 
+emu_common_defaults
 nps=4,8
 sizes=1M,16M,64M
 iters=10
 warmup=2
 runs=3
 segments=64K,1M
-out=$PWD/node
 limit=600
 while [ $# -gt 0 ]; do
     case "$1" in
     -np) nps=$2 ;;
-    -m) sizes=$2 ;;
-    -i) iters=$2 ;;
-    -x) warmup=$2 ;;
-    -r) runs=$2 ;;
+    -r) runs=$2 ;;   # rounds here, not emu_common_option's link rate
     -S) segments=$2 ;;
-    -o) out=$2 ;;
-    -T) limit=$2 ;;
     --) shift; break ;;
     -h | --help) sed -n '2,38p' "$0"; exit 0 ;;
-    *) emu_die "unknown option $1 (-h for help)" ;;
+    *) emu_common_option "$1" "${2:-}" || emu_die "unknown option $1 (-h for help)" ;;
     esac
     shift 2
 done
+out=${out:-$PWD/node}
 rdmc_extra=("$@")
 [[ $nps =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || emu_die "-np '$nps': rank counts, comma-separated"
 [[ $runs =~ ^[1-9][0-9]*$ ]] || emu_die "-r '$runs': a number of rounds"
