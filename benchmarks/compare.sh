@@ -134,27 +134,14 @@ echo "# rdmc carried: yes = every broadcast of the row went through coll/rdmc, N
 # Each file: the benchmark's rows, "size column2 column3 ...".  For every
 # size and column take the median over runs, for both sides, and print the
 # columns that matter for the type.
-awk -v type="$type" -v columns="$columns" '
-    function median(list, n,    i, j, t, a) {
-        n = split(list, a, " ")
-        for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-        }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+awk -v type="$type" -v columns="$columns" "$(cat "$here/rows.awk")"'
     function m(side, size, column) {
         return median(values[side, size, column])
     }
-    # "# row SIZE: rdmc carried X of Y (Z of them timing)", rdmc runs only:
-    # carried when X covers the Y - Z data broadcasts, not at all when 0.
+    # rdmc runs only: carried when rdmc covered the data broadcasts.
     /^# row [0-9]+: rdmc carried / && FILENAME ~ /\/rdmc\.[0-9]+$/ {
-        size = $3; sub(/:$/, "", size)
-        timing = $9; sub(/^\(/, "", timing)
-        data = $8 - timing
-        if (type == "pingpong" && data == 0) next   # only the first row broadcasts
-        verdict = ($6 >= data && data > 0) ? "yes" : ($6 == 0 ? "NO" : "partly")
-        if (!(size in carried)) carried[size] = verdict
-        else if (carried[size] != verdict) carried[size] = "partly"
+        if (type == "pingpong" && row_data() == 0) next   # only the first row broadcasts
+        note_carried(row_size())
         next
     }
     /^#/ || NF < columns || $1 !~ /^[0-9]+$/ { next }

@@ -73,22 +73,22 @@ mkdir -p "$out/raw"
 rm -f "$out"/raw/*
 
 # The variants: label, then its mpirun options after a tab.
+tuned_variant() { # ALG [SEGMENT]
+    printf 'tuned-%s%s\t--mca coll ^rdmc --mca coll_tuned_use_dynamic_rules 1' "$1" "${2:+-$2}"
+    printf ' --mca coll_tuned_bcast_algorithm %s' "$1"
+    [ -z "${2:-}" ] || printf ' --mca coll_tuned_bcast_algorithm_segmentsize %s' "$(emu_bytes "$2")"
+    printf '\n'
+}
 variants() {
     local alg seg
     printf 'rdmc\t%s\n' "${rdmc_extra[*]}"
     printf 'default\t--mca coll ^rdmc\n'
     printf 'adapt\t--mca coll ^rdmc --mca coll_adapt_priority 100 --mca coll_base_verbose 20\n'
     for alg in 1 2 3 4 5 6 7 8 9; do
-        printf 'tuned-%s\t--mca coll ^rdmc --mca coll_tuned_use_dynamic_rules 1' "$alg"
-        printf ' --mca coll_tuned_bcast_algorithm %s\n' "$alg"
+        tuned_variant "$alg"
         case $alg in
-        2 | 3 | 4 | 5 | 6 | 7)
-            for seg in ${segments//,/ }; do
-                printf 'tuned-%s-%s\t--mca coll ^rdmc --mca coll_tuned_use_dynamic_rules 1' \
-                    "$alg" "$seg"
-                printf ' --mca coll_tuned_bcast_algorithm %s' "$alg"
-                printf ' --mca coll_tuned_bcast_algorithm_segmentsize %s\n' "$(emu_bytes "$seg")"
-            done ;;
+        2 | 3 | 4 | 5 | 6 | 7)   # the segmented ones
+            for seg in ${segments//,/ }; do tuned_variant "$alg" "$seg"; done ;;
         esac
     done
 }
@@ -110,7 +110,8 @@ run() {
     if [ "$label" != rdmc ] && grep -Eq '^# row [0-9]+: rdmc carried [1-9]' "$file"; then
         emu_die "rdmc carried broadcasts of $file"
     fi
-    if [ "$label" = adapt ] && ! grep -Eq 'selecting +adapt, priority 100, Enabled' "$file.err"; then
+    if [ "$label" = adapt ] &&
+        ! grep -Eq 'selecting +adapt, priority 100, Enabled' "$file.err"; then
         emu_die "Open MPI did not select adapt in $file"
     fi
 }
@@ -137,27 +138,15 @@ done
 } >"$out/table.txt"
 cp "$out/table.txt" "$out/all.txt"
 for np in ${nps//,/ }; do
-    awk -v np="$np" -v sizes="$byte_sizes" -v table="$out/table.txt" -v all="$out/all.txt" '
-        function median(list,    n, i, j, t, a) {
-            n = split(list, a, " ")
-            for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-                t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-            }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+    awk -v np="$np" -v sizes="$byte_sizes" -v table="$out/table.txt" -v all="$out/all.txt" \
+        "$(cat "$(dirname "$0")/rows.awk")"'
         FNR == 1 {
             label = FILENAME; sub(/.*\//, "", label)
             sub("^" np "\\.", "", label); sub(/\.[0-9]+$/, "", label)
             if (!(label in known)) { known[label] = 1; labels[++nlabels] = label }
         }
-        /^# cpu [0-9]+:/ { s = $3; sub(/:$/, "", s); cpu[label, s] = cpu[label, s] " " $4; next }
-        /^# row [0-9]+: rdmc carried / {
-            s = $3; sub(/:$/, "", s); timing = $9; sub(/^\(/, "", timing)
-            v = ($6 >= $8 - timing && $8 > timing) ? "yes" : ($6 == 0 ? "NO" : "partly")
-            if (!((label, s) in carried)) carried[label, s] = v
-            else if (carried[label, s] != v) carried[label, s] = "partly"
-            next
-        }
+        /^# cpu [0-9]+:/ { s = row_size(); cpu[label, s] = cpu[label, s] " " $4; next }
+        /^# row [0-9]+: rdmc carried / { note_carried(label SUBSEP row_size()); next }
         /^#/ || NF < 6 || $1 !~ /^[0-9]+$/ { next }
         { osu[label, $1] = osu[label, $1] " " $2; last[label, $1] = last[label, $1] " " $6 }
         function ms(list) { return median(list) / 1000 }

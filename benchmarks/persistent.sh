@@ -82,12 +82,7 @@ done
 echo "# np $np, $runs run(s), median of OSU's average latency (us); x: that column over rdmc persistent"
 printf '%-10s %12s %12s %6s %12s %6s %12s %6s %12s %6s\n' size rdmc_persist rdmc_bcast x \
     rdmc_forced x ompi_persist x ompi_bcast x
-awk '
-    function median(list,    n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+awk "$(cat "$(dirname "$0")/rows.awk")"'
     { m[$1, $2] = median(substr($0, length($1) + length($2) + 3)); sizes[$2] = 1 }
     END {
         n = 0; for (s in sizes) order[++n] = s + 0

@@ -73,13 +73,11 @@ static uint64_t group_block_bytes(const rdmc_run_t *run, const rdmc_bcast_group_
     if (g->level == 0 || lv == NULL) {
         return run->p.block_bytes;
     }
-    if (lv->local_block_bytes == 0) {
-        if (run->receives) {
-            return run->ops[0]->header.block_bytes;
-        }
-        if (run->groups[0].level == 0) {
-            return run->p.block_bytes;
-        }
+    if (lv->local_block_bytes == 0 && run->receives) {
+        return run->ops[0]->header.block_bytes;   /* a relay: as they come in */
+    }
+    if (lv->local_block_bytes == 0 && run->groups[0].level == 0) {
+        return run->p.block_bytes;                /* the root's node: the network's */
     }
     return rdmc_block_bytes(lv->local_schedule, g->nmembers, run->nbytes, lv->local_block_bytes,
                             &lv->local_model);
